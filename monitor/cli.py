@@ -1,0 +1,118 @@
+"""The `account-health` command: parse arguments, call one library function, print."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from monitor import app
+from monitor.config import Settings, load_settings
+from monitor.errors import MonitorError
+
+log = logging.getLogger("monitor")
+
+
+def _common(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--env-file and --debug on every command; settings loaded once, passed in."""
+
+    @click.option("--env-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="settings file (default: .env in the working directory, when it exists)")
+    @click.option("--debug", is_flag=True, help="show tracebacks and debug logs")
+    @functools.wraps(command)
+    def wrapper(env_file: Path | None, debug: bool, **kwargs: Any) -> Any:
+        logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        return command(load_settings(env_file), **kwargs)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="account-health-monitor")
+def cli() -> None:
+    """Watch Amazon seller account health and warn before a metric crosses its limit."""
+
+
+@cli.command()
+@_common
+def init(settings: Settings) -> None:
+    """Create or upgrade the database to the newest migration."""
+    before, after = app.init_database(settings)
+    if before == after:
+        click.echo(f"database is up to date (revision {after})")
+    else:
+        click.echo(f"database upgraded from {before or 'empty'} to revision {after}")
+
+
+@cli.command(name="import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--account", help="account key for rows that name none (default: DEFAULT_ACCOUNT)")
+@click.option("--format", "forced_format", help="force a format instead of detecting it by header")
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TOML column mapping for a layout the monitor does not know")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_common
+def import_(settings: Settings, paths: tuple[Path, ...], account: str | None, forced_format: str | None,
+            mapping: Path | None, output: str) -> None:
+    """Import report files (a directory means the files in it)."""
+    results = app.import_files(settings, list(paths), account, forced_format, mapping)
+    if output == "json":
+        click.echo(json.dumps([r.as_dict() for r in results], indent=2))
+    else:
+        for result in results:
+            click.echo(_describe(result), err=result.failed)
+    if any(r.failed for r in results):
+        sys.exit(1)
+
+
+def _describe(result) -> str:
+    name = Path(result.file).name
+    if result.status == "rejected":
+        return f"{name}: rejected: {result.error}"
+    if result.status == "duplicate":
+        return f"{name}: already imported (import #{result.import_id}), nothing changed"
+    return (f"{name}: {result.format}, {result.rows_read} rows read, {result.inserted} inserted, "
+            f"{result.updated} updated, {result.quarantined} quarantined")
+
+
+@cli.command()
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("demo"),
+              show_default=True, help="where the sample reports are written")
+@_common
+def demo(settings: Settings, directory: Path) -> None:
+    """Write realistic sample reports for two accounts and run one cycle on them."""
+    for line in app.run_demo(settings, directory):
+        click.echo(line)
+
+
+def main() -> None:
+    """Entry point: one-line errors, exit codes 0/1/2 as the CLI contract says."""
+    debug = "--debug" in sys.argv
+    try:
+        code = cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except MonitorError as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # a bug: still one line unless --debug
+        if debug:
+            raise
+        click.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

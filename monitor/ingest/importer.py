@@ -1,0 +1,163 @@
+"""Importing one report file: detect, read in chunks, upsert, quarantine, record in the ledger.
+
+A file is imported in one transaction: it lands whole (good rows stored, bad
+rows quarantined) or, when it cannot be read at all, not at all, with a
+`rejected` entry in the ledger saying why.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.config import Settings
+from monitor.errors import FileRejected, MonitorError
+from monitor.ingest import formats, performance
+from monitor.ingest.reader import DelimitedFile, FileFacts, inspect_file
+from monitor.ingest.records import RowError
+from monitor.ingest.store import Store
+from monitor.models import ImportRecord, QuarantinedRow
+from monitor.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What importing one file did."""
+
+    file: str
+    status: str  # ok, partial (some rows quarantined), duplicate, rejected
+    format: str | None = None
+    encoding: str | None = None
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    quarantined: int = 0
+    error: str | None = None
+    import_id: int | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "rejected"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def import_file(
+    sessions: sessionmaker[Session],
+    path: Path,
+    settings: Settings,
+    account: str | None = None,
+    forced_format: str | None = None,
+    mapping: formats.MappedFormat | None = None,
+) -> ImportResult:
+    """Import one file; never raises for a bad file, returns a `rejected` result instead."""
+    name = str(path)
+    try:
+        facts = inspect_file(path)
+    except OSError as exc:
+        return ImportResult(name, "rejected", error=f"cannot read the file: {exc.strerror}")
+    if facts.problem:
+        return _record_rejection(sessions, name, facts.sha256, forced_format, None, account, facts.problem)
+    with sessions() as session:
+        done = session.scalar(select(ImportRecord).where(
+            ImportRecord.sha256 == facts.sha256, ImportRecord.status.in_(("ok", "partial"))).limit(1))
+    if done is not None:
+        return ImportResult(name, "duplicate", done.format, facts.encoding, error=None, import_id=done.id)
+    try:
+        with sessions.begin() as session:
+            return _import(session, path, facts, settings, account, forced_format, mapping)
+    except FileRejected as exc:
+        return _record_rejection(sessions, name, facts.sha256, forced_format, facts.encoding, account, str(exc))
+    except (OSError, UnicodeError) as exc:
+        return _record_rejection(sessions, name, facts.sha256, forced_format, facts.encoding, account,
+                                 f"cannot read the file: {exc}")
+    except SQLAlchemyError as exc:
+        raise MonitorError(f"database error while importing {name}: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
+
+
+def _import(session: Session, path: Path, facts: FileFacts, settings: Settings, account: str | None,
+            forced_format: str | None, mapping: formats.MappedFormat | None) -> ImportResult:
+    ledger = ImportRecord(file_name=path.name, sha256=facts.sha256, encoding=facts.encoding, account_key=account,
+                          rows_read=0, inserted=0, updated=0, quarantined=0, status="running", started_at=utcnow())
+    session.add(ledger)
+    session.flush()
+    store = Store(session, ledger.id, account or settings.default_account)
+    if facts.looks_like_json and forced_format in (None, formats.PERFORMANCE) and mapping is None:
+        ledger.format = formats.PERFORMANCE
+        performance.import_report(session, path, facts.encoding, store)
+        ledger.rows_read = 1
+    else:
+        _import_rows(session, path, facts, settings, store, ledger, forced_format, mapping)
+    ledger.inserted, ledger.updated = store.inserted, store.updated
+    ledger.status = "partial" if ledger.quarantined else "ok"
+    ledger.finished_at = utcnow()
+    log.info("imported %s as %s: %d rows, %d inserted, %d updated, %d quarantined", path.name, ledger.format,
+             ledger.rows_read, ledger.inserted, ledger.updated, ledger.quarantined)
+    return ImportResult(str(path), ledger.status, ledger.format, facts.encoding, ledger.rows_read,
+                        ledger.inserted, ledger.updated, ledger.quarantined, None, ledger.id)
+
+
+def _import_rows(session: Session, path: Path, facts: FileFacts, settings: Settings, store: Store,
+                 ledger: ImportRecord, forced_format: str | None, mapping: formats.MappedFormat | None) -> None:
+    table = DelimitedFile(path, facts.encoding)
+    if mapping is not None:
+        mapping.check_header(table.header)
+        adapter: formats.Adapter = mapping
+    else:
+        adapter = formats.choose(table.header, formats.adapters(settings.feedback_date_formats), forced_format)
+    ledger.format = adapter.name
+    chunk_rows = settings.import_chunk_rows
+    batches: dict[str, list[dict[str, Any]]] = {"order": [], "defect": [], "feedback": []}
+    quarantine: list[dict[str, Any]] = []
+    width = len(table.header)
+    for row in table.rows():
+        ledger.rows_read += 1
+        try:
+            if row.error:
+                raise RowError(row.error)
+            if len(row.fields) != width:
+                raise RowError(f"has {len(row.fields)} fields, the header has {width}")
+            for kind, record in adapter.convert(dict(zip(table.header, row.fields, strict=True))):
+                batches[kind].append(record)
+        except RowError as exc:
+            quarantine.append({"import_id": ledger.id, "line_number": row.line_number,
+                               "reason": str(exc), "raw": row.raw})
+        if ledger.rows_read % chunk_rows == 0:
+            _flush(session, store, batches, quarantine, ledger)
+    _flush(session, store, batches, quarantine, ledger)
+    if ledger.rows_read == 0:
+        raise FileRejected("the file has a header but no rows")
+
+
+def _flush(session: Session, store: Store, batches: dict[str, list[dict[str, Any]]],
+           quarantine: list[dict[str, Any]], ledger: ImportRecord) -> None:
+    for kind in ("order", "defect", "feedback"):
+        store.write(kind, batches[kind])
+        batches[kind].clear()
+    if quarantine:
+        session.execute(insert(QuarantinedRow), quarantine)
+        ledger.quarantined += len(quarantine)
+        quarantine.clear()
+
+
+def _record_rejection(sessions: sessionmaker[Session], name: str, sha256: str, fmt: str | None,
+                      encoding: str | None, account: str | None, reason: str) -> ImportResult:
+    now = utcnow()
+    with sessions.begin() as session:
+        ledger = ImportRecord(file_name=Path(name).name, sha256=sha256, format=fmt, encoding=encoding,
+                              account_key=account, rows_read=0, inserted=0, updated=0, quarantined=0,
+                              status="rejected", error=reason, started_at=now, finished_at=now)
+        session.add(ledger)
+        session.flush()
+        ledger_id = ledger.id
+    log.warning("rejected %s: %s", name, reason)
+    return ImportResult(name, "rejected", fmt, encoding, error=reason, import_id=ledger_id)

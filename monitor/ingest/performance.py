@@ -1,0 +1,123 @@
+"""Amazon's GET_V2_SELLER_PERFORMANCE_REPORT (JSON): Amazon's own figures per marketplace.
+
+Amazon's schema and its own example disagree on names (`prefulfillmentCancelRate`
+vs `preFulfillmentCancellationRate`, `warningState` vs `warningStates`) and
+real documents carry status values the schema does not list. So this reader is
+lenient: it reads both spellings, keeps each marketplace's document whole
+(unknown fields included) and stores every status as it comes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from monitor.errors import FileRejected
+from monitor.models import PerformanceMetric, PerformanceReport
+from monitor.timeutil import parse_timestamp, utcnow
+
+MAX_BYTES = 50 << 20
+SPELLINGS = {"prefulfillmentCancelRate": "preFulfillmentCancellationRate", "warningState": "warningStates"}
+NUMERATORS = ("lateShipmentCount", "cancellationCount", "validTrackingCount", "onTimeDeliveryCount",
+              "unitOnTimeDeliveryCount", "defectsCount", "warningsCount")
+DENOMINATORS = ("orderCount", "shipmentCount", "shipmentCountWithValidTracking", "totalUnitCount")
+NESTED_NUMERATORS = ("orderWithDefects", "invoiceDefect")
+FIGURE_KEYS = {"rate", "status", "targetValue", *NUMERATORS, *DENOMINATORS, *NESTED_NUMERATORS}
+
+
+def import_report(session: Session, path: Path, encoding: str, store) -> None:
+    """Store each marketplace of a performance report document."""
+    if path.stat().st_size > MAX_BYTES:
+        raise FileRejected(f"performance report larger than {MAX_BYTES >> 20} MB")
+    try:
+        document = json.loads(path.read_text(encoding=encoding))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise FileRejected(f"not valid JSON: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("performanceMetrics"), list):
+        raise FileRejected("JSON without performanceMetrics: not a GET_V2_SELLER_PERFORMANCE_REPORT document")
+    statuses = {s.get("marketplaceId"): s.get("status") for s in document.get("accountStatuses") or []
+                if isinstance(s, dict)}
+    account_id = store.account_id(None)
+    for entry in document["performanceMetrics"]:
+        if isinstance(entry, dict):
+            _store_marketplace(session, store.import_id, account_id, entry, statuses)
+            store.inserted += 1
+
+
+def _store_marketplace(session: Session, import_id: int, account_id: int, entry: dict[str, Any],
+                       statuses: dict[str | None, str | None]) -> None:
+    entry = {SPELLINGS.get(k, k): v for k, v in entry.items()}
+    marketplace = entry.get("marketplaceId")
+    if marketplace is None and len(statuses) == 1:
+        marketplace = next(iter(statuses))
+    ahr = entry.get("accountHealthRating") if isinstance(entry.get("accountHealthRating"), dict) else {}
+    report_id = session.scalar(insert(PerformanceReport).values(
+        import_id=import_id, account_id=account_id, marketplace_id=marketplace,
+        account_status=statuses.get(marketplace), ahr_score=_int(ahr.get("ahrScore")),
+        ahr_status=_str(ahr.get("ahrStatus")), imported_at=utcnow(), document=json.dumps(entry),
+    ).returning(PerformanceReport.id))
+    rows = [dict(row, report_id=report_id) for row in figures(entry)]
+    if rows:
+        session.execute(insert(PerformanceMetric), rows)
+
+
+def figures(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every metric-like figure in one marketplace entry (warningStates included)."""
+    rows: list[dict[str, Any]] = []
+    for name, value in entry.items():
+        if name == "warningStates" and isinstance(value, dict):
+            rows += figures(value)
+        elif isinstance(value, list):
+            base = name.removesuffix("List")
+            rows += [_figure(base, item) for item in value if isinstance(item, dict)]
+        elif isinstance(value, dict):
+            channels = {ch: value[ch] for ch in ("afn", "mfn") if isinstance(value.get(ch), dict)}
+            if channels:
+                rows += [_figure(name, sub, channel) for channel, sub in channels.items()]
+            elif FIGURE_KEYS & value.keys():
+                rows.append(_figure(name, value))
+    return rows
+
+
+def _figure(name: str, value: dict[str, Any], channel: str | None = None) -> dict[str, Any]:
+    numerator = next((_int(value[k]) for k in NUMERATORS if k in value), None)
+    for key in NESTED_NUMERATORS:
+        if numerator is None and isinstance(value.get(key), dict):
+            numerator = _int(value[key].get("count"))
+    dates = value.get("reportingDateRange") if isinstance(value.get("reportingDateRange"), dict) else {}
+    return {
+        "name": name,
+        "channel": channel,
+        "numerator": numerator,
+        "denominator": next((_int(value[k]) for k in DENOMINATORS if k in value), None),
+        "rate": _float(value.get("rate")),
+        "target_value": _float(value.get("targetValue")),
+        "target_condition": _str(value.get("targetCondition")),
+        "status": _str(value.get("status")),
+        "date_from": _time(dates.get("reportingDateFrom")),
+        "date_to": _time(dates.get("reportingDateTo")),
+    }
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _str(value: Any) -> str | None:
+    return str(value)[:40] if value is not None else None
+
+
+def _time(value: Any) -> datetime | None:
+    try:
+        return parse_timestamp(value) if isinstance(value, str) else None
+    except ValueError:
+        return None

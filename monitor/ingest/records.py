@@ -1,0 +1,189 @@
+"""Canonical records: turning one row of strings into validated order, defect or
+feedback values. A row that cannot be read raises RowError with the reason.
+
+A record holds only the fields the row actually carries (non-empty values), so
+that merging never erases what an earlier file taught us.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from monitor.timeutil import parse_timestamp
+
+
+class RowError(ValueError):
+    """One row cannot be imported; the message is the quarantine reason."""
+
+
+CHANNELS = {"afn": "AFN", "amazon": "AFN", "fba": "AFN", "mfn": "MFN", "merchant": "MFN", "fbm": "MFN"}
+
+ORDER_STATUSES = {
+    "pending": "Pending",
+    "pendingavailability": "PendingAvailability",
+    "unshipped": "Unshipped",
+    "partiallyshipped": "PartiallyShipped",
+    "shipping": "PartiallyShipped",
+    "shipped": "Shipped",
+    "complete": "Shipped",
+    "canceled": "Canceled",
+    "cancelled": "Canceled",
+    "invoiceunconfirmed": "InvoiceUnconfirmed",
+    "unfulfillable": "Unfulfillable",
+}
+
+CANCELLERS = {"seller": "seller", "buyer": "buyer", "amazon": "amazon", "unknown": None}
+
+DEFECT_STATUSES = {
+    "a_to_z_claim": {"open", "granted", "denied", "withdrawn"},
+    "chargeback": {"open", "reversed"},
+    "negative_feedback": {"active", "removed"},
+}
+
+BOOLEANS = {"true": True, "yes": True, "y": True, "1": True, "false": False, "no": False, "n": False, "0": False}
+
+ORDER_TIMESTAMPS = ("purchase_date", "latest_ship_date", "shipped_at", "cancelled_at", "latest_delivery_date", "delivered_at")
+
+
+def _key(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum() or ch == "_")
+
+
+def channel(text: str) -> str:
+    try:
+        return CHANNELS[_key(text)]
+    except KeyError:
+        raise RowError(f"unknown fulfillment_channel {text[:40]!r} (expected AFN or MFN)") from None
+
+
+def order_status(text: str) -> str:
+    try:
+        return ORDER_STATUSES[_key(text)]
+    except KeyError:
+        raise RowError(f"unknown order_status {text[:40]!r}") from None
+
+
+def timestamp(name: str, text: str) -> datetime:
+    try:
+        return parse_timestamp(text)
+    except ValueError as exc:
+        raise RowError(f"bad {name}: {exc}") from None
+
+
+def boolean(name: str, text: str) -> bool:
+    try:
+        return BOOLEANS[text.strip().lower()]
+    except KeyError:
+        raise RowError(f"bad {name}: {text[:20]!r} is not true or false") from None
+
+
+def integer(name: str, text: str, low: int | None = None, high: int | None = None) -> int:
+    try:
+        number = int(Decimal(text.strip().replace(",", "")))
+    except (InvalidOperation, ValueError):
+        raise RowError(f"bad {name}: {text[:20]!r} is not a number") from None
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise RowError(f"bad {name}: {number} is outside {low}-{high}")
+    return number
+
+
+def money(name: str, text: str) -> float:
+    try:
+        return round(float(Decimal(text.strip().replace(",", ""))), 2)
+    except (InvalidOperation, ValueError):
+        raise RowError(f"bad {name}: {text[:20]!r} is not an amount") from None
+
+
+def _text(limit: int) -> Callable[[str, str], str]:
+    return lambda _name, value: value.strip()[:limit]
+
+
+def _canceller(_name: str, text: str) -> str | None:
+    try:
+        return CANCELLERS[_key(text)]
+    except KeyError:
+        raise RowError(f"unknown cancelled_by {text[:20]!r} (expected seller, buyer or amazon)") from None
+
+
+_ORDER_FIELDS: dict[str, Callable[[str, str], Any]] = {
+    "account": _text(100),
+    "marketplace": _text(50),
+    "purchase_date": timestamp,
+    "fulfillment_channel": lambda _n, v: channel(v),
+    "order_status": lambda _n, v: order_status(v),
+    "latest_ship_date": timestamp,
+    "shipped_at": timestamp,
+    "cancelled_at": timestamp,
+    "cancelled_by": _canceller,
+    "tracking_id": _text(100),
+    "tracking_valid": boolean,
+    "carrier": _text(100),
+    "ship_service_level": _text(100),
+    "latest_delivery_date": timestamp,
+    "delivered_at": timestamp,
+    "sku": _text(1000),
+    "asin": _text(1000),
+    "product_name": _text(2000),
+    "quantity": lambda n, v: integer(n, v, 0),
+    "order_total": money,
+    "currency": lambda _n, v: v.strip().upper()[:3],
+}
+ORDER_COLUMNS = ("order_id", *_ORDER_FIELDS)
+ORDER_REQUIRED = ("order_id", "purchase_date", "fulfillment_channel", "order_status")
+
+
+def _required(values: Mapping[str, str], names: tuple[str, ...]) -> None:
+    missing = [name for name in names if not values.get(name, "").strip()]
+    if missing:
+        raise RowError(f"missing {', '.join(missing)}")
+
+
+def order_record(values: Mapping[str, str]) -> dict[str, Any]:
+    """A canonical order from canonical column names to strings."""
+    _required(values, ORDER_REQUIRED)
+    record: dict[str, Any] = {"order_id": values["order_id"].strip()[:100]}
+    for name, parse in _ORDER_FIELDS.items():
+        text = values.get(name)
+        if text is not None and text.strip():
+            parsed = parse(name, text)
+            if parsed is not None:
+                record[name] = parsed
+    return record
+
+
+DEFECT_COLUMNS = ("order_id", "defect_type", "received_at", "account", "status", "rating", "comment", "defect_id")
+
+
+def defect_record(values: Mapping[str, str]) -> dict[str, Any]:
+    """A canonical defect event from canonical column names to strings."""
+    _required(values, ("order_id", "defect_type", "received_at"))
+    defect_type = _key(values["defect_type"])
+    if defect_type not in DEFECT_STATUSES:
+        raise RowError(f"unknown defect_type {values['defect_type'][:40]!r}")
+    record: dict[str, Any] = {
+        "order_id": values["order_id"].strip()[:100],
+        "defect_type": defect_type,
+        "received_at": timestamp("received_at", values["received_at"]),
+    }
+    status = values.get("status", "").strip().lower()
+    if status:
+        if status not in DEFECT_STATUSES[defect_type]:
+            allowed = ", ".join(sorted(DEFECT_STATUSES[defect_type]))
+            raise RowError(f"unknown status {status[:20]!r} for {defect_type} (expected {allowed})")
+        record["status"] = status
+    if values.get("rating", "").strip():
+        record["rating"] = integer("rating", values["rating"], 1, 5)
+    for name, limit in (("comment", 5000), ("account", 100), ("defect_id", 200)):
+        if values.get(name, "").strip():
+            record[name] = values[name].strip()[:limit]
+    return record
+
+
+def defect_key(record: Mapping[str, Any]) -> str:
+    """The stable identity of a defect event within its account."""
+    if record.get("defect_id"):
+        return f"id:{record['defect_id']}"
+    return f"{record['order_id']}|{record['defect_type']}|{record['received_at'].isoformat()}"
