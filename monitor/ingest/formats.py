@@ -27,6 +27,7 @@ class Adapter:
     name: str
     required: tuple[str, ...]
     description: str
+    private: bool = False  # rows hold personal data: scrub e-mail addresses from quarantined text
 
     def matches(self, header: Sequence[str]) -> bool:
         return set(self.required) <= set(header)
@@ -184,7 +185,7 @@ def _mapping_from_spec(spec: dict[str, Any], default_name: str) -> MappedFormat:
     if lacking:
         raise ValueError(f"no rule for required column {', '.join(lacking)}")
     name = str(spec.get("name", default_name))
-    return MappedFormat(name, (), str(spec.get("description", "")), target, rules, constants,
+    return MappedFormat(name, (), str(spec.get("description", "")), False, target, rules, constants,
                         tuple(spec.get("detect", {}).get("columns", ())))
 
 
@@ -200,7 +201,7 @@ def adapters(feedback_date_formats: Sequence[str]) -> list[Adapter]:
         AmazonAllOrders("amazon-all-orders", ("amazon-order-id", "purchase-date", "order-status", "fulfillment-channel"),
                         "Amazon All Orders / Archived Orders flat file"),
         AmazonFeedback("amazon-feedback", ("Date", "Rating", "Comments", "Order ID"),
-                       "Amazon seller feedback report", tuple(feedback_date_formats)),
+                       "Amazon seller feedback report", True, tuple(feedback_date_formats)),
         CanonicalOrders("orders", records.ORDER_REQUIRED, "canonical orders file"),
         CanonicalDefects("defects", ("order_id", "defect_type", "received_at"), "canonical defects file"),
         *builtin_mappings(),

@@ -8,6 +8,7 @@ rows quarantined) or, when it cannot be read at all, not at all, with a
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from monitor.models import ImportRecord, QuarantinedRow
 from monitor.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 
 
 @dataclass(frozen=True)
@@ -129,8 +131,9 @@ def _import_rows(session: Session, path: Path, facts: FileFacts, settings: Setti
             for kind, record in adapter.convert(dict(zip(table.header, row.fields, strict=True))):
                 batches[kind].append(record)
         except RowError as exc:
+            raw = EMAIL.sub("[e-mail removed]", row.raw) if adapter.private else row.raw
             quarantine.append({"import_id": ledger.id, "line_number": row.line_number,
-                               "reason": str(exc), "raw": row.raw})
+                               "reason": str(exc), "raw": raw})
         if ledger.rows_read % chunk_rows == 0:
             _flush(session, store, batches, quarantine, ledger)
     _flush(session, store, batches, quarantine, ledger)

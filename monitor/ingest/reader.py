@@ -150,6 +150,15 @@ class _LineTap:
         return first, raw
 
 
+def _unwrap(field: str) -> str:
+    """A whole field in quotes, inner quotes doubled (a tool's TSV export), loses its quoting."""
+    if len(field) >= 2 and field[0] == field[-1] == '"':
+        inner = field[1:-1]
+        if inner.replace('""', "").count('"') == 0:
+            return inner.replace('""', '"')
+    return field
+
+
 def sniff_delimiter(header_line: str) -> str:
     """Tab, comma or semicolon: whichever the header line holds most of."""
     counts = {d: header_line.count(d) for d in ("\t", ",", ";")}
@@ -220,4 +229,6 @@ class DelimitedFile:
                 if not header_seen:
                     header_seen = True
                     continue
+                if self.quoting == csv.QUOTE_NONE:
+                    fields = [_unwrap(f) for f in fields]
                 yield Row(line_number, raw, fields)

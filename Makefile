@@ -1,0 +1,26 @@
+# The README's commands. `make demo` runs the monitor on sample data; `make test` runs every test.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint config-example clean
+
+$(BIN)/account-health: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: set PYTHON=/path/to/python3.11"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+demo: $(BIN)/account-health
+	$(BIN)/account-health demo
+
+test: $(BIN)/account-health
+	$(BIN)/ruff check monitor tests migrations benchmarks
+	$(BIN)/pytest
+
+config-example: $(BIN)/account-health
+	$(BIN)/python -c "from monitor.config import example_env; print(example_env(), end='')" > config.example.env
+
+clean:
+	rm -rf $(VENV) data demo reports inbox .pytest_cache
