@@ -1,14 +1,20 @@
-"""Import speed and peak memory for growing files: memory should stay flat.
+"""Import speed and peak memory against a floor: the sqlite3 tool's own `.import`.
 
-    .venv/bin/python benchmarks/import_bench.py [ROWS ...]
+    .venv/bin/python benchmarks/import_bench.py [ROWS]      (default 1,000,000)
 
-Each size runs in a fresh process (peak RSS is per process) against a new
-SQLite file, importing an Amazon All Orders flat file with two items per order.
+Writes ROWS canonical order rows (one order per row, every column filled),
+imports them into a fresh SQLite database in a child process (so that its peak
+RSS is the importer's alone), then times `sqlite3 -cmd ".import"` of the same
+file into an equivalent table with the same unique key. Targets: at most 2x
+the floor, peak RSS under 400 MB.
 """
 
 from __future__ import annotations
 
+import itertools
+import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -16,51 +22,100 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-HEADER = ("amazon-order-id\tpurchase-date\torder-status\tfulfillment-channel\tsales-channel\t"
-          "product-name\tsku\tasin\tquantity\tcurrency\titem-price\n")
+COLUMNS = ["order_id", "purchase_date", "fulfillment_channel", "order_status", "marketplace", "latest_ship_date",
+           "shipped_at", "cancelled_at", "cancelled_by", "tracking_id", "tracking_valid", "carrier",
+           "latest_delivery_date", "delivered_at", "sku", "quantity", "order_total", "currency"]
+FLOOR_TABLE = ("CREATE TABLE orders (" + ", ".join(f"{c} TEXT" for c in COLUMNS)
+               + ", UNIQUE (order_id));")
 
 
 def write_file(path: Path, rows: int) -> None:
+    rng = random.Random(42)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     with path.open("w", encoding="utf-8") as handle:
-        handle.write(HEADER)
+        handle.write(",".join(COLUMNS) + "\n")
         for n in range(rows):
-            order = n // 2
-            moment = (start + timedelta(seconds=order * 7)).isoformat()
-            channel = "Merchant" if order % 3 else "Amazon"
-            handle.write(f"111-{order:07d}-0000000\t{moment}\tShipped\t{channel}\tAmazon.com\t"
-                         f'12" mug no. {n}\tSKU-{n % 97}\tB0{n % 13:08d}\t1\tUSD\t9.99\n')
+            bought = start + timedelta(seconds=n * 3 + rng.randint(0, 2))
+            channel = "MFN" if n % 3 else "AFN"
+            cancelled = rng.random() < 0.02
+            ship_by = bought + timedelta(days=2)
+            shipped = "" if cancelled else (bought + timedelta(hours=rng.uniform(2, 60))).isoformat()
+            handle.write(",".join((
+                f"111-{n:07d}-{rng.randint(1000000, 9999999)}", bought.isoformat(), channel,
+                "Canceled" if cancelled else "Shipped", "amazon.com", ship_by.isoformat(), shipped,
+                (bought + timedelta(hours=3)).isoformat() if cancelled else "",
+                rng.choice(("buyer", "seller", "")) if cancelled else "",
+                f"1Z{n:012d}", "true" if rng.random() < 0.98 else "false", rng.choice(("UPS", "USPS", "FedEx")),
+                (ship_by + timedelta(days=4)).isoformat(), "" if cancelled else (ship_by + timedelta(days=3)).isoformat(),
+                f"SKU-{n % 500}", str(rng.randint(1, 3)), f"{rng.uniform(5, 90):.2f}", "USD",
+            )) + "\n")
 
 
-def measure(rows: int) -> None:
+def import_in_child(path: Path, database: Path) -> None:
     from monitor import db
     from monitor.config import load_settings
     from monitor.ingest import import_file
 
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "all_orders.txt"
-        write_file(path, rows)
-        url = f"sqlite:///{folder}/bench.db"
-        engine = db.make_engine(url)
-        db.migrate(engine)
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        started = time.perf_counter()
-        result = import_file(db.session_factory(engine), path, load_settings(environ={"DATABASE_URL": url}))
-        seconds = time.perf_counter() - started
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        size_mb = path.stat().st_size / 1e6
-        print(f"{rows:>9,} rows  {size_mb:7.1f} MB  {result.inserted:>8,} orders  {seconds:6.1f} s  "
-              f"{rows / seconds:>8,.0f} rows/s  peak RSS {peak / 1024:6.1f} MB (before import {before / 1024:5.1f} MB)")
-        engine.dispose()
+    url = f"sqlite:///{database}"
+    engine = db.make_engine(url)
+    db.migrate(engine)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    result = import_file(db.session_factory(engine), path, load_settings(environ={"DATABASE_URL": url}))
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert result.status == "ok", result
+    print(f"{seconds:.3f} {peak / 1024:.1f} {before / 1024:.1f} {result.inserted}")
 
 
 def main() -> None:
-    if len(sys.argv) > 2 and sys.argv[1] == "--one":
-        measure(int(sys.argv[2]))
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        import_in_child(Path(sys.argv[2]), Path(sys.argv[3]))
         return
-    sizes = [int(a) for a in sys.argv[1:]] or [10_000, 100_000, 400_000]
-    for rows in sizes:
-        subprocess.run([sys.executable, __file__, "--one", str(rows)], check=True)
+    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    sqlite3 = shutil.which("sqlite3")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "orders.csv"
+        write_file(path, rows)
+        size_mb = path.stat().st_size / 1e6
+        out = subprocess.run([sys.executable, __file__, "--child", str(path), str(Path(folder) / "monitor.db")],
+                             check=True, capture_output=True, text=True).stdout.split()
+        seconds, peak, baseline, inserted = float(out[0]), float(out[1]), float(out[2]), int(out[3])
+        print(f"file: {rows:,} canonical order rows, {size_mb:.1f} MB")
+        print(f"account-health import: {seconds:.2f} s, {rows / seconds:,.0f} rows/s, {inserted:,} orders, "
+              f"peak RSS {peak:.0f} MB (of which {baseline:.0f} MB before the import began)")
+        if not sqlite3:
+            print("floor: the sqlite3 command-line tool is not installed (apt-get install sqlite3)")
+            return
+        floor_db = Path(folder) / "floor.db"
+        started = time.perf_counter()
+        subprocess.run([sqlite3, str(floor_db), "-cmd", FLOOR_TABLE, "-cmd", ".mode csv",
+                        "-cmd", f".import --skip 1 {path} orders", ".exit"], check=True)
+        floor = time.perf_counter() - started
+        print(f"floor (sqlite3 .import, same file, UNIQUE(order_id)): {floor:.2f} s, {rows / floor:,.0f} rows/s")
+        print(f"ratio: {seconds / floor:.2f}x the floor (target <= 2x); peak RSS target < 400 MB")
+        binding = python_binding_floor(path, Path(folder) / "binding.db")
+        print(f"for scale: Python's sqlite3 alone, csv.reader + executemany of the same strings into the same "
+              f"table, nothing checked or converted: {binding:.2f} s ({binding / floor:.2f}x the floor)")
+
+
+def python_binding_floor(path: Path, database: Path) -> float:
+    """What any Python importer pays before doing any work of its own."""
+    import csv
+    import sqlite3
+
+    started = time.perf_counter()
+    connection = sqlite3.connect(database)
+    connection.execute(FLOOR_TABLE)
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        marks = ", ".join("?" * len(COLUMNS))
+        while batch := list(itertools.islice(reader, 50_000)):
+            connection.executemany(f"INSERT INTO orders VALUES ({marks})", batch)
+    connection.commit()
+    connection.close()
+    return time.perf_counter() - started
 
 
 if __name__ == "__main__":

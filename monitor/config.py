@@ -127,7 +127,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("INBOX_DIR", "inbox", "where report files are dropped; imported files move to processed/, rejected ones to rejected/", group="Storage"),
     Setting("REPORTS_DIR", "reports", "where the HTML dashboards are written", group="Storage"),
     Setting("DEFAULT_ACCOUNT", "default", "account key for report files that name none", _account_key, group="Import"),
-    Setting("IMPORT_CHUNK_ROWS", "5000", "rows read and written per batch while importing (bounds memory)", _positive_int, group="Import"),
+    Setting("IMPORT_CHUNK_ROWS", "20000", "rows read and written per batch while importing (bounds memory)", _positive_int, group="Import"),
     Setting("FEEDBACK_DATE_FORMATS", "%m/%d/%y,%m/%d/%Y,%Y-%m-%d,%d.%m.%y,%d.%m.%Y",
             "date formats tried in order for the Date column of Amazon's feedback report", _csv_list, group="Import"),
     Setting("WARN_RATIO", "0.75", "a metric warns when its bad share reaches this share of its allowance", _fraction, group="Metrics"),

@@ -19,6 +19,7 @@ from monitor.errors import DatabaseNotReady, MonitorError
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_CACHE_KIB = 65_536
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -27,6 +28,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # bulk upserts touch big indexes
     cursor.close()
 
 

@@ -1,7 +1,7 @@
 """Sample data: realistic report files for two seller accounts, ending today.
 
 `acme-us` ships its own orders (MFN) and uses FBA; its late shipments have been
-creeping up over the last two weeks. `bolt-de` is a small, healthy FBM seller
+rising over the last three weeks and a few A-to-z claims came in. `bolt-de` is a small, healthy FBM seller
 whose export comes from a German shipping tool (tab-separated, cp1252).
 The data is random but seeded, so every run tells the same story.
 """
@@ -17,7 +17,8 @@ from pathlib import Path
 
 from monitor.timeutil import utcnow
 
-DAYS = 90
+DAYS = 120
+TREND_DAYS = 21
 ORDER_COLUMNS = ["order_id", "purchase_date", "fulfillment_channel", "order_status", "marketplace",
                  "latest_ship_date", "shipped_at", "cancelled_at", "cancelled_by", "tracking_id",
                  "tracking_valid", "carrier", "latest_delivery_date", "delivered_at", "sku", "quantity",
@@ -33,14 +34,16 @@ class Profile:
     mfn_per_day: int
     afn_per_day: int
     late_share: float  # share of MFN orders shipped late, before the trend
-    late_trend: float  # extra late share per day over the last 14 days
+    late_trend: float  # extra late share per day over the last TREND_DAYS days
+    feedback_share: float  # share of shipped orders that get 1-2 star feedback
+    claim_share: float  # share of shipped orders with an A-to-z claim
     carriers: tuple[str, ...]
     skus: tuple[str, ...]
 
 
-ACME = Profile("acme-us", "amazon.com", "USD", 32, 20, 0.012, 0.0035, ("UPS", "USPS", "FedEx"),
+ACME = Profile("acme-us", "amazon.com", "USD", 32, 20, 0.012, 0.0015, 0.003, 0.0015, ("UPS", "USPS", "FedEx"),
                ("MUG-BLUE-12", "MUG-RED-12", "TEAPOT-1L", "COASTER-SET-4", "KETTLE-STEEL"))
-BOLT = Profile("bolt-de", "amazon.de", "EUR", 12, 0, 0.008, 0.0, ("DHL", "Hermes", "DPD"),
+BOLT = Profile("bolt-de", "amazon.de", "EUR", 12, 0, 0.008, 0.0, 0.002, 0.0, ("DHL", "Hermes", "DPD"),
                ("SCHRAUBE-M6", "DÜBEL-8MM", "WINKEL-GRÖSSE-L", "HAKEN-GROß"))
 
 
@@ -79,7 +82,7 @@ def _orders(p: Profile, now: datetime, rng: random.Random) -> Iterator[dict[str,
     for day in range(DAYS + 1):
         day_start = start + timedelta(days=day)
         days_left = (now - day_start).days
-        late_share = p.late_share + p.late_trend * max(0, 14 - days_left)
+        late_share = p.late_share + p.late_trend * max(0, TREND_DAYS - days_left)
         for channel, count in (("MFN", p.mfn_per_day), ("AFN", p.afn_per_day)):
             for _ in range(rng.randint(int(count * 0.8), int(count * 1.2))):
                 purchased = day_start + timedelta(seconds=rng.randint(0, 86399))
@@ -132,17 +135,21 @@ def _defects(orders: list[dict[str, str]], now: datetime, rng: random.Random, p:
     comments = ("Arrived late and the box was crushed", "Never received it", "Wrong size, seller did not answer",
                 "Item damaged <b>badly</b>", "Not as described")
     for row in orders:
-        if row["order_status"] != "Shipped" or rng.random() > 0.006 + (0.004 if p is ACME else 0):
+        if row["order_status"] != "Shipped":
+            continue
+        draw = rng.random()
+        if draw < p.feedback_share:
+            kind = "negative_feedback"
+        elif draw < p.feedback_share + p.claim_share:
+            kind = "a_to_z_claim"
+        else:
             continue
         received = datetime.fromisoformat(row["purchase_date"]) + timedelta(days=rng.uniform(5, 25))
         if received >= now:
             continue
-        kind = rng.choice(("negative_feedback", "negative_feedback", "a_to_z_claim", "chargeback"))
         defect = {"order_id": row["order_id"], "defect_type": kind, "received_at": _iso(received)}
         if kind == "negative_feedback":
             defect.update(rating=str(rng.choice((1, 2))), status="active", comment=rng.choice(comments))
-        elif kind == "a_to_z_claim":
-            defect["status"] = rng.choice(("open", "granted", "denied"))
         else:
-            defect["status"] = "open"
+            defect["status"] = rng.choice(("open", "granted", "denied"))
         yield defect

@@ -34,3 +34,24 @@ def test_demo_command_imports_two_accounts_into_a_fresh_database(tmp_path):
         assert set(session.scalars(select(Account.key))) == {"acme-us", "bolt-de"}
         assert session.scalar(select(func.count()).select_from(Order)) > 4000
     engine.dispose()
+
+
+def test_acme_deteriorates_and_bolt_stays_healthy(tmp_path):
+    now = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    files = dict((p.name, p) for p, _ in write_sample_reports(tmp_path, now))
+
+    def late_share(name: str, first_day: int, last_day: int) -> float:
+        text = files[name].read_text(encoding="cp1252" if "bolt" in name else "utf-8")
+        rows = [r for r in csv.DictReader(text.splitlines(), delimiter="\t" if name.endswith("tsv") else ",")
+                if r["fulfillment_channel"] == "MFN" and r["shipped_at"]]
+        window = [r for r in rows if first_day <= (now - datetime.fromisoformat(r["latest_ship_date"])).days < last_day]
+        return sum(r["shipped_at"] > r["latest_ship_date"] for r in window) / len(window)
+
+    assert late_share("acme-us_orders.csv", 2, 10) > 0.03 > 0.02 > late_share("acme-us_orders.csv", 30, 110)
+    assert late_share("bolt-de_orders.tsv", 2, 110) < 0.02
+    with files["acme-us_orders.csv"].open(encoding="utf-8") as handle:
+        dates = [datetime.fromisoformat(r["purchase_date"]) for r in csv.DictReader(handle)]
+    assert (now - min(dates)).days >= 120
+    with files["acme-us_defects.csv"].open(encoding="utf-8") as handle:
+        claims = [r for r in csv.DictReader(handle) if r["defect_type"] == "a_to_z_claim"]
+    assert 2 <= len(claims) <= 40

@@ -295,3 +295,68 @@ def test_a_broken_mapping_file_is_a_usage_error(tmp_path):
         load_mapping(write(tmp_path / "m.toml", 'target = "orders"\n[columns]\nbogus = "X"\n'))
     with pytest.raises(UsageError, match="no rule for required column"):
         load_mapping(write(tmp_path / "m.toml", 'target = "orders"\n[columns]\norder_id = "X"\n'))
+
+
+def test_a_truncated_last_line_is_quarantined_and_the_rest_kept(sessions, settings, tmp_path):
+    path = write(tmp_path / "cut.csv", ORDERS_HEADER + "A-1,2026-10-01,MFN,Shipped,,,,\nA-2,2026-10-0")
+    result = import_file(sessions, path, settings)
+    assert (result.rows_read, result.inserted, result.quarantined) == (2, 1, 1)
+    with sessions() as session:
+        row = session.scalars(select(QuarantinedRow)).one()
+    assert (row.line_number, row.raw) == (3, "A-2,2026-10-0") and "fields" in row.reason
+
+
+def test_a_file_missing_a_required_column_is_rejected_with_the_reason(sessions, settings, tmp_path):
+    path = write(tmp_path / "orders.csv", "order_id,purchase_date,order_status\nA-1,2026-10-01,Shipped\n")
+    result = import_file(sessions, path, settings)
+    assert result.status == "rejected" and "unknown format" in result.error
+    forced = import_file(sessions, path, settings, forced_format="orders")
+    assert forced.status == "rejected" and forced.error.endswith("the header lacks fulfillment_channel")
+
+
+def test_duplicate_rows_in_one_file_make_one_order_and_the_last_value_wins(sessions, settings, tmp_path):
+    path = write(tmp_path / "dup.csv", ORDERS_HEADER
+                 + "A-1,2026-10-01,MFN,Unshipped,,,,S1\n"
+                 + "A-1,2026-10-01,MFN,Unshipped,,,,S1\n"
+                 + "A-1,2026-10-01,MFN,Shipped,,2026-10-02T10:00:00Z,UPS,\n")
+    result = import_file(sessions, path, settings)
+    assert (result.rows_read, result.inserted, result.updated, result.quarantined) == (3, 1, 0, 0)
+    order = orders_by_id(sessions)["A-1"]
+    assert (order.order_status, order.carrier, order.sku) == ("Shipped", "UPS", "S1")
+    assert order.shipped_at == datetime(2026, 10, 2, 10, tzinfo=UTC)
+
+
+def test_a_file_in_a_wrong_legacy_encoding_is_read_as_cp1252_not_lost(sessions, settings, tmp_path):
+    # UTF-8 with one stray Latin-1 byte: not valid UTF-8, so the whole file is read as cp1252
+    content = (ORDERS_HEADER + "A-1,2026-10-01,MFN,Shipped,,,,Caf\u00e9\n").encode("utf-8") + b"A-2,2026-10-01,MFN,Shipped,,,,Caf\xe9\n"
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(content)
+    result = import_file(sessions, path, settings)
+    assert (result.status, result.encoding, result.inserted) == ("ok", "cp1252", 2)
+    assert orders_by_id(sessions)["A-2"].sku == "Caf\u00e9"
+
+
+def test_padded_fields_are_trimmed(sessions, settings, tmp_path):
+    path = write(tmp_path / "pad.csv", ORDERS_HEADER + " A-1 , 2026-10-01 ,mfn, shipped ,,,UPS , MUG \n")
+    result = import_file(sessions, path, settings)
+    assert result.inserted == 1, result
+    order = orders_by_id(sessions)["A-1"]
+    assert (order.fulfillment_channel, order.order_status, order.carrier, order.sku) == ("MFN", "Shipped", "UPS", "MUG")
+
+
+def test_a_large_file_in_small_chunks_imports_every_row(database_url, tmp_path):
+    from monitor import db
+    from monitor.config import load_settings
+
+    settings = load_settings(environ={"DATABASE_URL": database_url, "IMPORT_CHUNK_ROWS": "997"})
+    engine = db.make_engine(database_url)
+    db.migrate(engine)
+    sessions = db.session_factory(engine)
+    lines = [f"L-{n},2026-10-01T00:00:{n % 60:02d}Z,{'MFN' if n % 2 else 'AFN'},Shipped,,,,SKU-{n % 7}" for n in range(30_000)]
+    lines[12_345] = "L-12345,not-a-date,MFN,Shipped,,,,X"
+    result = import_file(sessions, write(tmp_path / "big.csv", ORDERS_HEADER + "\n".join(lines) + "\n"), settings)
+    assert (result.rows_read, result.inserted, result.quarantined) == (30_000, 29_999, 1)
+    with sessions() as session:
+        assert session.scalar(select(QuarantinedRow.line_number)) == 12_347
+        assert session.scalar(select(func.count()).select_from(Order).where(Order.fulfillment_channel == "MFN")) == 14_999
+    engine.dispose()

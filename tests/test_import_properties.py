@@ -13,12 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from monitor import db
 from monitor.config import load_settings
 from monitor.ingest import import_file
-from monitor.models import Order
+from monitor.models import Order, QuarantinedRow
 
 COLUMNS = ["order_id", "purchase_date", "fulfillment_channel", "order_status", "shipped_at", "quantity", "sku"]
 
@@ -107,3 +107,33 @@ def test_dates_near_window_edges_keep_their_microseconds(tmp_path):
         got = dict(session.execute(select(Order.order_id, Order.purchase_date)).all())
     assert got == {"E-1": moment, "E-2": datetime(2026, 11, 1, tzinfo=UTC)}
     engine.dispose()
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=order_rows, cuts=st.lists(st.tuples(st.integers(0, 10_000), st.binary(max_size=6)), max_size=6),
+       delimiter=st.sampled_from([",", "\t"]))
+def test_random_corruption_never_escapes_as_an_exception(tmp_path_factory, migrated_template, rows, cuts, delimiter):
+    folder = tmp_path_factory.mktemp("corrupt")
+    shutil.copy(migrated_template, folder / "m.db")
+    url = f"sqlite:///{folder / 'm.db'}"
+    engine = db.make_engine(url)
+    sessions = db.session_factory(engine)
+    data = bytearray(_csv(rows, delimiter).encode("utf-8"))
+    for offset, junk in cuts:  # overwrite, insert or truncate at random places
+        at = offset % (len(data) + 1)
+        data[at:at + len(junk) // 2] = junk
+    path = folder / "corrupt.csv"
+    path.write_bytes(bytes(data))
+    try:
+        result = import_file(sessions, path, load_settings(environ={"DATABASE_URL": url, "IMPORT_CHUNK_ROWS": "3"}))
+        with sessions() as session:
+            stored = session.scalar(select(func.count()).select_from(Order))
+            quarantined = session.scalar(select(func.count()).select_from(QuarantinedRow))
+        if result.status == "rejected":
+            assert result.error and stored == 0 and quarantined == 0
+        else:
+            assert result.quarantined == quarantined
+            assert stored == result.inserted <= result.rows_read
+            assert result.rows_read >= result.quarantined
+    finally:
+        engine.dispose()

@@ -1,7 +1,9 @@
-"""File formats: recognising a header and turning its rows into canonical records.
+"""File formats: recognising a header and turning its rows into canonical data.
 
-Each adapter turns the values of one row (header name -> text) into a list of
-(kind, record) pairs, kind being "order", "defect" or "feedback".
+Order formats (the bulk of every import) turn a chunk of rows at once into a
+DataFrame of canonical order columns (`canonical_orders`). The others turn the
+values of one row (header name -> text) into a list of (kind, record) pairs,
+kind being "defect" or "feedback" (`convert`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from monitor.errors import FileRejected, UsageError
 from monitor.ingest import records
@@ -28,6 +33,8 @@ class Adapter:
     required: tuple[str, ...]
     description: str
     private: bool = False  # rows hold personal data: scrub e-mail addresses from quarantined text
+    item_rows: bool = False  # one row per order item: rows of one order add up
+    orders: bool = False  # produces orders, a chunk at a time, through canonical_orders()
 
     def matches(self, header: Sequence[str]) -> bool:
         return set(self.required) <= set(header)
@@ -38,12 +45,18 @@ class Adapter:
             raise FileRejected(f"not a {self.name} file: the header lacks {', '.join(missing)}")
 
     def convert(self, values: Mapping[str, str]) -> Records:
-        raise NotImplementedError  # each adapter overrides this
+        """Records from one row (formats that are not order formats)."""
+        raise TypeError(f"{self.name} is read a chunk at a time")
+
+    def canonical_orders(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
+        """Canonical order columns (strings) from a chunk, and {row position: reason} for rows
+        that already failed here."""
+        raise TypeError(f"{self.name} does not hold orders")
 
 
 class CanonicalOrders(Adapter):
-    def convert(self, values: Mapping[str, str]) -> Records:
-        return [("order", records.order_record(values))]
+    def canonical_orders(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
+        return frame, {}
 
 
 class CanonicalDefects(Adapter):
@@ -70,14 +83,16 @@ _ALL_ORDERS_COLUMNS = {
 class AmazonAllOrders(Adapter):
     """One row per order item; the store folds items into their order."""
 
-    def convert(self, values: Mapping[str, str]) -> Records:
-        canonical = {target: values.get(source, "") for source, target in _ALL_ORDERS_COLUMNS.items()}
-        canonical["marketplace"] = canonical["marketplace"].lower()
-        record = records.order_record(canonical)
-        buyer_cancel = values.get("is-buyer-requested-cancellation", "").strip().lower()
-        if record["order_status"] == "Canceled" and buyer_cancel == "true":
-            record["cancelled_by"] = "buyer"
-        return [("order", record)]
+    def canonical_orders(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
+        canonical = pd.DataFrame({target: frame[source] for source, target in _ALL_ORDERS_COLUMNS.items()
+                                  if source in frame})
+        if "marketplace" in canonical:
+            canonical["marketplace"] = canonical["marketplace"].str.lower()
+        if "is-buyer-requested-cancellation" in frame:
+            status = frame["order-status"].str.lower()
+            buyer = frame["is-buyer-requested-cancellation"].str.lower() == "true"
+            canonical["cancelled_by"] = np.where(status.isin(("cancelled", "canceled")) & buyer, "buyer", "")
+        return canonical, {}
 
 
 @dataclass
@@ -136,20 +151,44 @@ class MappedFormat(Adapter):
         if missing:
             raise FileRejected(f"mapping {self.name}: the file has no column {', '.join(missing)}")
 
+    def canonical_orders(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
+        canonical, reasons = self._canonical_frame(frame)
+        return canonical, reasons
+
     def convert(self, values: Mapping[str, str]) -> Records:
-        canonical = dict(self.constants)
+        canonical, reasons = self._canonical_frame(pd.DataFrame({k: [v] for k, v in values.items()}))
+        if reasons:
+            raise RowError(reasons[0])
+        return [("defect", records.defect_record(canonical.iloc[0].to_dict()))]
+
+    def _canonical_frame(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
+        canonical = pd.DataFrame(index=frame.index)
+        reasons: dict[int, str] = {}
+        for name, value in self.constants.items():
+            canonical[name] = value
         for name, rule in self.rules.items():
-            text = values.get(rule.source, "").strip()
-            text = rule.values.get(text, text)
-            if text and rule.formats:
-                try:
-                    text = parse_with_formats(text, rule.formats).isoformat()
-                except ValueError as exc:
-                    raise RowError(f"bad {rule.source}: {exc}") from None
-            canonical[name] = text
-        if self.target == "orders":
-            return [("order", records.order_record(canonical))]
-        return [("defect", records.defect_record(canonical))]
+            column = frame[rule.source]
+            if rule.values:
+                column = column.replace(rule.values)
+            if rule.formats:
+                column = self._dates(column, rule, reasons)
+            canonical[name] = column
+        return canonical, reasons
+
+    @staticmethod
+    def _dates(column: pd.Series, rule: ColumnRule, reasons: dict[int, str]) -> pd.Series:
+        parsed = pd.Series(pd.NaT, index=column.index, dtype="datetime64[us, UTC]")
+        for fmt in rule.formats:
+            missing = parsed.isna() & (column != "")
+            if not missing.any():
+                break
+            parsed = parsed.fillna(pd.to_datetime(column.where(missing), format=fmt, utc=True, errors="coerce"))
+        failed = (column != "") & parsed.isna()
+        for position in np.flatnonzero(failed.to_numpy()):
+            reasons.setdefault(int(position), f"bad {rule.source}: date {column.iat[position][:40]!r} matches "
+                                              f"none of {', '.join(rule.formats)}")
+        iso = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00") if parsed.notna().any() else parsed.astype(object)
+        return iso.where(parsed.notna(), "").astype(object)
 
 
 def load_mapping(path: Path) -> MappedFormat:
@@ -185,7 +224,9 @@ def _mapping_from_spec(spec: dict[str, Any], default_name: str) -> MappedFormat:
     if lacking:
         raise ValueError(f"no rule for required column {', '.join(lacking)}")
     name = str(spec.get("name", default_name))
-    return MappedFormat(name, (), str(spec.get("description", "")), False, target, rules, constants,
+    item_rows = bool(spec.get("item_rows", False))
+    return MappedFormat(name, (), str(spec.get("description", "")), False, item_rows, target == "orders",
+                        target, rules, constants,
                         tuple(spec.get("detect", {}).get("columns", ())))
 
 
@@ -199,10 +240,10 @@ def adapters(feedback_date_formats: Sequence[str]) -> list[Adapter]:
     """Every built-in delimited-file format, in the order detection tries them."""
     return [
         AmazonAllOrders("amazon-all-orders", ("amazon-order-id", "purchase-date", "order-status", "fulfillment-channel"),
-                        "Amazon All Orders / Archived Orders flat file"),
+                        "Amazon All Orders / Archived Orders flat file", item_rows=True, orders=True),
         AmazonFeedback("amazon-feedback", ("Date", "Rating", "Comments", "Order ID"),
-                       "Amazon seller feedback report", True, tuple(feedback_date_formats)),
-        CanonicalOrders("orders", records.ORDER_REQUIRED, "canonical orders file"),
+                       "Amazon seller feedback report", True, date_formats=tuple(feedback_date_formats)),
+        CanonicalOrders("orders", records.ORDER_REQUIRED, "canonical orders file", orders=True),
         CanonicalDefects("defects", ("order_id", "defect_type", "received_at"), "canonical defects file"),
         *builtin_mappings(),
     ]

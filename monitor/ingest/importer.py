@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,7 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.config import Settings
 from monitor.errors import FileRejected, MonitorError
 from monitor.ingest import formats, performance
-from monitor.ingest.reader import DelimitedFile, FileFacts, inspect_file
+from monitor.ingest.frames import order_frame
+from monitor.ingest.reader import Chunk, DelimitedFile, FileFacts, inspect_file
 from monitor.ingest.records import RowError
 from monitor.ingest.store import Store
 from monitor.models import ImportRecord, QuarantinedRow
@@ -117,39 +119,67 @@ def _import_rows(session: Session, path: Path, facts: FileFacts, settings: Setti
     else:
         adapter = formats.choose(table.header, formats.adapters(settings.feedback_date_formats), forced_format)
     ledger.format = adapter.name
-    chunk_rows = settings.import_chunk_rows
-    batches: dict[str, list[dict[str, Any]]] = {"order": [], "defect": [], "feedback": []}
-    quarantine: list[dict[str, Any]] = []
     width = len(table.header)
-    for row in table.rows():
-        ledger.rows_read += 1
-        try:
-            if row.error:
-                raise RowError(row.error)
-            if len(row.fields) != width:
-                raise RowError(f"has {len(row.fields)} fields, the header has {width}")
-            for kind, record in adapter.convert(dict(zip(table.header, row.fields, strict=True))):
-                batches[kind].append(record)
-        except RowError as exc:
-            raw = EMAIL.sub("[e-mail removed]", row.raw) if adapter.private else row.raw
-            quarantine.append({"import_id": ledger.id, "line_number": row.line_number,
-                               "reason": str(exc), "raw": raw})
-        if ledger.rows_read % chunk_rows == 0:
-            _flush(session, store, batches, quarantine, ledger)
-    _flush(session, store, batches, quarantine, ledger)
+    for chunk in table.chunks(settings.import_chunk_rows):
+        ledger.rows_read += len(chunk)
+        good = [i for i, fields in enumerate(chunk.fields) if len(fields) == width and i not in chunk.errors]
+        reasons = {i: chunk.errors.get(i) or f"has {len(chunk.fields[i])} fields, the header has {width}"
+                   for i in set(range(len(chunk))) - set(good)}
+        if adapter.orders:
+            _orders_chunk(store, adapter, table.header, chunk, good, reasons, table.delimiter)
+        else:
+            _records_chunk(store, adapter, table.header, chunk, good, reasons)
+        _quarantine(session, ledger, chunk, reasons, adapter.private)
     if ledger.rows_read == 0:
         raise FileRejected("the file has a header but no rows")
 
 
-def _flush(session: Session, store: Store, batches: dict[str, list[dict[str, Any]]],
-           quarantine: list[dict[str, Any]], ledger: ImportRecord) -> None:
-    for kind in ("order", "defect", "feedback"):
-        store.write(kind, batches[kind])
-        batches[kind].clear()
-    if quarantine:
-        session.execute(insert(QuarantinedRow), quarantine)
-        ledger.quarantined += len(quarantine)
-        quarantine.clear()
+def _padded(chunk: Chunk, delimiter: str) -> bool:
+    """Does any field start or end with white space? Substring searches over the chunk's text."""
+    text = "\n" + "".join(chunk.raws).replace("\r\n", "\n") + "\n"
+    spaces = [space for space in (" ", "\t", "\xa0", "\f", "\v") if space != delimiter and space in text]
+    return any(f"{edge}{space}" in text or f"{space}{edge}" in text
+               for space in spaces for edge in (delimiter, "\n"))
+
+
+def _orders_chunk(store: Store, adapter: formats.Adapter, header: list[str], chunk: Chunk, good: list[int],
+                  reasons: dict[int, str], delimiter: str) -> None:
+    if not good:
+        return
+    rows = [chunk.fields[i] for i in good] if len(good) < len(chunk) else chunk.fields
+    if _padded(chunk, delimiter):
+        rows = [[field.strip() for field in row] for row in rows]
+    canonical, early = adapter.canonical_orders(pd.DataFrame(rows, columns=header, dtype=object))
+    orders, late = order_frame(canonical.drop(index=list(early)) if early else canonical)
+    kept = [p for p in range(len(good)) if p not in early]
+    reasons.update({good[p]: reason for p, reason in early.items()})
+    reasons.update({good[kept[p]]: reason for p, reason in late.items()})
+    store.write_orders(orders, adapter.item_rows)
+
+
+def _records_chunk(store: Store, adapter: formats.Adapter, header: list[str], chunk: Chunk, good: list[int],
+                   reasons: dict[int, str]) -> None:
+    batches: dict[str, list[dict[str, Any]]] = {"defect": [], "feedback": []}
+    for i in good:
+        try:
+            for kind, record in adapter.convert(dict(zip(header, chunk.fields[i], strict=True))):
+                batches[kind].append(record)
+        except RowError as exc:
+            reasons[i] = str(exc)
+    for kind, batch in batches.items():
+        store.write(kind, batch)
+
+
+def _quarantine(session: Session, ledger: ImportRecord, chunk: Chunk, reasons: dict[int, str],
+                private: bool) -> None:
+    if not reasons:
+        return
+    rows = []
+    for i in sorted(reasons):
+        raw = EMAIL.sub("[e-mail removed]", chunk.raw(i)) if private else chunk.raw(i)
+        rows.append({"import_id": ledger.id, "line_number": chunk.line_numbers[i], "reason": reasons[i], "raw": raw})
+    session.execute(insert(QuarantinedRow), rows)
+    ledger.quarantined += len(rows)
 
 
 def _record_rejection(sessions: sessionmaker[Session], name: str, sha256: str, fmt: str | None,

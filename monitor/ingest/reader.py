@@ -10,6 +10,8 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +19,8 @@ from pathlib import Path
 from monitor.errors import FileRejected
 
 BLOCK = 1 << 20
-# Tried in this order after the BOM and UTF-16 checks; cp1252 decodes almost
-# anything, so Shift-JIS is chosen over it only when the text holds kana.
-_CANDIDATES = ("utf-8", "shift_jis", "cp1252")
+MAX_FIELD_LINES = 1000  # a quoted field spanning more lines than this is taken for a stray quote
+_JAPANESE = re.compile("[\u3040-\u30ff\u4e00-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -29,14 +30,6 @@ class FileFacts:
     size: int
     looks_like_json: bool
     problem: str | None = None  # why the file cannot be read as text at all
-
-
-@dataclass(frozen=True)
-class Row:
-    line_number: int
-    raw: str
-    fields: list[str]
-    error: str | None = None  # set when the line could not be split into fields
 
 
 def _utf16_without_bom(head: bytes) -> str | None:
@@ -53,12 +46,8 @@ def _utf16_without_bom(head: bytes) -> str | None:
     return None
 
 
-def _has_kana(text: str) -> bool:
-    return any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in text)
-
-
 def inspect_file(path: Path) -> FileFacts:
-    """Hash the file and work out its encoding in one streaming pass.
+    """Hash the file and work out its encoding, streaming (UTF-8 files in one pass).
 
     A file that is not readable text still gets its hash; `problem` says why.
     """
@@ -66,32 +55,62 @@ def inspect_file(path: Path) -> FileFacts:
     size = 0
     encoding: str | None = None
     problem: str | None = None
-    decoders: dict[str, codecs.IncrementalDecoder] = {}
-    kana = False
+    utf8 = codecs.getincrementaldecoder("utf-8")("strict")
     with path.open("rb") as handle:
         while block := handle.read(BLOCK):
             if size == 0:
                 encoding = _encoding_from_head(block)
-                decoders = {} if encoding else {n: codecs.getincrementaldecoder(n)("strict") for n in _CANDIDATES}
             size += len(block)
             digest.update(block)
             if encoding is None and problem is None:
                 if b"\x00" in block:
                     problem = "binary file (it contains NUL bytes): not a text report"
-                else:
-                    kana |= _feed(decoders, block, final=False)
+                elif utf8 is not None:
+                    utf8 = _still_decodes(utf8, block, final=False)
     if size == 0:
         problem = "the file is empty"
     elif encoding is None and problem is None:
-        kana |= _feed(decoders, b"", final=True)
-        encoding = _pick(decoders, kana)
-        if encoding is None:
-            problem = "cannot decode the file as UTF-8, UTF-16, Shift-JIS or cp1252"
+        if utf8 is not None and _still_decodes(utf8, b"", final=True) is not None:
+            encoding = "utf-8"
+        else:
+            encoding = _legacy_encoding(path)
+            problem = None if encoding else "cannot decode the file as UTF-8, UTF-16, Shift-JIS or cp1252"
     first_text = ""
     if encoding and not problem:
         with path.open("rb") as handle:
             first_text = handle.read(256).decode(encoding, errors="ignore")
-    return FileFacts(digest.hexdigest(), encoding or "", size, first_text.lstrip("\ufeff \t\r\n").startswith("{"), problem)
+    looks_like_json = first_text.lstrip("\ufeff \t\r\n").startswith("{")
+    return FileFacts(digest.hexdigest(), encoding or "", size, looks_like_json, problem)
+
+
+def _still_decodes(decoder, block: bytes, final: bool):
+    try:
+        decoder.decode(block, final)
+    except UnicodeDecodeError:
+        return None
+    return decoder
+
+
+def _legacy_encoding(path: Path) -> str | None:
+    """Shift-JIS when the file decodes as such and holds Japanese text, else cp1252."""
+    decoders = {name: codecs.getincrementaldecoder(name)("strict") for name in ("shift_jis", "cp1252")}
+    japanese = False
+    with path.open("rb") as handle:
+        while True:
+            block = handle.read(BLOCK)
+            for name in list(decoders):
+                try:
+                    text = decoders[name].decode(block, not block)
+                except UnicodeDecodeError:
+                    del decoders[name]
+                    continue
+                if name == "shift_jis" and not japanese:
+                    japanese = bool(_JAPANESE.search(text))
+            if not block:
+                break
+    if "shift_jis" in decoders and (japanese or "cp1252" not in decoders):
+        return "shift_jis"
+    return "cp1252" if "cp1252" in decoders else None
 
 
 def _encoding_from_head(block: bytes) -> str | None:
@@ -100,27 +119,6 @@ def _encoding_from_head(block: bytes) -> str | None:
     if block.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     return _utf16_without_bom(block)
-
-
-def _feed(decoders: dict[str, codecs.IncrementalDecoder], block: bytes, final: bool) -> bool:
-    kana = False
-    for name in list(decoders):
-        try:
-            text = decoders[name].decode(block, final)
-        except UnicodeDecodeError:
-            del decoders[name]
-            continue
-        if name == "shift_jis" and not kana:
-            kana = _has_kana(text)
-    return kana
-
-
-def _pick(decoders: dict[str, codecs.IncrementalDecoder], kana: bool) -> str | None:
-    if "utf-8" in decoders:
-        return "utf-8"
-    if "shift_jis" in decoders and (kana or "cp1252" not in decoders):
-        return "shift_jis"
-    return "cp1252" if "cp1252" in decoders else None
 
 
 class _LineTap:
@@ -168,6 +166,22 @@ def sniff_delimiter(header_line: str) -> str:
     return best
 
 
+@dataclass
+class Chunk:
+    """Consecutive data rows of a file: parallel lists, cheap to build for a million rows."""
+
+    line_numbers: list[int]
+    raws: list[str]  # each row's text as in the file (line ends included)
+    fields: list[list[str]]
+    errors: dict[int, str]  # row index -> why the line could not be split
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def raw(self, index: int) -> str:
+        return self.raws[index].rstrip("\r\n")
+
+
 class DelimitedFile:
     """The header and the rows of a comma- or tab-separated text file."""
 
@@ -182,7 +196,7 @@ class DelimitedFile:
         if quoted is None:
             quoted = self.delimiter != "\t" or first_line.lstrip("\ufeff").startswith('"')
         self.quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
-        self.header = self._read_header()
+        self.header, self._header_lines = self._read_header()
 
     def _open(self):
         return self.path.open("r", encoding=self.encoding, newline="")
@@ -197,38 +211,92 @@ class DelimitedFile:
             raise FileRejected(f"the file is not valid {exc.encoding} at byte {exc.start}") from None
         raise FileRejected("the file has no header row")
 
-    def _reader(self, tap: _LineTap):
-        return csv.reader(tap, delimiter=self.delimiter, quoting=self.quoting, strict=False)
+    def _reader(self, lines):
+        return csv.reader(lines, delimiter=self.delimiter, quoting=self.quoting, strict=False)
 
-    def _read_header(self) -> list[str]:
+    def _read_header(self) -> tuple[list[str], int]:
         with self._open() as handle:
             tap = _LineTap(handle)
             for fields in self._reader(tap):
                 if any(f.strip() for f in fields):
-                    return [f.strip().lstrip("\ufeff").strip() for f in fields]
+                    return [f.strip().lstrip("\ufeff").strip() for f in fields], tap.line_number
         raise FileRejected("the file has no header row")
 
-    def rows(self) -> Iterator[Row]:
-        """Data rows after the header; blank lines are skipped."""
+    def chunks(self, size: int) -> Iterator[Chunk]:
+        """Data rows after the header, about `size` at a time; blank lines are skipped."""
         with self._open() as handle:
-            tap = _LineTap(handle)
-            reader = self._reader(tap)
-            header_seen = False
-            while True:
-                try:
-                    fields = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as exc:
-                    line_number, raw = tap.take()
-                    yield Row(line_number, raw, [], error=f"cannot split the line: {exc}")
-                    continue
-                line_number, raw = tap.take()
+            lines = _TextLines(handle)
+            for _ in range(self._header_lines):
+                next(lines)
+            while batch := lines.take(size):
+                if self.quoting != csv.QUOTE_NONE:
+                    batch += self._rest_of_quoted_field(batch, lines)
+                first = lines.line_number - len(batch) + 1
+                yield self._split(batch, first)
+
+    @staticmethod
+    def _rest_of_quoted_field(batch: list[str], lines: _TextLines) -> list[str]:
+        """A quoted field may hold a line break: never end a batch inside one."""
+        quotes = sum(line.count('"') for line in batch)
+        extra: list[str] = []
+        while quotes % 2 and len(extra) < MAX_FIELD_LINES and (more := lines.take(1)):
+            extra += more
+            quotes += more[0].count('"')
+        return extra
+
+    def _split(self, batch: list[str], first: int) -> Chunk:
+        try:
+            parsed = list(self._reader(batch))
+        except csv.Error:
+            parsed = []
+        if len(parsed) != len(batch):  # a line break inside a field, or a line csv cannot split
+            return self._split_slowly(batch, first)
+        keep = [i for i, fields in enumerate(parsed) if len(fields) > 1 or (fields and fields[0].strip())]
+        if len(keep) < len(batch):
+            batch, parsed = [batch[i] for i in keep], [parsed[i] for i in keep]
+        if self.quoting == csv.QUOTE_NONE:
+            for i, line in enumerate(batch):
+                if '"' in line:
+                    parsed[i] = [_unwrap(f) for f in parsed[i]]
+        return Chunk([first + i for i in keep], batch, parsed, {})
+
+    def _split_slowly(self, batch: list[str], first: int) -> Chunk:
+        tap = _LineTap(iter(batch))
+        tap.line_number = first - 1
+        reader = self._reader(tap)
+        chunk = Chunk([], [], [], {})
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return chunk
+            except csv.Error as exc:
+                chunk.errors[len(chunk.fields)] = f"cannot split the line: {exc}"
+                fields = []
+            else:
                 if not any(f.strip() for f in fields):
+                    tap.take()
                     continue
-                if not header_seen:
-                    header_seen = True
-                    continue
-                if self.quoting == csv.QUOTE_NONE:
-                    fields = [_unwrap(f) for f in fields]
-                yield Row(line_number, raw, fields)
+            line_number, raw = tap.take()
+            chunk.line_numbers.append(line_number)
+            chunk.raws.append(raw)
+            chunk.fields.append(fields)
+
+
+class _TextLines:
+    """Lines of a text file, counted; decoding errors reject the file."""
+
+    def __init__(self, handle) -> None:
+        self._handle = handle
+        self.line_number = 0
+
+    def __next__(self) -> str:
+        return self.take(1)[0]
+
+    def take(self, count: int) -> list[str]:
+        try:
+            lines = list(itertools.islice(self._handle, count))
+        except UnicodeDecodeError as exc:
+            raise FileRejected(f"the file is not valid {exc.encoding} at byte {exc.start}") from None
+        self.line_number += len(lines)
+        return lines

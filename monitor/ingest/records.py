@@ -7,6 +7,7 @@ that merging never erases what an earlier file taught us.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -92,9 +93,12 @@ def integer(name: str, text: str, low: int | None = None, high: int | None = Non
 
 def money(name: str, text: str) -> float:
     try:
-        return round(float(Decimal(text.strip().replace(",", ""))), 2)
+        amount = round(float(Decimal(text.strip().replace(",", ""))), 2)
     except (InvalidOperation, ValueError):
-        raise RowError(f"bad {name}: {text[:20]!r} is not an amount") from None
+        amount = float("nan")
+    if not math.isfinite(amount):
+        raise RowError(f"bad {name}: {text[:20]!r} is not an amount")
+    return amount
 
 
 def _text(limit: int) -> Callable[[str, str], str]:

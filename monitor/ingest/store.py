@@ -6,9 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, update
+import pandas as pd
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from monitor.ingest.frames import STORED_COLUMNS
 from monitor.ingest.records import defect_key
 from monitor.models import Account, Defect, Feedback, ImportAccount, Order
 from monitor.timeutil import utcnow
@@ -46,6 +48,7 @@ class Store:
     updated: int = 0
     _accounts: dict[str, int] = field(default_factory=dict)
     _touched_accounts: set[int] = field(default_factory=set)
+    _written: set[tuple[int, str]] = field(default_factory=set)  # orders of item-row files, for folding
 
     def account_id(self, key: str | None) -> int:
         key = key or self.default_account
@@ -61,20 +64,57 @@ class Store:
         return account_id
 
     def write(self, kind: str, batch: list[dict[str, Any]]) -> None:
+        """Upsert defect or feedback records."""
         if batch:
-            {"order": self._orders, "defect": self._defects, "feedback": self._feedback}[kind](batch)
+            {"defect": self._defects, "feedback": self._feedback}[kind](batch)
 
     # ------------------------------------------------------------ orders
-    def _orders(self, batch: list[dict[str, Any]]) -> None:
-        folded: dict[tuple[int, str], dict[str, Any]] = {}
-        for record in batch:
-            record = dict(record)
-            key = (self.account_id(record.pop("account", None)), record["order_id"])
-            if key in folded:
-                _fold(folded[key], record)
-            else:
-                folded[key] = record
-        self._upsert(Order, folded, "order_id", Order.order_id, fold_items=True)
+    def write_orders(self, frame: pd.DataFrame, item_rows: bool) -> None:
+        """Upsert a chunk of converted orders (see frames.order_frame) in one statement."""
+        if frame.empty:
+            return
+        accounts = frame["account"].where(frame["account"].notna(), self.default_account)
+        ids = {key: self.account_id(key) for key in accounts.unique()}
+        frame = frame.drop(columns="account").assign(account_id=accounts.map(ids))
+        frame = fold_duplicates(frame, item_rows)
+        own = pd.Series(False, index=frame.index)
+        if item_rows:
+            own = self._fold_items_written_before(frame)
+        sql = upsert_sql(self.session.connection().dialect)
+        cursor = self.session.connection().connection.cursor()
+        try:
+            first_new = self._next_id()
+            for part, counted in ((frame[~own], True), (frame[own], False)):
+                if part.empty:
+                    continue
+                cursor.executemany(sql, _tuples(part, self.import_id))
+                if counted:
+                    inserted = self._count_from(first_new)
+                    self.inserted += inserted
+                    self.updated += max(cursor.rowcount - inserted, 0)
+        finally:
+            cursor.close()
+
+    def _next_id(self) -> int:
+        return (self.session.scalar(select(func.max(Order.id))) or 0) + 1
+
+    def _count_from(self, first_id: int) -> int:
+        return self.session.scalar(select(func.count()).select_from(Order).where(Order.id >= first_id))
+
+    def _fold_items_written_before(self, frame: pd.DataFrame) -> pd.Series:
+        """Items of an order that an earlier chunk of this file wrote add to what it wrote."""
+        keys = list(zip(frame["account_id"], frame["order_id"], strict=True))
+        own = pd.Series([key in self._written for key in keys], index=frame.index)
+        self._written.update(keys)
+        if own.any():
+            stored = self._existing(Order, Order.order_id, {k: None for k, o in zip(keys, own, strict=True) if o})
+            for index in frame.index[own]:
+                row = stored[(frame.at[index, "account_id"], frame.at[index, "order_id"])]
+                merged = {name: getattr(row, name) for name in (*_ADDITIVE, *_LISTED)}
+                _fold(merged, {n: frame.at[index, n] for n in (*_ADDITIVE, *_LISTED) if pd.notna(frame.at[index, n])})
+                for name, value in merged.items():
+                    frame.at[index, name] = value
+        return own
 
     # ------------------------------------------------------------ defects and feedback
     def _defects(self, batch: list[dict[str, Any]]) -> None:
@@ -93,8 +133,7 @@ class Store:
         self._upsert(Feedback, rows, "order_id", Feedback.order_id)
 
     # ------------------------------------------------------------ the upsert
-    def _upsert(self, model, rows: dict[tuple[int, str], dict[str, Any]], key_name: str, key_column,
-                fold_items: bool = False) -> None:
+    def _upsert(self, model, rows: dict[tuple[int, str], dict[str, Any]], key_name: str, key_column) -> None:
         existing = self._existing(model, key_column, rows)
         inserts, updates = [], []
         for (account_id, key), record in rows.items():
@@ -106,14 +145,9 @@ class Store:
                 inserts.append(values)
                 continue
             own = row.last_import_id == self.import_id
-            if own and fold_items:  # more items of an order this file already wrote
-                stored = {name: getattr(row, name) for name in (*_ADDITIVE, *_LISTED)}
-                _fold(stored, record)
-                record = {**record, **{k: v for k, v in stored.items() if v is not None}}
             changes = {name: value for name, value in record.items()
                        if name != key_name and getattr(row, name) != value}
-            if changes or not own:
-                # every row the file carries is stamped, so later chunks know it was written
+            if changes:
                 updates.append({"id": row.id, **changes, "last_import_id": self.import_id})
             # a row this import already wrote (inserted or updated) is not counted twice
             self.updated += bool(changes) and not own
@@ -140,3 +174,56 @@ class Store:
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+# ------------------------------------------------------------------ order upsert helpers
+_UPSERT_COLUMNS = [*STORED_COLUMNS, "account_id"]
+
+
+def upsert_sql(dialect) -> str:
+    """INSERT ... ON CONFLICT that updates only with the values a file carries, and only
+    rows that actually change (so the driver's row count is inserted + changed)."""
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    distinct = "IS NOT" if dialect.name == "sqlite" else "IS DISTINCT FROM"
+    columns = [*_UPSERT_COLUMNS, "first_import_id", "last_import_id"]
+    merged = [c for c in STORED_COLUMNS if c != "order_id"]
+    return (
+        f"INSERT INTO orders ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))}) "
+        "ON CONFLICT (account_id, order_id) DO UPDATE SET "
+        + ", ".join(f"{c} = COALESCE(excluded.{c}, orders.{c})" for c in merged)
+        + ", last_import_id = excluded.last_import_id WHERE "
+        + " OR ".join(f"COALESCE(excluded.{c}, orders.{c}) {distinct} orders.{c}" for c in merged)
+    )
+
+
+def _tuples(frame: pd.DataFrame, import_id: int) -> list[tuple]:
+    columns = []
+    for name in _UPSERT_COLUMNS:
+        column = frame[name]
+        values = column.to_numpy(dtype=object, copy=True)
+        values[column.isna().to_numpy()] = None
+        columns.append(values.tolist())
+    columns += [[import_id] * len(frame)] * 2
+    return list(zip(*columns, strict=True))
+
+
+def fold_duplicates(frame: pd.DataFrame, item_rows: bool) -> pd.DataFrame:
+    """Rows of one order within a chunk become one: items add up (item-row formats),
+    otherwise the latest non-empty value of each field wins."""
+    keys = ["account_id", "order_id"]
+    duplicated = frame.duplicated(keys, keep=False)
+    if not duplicated.any():
+        return frame
+    merged: dict[tuple[int, str], dict[str, Any]] = {}
+    for record in frame[duplicated].to_dict("records"):
+        values = {k: v for k, v in record.items() if v is not None and not (isinstance(v, float) and v != v)
+                  and v is not pd.NA and v is not pd.NaT}
+        key = (record["account_id"], record["order_id"])
+        if key not in merged:
+            merged[key] = values
+        elif item_rows:
+            _fold(merged[key], values)
+        else:
+            merged[key].update(values)
+    folded = pd.DataFrame(list(merged.values()), columns=frame.columns)
+    return pd.concat([frame[~duplicated], folded], ignore_index=True)

@@ -1,0 +1,144 @@
+"""Vectorised conversion of canonical order columns (strings) into storable values.
+
+Orders are the bulk of every import, so they are converted a chunk at a time
+with numpy and pandas, on plain object arrays (pandas' string dtype would loop
+in Python). Values the fast path cannot read go through the same per-value
+parsers as `records.order_record`, and a row that is still bad gets its
+quarantine reason from `order_record` itself, so both paths agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from monitor.ingest import records
+from monitor.ingest.records import RowError
+from monitor.timeutil import parse_timestamp
+
+TEXT_LIMITS = {"account": 100, "marketplace": 50, "tracking_id": 100, "carrier": 100, "ship_service_level": 100,
+               "sku": 1000, "asin": 1000, "product_name": 2000, "order_id": 100}
+_EXACT_CHANNELS = {**records.CHANNELS, "AFN": "AFN", "MFN": "MFN", "Amazon": "AFN", "Merchant": "MFN",
+                   "FBA": "AFN", "FBM": "MFN"}
+_EXACT_STATUSES = {**records.ORDER_STATUSES, **{v: v for v in records.ORDER_STATUSES.values()},
+                   "Cancelled": "Canceled"}
+_EXACT_BOOLEANS = {**records.BOOLEANS, "TRUE": True, "FALSE": False, "True": True, "False": False}
+_EXACT_CANCELLERS = {"seller": "seller", "buyer": "buyer", "amazon": "amazon", "Seller": "seller",
+                     "Buyer": "buyer", "Amazon": "amazon"}
+STORED_COLUMNS = [c for c in records.ORDER_COLUMNS if c != "account"]
+
+
+def db_timestamps(values: pd.Series) -> np.ndarray:
+    """Aware timestamps -> the database's text form of naive UTC, None for NaT."""
+    naive = values.dt.tz_convert(None).to_numpy(dtype="datetime64[us]")
+    text = np.datetime_as_string(naive, unit="us").astype("U26")
+    text.view("U1").reshape(-1, 26)[:, 10] = " "
+    out = text.astype(object)
+    out[np.isnat(naive)] = None
+    return out
+
+
+def order_frame(canonical: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
+    """(storable orders, {row position: quarantine reason}) from canonical string columns.
+
+    Fields must already be stripped. Absent columns and empty values become
+    None: "this file does not say".
+    """
+    size = len(canonical)
+    bad = np.zeros(size, dtype=bool)
+    out: dict[str, Any] = {}
+    for name in records.ORDER_COLUMNS:
+        if name not in canonical:
+            bad |= name in records.ORDER_REQUIRED
+            out[name] = np.full(size, None, dtype=object)
+            continue
+        column = canonical[name].to_numpy(dtype=object)
+        empty = column == ""  # adapters hand over strings only
+        if name in records.ORDER_REQUIRED:
+            bad |= empty
+        values, wrong = _convert(name, column, empty)
+        bad |= wrong
+        out[name] = values
+    frame = pd.DataFrame(out)
+    reasons = {}
+    for position in np.flatnonzero(bad):
+        row = {name: canonical[name].iat[position] for name in canonical.columns}
+        try:
+            records.order_record(row)
+            reasons[int(position)] = "cannot be read"  # the fast path disagreed; keep the row safe
+        except RowError as exc:
+            reasons[int(position)] = str(exc)
+    return frame[~bad], reasons
+
+
+def _convert(name: str, column: np.ndarray, empty: np.ndarray) -> tuple[Any, np.ndarray]:
+    if name in records.ORDER_TIMESTAMPS:
+        return _timestamps(column, empty)
+    if name == "fulfillment_channel":
+        return _mapped(column, empty, _EXACT_CHANNELS, records.channel)
+    if name == "order_status":
+        return _mapped(column, empty, _EXACT_STATUSES, records.order_status)
+    if name == "tracking_valid":
+        return _mapped(column, empty, _EXACT_BOOLEANS, lambda v: records.boolean(name, v))
+    if name == "cancelled_by":
+        return _mapped(column, empty, _EXACT_CANCELLERS, _canceller)
+    if name == "quantity":
+        numbers = pd.to_numeric(pd.Series(column, dtype=object), errors="coerce").to_numpy()
+        whole = np.where((numbers >= 0) & (numbers == np.round(numbers)), numbers, np.nan)
+        values, wrong = _fallback(column, empty, whole.astype(object), lambda v: records.integer(name, v, 0))
+        values[wrong | empty] = None
+        return pd.array([None if v is None or v != v else int(v) for v in values], dtype="Int64"), wrong
+    if name == "order_total":
+        numbers = pd.to_numeric(pd.Series(column, dtype=object), errors="coerce").to_numpy().round(2)
+        numbers[~np.isfinite(numbers)] = np.nan
+        values, wrong = _fallback(column, empty, numbers.astype(object), lambda v: records.money(name, v))
+        return pd.array(np.where(empty | wrong, np.nan, values).astype(float)), wrong
+    values = column.copy()
+    if name == "currency":
+        values = np.array([v.upper()[:3] if v else v for v in column], dtype=object)
+    elif name in TEXT_LIMITS and max(map(len, column[~empty]), default=0) > TEXT_LIMITS[name]:
+        values = np.array([v[:TEXT_LIMITS[name]] if v else v for v in column], dtype=object)
+    values[empty] = None
+    return values, np.zeros(len(column), dtype=bool)
+
+
+def _mapped(column: np.ndarray, empty: np.ndarray, exact: dict[str, Any], parse: Callable[[str], Any]):
+    fast = pd.Series(column, dtype=object).map(exact).to_numpy(dtype=object, copy=True)
+    values, wrong = _fallback(column, empty, fast, parse)
+    values[empty] = None
+    return values, wrong
+
+
+def _fallback(column: np.ndarray, empty: np.ndarray, fast: np.ndarray, parse: Callable[[str], Any]):
+    """Fill what the fast path missed with the per-value parser; returns (values, wrong)."""
+    wrong = np.zeros(len(column), dtype=bool)
+    missed = ~empty & pd.isna(fast)
+    for position in np.flatnonzero(missed):
+        try:
+            fast[position] = parse(column[position])
+        except (RowError, ValueError, OverflowError):
+            wrong[position] = True
+    return fast, wrong
+
+
+def _timestamps(column: np.ndarray, empty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    parsed = pd.to_datetime(pd.Series(column, dtype=object), format="ISO8601", utc=True, errors="coerce")
+    out = db_timestamps(parsed)
+    wrong = np.zeros(len(column), dtype=bool)
+    for position in np.flatnonzero(~empty & parsed.isna().to_numpy()):
+        try:
+            moment = parse_timestamp(column[position])
+            out[position] = moment.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        except ValueError:
+            wrong[position] = True
+    return out, wrong
+
+
+def _canceller(value: str) -> str | None:
+    key = "".join(ch for ch in value.lower() if ch.isalnum())
+    if key not in records.CANCELLERS:
+        raise RowError(f"unknown cancelled_by {value[:20]!r}")
+    return records.CANCELLERS[key]
