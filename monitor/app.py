@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor import db
+from monitor import db, health
 from monitor.config import Settings
 from monitor.ingest import ImportResult, import_paths
+from monitor.metrics import MetricValue, Targets
+from monitor.models import ImportAccount
+from monitor.timeutil import utcnow
 
 
 @contextmanager
@@ -38,9 +43,42 @@ def init_database(settings: Settings) -> tuple[str | None, str | None]:
 
 def import_files(settings: Settings, paths: list[Path], account: str | None = None,
                  forced_format: str | None = None, mapping: Path | None = None) -> list[ImportResult]:
-    """`account-health import`: import each file, one result per file."""
+    """`account-health import`: import each file, one result per file; then bring the daily
+    metric snapshots of the accounts whose data changed up to date."""
     with open_database(settings) as sessions:
-        return import_paths(sessions, paths, settings, account, forced_format, mapping)
+        results = import_paths(sessions, paths, settings, account, forced_format, mapping)
+        refresh_after_import(sessions, settings, results)
+        return results
+
+
+def refresh_after_import(sessions: sessionmaker[Session], settings: Settings, results: list[ImportResult]) -> int:
+    """Recompute the snapshots of every account that an import changed; returns rows written."""
+    changed = [r.import_id for r in results if r.status in ("ok", "partial") and (r.inserted or r.updated)]
+    if not changed:
+        return 0
+    with sessions.begin() as session:
+        account_ids = set(session.scalars(select(ImportAccount.account_id).where(ImportAccount.import_id.in_(changed))))
+        return health.refresh_snapshots(session, Targets.from_settings(settings), account_ids, settings.snapshot_days)
+
+
+def metric_values(settings: Settings, account: str | None, as_of: datetime | None,
+                  history_days: int | None) -> list[MetricValue]:
+    """`account-health metrics`: every metric now (or at `as_of`), or its daily history."""
+    with open_database(settings) as sessions, sessions() as session:
+        return health.current(session, Targets.from_settings(settings), as_of or utcnow(), account, history_days)
+
+
+def offenders(settings: Settings, metric: str, account: str | None, channel: str | None,
+              as_of: datetime | None) -> list[health.Offender]:
+    """`account-health metrics --explain`: the orders that count against a metric."""
+    with open_database(settings) as sessions, sessions() as session:
+        return health.explain(session, Targets.from_settings(settings), as_of or utcnow(), metric, account, channel)
+
+
+def amazon_comparison(settings: Settings, account: str | None) -> list[health.Comparison]:
+    """`account-health metrics --amazon`: Amazon's figures beside ours, over Amazon's ranges."""
+    with open_database(settings) as sessions, sessions() as session:
+        return health.compare_with_amazon(session, Targets.from_settings(settings), account)
 
 
 def run_demo(settings: Settings, directory: Path) -> Iterator[str]:
@@ -50,7 +88,10 @@ def run_demo(settings: Settings, directory: Path) -> Iterator[str]:
     files = demo.write_sample_reports(directory)
     yield f"wrote {len(files)} sample reports to {directory}/"
     with open_database(settings, migrate=True) as sessions:
+        results = []
         for path, account in files:
             (result,) = import_paths(sessions, [path], settings, account=account)
+            results.append(result)
             yield (f"  {path.name}: {result.status}, {result.rows_read} rows, {result.inserted} inserted, "
                    f"{result.updated} updated, {result.quarantined} quarantined")
+        refresh_after_import(sessions, settings, results)

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from monitor import app
+from monitor import app, views
 from monitor.config import Settings, load_settings
 from monitor.errors import MonitorError
 
@@ -80,6 +80,54 @@ def _describe(result) -> str:
         return f"{name}: already imported (import #{result.import_id}), nothing changed"
     return (f"{name}: {result.format}, {result.rows_read} rows read, {result.inserted} inserted, "
             f"{result.updated} updated, {result.quarantined} quarantined")
+
+
+def _as_of(value: str | None):
+    if value is None:
+        return None
+    from monitor.timeutil import parse_as_of
+
+    try:
+        return parse_as_of(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from None
+
+
+@cli.command(name="metrics")
+@click.option("--account", help="one account (default: all)")
+@click.option("--as-of", "as_of", help="ISO timestamp, or a date meaning the end of that day (UTC); default now")
+@click.option("--history", "history_days", type=click.IntRange(1, 3650), help="one value per day for the last DAYS days")
+@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--explain", "explain_metric", metavar="METRIC", help="list the orders that count against METRIC")
+@click.option("--channel", type=click.Choice(["afn", "mfn"]), help="with --explain: one channel")
+@click.option("--amazon", is_flag=True, help="Amazon's own figures beside ours, over Amazon's reporting ranges")
+@_common
+def metrics_(settings: Settings, account: str | None, as_of: str | None, history_days: int | None, output: str,
+             explain_metric: str | None, channel: str | None, amazon: bool) -> None:
+    """Compute the account health metrics (ODR, LSR, CR, VTR, OTDR)."""
+    moment = _as_of(as_of)
+    if explain_metric:
+        rows = app.offenders(settings, explain_metric, account, channel, moment)
+        if output == "json":
+            click.echo(json.dumps([r.as_json() for r in rows], indent=2))
+        else:
+            for line in views.offenders_table(rows, explain_metric):
+                click.echo(line)
+        return
+    if amazon:
+        rows = app.amazon_comparison(settings, account)
+        if output == "json":
+            click.echo(json.dumps([r.as_json() for r in rows], indent=2))
+        else:
+            for line in views.comparison_table(rows):
+                click.echo(line)
+        return
+    values = app.metric_values(settings, account, moment, history_days)
+    if output == "json":
+        click.echo(json.dumps([v.as_json() for v in values], indent=2))
+        return
+    for line in views.metrics_table(values, history=bool(history_days)):
+        click.echo(line)
 
 
 @cli.command()

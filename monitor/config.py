@@ -98,6 +98,15 @@ def _email(value: str) -> str:
     return value
 
 
+def _boolean(value: str) -> bool:
+    text = value.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
 def _csv_list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
@@ -132,6 +141,11 @@ SETTINGS: tuple[Setting, ...] = (
             "date formats tried in order for the Date column of Amazon's feedback report", _csv_list, group="Import"),
     Setting("WARN_RATIO", "0.75", "a metric warns when its bad share reaches this share of its allowance", _fraction, group="Metrics"),
     Setting("FORECAST_DAYS", "7", "warn when the trend forecasts a breach within this many days", _positive_int, group="Metrics"),
+    Setting("ODR_COUNT_CANCELLED", "true",
+            "count cancelled orders in the ODR denominator (Amazon does not say; true is the usual reading)",
+            _boolean, group="Metrics"),
+    Setting("SNAPSHOT_DAYS", "180", "how many past days of daily metric values are kept up to date for charts",
+            _positive_int, group="Metrics"),
     Setting("LIMIT_ODR", "0.01", "Order Defect Rate target (must stay below)", _fraction, group="Metrics"),
     Setting("LIMIT_LSR", "0.04", "Late Shipment Rate target (must stay below)", _fraction, group="Metrics"),
     Setting("LIMIT_CR", "0.025", "Pre-fulfilment Cancellation Rate target (must stay below)", _fraction, group="Metrics"),

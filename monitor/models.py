@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -194,3 +195,23 @@ class PerformanceMetric(Base):
     status: Mapped[str | None] = mapped_column(String(40))
     date_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     date_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MetricSnapshot(Base):
+    """One metric of one account and channel at the end of one day: trends and charts read these."""
+
+    __tablename__ = "metric_snapshots"
+    __table_args__ = (UniqueConstraint("account_id", "metric", "channel", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    metric: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(3))
+    day: Mapped[date] = mapped_column(Date)
+    numerator: Mapped[int] = mapped_column(Integer)
+    denominator: Mapped[int] = mapped_column(Integer)
+    rate: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(10))
+    headroom: Mapped[int | None] = mapped_column(Integer)
+    forecast_breach: Mapped[str | None] = mapped_column(String(10))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)

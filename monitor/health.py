@@ -1,0 +1,281 @@
+"""Metrics of stored accounts: loading their data, evaluating, explaining, snapshotting,
+and setting Amazon's own figures beside ours. The arithmetic lives in metrics.py."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy.orm import Session
+
+from monitor import metrics as m
+from monitor.errors import UsageError
+from monitor.models import Account, MetricSnapshot, PerformanceMetric, PerformanceReport
+from monitor.timeutil import to_utc, utcnow
+
+log = logging.getLogger(__name__)
+
+ORDER_FIELDS = ("order_id", "marketplace", "purchase_date", "fulfillment_channel", "order_status",
+                "latest_ship_date", "shipped_at", "cancelled_at", "cancelled_by", "tracking_valid", "carrier",
+                "ship_service_level", "latest_delivery_date", "delivered_at", "sku", "product_name")
+TIMESTAMPS = ("purchase_date", "latest_ship_date", "shipped_at", "cancelled_at", "latest_delivery_date",
+              "delivered_at")
+DEFECT_FIELDS = ("order_id", "defect_type", "received_at", "status", "rating", "comment")
+
+
+@dataclass(frozen=True)
+class AccountData:
+    key: str
+    orders: pd.DataFrame
+    defects: pd.DataFrame
+
+
+def accounts(session: Session, key: str | None = None) -> list[Account]:
+    """The stored accounts (or the one named); an unknown name is a usage error."""
+    query = select(Account).order_by(Account.key)
+    if key:
+        query = query.where(Account.key == key)
+    found = list(session.scalars(query))
+    if key and not found:
+        known = ", ".join(session.scalars(select(Account.key).order_by(Account.key))) or "none yet"
+        raise UsageError(f"--account {key}: no such account (known: {known})")
+    return found
+
+
+def _timestamps(frame: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
+    for name in names:
+        frame[name] = pd.to_datetime(frame[name], format="ISO8601", utc=True) if len(frame) else \
+            pd.Series(dtype="datetime64[us, UTC]")
+    return frame
+
+
+def load(connection: Connection, account: Account) -> AccountData:
+    """One account's orders and defects as DataFrames (raw SQL: a million rows load fast)."""
+    orders = pd.read_sql_query(
+        f"SELECT {', '.join(ORDER_FIELDS)} FROM orders WHERE account_id = {int(account.id)}", connection)
+    orders["tracking_valid"] = orders["tracking_valid"].map({1: True, 0: False})  # True == 1
+    defects = pd.read_sql_query(
+        f"SELECT {', '.join(DEFECT_FIELDS)} FROM defects WHERE account_id = {int(account.id)}", connection)
+    return AccountData(account.key, _timestamps(orders, TIMESTAMPS), _timestamps(defects, ("received_at",)))
+
+
+def current(session: Session, targets: m.Targets, as_of: datetime, key: str | None = None,
+            days: int | None = None) -> list[m.MetricValue]:
+    """Every metric of every account (or one) at `as_of`, or its daily history."""
+    values: list[m.MetricValue] = []
+    for account in accounts(session, key):
+        data = load(session.connection(), account)
+        if days:
+            values += m.history(data.orders, data.defects, as_of, days, targets, account.key)
+        else:
+            values += m.evaluate(data.orders, data.defects, as_of, targets, account.key)
+    return values
+
+
+# ------------------------------------------------------------------ drill-down
+@dataclass(frozen=True)
+class Offender:
+    """An order that counts against a metric now, and why."""
+
+    account: str
+    channel: str
+    metric: str
+    order_id: str
+    when: datetime  # the time that puts it in the window
+    reason: str
+    sku: str | None
+    carrier: str | None
+    ship_service_level: str | None
+    product_name: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "when": self.when.isoformat()}
+
+
+def explain(session: Session, targets: m.Targets, as_of: datetime, metric_id: str, key: str | None = None,
+            channel: str | None = None) -> list[Offender]:
+    """The orders that count as bad for `metric_id` in the current window, worst first."""
+    metric = m.METRICS_BY_ID.get(metric_id)
+    if metric is None:
+        raise UsageError(f"--explain {metric_id}: unknown metric (known: {', '.join(m.METRICS_BY_ID)})")
+    offenders: list[Offender] = []
+    for account in accounts(session, key):
+        data = load(session.connection(), account)
+        prepared = m.prepare(data.orders, data.defects)
+        end = m.to_us(as_of)
+        for ch in metric.channels:
+            if channel and ch != channel:
+                continue
+            c = m.counting(prepared, metric, ch, targets)
+            eligible, flagged = m.count_at(c, end, end - metric.days * m.US_PER_DAY)
+            bad = flagged if metric.direction == "max" else eligible & ~flagged
+            rows = data.orders.iloc[c.index[bad]]
+            for _, row in rows.iterrows():
+                offenders.append(Offender(account.key, ch, metric.id, row["order_id"],
+                                          row[metric.anchor].to_pydatetime(),
+                                          _reason(metric, row, as_of, data.defects),
+                                          _text(row["sku"]), _text(row["carrier"]),
+                                          _text(row["ship_service_level"]), _text(row["product_name"])))
+    return sorted(offenders, key=lambda o: (o.account, o.channel, o.when), reverse=False)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def _known(value: Any, as_of: datetime) -> bool:
+    return value is not None and not pd.isna(value) and value < as_of
+
+
+def _span(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+def _reason(metric: m.MetricDef, row: pd.Series, as_of: datetime, defects: pd.DataFrame) -> str:
+    if metric.id.startswith("lsr"):
+        if _known(row["shipped_at"], as_of):
+            return f"shipped {_span(row['shipped_at'] - row['latest_ship_date'])} after the expected ship date"
+        return f"not confirmed, {_span(as_of - row['latest_ship_date'])} past the expected ship date"
+    if metric.id == "cr_7d":
+        by = row["cancelled_by"] or None
+        return f"cancelled by {by}" if by else "cancelled, initiator unknown (counted as the seller's)"
+    if metric.id == "vtr_30d":
+        if row["tracking_valid"] is False:
+            return f"tracking {row.get('carrier') or ''} not valid".replace("  ", " ")
+        return "tracking validity unknown (counted as not valid)"
+    if metric.id == "otdr_14d":
+        if _known(row["delivered_at"], as_of):
+            return f"delivered {_span(row['delivered_at'] - row['latest_delivery_date'])} after the promised date"
+        return f"not delivered, {_span(as_of - row['latest_delivery_date'])} past the promised date"
+    counted = m.counting_defects(defects[defects["order_id"] == row["order_id"]])
+    counted = counted[counted["received_at"] < as_of]
+    parts = []
+    for _, d in counted.sort_values("received_at").iterrows():
+        label = {"a_to_z_claim": "A-to-z claim", "chargeback": "chargeback",
+                 "negative_feedback": "negative feedback"}[d["defect_type"]]
+        detail = f"{int(d['rating'])} star" if d["defect_type"] == "negative_feedback" and pd.notna(d["rating"]) \
+            else (d["status"] or "status unknown")
+        parts.append(f"{label} ({detail}) received {d['received_at'].date().isoformat()}")
+    return "; ".join(parts)
+
+
+# ------------------------------------------------------------------ daily snapshots
+def end_of(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
+
+
+def refresh_snapshots(session: Session, targets: m.Targets, account_ids: Iterable[int], days: int,
+                      today: date | None = None) -> int:
+    """Recompute the stored daily values of the last `days` complete days for these accounts
+    (late data changes the past: recomputing the whole range is cheap); returns rows written."""
+    last_day = (today or utcnow().date()) - timedelta(days=1)
+    written = 0
+    for account in session.scalars(select(Account).where(Account.id.in_(list(account_ids)))):
+        data = load(session.connection(), account)
+        series = m.history(data.orders, data.defects, end_of(last_day), days, targets, account.key)
+        first_day = last_day - timedelta(days=days - 1)
+        session.execute(delete(MetricSnapshot).where(MetricSnapshot.account_id == account.id,
+                                                     MetricSnapshot.day >= first_day,
+                                                     MetricSnapshot.day <= last_day))
+        now = utcnow()
+        rows = [{"account_id": account.id, "metric": v.metric, "channel": v.channel,
+                 "day": (v.as_of - timedelta(days=1)).date(), "numerator": v.numerator,
+                 "denominator": v.denominator, "rate": v.rate, "status": v.status, "headroom": v.headroom,
+                 "forecast_breach": v.forecast_breach, "computed_at": now} for v in series]
+        if rows:
+            session.execute(insert(MetricSnapshot), rows)
+        written += len(rows)
+    return written
+
+
+# ------------------------------------------------------------------ Amazon's figures beside ours
+AMAZON_NAMES = {"orderDefectRate": "odr", "lateShipmentRate": "lsr_30d",
+                "preFulfillmentCancellationRate": "cr_7d", "validTrackingRate": "vtr_30d",
+                "onTimeDeliveryRate": "otdr_14d"}
+MARKETPLACES = {"ATVPDKIKX0DER": "amazon.com", "A2EUQ1WTGCTBG2": "amazon.ca", "A1AM78C64UM0Y8": "amazon.com.mx",
+                "A1PA6795UKMFR9": "amazon.de", "A1F83G8C2ARO7P": "amazon.co.uk", "A13V1IB3VIYZZH": "amazon.fr",
+                "APJ6JRA9NG5V4": "amazon.it", "A1RKKUPIHCS9HS": "amazon.es", "A1VC38T7YXB528": "amazon.co.jp",
+                "A21TJRUUN4KGV": "amazon.in", "A39IBJ37TRP1C6": "amazon.com.au"}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    account: str
+    marketplace: str | None
+    metric: str
+    channel: str
+    date_from: datetime
+    date_to: datetime
+    amazon_numerator: int | None
+    amazon_denominator: int | None
+    amazon_rate: float | None
+    amazon_status: str | None
+    numerator: int
+    denominator: int
+    rate: float | None
+    status: str
+
+    @property
+    def count_difference(self) -> int | None:
+        """Our bad (or good) orders minus Amazon's: usually orders or defects not imported."""
+        return None if self.amazon_numerator is None else self.numerator - self.amazon_numerator
+
+    def as_json(self) -> dict[str, Any]:
+        data = {**self.__dict__, "count_difference": self.count_difference}
+        data["date_from"], data["date_to"] = self.date_from.isoformat(), self.date_to.isoformat()
+        return data
+
+
+def _range_end(moment: datetime) -> datetime:
+    """Amazon writes inclusive ends (23:59 or 23:59:59): the exclusive end is the next midnight."""
+    moment = to_utc(moment)
+    if moment.hour == 23 and moment.minute == 59:
+        return datetime.combine(moment.date() + timedelta(days=1), time(0), tzinfo=UTC)
+    return moment
+
+
+def compare_with_amazon(session: Session, targets: m.Targets, key: str | None = None) -> list[Comparison]:
+    """Our figure over exactly Amazon's reporting range, beside Amazon's, for the newest
+    performance report of each account and marketplace."""
+    out: list[Comparison] = []
+    for account in accounts(session, key):
+        reports = session.scalars(select(PerformanceReport).where(PerformanceReport.account_id == account.id)
+                                  .order_by(PerformanceReport.id.desc()))
+        newest: dict[str | None, PerformanceReport] = {}
+        for report in reports:
+            newest.setdefault(report.marketplace_id, report)
+        if not newest:
+            continue
+        data = load(session.connection(), account)
+        for report in newest.values():
+            out += _compare_report(session, account.key, report, data, targets)
+    return out
+
+
+def _compare_report(session: Session, key: str, report: PerformanceReport, data: AccountData,
+                    targets: m.Targets) -> list[Comparison]:
+    orders = data.orders
+    domain = MARKETPLACES.get(report.marketplace_id or "")
+    if domain and orders["marketplace"].isin([domain, report.marketplace_id]).any():
+        orders = orders[orders["marketplace"].isin([domain, report.marketplace_id])]
+    rows = []
+    for figure in session.scalars(select(PerformanceMetric).where(PerformanceMetric.report_id == report.id)):
+        metric_id = AMAZON_NAMES.get(figure.name)
+        if metric_id is None or figure.date_from is None or figure.date_to is None:
+            continue
+        metric = m.METRICS_BY_ID[metric_id]
+        channel = figure.channel or "mfn"
+        end = _range_end(figure.date_to)
+        (ours,) = [v for v in m.evaluate(orders, data.defects, end, targets, key, [metric], figure.date_from)
+                   if v.channel == channel]
+        rows.append(Comparison(key, report.marketplace_id, metric_id, channel, figure.date_from, end,
+                               figure.numerator, figure.denominator, figure.rate, figure.status,
+                               ours.numerator, ours.denominator, ours.rate, ours.status))
+    return rows

@@ -1,0 +1,76 @@
+"""Plain-text tables for the terminal (the CLI prints them; colour through click.style)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import click
+
+from monitor.metrics import METRICS_BY_ID, MetricValue
+
+STATUS_COLOURS = {"critical": "red", "warning": "yellow", "good": "green", "no_data": "bright_black"}
+STATUS_LABELS = {"critical": "CRITICAL", "warning": "WARNING", "good": "good", "no_data": "no data"}
+
+
+def _percent(value: float | None) -> str:
+    return "   -  " if value is None else f"{value * 100:5.2f} %"
+
+
+def _target(value: MetricValue) -> str:
+    return f"{'<' if value.direction == 'max' else '>='} {value.limit * 100:g} %"
+
+
+def _status(status: str, width: int = 9) -> str:
+    return click.style(STATUS_LABELS[status].ljust(width), fg=STATUS_COLOURS[status], bold=status == "critical")
+
+
+def metrics_table(values: Sequence[MetricValue], history: bool = False) -> Iterator[str]:
+    """One line per value: status, value against target, counts, headroom, forecast."""
+    if not values:
+        yield "no accounts yet: import some reports first (account-health import FILE)"
+        return
+    first = "day" if history else "account"
+    yield click.style(f"{first:<12} {'metric':<40} {'status':<9} {'value':>8} {'target':>7}  counts"
+                      f"{'':<30} headroom", bold=True)
+    account = None
+    for v in values:
+        if v.account != account and not history:
+            account = v.account
+        label = (v.as_of.date().isoformat() if history else v.account)[:12]
+        name = f"{METRICS_BY_ID[v.metric].name}, {v.channel.upper()}"
+        if v.status == "no_data":
+            counts = v.no_data_reason or ""
+            room = ""
+        else:
+            counts = f"{v.numerator} of {v.denominator} {METRICS_BY_ID[v.metric].bad_label}"
+            room = "" if v.headroom is None else f"{v.headroom} more bad"
+        forecast = f"  breach forecast {v.forecast_breach}" if v.forecast_breach else ""
+        yield (f"{label:<12} {name:<40} {_status(v.status)} {_percent(v.rate):>8} {_target(v):>7}  "
+               f"{counts:<36} {room}{forecast}")
+
+
+def offenders_table(rows, metric: str) -> Iterator[str]:
+    if not rows:
+        yield f"no orders count against {metric} in the current window"
+        return
+    yield click.style(f"{len(rows)} orders count against {METRICS_BY_ID[metric].name}:", bold=True)
+    for r in rows:
+        details = ", ".join(x for x in (r.sku and f"SKU {r.sku}", r.carrier, r.ship_service_level) if x)
+        yield f"  {r.account:<12} {r.channel.upper()} {r.order_id:<22} {r.when:%Y-%m-%d %H:%M}  {r.reason}" + (
+            f"  [{details}]" if details else "")
+
+
+def comparison_table(rows) -> Iterator[str]:
+    if not rows:
+        yield "no Amazon performance report imported yet (GET_V2_SELLER_PERFORMANCE_REPORT)"
+        return
+    yield click.style(f"{'account':<12} {'market':<15} {'metric':<9} {'ch':<3} {'range':<23} "
+                      f"{'Amazon':>18} {'ours':>18} {'diff':>6}", bold=True)
+    for r in rows:
+        amazon = f"{r.amazon_numerator if r.amazon_numerator is not None else '?'}/" \
+                 f"{r.amazon_denominator if r.amazon_denominator is not None else '?'} {_percent(r.amazon_rate)}"
+        ours = f"{r.numerator}/{r.denominator} {_percent(r.rate)}"
+        diff = "" if r.count_difference is None else f"{r.count_difference:+d}"
+        span = f"{r.date_from:%Y-%m-%d}..{r.date_to:%Y-%m-%d}"
+        yield (f"{r.account:<12} {str(r.marketplace or '-'):<15} {r.metric:<9} {r.channel:<3} {span:<23} "
+               f"{amazon:>18} {ours:>18} {diff:>6}")
