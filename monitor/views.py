@@ -65,12 +65,12 @@ def comparison_table(rows) -> Iterator[str]:
         yield "no Amazon performance report imported yet (GET_V2_SELLER_PERFORMANCE_REPORT)"
         return
     yield click.style(f"{'account':<12} {'market':<15} {'metric':<9} {'ch':<3} {'range':<23} "
-                      f"{'Amazon':>18} {'ours':>18} {'diff':>6}", bold=True)
+                      f"{'Amazon':>18} {'ours':>18} {'diff':>11}", bold=True)
     for r in rows:
         amazon = f"{r.amazon_numerator if r.amazon_numerator is not None else '?'}/" \
                  f"{r.amazon_denominator if r.amazon_denominator is not None else '?'} {_percent(r.amazon_rate)}"
         ours = f"{r.numerator}/{r.denominator} {_percent(r.rate)}"
-        diff = "" if r.count_difference is None else f"{r.count_difference:+d}"
+        diff = "/".join("?" if x is None else f"{x:+d}" for x in (r.count_difference, r.denominator_difference))
         span = f"{r.date_from:%Y-%m-%d}..{r.date_to:%Y-%m-%d}"
         yield (f"{r.account:<12} {str(r.marketplace or '-'):<15} {r.metric:<9} {r.channel:<3} {span:<23} "
-               f"{amazon:>18} {ours:>18} {diff:>6}")
+               f"{amazon:>18} {ours:>18} {diff:>11}")

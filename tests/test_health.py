@@ -1,0 +1,149 @@
+"""Metrics of stored data: the database, the CLI, snapshots, drill-down, Amazon's figures."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from monitor import health
+from monitor.cli import cli
+from monitor.ingest import import_file
+from monitor.metrics import Targets
+from monitor.models import Account, MetricSnapshot
+
+AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
+ORDERS = ("order_id,purchase_date,fulfillment_channel,order_status,latest_ship_date,shipped_at,cancelled_at,"
+          "cancelled_by,tracking_valid,carrier,sku\n")
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def shop(tmp_path: Path) -> Path:
+    """20 MFN orders shipped on time, 2 shipped late, 1 not confirmed; 1 seller cancellation."""
+    rows = []
+    for n in range(20):
+        rows.append(f"OK-{n},2026-10-25T10:00:00Z,MFN,Shipped,2026-10-27T23:59:59Z,2026-10-26T10:00:00Z,,,true,UPS,MUG")
+    rows.append("LATE-1,2026-10-25T10:00:00Z,MFN,Shipped,2026-10-27T23:59:59Z,2026-10-28T10:00:00Z,,,true,DHL,POT")
+    rows.append("LATE-2,2026-10-26T10:00:00Z,MFN,Shipped,2026-10-28T23:59:59Z,2026-10-30T01:00:00Z,,,false,DHL,POT")
+    rows.append("OPEN-1,2026-10-28T10:00:00Z,MFN,Unshipped,2026-10-30T23:59:59Z,,,,,,POT")
+    rows.append("CXL-1,2026-10-29T10:00:00Z,MFN,Canceled,2026-10-31T23:59:59Z,,2026-10-29T12:00:00Z,seller,,,MUG")
+    return write(tmp_path / "orders.csv", ORDERS + "\n".join(rows) + "\n")
+
+
+def test_metrics_of_stored_orders(sessions, settings, tmp_path):
+    import_file(sessions, shop(tmp_path), settings, account="acme")
+    with sessions() as session:
+        values = {(v.metric, v.channel): v for v in health.current(session, Targets.from_settings(settings), AS_OF)}
+    lsr = values[("lsr_10d", "mfn")]
+    assert (lsr.numerator, lsr.denominator, lsr.status) == (3, 23, "critical")
+    cr = values[("cr_7d", "mfn")]
+    assert (cr.numerator, cr.denominator) == (1, 24)
+    vtr = values[("vtr_30d", "mfn")]
+    assert (vtr.numerator, vtr.denominator) == (21, 22)
+    assert values[("otdr_14d", "mfn")].status == "no_data"
+    assert values[("odr", "afn")].status == "no_data" and values[("odr", "mfn")].numerator == 0
+
+
+def test_metrics_cli_json_history_and_explain(sessions, settings, tmp_path):
+    import_file(sessions, shop(tmp_path), settings, account="acme")
+    env = {"DATABASE_URL": settings.database_url}
+    runner = CliRunner()
+    result = runner.invoke(cli, ["metrics", "--account", "acme", "--as-of", "2026-10-31", "--format", "json"],
+                           env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    values = json.loads(result.output)
+    assert len(values) == 7
+    lsr = next(v for v in values if v["metric"] == "lsr_10d")
+    assert lsr["as_of"] == "2026-11-01T00:00:00+00:00" and lsr["window_start"] == "2026-10-22T00:00:00+00:00"
+    assert (lsr["numerator"], lsr["denominator"], lsr["limit"], lsr["direction"]) == (3, 23, 0.04, "max")
+    history = json.loads(runner.invoke(cli, ["metrics", "--as-of", "2026-10-31", "--history", "5", "--format",
+                                             "json"], env=env).output)
+    assert len(history) == 5 * 7
+    assert [v["as_of"][:10] for v in history if v["metric"] == "lsr_10d"] == [
+        "2026-10-28", "2026-10-29", "2026-10-30", "2026-10-31", "2026-11-01"]
+    explained = runner.invoke(cli, ["metrics", "--explain", "lsr_10d", "--account", "acme", "--as-of",
+                                    "2026-10-31"], env=env)
+    assert explained.exit_code == 0
+    assert "3 orders count against Late Shipment Rate (10 days)" in explained.output
+    assert "LATE-1" in explained.output and "shipped 10 h after the expected ship date" in explained.output
+    assert "OPEN-1" in explained.output and "not confirmed, 24 h past the expected ship date" in explained.output
+    table = runner.invoke(cli, ["metrics", "--as-of", "2026-10-31"], env=env).output
+    assert "CRITICAL" in table and "3 of 23 late shipments" in table
+    bad = runner.invoke(cli, ["metrics", "--explain", "nope"], env=env)
+    assert bad.exit_code != 0
+
+
+def test_late_claim_changes_the_stored_history_from_when_it_arrived(sessions, settings, tmp_path):
+    today = date(2026, 11, 1)
+    import_file(sessions, shop(tmp_path), settings, account="acme")
+    targets = Targets.from_settings(settings)
+    with sessions.begin() as session:
+        account_id = session.scalar(select(Account.id))
+        health.refresh_snapshots(session, targets, [account_id], 20, today)
+    before = _odr(sessions)
+    assert set(before.values()) == {0}
+    claims = write(tmp_path / "claims.csv", "order_id,defect_type,received_at,status\n"
+                                            "OK-3,a_to_z_claim,2026-10-27T08:00:00Z,open\n")
+    import_file(sessions, claims, settings, account="acme")
+    with sessions.begin() as session:
+        health.refresh_snapshots(session, targets, [account_id], 20, today)
+    after = _odr(sessions)
+    assert len(after) == 20
+    changed = sorted(day for day in after if after[day] != before[day])
+    assert changed == [date(2026, 10, 27) + timedelta(days=k) for k in range(5)]  # 27th (received) .. 31st
+
+
+def _odr(sessions) -> dict[date, int]:
+    with sessions() as session:
+        rows = session.execute(select(MetricSnapshot.day, MetricSnapshot.numerator)
+                               .where(MetricSnapshot.metric == "odr", MetricSnapshot.channel == "mfn"))
+        return dict(rows.all())
+
+
+def test_import_refreshes_snapshots_of_the_accounts_it_changed(tmp_path):
+    from monitor import app
+    from monitor.config import load_settings
+
+    settings = load_settings(environ={"DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}", "SNAPSHOT_DAYS": "30"})
+    app.init_database(settings)
+    app.import_files(settings, [shop(tmp_path)], account="acme")
+    with app.open_database(settings) as sessions, sessions() as session:
+        days = set(session.scalars(select(MetricSnapshot.day)))
+    assert len(days) == 30
+
+
+def test_amazon_figures_beside_ours_over_amazons_range(sessions, settings, reference, tmp_path):
+    # the DE excerpt: ODR for MFN over 2026-08-26 .. 2026-09-24 counts 11 orders
+    rows = [f"302-{n},2026-09-{1 + n:02d}T10:00:00Z,MFN,Shipped,,,,,true,DHL,S" for n in range(10)]
+    rows.append("302-x,2026-08-26T00:00:00Z,MFN,Shipped,,,,,true,DHL,S")  # first instant of the range: in
+    rows.append("302-y,2026-09-25T00:00:00Z,MFN,Shipped,,,,,true,DHL,S")  # after 23:59:59 on the 24th: out
+    import_file(sessions, write(tmp_path / "de.csv", ORDERS.replace("\n", ",marketplace\n")
+                                + "\n".join(r + ",amazon.de" for r in rows) + "\n"), settings, account="bolt")
+    import_file(sessions, reference / "amazon" / "transcribed__GET_V2_SELLER_PERFORMANCE_REPORT_DE_excerpt.json",
+                settings, account="bolt")
+    with sessions() as session:
+        rows = {(c.metric, c.channel): c for c in health.compare_with_amazon(session, Targets.from_settings(settings))}
+    odr = rows[("odr", "mfn")]
+    assert (odr.amazon_denominator, odr.denominator) == (11, 11)
+    assert odr.date_from == datetime(2026, 8, 26, tzinfo=UTC) and odr.date_to == datetime(2026, 9, 25, tzinfo=UTC)
+    vtr = rows[("vtr_30d", "mfn")]
+    assert (vtr.amazon_denominator, vtr.denominator, vtr.denominator_difference) == (7, 0, -7)
+    result = CliRunner().invoke(cli, ["metrics", "--amazon", "--format", "json"],
+                                env={"DATABASE_URL": settings.database_url})
+    assert result.exit_code == 0 and any(r["metric"] == "odr" for r in json.loads(result.output))
+
+
+def test_amazon_example_document_compares_without_orders(sessions, settings, reference):
+    import_file(sessions, reference / "amazon" / "accountHealthReport-example.json", settings, account="us")
+    with sessions() as session:
+        rows = health.compare_with_amazon(session, Targets.from_settings(settings))
+    lsr = [r for r in rows if r.metric == "lsr_30d"]
+    assert lsr and lsr[0].amazon_numerator == 27896 and lsr[0].denominator == 0
+    assert lsr[0].count_difference == -27896
