@@ -138,6 +138,10 @@ def demo(settings: Settings, directory: Path) -> None:
     """Write realistic sample reports for two accounts and run one cycle on them."""
     for line in app.run_demo(settings, directory):
         click.echo(line)
+    click.echo("")
+    for line in views.metrics_table(app.metric_values(settings, None, None, None)):
+        click.echo(line)
+    click.echo("\nwhich orders did the damage: account-health metrics --explain lsr_10d --account acme-us")
 
 
 def main() -> None:

@@ -31,7 +31,7 @@ def metrics_table(values: Sequence[MetricValue], history: bool = False) -> Itera
         return
     first = "day" if history else "account"
     yield click.style(f"{first:<12} {'metric':<40} {'status':<9} {'value':>8} {'target':>7}  counts"
-                      f"{'':<30} headroom", bold=True)
+                      f"{'':<36} headroom", bold=True)
     account = None
     for v in values:
         if v.account != account and not history:
@@ -46,7 +46,7 @@ def metrics_table(values: Sequence[MetricValue], history: bool = False) -> Itera
             room = "" if v.headroom is None else f"{v.headroom} more bad"
         forecast = f"  breach forecast {v.forecast_breach}" if v.forecast_breach else ""
         yield (f"{label:<12} {name:<40} {_status(v.status)} {_percent(v.rate):>8} {_target(v):>7}  "
-               f"{counts:<36} {room}{forecast}")
+               f"{counts:<42} {room}{forecast}")
 
 
 def offenders_table(rows, metric: str) -> Iterator[str]:
