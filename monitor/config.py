@@ -186,12 +186,6 @@ class Settings:
         except KeyError:
             raise AttributeError(name) from None
 
-    def replace(self, **changes: Any) -> Settings:
-        """A copy with some values replaced (already parsed)."""
-        values = dict(self.values)
-        values.update({k.upper(): v for k, v in changes.items()})
-        return Settings(values)
-
     def redacted(self) -> dict[str, Any]:
         """The values with every secret masked, safe to print or log."""
         return {

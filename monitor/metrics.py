@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
@@ -135,11 +135,14 @@ def from_us(value: int) -> datetime:
 
 @dataclass
 class Prepared:
-    """One account's orders as arrays, with each order's counting times per metric."""
+    """One account's orders as arrays: timestamps (microseconds, NEVER when missing) and flags."""
 
     orders: pd.DataFrame
-    channel: np.ndarray
-    times: dict[str, np.ndarray] = field(default_factory=dict)
+    channel: np.ndarray  # "afn" or "mfn"
+    times: dict[str, np.ndarray]
+    pre_fulfilment: np.ndarray  # cancelled before it shipped
+    cancelled_by: np.ndarray
+    valid_tracking: np.ndarray
 
 
 COUNTING_STATUSES_EXCLUDED = {"a_to_z_claim": {"denied", "withdrawn"}, "chargeback": {"reversed"},
@@ -183,11 +186,8 @@ def prepare(orders: pd.DataFrame, defects: pd.DataFrame | None = None) -> Prepar
             first_defect = np.where(position >= 0, earliest.to_numpy(dtype=np.int64)[position], NEVER)
     t.update(pre_fulfilment_cancel_known=np.where(pre_fulfilment, cancel_known, NEVER),
              cancel_known=cancel_known, first_defect=first_defect)
-    prepared = Prepared(orders, orders["fulfillment_channel"].str.lower().to_numpy(dtype=object), t)
-    prepared.times["_pre_fulfilment"] = pre_fulfilment
-    prepared.times["_by"] = by
-    prepared.times["_valid"] = valid
-    return prepared
+    channel = orders["fulfillment_channel"].str.lower().to_numpy(dtype=object)
+    return Prepared(orders, channel, t, pre_fulfilment, by, valid)
 
 
 @dataclass
@@ -224,18 +224,18 @@ def counting(p: Prepared, metric: MetricDef, channel: str, targets: Targets) -> 
             result.no_data = "no expected ship dates imported (latest_ship_date)"
         return result
     if metric.id == "cr_7d":
-        counts = t["_pre_fulfilment"] & (t["_by"] != "buyer")
+        counts = p.pre_fulfilment & (p.cancelled_by != "buyer")
         return _select(mfn, anchor, np.full(len(anchor), NEVER, dtype=np.int64), counts,
                        t["pre_fulfilment_cancel_known"])
     if metric.id == "vtr_30d":
         result = _select(mfn & (anchor != NEVER), anchor, np.full(len(anchor), NEVER, dtype=np.int64),
-                         t["_valid"], ALWAYS)
+                         p.valid_tracking, ALWAYS)
         if not p.orders["tracking_valid"].notna().to_numpy()[mfn].any():
             result.no_data = "no tracking validity imported (tracking_valid)"
         return result
     if metric.id == "otdr_14d":
         on_time = (t["delivered_at"] != NEVER) & (t["delivered_at"] <= t["latest_delivery_date"])
-        result = _select(mfn & t["_valid"] & (anchor != NEVER), anchor,
+        result = _select(mfn & p.valid_tracking & (anchor != NEVER), anchor,
                          np.full(len(anchor), NEVER, dtype=np.int64), on_time, ALWAYS)
         if not (mfn & (t["delivered_at"] != NEVER)).any():
             result.no_data = "no delivery scans imported (delivered_at)"

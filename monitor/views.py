@@ -32,10 +32,7 @@ def metrics_table(values: Sequence[MetricValue], history: bool = False) -> Itera
     first = "day" if history else "account"
     yield click.style(f"{first:<12} {'metric':<40} {'status':<9} {'value':>8} {'target':>7}  counts"
                       f"{'':<36} headroom", bold=True)
-    account = None
     for v in values:
-        if v.account != account and not history:
-            account = v.account
         label = (v.as_of.date().isoformat() if history else v.account)[:12]
         name = f"{METRICS_BY_ID[v.metric].name}, {v.channel.upper()}"
         if v.status == "no_data":

@@ -91,6 +91,18 @@ def sessions(settings):
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory) -> Path:
+    """One migrated SQLite file for property tests to copy (migrating for every example is slow)."""
+    path = tmp_path_factory.mktemp("template") / "m.db"
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.migrate(engine)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
 @pytest.fixture
 def reference() -> Path:
     if not REFERENCE.is_dir():

@@ -7,9 +7,7 @@ import io
 import random
 import shutil
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -45,18 +43,6 @@ def _csv(rows, delimiter: str) -> str:
                          row["order_status"], row["shipped_at"].isoformat() if row["shipped_at"] else "",
                          row["quantity"], row["sku"]])
     return out.getvalue()
-
-
-@pytest.fixture(scope="module")
-def migrated_template(tmp_path_factory) -> Path:
-    """One migrated SQLite file, copied for each example (migrating each time is slow)."""
-    path = tmp_path_factory.mktemp("template") / "m.db"
-    engine = db.make_engine(f"sqlite:///{path}")
-    db.migrate(engine)
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
-    return path
 
 
 @hsettings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

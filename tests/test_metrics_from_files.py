@@ -8,8 +8,9 @@ import random
 import shutil
 from datetime import timedelta
 
-import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from monitor import db, health
 from monitor.config import load_settings
@@ -43,17 +44,6 @@ def _text(records: list[dict]) -> str:
     return out.getvalue()
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("tpl") / "m.db"
-    engine = db.make_engine(f"sqlite:///{path}")
-    db.migrate(engine)
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
-    return path
-
-
 def _metrics(folder, template, files: list[str]) -> list[dict]:
     shutil.copy(template, folder / "m.db")
     url = f"sqlite:///{folder / 'm.db'}"
@@ -73,12 +63,12 @@ def _metrics(folder, template, files: list[str]) -> list[dict]:
 
 @hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(records=rows, parts=st.integers(1, 4), seed=st.integers(0, 999))
-def test_same_orders_split_and_shuffled_across_files_give_the_same_metrics(tmp_path_factory, template, records,
+def test_same_orders_split_and_shuffled_across_files_give_the_same_metrics(tmp_path_factory, migrated_template, records,
                                                                             parts, seed):
     numbered = list(enumerate(records))
-    whole = _metrics(tmp_path_factory.mktemp("whole"), template, [_text(numbered)])
+    whole = _metrics(tmp_path_factory.mktemp("whole"), migrated_template, [_text(numbered)])
     rng = random.Random(seed)
     rng.shuffle(numbered)
     pieces = [numbered[i::parts] for i in range(parts)]
-    split = _metrics(tmp_path_factory.mktemp("split"), template, [_text(p) for p in pieces if p])
+    split = _metrics(tmp_path_factory.mktemp("split"), migrated_template, [_text(p) for p in pieces if p])
     assert split == whole

@@ -151,17 +151,14 @@ class MappedFormat(Adapter):
         if missing:
             raise FileRejected(f"mapping {self.name}: the file has no column {', '.join(missing)}")
 
-    def canonical_orders(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
-        canonical, reasons = self._canonical_frame(frame)
-        return canonical, reasons
-
     def convert(self, values: Mapping[str, str]) -> Records:
-        canonical, reasons = self._canonical_frame(pd.DataFrame({k: [v] for k, v in values.items()}))
+        canonical, reasons = self.canonical_orders(pd.DataFrame({k: [v] for k, v in values.items()}, dtype=object))
         if reasons:
             raise RowError(reasons[0])
         return [("defect", records.defect_record(canonical.iloc[0].to_dict()))]
 
-    def _canonical_frame(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
+    def canonical_orders(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
+        """Canonical columns from the mapping's rules (for a defects mapping too, despite the name)."""
         canonical = pd.DataFrame(index=frame.index)
         reasons: dict[int, str] = {}
         for name, value in self.constants.items():

@@ -16,11 +16,9 @@ import numpy as np
 import pandas as pd
 
 from monitor.ingest import records
-from monitor.ingest.records import RowError
+from monitor.ingest.records import TEXT_LIMITS, RowError
 from monitor.timeutil import parse_timestamp
 
-TEXT_LIMITS = {"account": 100, "marketplace": 50, "tracking_id": 100, "carrier": 100, "ship_service_level": 100,
-               "sku": 1000, "asin": 1000, "product_name": 2000, "order_id": 100}
 _EXACT_CHANNELS = {**records.CHANNELS, "AFN": "AFN", "MFN": "MFN", "Amazon": "AFN", "Merchant": "MFN",
                    "FBA": "AFN", "FBM": "MFN"}
 _EXACT_STATUSES = {**records.ORDER_STATUSES, **{v: v for v in records.ORDER_STATUSES.values()},

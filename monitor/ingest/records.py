@@ -112,9 +112,12 @@ def _canceller(_name: str, text: str) -> str | None:
         raise RowError(f"unknown cancelled_by {text[:20]!r} (expected seller, buyer or amazon)") from None
 
 
+TEXT_LIMITS = {"order_id": 100, "account": 100, "marketplace": 50, "tracking_id": 100, "carrier": 100,
+               "ship_service_level": 100, "sku": 1000, "asin": 1000, "product_name": 2000}
+
 _ORDER_FIELDS: dict[str, Callable[[str, str], Any]] = {
-    "account": _text(100),
-    "marketplace": _text(50),
+    "account": _text(TEXT_LIMITS["account"]),
+    "marketplace": _text(TEXT_LIMITS["marketplace"]),
     "purchase_date": timestamp,
     "fulfillment_channel": lambda _n, v: channel(v),
     "order_status": lambda _n, v: order_status(v),
@@ -122,15 +125,15 @@ _ORDER_FIELDS: dict[str, Callable[[str, str], Any]] = {
     "shipped_at": timestamp,
     "cancelled_at": timestamp,
     "cancelled_by": _canceller,
-    "tracking_id": _text(100),
+    "tracking_id": _text(TEXT_LIMITS["tracking_id"]),
     "tracking_valid": boolean,
-    "carrier": _text(100),
-    "ship_service_level": _text(100),
+    "carrier": _text(TEXT_LIMITS["carrier"]),
+    "ship_service_level": _text(TEXT_LIMITS["ship_service_level"]),
     "latest_delivery_date": timestamp,
     "delivered_at": timestamp,
-    "sku": _text(1000),
-    "asin": _text(1000),
-    "product_name": _text(2000),
+    "sku": _text(TEXT_LIMITS["sku"]),
+    "asin": _text(TEXT_LIMITS["asin"]),
+    "product_name": _text(TEXT_LIMITS["product_name"]),
     "quantity": lambda n, v: integer(n, v, 0),
     "order_total": money,
     "currency": lambda _n, v: v.strip().upper()[:3],
@@ -148,7 +151,7 @@ def _required(values: Mapping[str, str], names: tuple[str, ...]) -> None:
 def order_record(values: Mapping[str, str]) -> dict[str, Any]:
     """A canonical order from canonical column names to strings."""
     _required(values, ORDER_REQUIRED)
-    record: dict[str, Any] = {"order_id": values["order_id"].strip()[:100]}
+    record: dict[str, Any] = {"order_id": values["order_id"].strip()[:TEXT_LIMITS["order_id"]]}
     for name, parse in _ORDER_FIELDS.items():
         text = values.get(name)
         if text is not None and text.strip():
