@@ -7,10 +7,12 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor import db, health
+from monitor import alerts, db, health
+from monitor.alerts.channels import configured
 from monitor.config import Settings
 from monitor.ingest import ImportResult, import_paths
 from monitor.metrics import MetricValue, Targets
@@ -79,6 +81,21 @@ def amazon_comparison(settings: Settings, account: str | None) -> list[health.Co
     """`account-health metrics --amazon`: Amazon's figures beside ours, over Amazon's ranges."""
     with open_database(settings) as sessions, sessions() as session:
         return health.compare_with_amazon(session, Targets.from_settings(settings), account)
+
+
+def run_check(settings: Settings, as_of: datetime | None = None, dry_run: bool = False, printer=None,
+              client: httpx.Client | None = None) -> alerts.CheckResult:
+    """`account-health check`: evaluate, update alert state, send what is due."""
+    now = utcnow()
+    owned = client is None
+    client = client or httpx.Client(timeout=httpx.Timeout(10.0))
+    try:
+        with open_database(settings) as sessions:
+            channels = configured(settings, client, printer)
+            return alerts.check_once(sessions, settings, channels, as_of or now, now, dry_run)
+    finally:
+        if owned:
+            client.close()
 
 
 def run_demo(settings: Settings, directory: Path) -> Iterator[str]:

@@ -131,6 +131,19 @@ def metrics_(settings: Settings, account: str | None, as_of: str | None, history
 
 
 @cli.command()
+@click.option("--as-of", "as_of", help="evaluate at this time instead of now (ISO timestamp or date)")
+@click.option("--dry-run", is_flag=True, help="print what would be sent; send nothing, change nothing")
+@_common
+def check(settings: Settings, as_of: str | None, dry_run: bool) -> None:
+    """Evaluate the metrics, update alert state and send due notifications."""
+    result = app.run_check(settings, _as_of(as_of), dry_run, printer=click.echo if not dry_run else None)
+    for line in views.check_summary(result):
+        click.echo(line)
+    if result.failed and not dry_run:
+        sys.exit(1)
+
+
+@cli.command()
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("demo"),
               show_default=True, help="where the sample reports are written")
 @_common

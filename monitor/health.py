@@ -111,21 +111,26 @@ def explain(session: Session, targets: m.Targets, as_of: datetime, metric_id: st
     for account in accounts(session, key):
         data = load(session.connection(), account, ORDER_FIELDS)
         prepared = m.prepare(data.orders, data.defects)
-        end = m.to_us(as_of)
         for ch in metric.channels:
-            if channel and ch != channel:
-                continue
-            c = m.counting(prepared, metric, ch, targets)
-            eligible, flagged = m.count_at(c, end, end - metric.days * m.US_PER_DAY)
-            bad = flagged if metric.direction == "max" else eligible & ~flagged
-            rows = data.orders.iloc[c.index[bad]]
-            for _, row in rows.iterrows():
-                offenders.append(Offender(account.key, ch, metric.id, row["order_id"],
-                                          row[metric.anchor].to_pydatetime(),
-                                          _reason(metric, row, as_of, data.defects),
-                                          _text(row["sku"]), _text(row["carrier"]),
-                                          _text(row["ship_service_level"]), _text(row["product_name"])))
-    return sorted(offenders, key=lambda o: (o.account, o.channel, o.when), reverse=False)
+            if not channel or ch == channel:
+                offenders += offenders_of(data, prepared, metric, ch, as_of, targets)
+    return offenders
+
+
+def offenders_of(data: AccountData, prepared: m.Prepared, metric: m.MetricDef, channel: str, as_of: datetime,
+                 targets: m.Targets) -> list[Offender]:
+    """The orders of one account and channel that count against `metric` at `as_of`, oldest first."""
+    c = m.counting(prepared, metric, channel, targets)
+    if c.no_data:
+        return []
+    end = m.to_us(as_of)
+    eligible, flagged = m.count_at(c, end, end - metric.days * m.US_PER_DAY)
+    bad = flagged if metric.direction == "max" else eligible & ~flagged
+    rows = data.orders.iloc[c.index[bad]].sort_values(metric.anchor)
+    return [Offender(data.key, channel, metric.id, row["order_id"], row[metric.anchor].to_pydatetime(),
+                     _reason(metric, row, as_of, data.defects), _text(row.get("sku")), _text(row.get("carrier")),
+                     _text(row.get("ship_service_level")), _text(row.get("product_name")))
+            for _, row in rows.iterrows()]
 
 
 def _text(value: Any) -> str | None:

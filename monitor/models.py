@@ -215,3 +215,65 @@ class MetricSnapshot(Base):
     headroom: Mapped[int | None] = mapped_column(Integer)
     forecast_breach: Mapped[str | None] = mapped_column(String(10))
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AlertState(Base):
+    """The alert of one (account, metric, channel): survives restarts so nothing is sent twice."""
+
+    __tablename__ = "alert_states"
+    __table_args__ = (UniqueConstraint("account_id", "metric", "channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    metric: Mapped[str] = mapped_column(String(20))  # a metric id, or "stale" for the account's data
+    channel: Mapped[str] = mapped_column(String(3))  # afn, mfn, or "" for the account
+    level: Mapped[str] = mapped_column(String(10))  # ok, warning, critical, no_data
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_rate: Mapped[float | None] = mapped_column(Float)
+    last_numerator: Mapped[int | None] = mapped_column(Integer)
+    last_denominator: Mapped[int | None] = mapped_column(Integer)
+    notified_level: Mapped[str | None] = mapped_column(String(10))  # level of the firing notice that went out
+    last_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_message: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Notification(Base):
+    """One message to a seller (one per account per check), kept until every channel took it."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    level: Mapped[str] = mapped_column(String(10))  # the highest level in it, or "resolved"
+    subject: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    slack: Mapped[str] = mapped_column(Text)  # the webhook payload, JSON
+
+
+class Delivery(Base):
+    """The outbox: one row per notification and channel, `sent` only once the channel accepted it."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10), index=True)  # pending, sent, dead
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ChannelHealth(Base):
+    """A channel found dead (a Slack webhook answering 404 or 410): no more tries until reset."""
+
+    __tablename__ = "channel_health"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    dead: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # hash of the channel's settings: new settings, new chance

@@ -71,3 +71,23 @@ def comparison_table(rows) -> Iterator[str]:
         span = f"{r.date_from:%Y-%m-%d}..{r.date_to:%Y-%m-%d}"
         yield (f"{r.account:<12} {str(r.marketplace or '-'):<15} {r.metric:<9} {r.channel:<3} {span:<23} "
                f"{amazon:>18} {ours:>18} {diff:>11}")
+
+
+def check_summary(result) -> Iterator[str]:
+    """What a check did: messages (in full on a dry run), deliveries, stale accounts."""
+    if result.dry_run:
+        for message in result.messages:
+            yield click.style(f"would send: {message.subject}", bold=True)
+            yield message.text
+    firing = result.firing
+    yield (f"{len(firing)} alerts firing, {len(result.messages)} messages "
+           f"{'due (dry run: nothing sent, nothing changed)' if result.dry_run else 'queued'}")
+    if not result.dry_run:
+        d = result.delivery
+        yield f"deliveries: {d.sent} sent, {d.pending} pending (retried next run), {d.dead} undeliverable"
+        for error in d.errors:
+            yield click.style(f"  {error}", fg="red")
+        for name in d.dead_channels:
+            yield click.style(f"  channel {name} is dead: fix its settings", fg="red")
+    for account in result.stale_accounts:
+        yield click.style(f"stale data: no successful import for {account} recently", fg="yellow")
