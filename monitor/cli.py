@@ -154,6 +154,10 @@ def demo(settings: Settings, directory: Path) -> None:
     click.echo("")
     for line in views.metrics_table(app.metric_values(settings, None, None, None)):
         click.echo(line)
+    click.echo("")
+    result = app.run_check(settings, printer=click.echo)
+    for line in views.check_summary(result):
+        click.echo(line)
     click.echo("\nwhich orders did the damage: account-health metrics --explain lsr_10d --account acme-us")
 
 

@@ -41,7 +41,7 @@ class Profile:
     skus: tuple[str, ...]
 
 
-ACME = Profile("acme-us", "amazon.com", "USD", 32, 20, 0.012, 0.0015, 0.003, 0.0015, ("UPS", "USPS", "FedEx"),
+ACME = Profile("acme-us", "amazon.com", "USD", 32, 20, 0.018, 0.0022, 0.003, 0.0015, ("UPS", "USPS", "FedEx"),
                ("MUG-BLUE-12", "MUG-RED-12", "TEAPOT-1L", "COASTER-SET-4", "KETTLE-STEEL"))
 BOLT = Profile("bolt-de", "amazon.de", "EUR", 12, 0, 0.008, 0.0, 0.002, 0.0, ("DHL", "Hermes", "DPD"),
                ("SCHRAUBE-M6", "DÜBEL-8MM", "WINKEL-GRÖSSE-L", "HAKEN-GROß"))

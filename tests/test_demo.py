@@ -29,6 +29,10 @@ def test_demo_command_imports_two_accounts_into_a_fresh_database(tmp_path):
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "acme-us_orders.csv: ok" in result.output and "bolt-de_orders.tsv: ok" in result.output
+    # the check raised a critical and a warning alert, shown on the console
+    assert "CRITICAL Late Shipment Rate (10 days), MFN" in result.output
+    assert "WARNING Late Shipment Rate (30 days), MFN" in result.output
+    assert "2 alerts firing, 1 messages queued" in result.output
     engine = db.make_engine(url)
     with db.session_factory(engine)() as session:
         assert set(session.scalars(select(Account.key))) == {"acme-us", "bolt-de"}
