@@ -69,9 +69,11 @@ def authenticator(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=ok, handled=False)  # not handled: the server answers 535 itself
 
 
-def smtp_controller(inbox: Inbox, port: int = 0, tls_context=None) -> Controller:
+def smtp_controller(inbox: Inbox, port: int = 0, tls_context=None, ssl_context=None) -> Controller:
     kwargs = {"hostname": "127.0.0.1", "port": port, "authenticator": authenticator, "auth_require_tls": True}
-    if tls_context is not None:
+    if ssl_context is not None:  # implicit TLS from the first byte (SMTP_SECURITY=ssl)
+        kwargs.update(ssl_context=ssl_context, auth_require_tls=False)  # aiosmtpd sees STARTTLS only
+    elif tls_context is not None:
         kwargs.update(tls_context=tls_context, require_starttls=True)
     else:
         kwargs.update(auth_require_tls=False)

@@ -245,6 +245,23 @@ def test_email_over_starttls_with_login(shop_db, settings, tmp_path):
         controller.stop()
 
 
+def test_email_over_implicit_tls(shop_db, settings, tmp_path):
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    inbox, port = Inbox(), free_port()
+    controller = smtp_controller(inbox, port, ssl_context=server_context)
+    controller.start()
+    try:
+        ok = run_check(shop_db, smtp_settings(settings, port, smtp_security="ssl", smtp_username="alerts",
+                                              smtp_password="pw-123", smtp_ca_file=ca_file))
+    finally:
+        controller.stop()
+    assert ok.delivery.sent == 2 and len(inbox.messages) == 1
+
+
 def test_email_refused_login_is_permanent_and_the_password_never_shows(shop_db, settings, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     inbox, port = Inbox(), free_port()

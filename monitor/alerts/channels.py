@@ -158,6 +158,8 @@ class EmailChannel(Channel):
                 refused = server.send_message(email)
         except smtplib.SMTPAuthenticationError as exc:
             raise ChannelError(f"SMTP login refused ({exc.smtp_code})", permanent=True) from None
+        except smtplib.SMTPNotSupportedError:
+            raise ChannelError("SMTP server offers no login (AUTH): check SMTP_SECURITY", permanent=True) from None
         except smtplib.SMTPRecipientsRefused:
             raise ChannelError("SMTP server refused every recipient", permanent=True) from None
         except (smtplib.SMTPException, OSError) as exc:
