@@ -98,6 +98,15 @@ def run_check(settings: Settings, as_of: datetime | None = None, dry_run: bool =
             client.close()
 
 
+def build_dashboards(settings: Settings, out: Path | None = None, as_of: datetime | None = None):
+    """`account-health dashboard`: write the HTML pages; returns what was written."""
+    from monitor.dashboard.build import build
+
+    with open_database(settings) as sessions, sessions() as session:
+        return build(session, Targets.from_settings(settings), Path(out or settings.reports_dir), as_of or utcnow(),
+                     settings.stale_hours)
+
+
 def run_demo(settings: Settings, directory: Path) -> Iterator[str]:
     """`account-health demo`: sample reports for two accounts, imported; yields progress lines."""
     from monitor import demo

@@ -144,6 +144,16 @@ def check(settings: Settings, as_of: str | None, dry_run: bool) -> None:
 
 
 @cli.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="folder (default: REPORTS_DIR)")
+@click.option("--as-of", "as_of", help="evaluate at this time instead of now (ISO timestamp or date)")
+@_common
+def dashboard(settings: Settings, out: Path | None, as_of: str | None) -> None:
+    """Write the HTML dashboards; print the path of the index page."""
+    result = app.build_dashboards(settings, out, _as_of(as_of))
+    click.echo(str(result.index.resolve()))
+
+
+@cli.command()
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("demo"),
               show_default=True, help="where the sample reports are written")
 @_common
@@ -159,6 +169,8 @@ def demo(settings: Settings, directory: Path) -> None:
     for line in views.check_summary(result):
         click.echo(line)
     click.echo("\nwhich orders did the damage: account-health metrics --explain lsr_10d --account acme-us")
+    index = app.build_dashboards(settings).index
+    click.echo(f"dashboards: {index.resolve()}")
 
 
 def main() -> None:

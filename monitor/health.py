@@ -170,7 +170,8 @@ def _reason(metric: m.MetricDef, row: pd.Series, as_of: datetime, defects: pd.Da
                  "negative_feedback": "negative feedback"}[d["defect_type"]]
         detail = f"{int(d['rating'])} star" if d["defect_type"] == "negative_feedback" and pd.notna(d["rating"]) \
             else (d["status"] or "status unknown")
-        parts.append(f"{label} ({detail}) received {d['received_at'].date().isoformat()}")
+        comment = f": \"{d['comment'][:80]}\"" if isinstance(d.get("comment"), str) and d["comment"] else ""
+        parts.append(f"{label} ({detail}) received {d['received_at'].date().isoformat()}{comment}")
     return "; ".join(parts)
 
 

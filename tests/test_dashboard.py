@@ -1,0 +1,112 @@
+"""The HTML dashboards, checked in a real headless Chromium (Debian's package)."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor import app
+from monitor.cli import cli
+from monitor.config import load_settings
+from monitor.dashboard.build import page_name
+
+AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
+REPORT_DIR = Path(__file__).resolve().parents[1] / "test-report"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+HOSTILE_SKU = "<script>window.__xss='sku'</script>"
+HOSTILE_NAME = '"><img src=x onerror="window.__xss=\'name\'">'
+HOSTILE_COMMENT = "<script>window.__xss='comment'</script> never arrived"
+
+
+def _csv_field(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+@pytest.fixture
+def built(tmp_path):
+    settings = load_settings(environ={"DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}",
+                                      "REPORTS_DIR": str(tmp_path / "reports")})
+    app.init_database(settings)
+    header = "order_id,purchase_date,fulfillment_channel,order_status,latest_ship_date,shipped_at,tracking_valid,sku,product_name\n"
+    rows = [f"OK-{n},2026-10-25T10:00:00Z,MFN,Shipped,2026-10-27T23:00:00Z,2026-10-26T10:00:00Z,true,MUG,Mug"
+            for n in range(20)]
+    rows.append(f"BAD-1,2026-10-25T10:00:00Z,MFN,Shipped,2026-10-27T23:00:00Z,2026-10-29T10:00:00Z,true,"
+                f"{_csv_field(HOSTILE_SKU)},{_csv_field(HOSTILE_NAME)}")
+    rows.append("AFN-1,2026-10-20T10:00:00Z,AFN,Shipped,,,,,")
+    (tmp_path / "orders.csv").write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
+    (tmp_path / "feedback.txt").write_text("Date\tRating\tComments\tYour Response\tOrder ID\tRater Email\n"
+                                          f"10/28/26\t1\t{HOSTILE_COMMENT}\t\tOK-1\tx@marketplace.amazon.com\n",
+                                          encoding="utf-8")
+    (tmp_path / "b.csv").write_text(header + rows[0] + "\n", encoding="utf-8")
+    app.import_files(settings, [tmp_path / "orders.csv", tmp_path / "feedback.txt"], account="acme")
+    app.import_files(settings, [tmp_path / "b.csv"], account="bolt")
+    app.run_check(settings, AS_OF)
+    return settings, app.build_dashboards(settings, None, AS_OF)
+
+
+def test_pages_are_written_with_one_shared_plotly_and_no_cdn(built):
+    settings, result = built
+    out = Path(settings.reports_dir)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["index.html", "plotly.min.js", page_name("acme"), page_name("bolt")])
+    for path in [result.index, *result.pages]:
+        text = path.read_text(encoding="utf-8")
+        assert 'src="plotly.min.js"' in text or path == result.index
+        assert "cdn.plot.ly" not in text and "https://" not in text
+        assert path.stat().st_size < 1_000_000
+    acme = (out / page_name("acme")).read_text(encoding="utf-8")
+    assert HOSTILE_SKU not in acme and "&lt;script&gt;window.__xss=&#x27;sku&#x27;&lt;/script&gt;" in acme
+    assert "<img src=x" not in acme
+    index = result.index.read_text(encoding="utf-8")
+    assert f'href="{page_name("acme")}"' in index and f'href="{page_name("bolt")}"' in index
+
+
+def test_dashboard_command_prints_the_index_path(built, tmp_path):
+    settings, _ = built
+    out = tmp_path / "elsewhere"
+    result = CliRunner().invoke(cli, ["dashboard", "--out", str(out), "--as-of", "2026-10-31"],
+                                env={"DATABASE_URL": settings.database_url})
+    assert result.exit_code == 0 and result.output.strip() == str((out / "index.html").resolve())
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_every_page_loads_draws_its_charts_and_runs_nothing_from_a_report(built):
+    from playwright.sync_api import sync_playwright
+
+    settings, result = built
+    REPORT_DIR.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            for path in [result.index, *result.pages]:
+                page = browser.new_page(viewport={"width": 1400, "height": 1800})
+                errors, dialogs = [], []
+                page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+                page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None)
+                page.on("dialog", lambda d, dialogs=dialogs: (dialogs.append(d.message), d.dismiss()))
+                page.goto(path.as_uri())
+                page.wait_for_load_state("load")
+                assert errors == [], f"{path.name}: {errors}"
+                assert dialogs == [] and page.evaluate("window.__xss") is None
+                plots = page.locator(".js-plotly-plot").count()
+                drawn = page.locator(".js-plotly-plot .main-svg").count()
+                if path == result.index:
+                    assert plots == 0
+                    page.screenshot(path=str(REPORT_DIR / "dashboard-index.png"), full_page=True)
+                else:
+                    assert plots == 8 and drawn >= 8  # 7 metric charts and the defects chart
+                    if path.name == page_name("acme"):
+                        text = page.inner_text("body")
+                        assert HOSTILE_SKU in text and HOSTILE_NAME in text and "never arrived" in text
+                        page.screenshot(path=str(REPORT_DIR / "dashboard-acme.png"), full_page=True)
+                page.close()
+        finally:
+            browser.close()
+    assert (REPORT_DIR / "dashboard-index.png").stat().st_size > 10_000
