@@ -107,6 +107,14 @@ def build_dashboards(settings: Settings, out: Path | None = None, as_of: datetim
                      settings.stale_hours)
 
 
+def read_status(settings: Settings):
+    """`account-health status`: daemon heartbeat, data freshness, alerts, channels."""
+    from monitor.status import read_status as read
+
+    with open_database(settings) as sessions, sessions() as session:
+        return read(session, settings, utcnow())
+
+
 def run_demo(settings: Settings, directory: Path) -> Iterator[str]:
     """`account-health demo`: sample reports for two accounts, imported; yields progress lines."""
     from monitor import demo

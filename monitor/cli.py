@@ -153,6 +153,31 @@ def dashboard(settings: Settings, out: Path | None, as_of: str | None) -> None:
     click.echo(str(result.index.resolve()))
 
 
+@cli.command(name="run")
+@click.option("--once", is_flag=True, help="run one full cycle (import, snapshots, check, dashboards) and exit")
+@_common
+def run_(settings: Settings, once: bool) -> None:
+    """The daemon: scheduled inbox import, check and dashboards; SIGTERM stops it cleanly."""
+    from monitor import daemon
+
+    sys.exit(daemon.run(settings, once, printer=lambda line: click.echo(line)))
+
+
+@cli.command()
+@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_common
+def status(settings: Settings, output: str) -> None:
+    """Last import per account, last check, open alerts, dead channels; exit 1 when stale."""
+    state = app.read_status(settings)
+    if output == "json":
+        click.echo(json.dumps(state.as_json(), indent=2))
+    else:
+        for line in views.status_lines(state):
+            click.echo(line)
+    if state.failing:
+        sys.exit(1)
+
+
 @cli.command()
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("demo"),
               show_default=True, help="where the sample reports are written")

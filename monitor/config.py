@@ -42,6 +42,16 @@ def _port(value: str) -> int:
     return number
 
 
+def _positive_number(value: str) -> float:
+    try:
+        number = float(value.strip())
+    except ValueError:
+        raise ValueError(f"expected a number, got {value!r}") from None
+    if not number > 0:
+        raise ValueError(f"must be greater than 0, got {number:g}")
+    return number
+
+
 def _fraction(value: str) -> float:
     try:
         number = float(value.strip())
@@ -166,7 +176,11 @@ SETTINGS: tuple[Setting, ...] = (
             group="Alerts"),
     Setting("ALERT_EMAIL_FROM", "", "sender address of alert e-mails", _email, group="Alerts"),
     Setting("ALERT_EMAIL_TO", "", "recipients of alert e-mails, comma-separated", _email_list, group="Alerts"),
-    Setting("IMPORT_INTERVAL_MINUTES", "5", "inbox poll interval of the daemon, in minutes", _positive_int, group="Daemon"),
+    Setting("IMPORT_INTERVAL_MINUTES", "5", "inbox poll interval of the daemon, in minutes (fractions allowed)",
+            _positive_number, group="Daemon"),
+    Setting("INBOX_SETTLE_SECONDS", "10",
+            "a file in the inbox modified more recently than this is still being written: it waits",
+            _positive_number, group="Daemon"),
     Setting("SPAPI_REFRESH_TOKEN", "", "Selling Partner API refresh token; empty = sync off", secret=True, group="Selling Partner API"),
     Setting("SPAPI_CLIENT_ID", "", "Login-with-Amazon client id", group="Selling Partner API"),
     Setting("SPAPI_CLIENT_SECRET", "", "Login-with-Amazon client secret", secret=True, group="Selling Partner API"),

@@ -277,3 +277,19 @@ class ChannelHealth(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     since: Mapped[datetime] = mapped_column(UTCDateTime)
     fingerprint: Mapped[str] = mapped_column(String(64))  # hash of the channel's settings: new settings, new chance
+
+
+class Heartbeat(Base):
+    """The daemon's sign of life (one row): `status` reads it to tell a stuck daemon."""
+
+    __tablename__ = "heartbeat"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pid: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    interval_seconds: Mapped[float] = mapped_column(Float)
+    last_job: Mapped[str | None] = mapped_column(Text)
+    last_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -91,3 +91,20 @@ def check_summary(result) -> Iterator[str]:
             yield click.style(f"  channel {name} is dead: fix its settings", fg="red")
     for account in result.stale_accounts:
         yield click.style(f"stale data: no successful import for {account} recently", fg="yellow")
+
+
+def status_lines(state) -> Iterator[str]:
+    ok = click.style("OK", fg="green", bold=True) if not state.failing else click.style("FAILING", fg="red", bold=True)
+    yield f"{ok}  as of {state.now:%Y-%m-%d %H:%M:%S} UTC"
+    colour = "green" if state.daemon == "running" else "red"
+    yield f"daemon: {click.style(state.daemon, fg=colour)} ({state.daemon_detail})"
+    yield f"last check: {state.last_check:%Y-%m-%d %H:%M:%S} UTC" if state.last_check else "last check: never"
+    yield f"Selling Partner API sync: {state.sync}"
+    yield f"deliveries waiting in the outbox: {state.pending_deliveries}"
+    for name, reason in state.dead_channels.items():
+        yield click.style(f"channel {name} is dead: {reason}", fg="red")
+    for a in state.accounts:
+        when = f"{a.last_import:%Y-%m-%d %H:%M} UTC" if a.last_import else "never"
+        fresh = click.style("stale", fg="red") if a.stale else click.style("fresh", fg="green")
+        alerts = ", ".join(a.open_alerts) or "no open alerts"
+        yield f"  {a.account:<20} last import {when} ({fresh}); {alerts}"
