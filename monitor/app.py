@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -105,6 +106,29 @@ def build_dashboards(settings: Settings, out: Path | None = None, as_of: datetim
     with open_database(settings) as sessions, sessions() as session:
         return build(session, Targets.from_settings(settings), Path(out or settings.reports_dir), as_of or utcnow(),
                      settings.stale_hours)
+
+
+def run_sync(settings: Settings, account: str | None = None, client: httpx.Client | None = None,
+             sleep=time.sleep) -> list:
+    """`account-health sync`: orders and reports from the Selling Partner API, then snapshots."""
+    from monitor.spapi.sync import make_client, sync_account, sync_accounts
+
+    targets = [a for a in sync_accounts(settings) if account is None or a.key == account]
+    owned = client is None
+    client = client or httpx.Client(timeout=httpx.Timeout(60.0))
+    try:
+        with open_database(settings) as sessions:
+            results = []
+            folder = Path(settings.inbox_dir).parent / "sync"
+            for target in targets:
+                result = sync_account(make_client(settings, target, client, sleep), sessions, settings, target,
+                                      folder, sleep)
+                refresh_after_import(sessions, settings, result.imports)
+                results.append(result)
+            return results
+    finally:
+        if owned:
+            client.close()
 
 
 def read_status(settings: Settings):

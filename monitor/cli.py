@@ -153,6 +153,28 @@ def dashboard(settings: Settings, out: Path | None, as_of: str | None) -> None:
     click.echo(str(result.index.resolve()))
 
 
+@cli.command()
+@click.option("--account", help="one account (default: every configured account)")
+@_common
+def sync(settings: Settings, account: str | None) -> None:
+    """Pull orders and reports from the Selling Partner API."""
+    results = app.run_sync(settings, account)
+    if not results:
+        click.echo("Selling Partner API sync is off: no credentials configured (SPAPI_REFRESH_TOKEN, "
+                   "SPAPI_CLIENT_ID, SPAPI_CLIENT_SECRET, SPAPI_MARKETPLACE_IDS)", err=True)
+        sys.exit(1 if account else 0)
+    failed = False
+    for result in results:
+        click.echo(f"{result.account}: {result.orders} orders pulled")
+        for imported in result.imports:
+            click.echo(f"  {_describe(imported)}", err=imported.failed)
+        for error in result.errors:
+            click.echo(click.style(f"  {error}", fg="red"), err=True)
+        failed |= bool(result.errors) or any(i.failed for i in result.imports)
+    if failed:
+        sys.exit(1)
+
+
 @cli.command(name="run")
 @click.option("--once", is_flag=True, help="run one full cycle (import, snapshots, check, dashboards) and exit")
 @_common

@@ -35,6 +35,7 @@ from monitor.config import Settings
 from monitor.errors import MonitorError
 from monitor.metrics import Targets
 from monitor.models import Account, Heartbeat
+from monitor.spapi.sync import sync_accounts
 from monitor.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,22 @@ class Daemon:
             summary += f", {len(result.waiting)} still being written"
         return summary + ("" if not result.changed else "; data changed")
 
+    def sync_step(self) -> str:
+        from monitor.app import run_sync
+
+        results = run_sync(self.settings, client=self.client)
+        orders = sum(r.orders for r in results)
+        errors = [e for r in results for e in r.errors]
+        changed = any(i.inserted or i.updated for r in results for i in r.imports)
+        summary = f"{len(results)} accounts, {orders} orders pulled, {len(errors)} errors"
+        if errors:
+            summary += f" (first: {errors[0][:160]})"
+        return summary + ("; data changed" if changed else "")
+
+    def sync_cycle(self) -> None:
+        if self._timed("sync", self.sync_step).endswith("data changed"):
+            self.check_and_dashboards()
+
     def check_step(self) -> str:
         now = utcnow()
         result = alerts.check_once(self.sessions, self.settings, configured(self.settings, self.client), now, now)
@@ -189,6 +206,8 @@ class Daemon:
     def full_cycle(self) -> None:
         """`run --once`: every step once."""
         self._timed("import", self.import_step)
+        if sync_accounts(self.settings):
+            self._timed("sync", self.sync_step)
         self._timed("snapshots", self.snapshots_step)
         self.check_and_dashboards()
 
@@ -225,6 +244,9 @@ def _schedule(daemon: Daemon, settings: Settings, printer: Callable[[str], None]
                       next_run_time=now)
     scheduler.add_job(daemon._timed, "cron", hour=0, minute=15, args=("snapshots", daemon.snapshots_step),
                       id="snapshots")
+    if sync_accounts(settings):
+        scheduler.add_job(daemon.sync_cycle, "interval", seconds=settings.sync_interval_minutes * 60,
+                          next_run_time=now, id="sync")
     scheduler.add_job(daemon.beat, "interval", seconds=min(60.0, max(interval, 5.0)), id="heartbeat")
 
     def stop(signum, _frame) -> None:

@@ -293,3 +293,17 @@ class Heartbeat(Base):
     last_job: Mapped[str | None] = mapped_column(Text)
     last_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SyncCursor(Base):
+    """Where the last Selling Partner API sync of one account and marketplace stopped."""
+
+    __tablename__ = "sync_cursors"
+    __table_args__ = (UniqueConstraint("account_id", "marketplace_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    marketplace_id: Mapped[str] = mapped_column(String(50))
+    kind: Mapped[str] = mapped_column(String(30))  # "orders"
+    cursor: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,172 @@
+"""A small Selling Partner API client: Login-with-Amazon tokens, per-operation rate limits,
+retries. All HTTP goes through one httpx.Client that is passed in."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from monitor.errors import MonitorError
+
+log = logging.getLogger(__name__)
+
+ENDPOINTS = {"na": "https://sellingpartnerapi-na.amazon.com", "eu": "https://sellingpartnerapi-eu.amazon.com",
+             "fe": "https://sellingpartnerapi-fe.amazon.com"}
+LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+# Each operation's documented default usage plan: (requests per second, burst).
+RATE_LIMITS = {
+    "searchOrders": (0.0056, 20), "getOrder": (0.5, 30), "getOrders": (0.0167, 20), "getOrderItems": (0.5, 30),
+    "createReport": (0.0167, 15), "getReport": (2.0, 15), "getReportDocument": (0.0167, 15),
+}
+MAX_ATTEMPTS = 5
+BACKOFF_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 60.0
+
+
+class SpApiError(MonitorError):
+    """The Selling Partner API refused or failed a call for good."""
+
+
+@dataclass
+class TokenBucket:
+    """`rate` tokens a second up to `burst`; take() waits for a token."""
+
+    rate: float
+    burst: float
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    tokens: float = field(default=-1.0)
+    stamp: float = field(default=0.0)
+
+    def take(self) -> float:
+        """Take one token, waiting if needed; returns the seconds waited."""
+        now = self.clock()
+        if self.tokens < 0:
+            self.tokens, self.stamp = self.burst, now
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        waited = 0.0
+        if self.tokens < 1:
+            waited = (1 - self.tokens) / self.rate
+            self.sleep(waited)
+            self.tokens, self.stamp = 1.0, self.clock()
+        self.tokens -= 1
+        return waited
+
+
+@dataclass
+class Credentials:
+    refresh_token: str
+    client_id: str
+    client_secret: str
+
+
+class SpApiClient:
+    def __init__(self, http: httpx.Client, credentials: Credentials, endpoint: str, token_url: str,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+        self.http = http
+        self.credentials = credentials
+        self.endpoint = endpoint.rstrip("/")
+        self.token_url = token_url
+        self.sleep = sleep
+        self.clock = clock
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self.buckets = {op: TokenBucket(rate, burst, clock, sleep) for op, (rate, burst) in RATE_LIMITS.items()}
+        # httpx logs request URLs at INFO; ours carry no secret, but the token endpoint's body does: keep quiet
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    # -------------------------------------------------------------- Login with Amazon
+    def access_token(self, force: bool = False) -> str:
+        """The cached access token, refreshed a minute before it expires (or when forced)."""
+        if not force and self._token and self.clock() < self._token_expires:
+            return self._token
+        try:
+            response = self.http.post(self.token_url, data={
+                "grant_type": "refresh_token", "refresh_token": self.credentials.refresh_token,
+                "client_id": self.credentials.client_id, "client_secret": self.credentials.client_secret})
+        except httpx.HTTPError as exc:
+            raise SpApiError(f"Login with Amazon unreachable ({type(exc).__name__})") from None
+        if response.status_code != 200:
+            raise SpApiError(f"Login with Amazon refused the refresh token ({response.status_code})")
+        body = response.json()
+        self._token = body["access_token"]
+        self._token_expires = self.clock() + max(float(body.get("expires_in", 3600)) - 60, 0)
+        return self._token
+
+    # -------------------------------------------------------------- calls
+    def call(self, operation: str, method: str, path: str, params: dict[str, Any] | None = None,
+             json: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One API call: rate-limited, authenticated (one refresh on 401/403), retried on 429/5xx."""
+        refreshed = False
+        wait = BACKOFF_SECONDS
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            bucket = self.buckets.get(operation)
+            if bucket:
+                bucket.take()
+            try:
+                response = self.http.request(method, f"{self.endpoint}{path}", params=params, json=json,
+                                             headers={"x-amz-access-token": self.access_token(),
+                                                      "user-agent": "account-health-monitor/0.1 (Language=Python)"})
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                if attempt == MAX_ATTEMPTS:
+                    raise SpApiError(f"{operation}: no answer after {attempt} attempts ({type(exc).__name__})") from None
+                self._back_off(operation, wait, f"{type(exc).__name__}")
+                wait = min(wait * 2, MAX_BACKOFF_SECONDS)
+                continue
+            if response.status_code in (401, 403) and not refreshed:
+                refreshed = True
+                self.access_token(force=True)
+                continue
+            if response.status_code == 429 or response.status_code >= 500:
+                if attempt == MAX_ATTEMPTS:
+                    raise SpApiError(f"{operation}: {response.status_code} after {attempt} attempts")
+                retry_after = _seconds(response.headers.get("Retry-After"))
+                self._back_off(operation, retry_after if retry_after is not None else wait, str(response.status_code))
+                wait = min(wait * 2, MAX_BACKOFF_SECONDS)
+                continue
+            if response.status_code >= 400:
+                raise SpApiError(f"{operation}: {response.status_code} {_error_text(response)}")
+            return response.json() if response.content else {}
+        raise SpApiError(f"{operation}: gave up after {MAX_ATTEMPTS} attempts")
+
+    def _back_off(self, operation: str, seconds: float, why: str) -> None:
+        log.info("%s: %s, retrying in %.1f s", operation, why, seconds)
+        self.sleep(min(seconds, MAX_BACKOFF_SECONDS))
+
+    def download(self, url: str) -> bytes:
+        """A report document (a pre-signed URL: no token, no rate limit of ours)."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                response = self.http.get(url)
+            except httpx.HTTPError as exc:
+                if attempt == MAX_ATTEMPTS:
+                    raise SpApiError(f"report document download failed ({type(exc).__name__})") from None
+                self.sleep(BACKOFF_SECONDS * attempt)
+                continue
+            if response.status_code == 200:
+                return response.content
+            if response.status_code < 500 or attempt == MAX_ATTEMPTS:
+                raise SpApiError(f"report document download failed ({response.status_code})")
+            self.sleep(BACKOFF_SECONDS * attempt)
+        raise SpApiError("report document download failed")
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        errors = response.json().get("errors") or []
+        return "; ".join(f"{e.get('code', '')}: {e.get('message', '')}" for e in errors)[:300]
+    except ValueError:
+        return response.text[:200]
