@@ -131,6 +131,24 @@ def run_sync(settings: Settings, account: str | None = None, client: httpx.Clien
             client.close()
 
 
+@contextmanager
+def session_scope(settings: Settings) -> Iterator[Session]:
+    """One committed transaction on the configured (migrated) database."""
+    with open_database(settings) as sessions, sessions.begin() as session:
+        yield session
+
+
+def draft_appeal(settings: Settings, account: str, metric: str, channel: str | None = None,
+                 as_of: datetime | None = None) -> tuple[Path, Path]:
+    """`account-health appeal draft`: the plan of action as Markdown and HTML files."""
+    from monitor.appeal.draft import build_draft, write_draft
+
+    moment = as_of or utcnow()
+    with session_scope(settings) as session:
+        draft = build_draft(session, Targets.from_settings(settings), account, metric, moment, channel)
+    return write_draft(draft, Path(settings.reports_dir) / "appeals", moment.date().isoformat())
+
+
 def read_status(settings: Settings):
     """`account-health status`: daemon heartbeat, data freshness, alerts, channels."""
     from monitor.status import read_status as read

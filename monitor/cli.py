@@ -175,6 +175,159 @@ def sync(settings: Settings, account: str | None) -> None:
         sys.exit(1)
 
 
+def _date(value: str | None):
+    if value is None:
+        return None
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@cli.group()
+def case() -> None:
+    """The case log: every interaction with Amazon about an account."""
+
+
+@case.command(name="add")
+@click.option("--account", required=True)
+@click.option("--channel", type=click.Choice(["case", "email", "phone", "chat"]), required=True)
+@click.option("--summary", required=True, help="what was said or asked")
+@click.option("--case-id", help="Seller Support case number")
+@click.option("--outcome", help="what came of it")
+@click.option("--follow-up", "follow_up", help="date to follow up (YYYY-MM-DD): a reminder goes out that day")
+@click.option("--when", help="when it happened (ISO timestamp; default now)")
+@_common
+def case_add(settings: Settings, account: str, channel: str, summary: str, case_id: str | None,
+             outcome: str | None, follow_up: str | None, when: str | None) -> None:
+    """Record an interaction."""
+    from monitor import appeal
+
+    with app.session_scope(settings) as session:
+        entry = appeal.add_case(session, account, channel, summary, case_id, outcome, _date(follow_up), _as_of(when))
+        click.echo(f"case log entry #{entry.id} recorded")
+
+
+@case.command(name="list")
+@click.option("--account")
+@_common
+def case_list(settings: Settings, account: str | None) -> None:
+    """The case log, oldest first."""
+    from monitor import appeal
+
+    with app.session_scope(settings) as session:
+        for line in views.case_lines(appeal.cases(session, account)):
+            click.echo(line)
+
+
+@case.command(name="show")
+@click.argument("number", type=int)
+@_common
+def case_show(settings: Settings, number: int) -> None:
+    """One entry in full."""
+    from monitor import appeal
+
+    with app.session_scope(settings) as session:
+        for line in views.case_detail(appeal.get_case(session, number)):
+            click.echo(line)
+
+
+@case.command(name="update")
+@click.argument("number", type=int)
+@click.option("--outcome")
+@click.option("--summary")
+@click.option("--follow-up", "follow_up", help="a new follow-up date (YYYY-MM-DD)")
+@click.option("--close", is_flag=True, help="nothing more to follow up")
+@_common
+def case_update(settings: Settings, number: int, outcome: str | None, summary: str | None, follow_up: str | None,
+                close: bool) -> None:
+    """Change an entry: its outcome, its follow-up date, or close it."""
+    from monitor import appeal
+
+    with app.session_scope(settings) as session:
+        appeal.update_case(session, number, outcome, _date(follow_up), summary, close)
+        click.echo(f"case log entry #{number} updated")
+
+
+@cli.group()
+def evidence() -> None:
+    """Documents for an appeal, per deactivation reason."""
+
+
+@evidence.command(name="add")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--account", required=True)
+@click.option("--reason", required=True, help="odr, lsr, cr, ip-authenticity, restricted-product or policy")
+@click.option("--item", required=True, help="the checklist item (see `evidence list`)")
+@click.option("--note")
+@_common
+def evidence_add(settings: Settings, path: Path, account: str, reason: str, item: str, note: str | None) -> None:
+    """Attach a document: it is copied into EVIDENCE_DIR with its sha256 recorded."""
+    from monitor import appeal
+
+    with app.session_scope(settings) as session:
+        found = appeal.attach(session, Path(settings.evidence_dir), account, reason, item, path, note)
+        click.echo(f"attached {path.name} (sha256 {found.sha256[:12]}...) as {found.reason}/{found.item}")
+
+
+@evidence.command(name="list")
+@click.option("--account", required=True)
+@click.option("--reason", required=True)
+@_common
+def evidence_list(settings: Settings, account: str, reason: str) -> None:
+    """The checklist for a reason: what is attached and what is missing."""
+    from monitor import appeal
+
+    with app.session_scope(settings) as session:
+        items = appeal.checklist(session, account, reason)
+        for line in views.checklist_lines(items):
+            click.echo(line)
+        if any(i.missing for i in items):
+            sys.exit(1)
+
+
+@cli.group(name="appeal")
+def appeal_group() -> None:
+    """Actions taken and the plan-of-action draft."""
+
+
+@appeal_group.group(name="action")
+def appeal_action() -> None:
+    """Corrective actions and preventive measures."""
+
+
+@appeal_action.command(name="add")
+@click.option("--account", required=True)
+@click.option("--metric", required=True)
+@click.option("--kind", type=click.Choice(["corrective", "preventive"]), required=True)
+@click.option("--description", required=True)
+@click.option("--on", "taken_on", help="when it was done (YYYY-MM-DD; default today)")
+@_common
+def appeal_action_add(settings: Settings, account: str, metric: str, kind: str, description: str,
+                      taken_on: str | None) -> None:
+    """Record what was done about a metric."""
+    from monitor import appeal
+
+    with app.session_scope(settings) as session:
+        action = appeal.add_action(session, account, metric, kind, description, _date(taken_on))
+        click.echo(f"{kind} action #{action.id} recorded for {metric}")
+
+
+@appeal_group.command(name="draft")
+@click.option("--account", required=True)
+@click.option("--metric", required=True)
+@click.option("--channel", type=click.Choice(["afn", "mfn"]))
+@click.option("--as-of", "as_of")
+@_common
+def appeal_draft(settings: Settings, account: str, metric: str, channel: str | None, as_of: str | None) -> None:
+    """Write the plan of action (Markdown and HTML) built from the data."""
+    md, page = app.draft_appeal(settings, account, metric, channel, _as_of(as_of))
+    click.echo(str(md.resolve()))
+    click.echo(str(page.resolve()))
+
+
 @cli.command(name="run")
 @click.option("--once", is_flag=True, help="run one full cycle (import, snapshots, check, dashboards) and exit")
 @_common

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import click
 
@@ -108,3 +109,30 @@ def status_lines(state) -> Iterator[str]:
         fresh = click.style("stale", fg="red") if a.stale else click.style("fresh", fg="green")
         alerts = ", ".join(a.open_alerts) or "no open alerts"
         yield f"  {a.account:<20} last import {when} ({fresh}); {alerts}"
+
+
+def case_lines(entries) -> Iterator[str]:
+    if not entries:
+        yield "no case log entries yet (account-health case add ...)"
+    for key, c in entries:
+        follow = f", follow up {c.follow_up_on}" if c.follow_up_on and not c.closed else ""
+        yield (f"#{c.id:<4} {c.occurred_at:%Y-%m-%d %H:%M} {key:<12} {c.channel:<6} {c.case_id or '-':<14} "
+               f"{c.summary[:60]}{' -> ' + c.outcome[:40] if c.outcome else ''}{follow}{' (closed)' if c.closed else ''}")
+
+
+def case_detail(c) -> Iterator[str]:
+    yield f"case log entry #{c.id}"
+    for label, value in (("when", f"{c.occurred_at:%Y-%m-%d %H:%M} UTC"), ("channel", c.channel),
+                         ("case id", c.case_id or "-"), ("summary", c.summary), ("outcome", c.outcome or "-"),
+                         ("follow up", c.follow_up_on or "-"), ("reminded", c.reminded_at or "-"),
+                         ("closed", "yes" if c.closed else "no")):
+        yield f"  {label:<10} {value}"
+
+
+def checklist_lines(items) -> Iterator[str]:
+    for item in items:
+        mark = click.style("missing ", fg="red") if item.missing else click.style("attached", fg="green")
+        files = ", ".join(Path(f.stored_path).name for f in item.files)
+        yield f"  [{mark}] {item.item:<26} {item.description}" + (f"  ({files})" if files else "")
+    missing = sum(i.missing for i in items)
+    yield f"{len(items) - missing} of {len(items)} items attached" + (f"; {missing} missing" if missing else "")

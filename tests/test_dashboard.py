@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from monitor import app
 from monitor.cli import cli
 from monitor.config import load_settings
-from monitor.dashboard.build import page_name
+from monitor.dashboard.build import appeal_page_name, page_name
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 REPORT_DIR = Path(__file__).resolve().parents[1] / "test-report"
@@ -55,7 +55,10 @@ def test_pages_are_written_with_one_shared_plotly_and_no_cdn(built):
     settings, result = built
     out = Path(settings.reports_dir)
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["index.html", "plotly.min.js", page_name("acme"), page_name("bolt")])
+        ["index.html", "plotly.min.js", page_name("acme"), page_name("bolt"), appeal_page_name("acme"),
+         appeal_page_name("bolt")])
+    acme_page = (out / page_name("acme")).read_text(encoding="utf-8")
+    assert f'href="{appeal_page_name("acme")}"' in acme_page
     for path in [result.index, *result.pages]:
         text = path.read_text(encoding="utf-8")
         assert 'src="plotly.min.js"' in text or path == result.index
@@ -85,7 +88,8 @@ def test_every_page_loads_draws_its_charts_and_runs_nothing_from_a_report(built)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
-            for path in [result.index, *result.pages]:
+            appeal_pages = [result.index.parent / appeal_page_name(k) for k in ("acme", "bolt")]
+            for path in [result.index, *result.pages, *appeal_pages]:
                 page = browser.new_page(viewport={"width": 1400, "height": 1800})
                 errors, dialogs = [], []
                 page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
@@ -97,9 +101,10 @@ def test_every_page_loads_draws_its_charts_and_runs_nothing_from_a_report(built)
                 assert dialogs == [] and page.evaluate("window.__xss") is None
                 plots = page.locator(".js-plotly-plot").count()
                 drawn = page.locator(".js-plotly-plot .main-svg").count()
-                if path == result.index:
+                if path == result.index or path in appeal_pages:
                     assert plots == 0
-                    page.screenshot(path=str(REPORT_DIR / "dashboard-index.png"), full_page=True)
+                    if path == result.index:
+                        page.screenshot(path=str(REPORT_DIR / "dashboard-index.png"), full_page=True)
                 else:
                     assert plots == 8 and drawn >= 8  # 7 metric charts and the defects chart
                     if path.name == page_name("acme"):

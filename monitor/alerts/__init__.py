@@ -65,6 +65,7 @@ def check_once(sessions: sessionmaker[Session], settings, channels: dict[str, Ch
     try:
         for account in health.accounts(session):
             _check_account(session, settings, account, as_of, now, channels, result, dry_run)
+        _follow_up_reminders(session, settings, now, channels, result, dry_run)
         if dry_run:
             session.rollback()
         else:
@@ -74,6 +75,20 @@ def check_once(sessions: sessionmaker[Session], settings, channels: dict[str, Ch
     if not dry_run:
         result.delivery = outbox.deliver(sessions, channels, secrets_of(settings), lambda: now, sleep)
     return result
+
+
+def _follow_up_reminders(session: Session, settings, now: datetime, channels: dict[str, Channel],
+                         result: CheckResult, dry_run: bool) -> None:
+    """Each due follow-up of the case log, reminded once."""
+    from monitor import appeal
+
+    for key, entry in appeal.due_follow_ups(session, now.date()):
+        message = msg.reminder(key, entry.case_id, entry.summary, entry.occurred_at, entry.follow_up_on.isoformat(),
+                               dashboard_url(settings))
+        result.messages.append(message)
+        entry.reminded_at = now
+        if not dry_run:
+            outbox.enqueue(session, entry.account_id, message, list(channels), now)
 
 
 def _last_import(session: Session, account_id: int) -> datetime | None:

@@ -204,3 +204,21 @@ def _slack(subject: str, where: str, firing: Sequence[Item], resolved: Sequence[
     if len(blocks) > SLACK_BLOCK_LIMIT:
         blocks = blocks[:SLACK_BLOCK_LIMIT - 1] + [blocks[-1]]
     return {"text": s(one_line(subject)), "blocks": blocks}
+
+
+def reminder(account: str, case_id: str | None, summary: str, occurred: datetime, follow_up: str,
+             dashboard: str) -> Message:
+    """A due follow-up from the case log."""
+    what = f"case {case_id}" if case_id else "your contact with Amazon"
+    subject = one_line(f"[account-health] {account}: follow up on {what} (due {follow_up})")[:250]
+    text = (f"Follow-up due for {account}: {what}, recorded {occurred:%Y-%m-%d}.\n"
+            f"What was said: {summary}\n"
+            "Check the case in Seller Central, answer or escalate, then record the outcome:\n"
+            "  account-health case update NUMBER --outcome '...' [--follow-up YYYY-MM-DD | --close]\n"
+            f"Dashboard: {dashboard}\n")
+    page = (f"<html><body><h2>Follow-up due: {html.escape(account)}</h2><p>{html.escape(what)}, recorded "
+            f"{occurred:%Y-%m-%d}.</p><p>What was said: {html.escape(summary)}</p>"
+            "<p>Check the case in Seller Central, answer or escalate, then record the outcome.</p></body></html>\n")
+    slack = {"text": slack_escape(subject), "blocks": [
+        {"type": "section", "text": {"type": "mrkdwn", "text": slack_escape(text)[:SLACK_TEXT_LIMIT]}}]}
+    return Message(account, "reminder", subject, text, page, slack)

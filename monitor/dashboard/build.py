@@ -22,7 +22,7 @@ from plotly.offline import get_plotlyjs
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from monitor import health
+from monitor import appeal, health
 from monitor import metrics as m
 from monitor.alerts.state import FIRING
 from monitor.dashboard import page
@@ -59,6 +59,10 @@ def page_name(key: str) -> str:
     return f"account-{safe}-{hashlib.sha1(key.encode()).hexdigest()[:6]}.html"
 
 
+def appeal_page_name(key: str) -> str:
+    return page_name(key).replace("account-", "appeal-", 1)
+
+
 def write_plotly(out: Path) -> Path:
     """plotly.js once beside the pages (rewritten only when the bundled version changes)."""
     target = out / "plotly.min.js"
@@ -75,9 +79,10 @@ def build(session: Session, targets: m.Targets, out: Path, as_of: datetime, stal
     tiles = []
     result = BuildResult(out / "index.html")
     for account in health.accounts(session):
-        view = _account_view(session, account, targets, as_of, stale_hours)
+        view = _account_view(session, account, targets, as_of, stale_hours, out)
         path = out / page_name(account.key)
         path.write_text(page.account_page(view), encoding="utf-8")
+        (out / appeal_page_name(account.key)).write_text(page.appeal_page(view), encoding="utf-8")
         result.pages.append(path)
         tiles.append(view)
     result.index.write_text(page.index_page(tiles, as_of), encoding="utf-8")
@@ -104,10 +109,14 @@ class AccountView:
     reports: list[PerformanceReport]
     policies: list[PerformanceMetric]
     warn_ratio: float
+    appeal_page: str = ""
+    cases: list = field(default_factory=list)
+    checklists: dict = field(default_factory=dict)  # reason -> [ChecklistItem]
+    drafts: list[str] = field(default_factory=list)  # file names under appeals/
 
 
 def _account_view(session: Session, account: Account, targets: m.Targets, as_of: datetime,
-                  stale_hours: int) -> AccountView:
+                  stale_hours: int, out: Path) -> AccountView:
     data = health.load(session.connection(), account, health.ORDER_FIELDS)
     prepared = m.prepare(data.orders, data.defects)
     values = m.evaluate(data.orders, data.defects, as_of, targets, account.key)
@@ -122,7 +131,7 @@ def _account_view(session: Session, account: Account, targets: m.Targets, as_of:
     last_import = max((i.finished_at for i in imports if i.status in ("ok", "partial") and i.finished_at),
                       default=None)
     reports = _newest_reports(session, account.id)
-    return AccountView(
+    view = AccountView(
         account.key, page_name(account.key), as_of, values,
         _history(session, account, data, targets, as_of), _defects_by_day(data.defects, as_of), offenders,
         list(session.scalars(select(AlertState).where(AlertState.account_id == account.id,
@@ -134,6 +143,18 @@ def _account_view(session: Session, account: Account, targets: m.Targets, as_of:
         list(session.scalars(select(PerformanceMetric).where(
             PerformanceMetric.report_id.in_([r.id for r in reports]), PerformanceMetric.name.in_(POLICY_NAMES)))),
         targets.warn_ratio)
+    view.appeal_page = appeal_page_name(account.key)
+    view.cases = [entry for _, entry in appeal.cases(session, account.key)]
+    view.checklists = {reason: appeal.checklist(session, account.key, reason) for reason in appeal.CHECKLISTS}
+    view.drafts = _drafts(out, account.key)
+    return view
+
+
+def _drafts(out: Path, key: str) -> list[str]:
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in key)[:60]
+    folder = out / "appeals"
+    return sorted((p.name for p in folder.glob(f"plan-of-action-{safe}-*.html")), reverse=True) \
+        if folder.is_dir() else []
 
 
 def _newest_reports(session: Session, account_id: int) -> list[PerformanceReport]:

@@ -108,7 +108,8 @@ def account_page(view: AccountView) -> str:
                _metric_chart(v, view.history.get((v.metric, v.channel), []), view.warn_ratio)) for v in view.values]
     charts.append(("chart-defects", _defects_chart(view.defects_by_day)))
     chart_divs = "".join(f'<div class="chart" id="{div}"></div>' for div, _ in charts)
-    body = (f'<header><a href="index.html">← all accounts</a><h1>{e(view.key)}</h1>'
+    body = (f'<header><a href="index.html">← all accounts</a> · <a href="{e(view.appeal_page)}">case log, '
+            f'evidence checklist and plan-of-action drafts</a><h1>{e(view.key)}</h1>'
             f"<span>as of {view.as_of:%Y-%m-%d %H:%M} UTC</span></header><main>"
             f"<p>{_fresh(view)}</p><div class=cards>{cards}</div>"
             f"<h2>Trend (last 90 days)</h2><div class=charts>{chart_divs}</div>"
@@ -197,3 +198,26 @@ def _imports(view: AccountView) -> str:
              i.quarantined, i.error) for i in view.imports]
     return _table(("when", "file", "format", "status", "rows", "new", "updated", "quarantined", "error"), rows,
                   "No import yet.")
+
+
+def appeal_page(view: AccountView) -> str:
+    """The account's appeal kit: case log, evidence checklists, drafts."""
+    from monitor.dashboard.build import page_name
+
+    cases = _table(("#", "when", "channel", "case id", "summary", "outcome", "follow up"),
+                   [(c.id, f"{c.occurred_at:%Y-%m-%d %H:%M}", c.channel, c.case_id, c.summary, c.outcome,
+                     "closed" if c.closed else (c.follow_up_on or "")) for c in view.cases],
+                   "No interaction with Amazon recorded yet (account-health case add).")
+    lists = []
+    for reason, items in view.checklists.items():
+        missing = sum(i.missing for i in items)
+        rows = [("missing" if i.missing else "attached", i.description,
+                 ", ".join(f.stored_path.rsplit("/", 1)[-1] for f in i.files)) for i in items]
+        lists.append(f"<h3>{e(reason)}: {len(items) - missing} of {len(items)} attached</h3>"
+                     + _table(("status", "document", "files"), rows, ""))
+    drafts = "".join(f'<li><a href="appeals/{e(name)}">{e(name)}</a></li>' for name in view.drafts) or \
+        "<li class=muted>No draft yet (account-health appeal draft --account ... --metric ...).</li>"
+    body = (f'<header><a href="index.html">← all accounts</a> · <a href="{e(page_name(view.key))}">{e(view.key)}'
+            f"</a><h1>Appeal kit: {e(view.key)}</h1></header><main><h2>Case log</h2>{cases}"
+            f"<h2>Plan-of-action drafts</h2><ul>{drafts}</ul><h2>Evidence checklists</h2>{''.join(lists)}</main>")
+    return _doc(f"{view.key} · appeal kit", body)

@@ -1,0 +1,223 @@
+"""A plan-of-action draft, structured as Amazon expects (root cause, actions taken,
+preventive measures), in which every number comes from the database."""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from monitor import appeal, health
+from monitor import metrics as m
+from monitor.errors import UsageError
+
+HISTORY_DAYS = 120
+BAD = {"odr": "orders with a defect", "lsr_10d": "late shipments", "lsr_30d": "late shipments",
+       "cr_7d": "cancellations counted against the seller", "vtr_30d": "shipments without valid tracking",
+       "otdr_14d": "late deliveries"}
+
+
+@dataclass
+class Draft:
+    account: str
+    metric: str
+    markdown: str
+    html: str
+    facts: dict = field(default_factory=dict)  # the numbers used, for tests and the dashboard
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part} of {whole} ({part / whole:.0%})" if whole else f"{part}"
+
+
+def build_draft(session: Session, targets: m.Targets, account_key: str, metric_id: str, as_of: datetime,
+                channel: str | None = None) -> Draft:
+    metric = m.METRICS_BY_ID.get(metric_id)
+    if metric is None:
+        raise UsageError(f"--metric {metric_id}: one of {', '.join(m.METRICS_BY_ID)}")
+    channel = channel or ("mfn" if "mfn" in metric.channels else metric.channels[0])
+    account = appeal.account_of(session, account_key)
+    data = health.load(session.connection(), account, health.ORDER_FIELDS)
+    series = [v for v in m.history(data.orders, data.defects, as_of, HISTORY_DAYS, targets, account.key, [metric])
+              if v.channel == channel]
+    judged = [v for v in series if v.rate is not None]
+    if not judged:
+        raise UsageError(f"{metric.name} of {account_key} has no data in the last {HISTORY_DAYS} days: nothing to explain")
+
+    def bad_share(v: m.MetricValue) -> float:
+        return v.rate if metric.direction == "max" else 1 - v.rate
+
+    worst = max(judged, key=bad_share)
+    missed = [v for v in judged if v.status == "critical"]
+    facts: dict = {"worst_day": _day(worst), "worst_rate": worst.rate, "worst_numerator": worst.numerator,
+                   "worst_denominator": worst.denominator,
+                   "period": (_day(missed[0]), _day(missed[-1])) if missed else None, "days_missed": len(missed)}
+    prepared = m.prepare(data.orders, data.defects)
+    offenders = health.offenders_of(data, prepared, metric, channel, worst.as_of, targets)
+    facts["causes"] = _causes(data.orders, prepared, metric, channel, worst.as_of, offenders, targets)
+    done = appeal.actions(session, account_key, metric_id)
+    facts["trend"] = _trend(judged, done)
+    cases = [entry for _, entry in appeal.cases(session, account_key)]
+    evidence = [i for i in appeal.checklist(session, account_key, metric_id.split("_")[0]) if i.files] \
+        if metric_id.split("_")[0] in ("odr", "lsr", "cr") else []
+    lines = _markdown(account_key, metric, channel, worst, missed, offenders, facts, done, cases, evidence, as_of)
+    text = "\n".join(lines) + "\n"
+    return Draft(account_key, metric_id, text, _html(text), facts)
+
+
+def _day(v: m.MetricValue) -> str:
+    return (v.as_of - timedelta(microseconds=1)).date().isoformat()
+
+
+def _causes(orders: pd.DataFrame, prepared: m.Prepared, metric: m.MetricDef, channel: str, at: datetime,
+            offenders: list[health.Offender], targets: m.Targets) -> dict[str, list[tuple[str, int, int, int]]]:
+    """Per dimension: (value, bad orders, all counted orders, total bad) for the top values."""
+    c = m.counting(prepared, metric, channel, targets)
+    end = m.to_us(at)
+    eligible, _ = m.count_at(c, end, end - metric.days * m.US_PER_DAY)
+    counted = orders.iloc[c.index[eligible]]
+    bad_ids = {o.order_id for o in offenders}
+    bad = counted[counted["order_id"].isin(bad_ids)]
+    out = {}
+    for label, values in (("SKU", "sku"), ("carrier", "carrier"), ("ship-service level", "ship_service_level"),
+                          ("weekday", "weekday"), ("fulfilment channel", "fulfillment_channel")):
+        if values == "weekday":
+            all_values = counted[metric.anchor].dt.day_name()
+            bad_values = bad[metric.anchor].dt.day_name()
+        else:
+            all_values, bad_values = counted[values].fillna("(not recorded)"), bad[values].fillna("(not recorded)")
+        totals = Counter(all_values)
+        out[label] = [(str(value), n, totals[value], len(bad)) for value, n in Counter(bad_values).most_common(3)]
+    return out
+
+
+def _concentration(causes: dict[str, list[tuple[str, int, int, int]]]):
+    """The value over-represented most among the bad orders (at least half of them, and at least
+    1.5 times its share of all counted orders); None when nothing stands out."""
+    counted = sum(all_n for _, _, all_n, _ in causes.get("fulfilment channel", [])) or None
+    best, best_gap = None, 0.0
+    for label, rows in causes.items():
+        if label == "fulfilment channel":
+            continue
+        for value, n, all_n, total_bad in rows:
+            if value == "(not recorded)" or not counted or not total_bad:
+                continue
+            bad_share, all_share = n / total_bad, all_n / counted
+            if bad_share >= 0.5 and bad_share >= 1.5 * all_share and bad_share - all_share > best_gap:
+                best, best_gap = (label, value, n, total_bad, all_n, counted), bad_share - all_share
+    return best
+
+
+def _trend(judged: list[m.MetricValue], done) -> dict | None:
+    corrective = [a for a in done if a.kind == "corrective"]
+    if not corrective:
+        return None
+    since = corrective[0].taken_on
+    at_fix = next((v for v in judged if _day(v) >= since.isoformat()), None)
+    now = judged[-1]
+    if at_fix is None:
+        return None
+    return {"since": since.isoformat(), "rate_then": at_fix.rate, "rate_now": now.rate, "status_now": now.status,
+            "numerator_now": now.numerator, "denominator_now": now.denominator}
+
+
+def _percent(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate * 100:.2f} %"
+
+
+def _markdown(account: str, metric: m.MetricDef, channel: str, worst: m.MetricValue, missed, offenders, facts,
+              done, cases, evidence, as_of: datetime) -> list[str]:
+    target = f"{'below' if metric.direction == 'max' else 'at least'} {worst.limit * 100:g} %"
+    what = BAD[metric.id]
+    lines = [f"# Plan of action: {metric.name} ({channel.upper()}), account {account}", "",
+             f"_Draft written by account-health-monitor on {as_of:%Y-%m-%d} from the orders and defects in its "
+             "database. Check every statement before you send it._", "", "## What happened", ""]
+    if missed:
+        lines.append(f"The {metric.name} missed its target ({target}) on {len(missed)} of the last {HISTORY_DAYS} "
+                     f"days, from {facts['period'][0]} to {facts['period'][1]}.")
+    else:
+        lines.append(f"The {metric.name} did not miss its target ({target}) in the last {HISTORY_DAYS} days.")
+    lines += [f"Its worst value was {_percent(worst.rate)} on {facts['worst_day']}: {worst.numerator} of "
+              f"{worst.denominator} orders counted ({metric.days}-day window).", "", "## Root cause", "",
+              f"The {len(offenders)} {what} in that window, by what they have in common:", ""]
+    for label, rows in facts["causes"].items():
+        if not rows:
+            continue
+        parts = [f"{value}: {n} of the {total_bad} {what} ({n / total_bad:.0%}), out of {all_n} orders counted "
+                 f"with that {label}" for value, n, all_n, total_bad in rows]
+        lines.append(f"- **{label}**: " + "; ".join(parts))
+    cause = _concentration(facts["causes"])
+    facts["concentration"] = cause
+    if cause:
+        label, value, n, total_bad, all_n, counted = cause
+        lines += ["", f"The data points to **{label} {value}**: {n} of the {total_bad} {what} ({n / total_bad:.0%}), "
+                      f"while it had {all_n} of the {counted} orders counted ({all_n / counted:.0%})."]
+    lines += ["", "## Actions taken", ""]
+    corrective = [a for a in done if a.kind == "corrective"]
+    lines += [f"- {a.taken_on.isoformat()}: {a.description}" for a in corrective] or [
+        "_No corrective action recorded yet: add them with `account-health appeal action add --kind corrective`._"]
+    lines += ["", "## Preventive measures", ""]
+    preventive = [a for a in done if a.kind == "preventive"]
+    lines += [f"- {a.taken_on.isoformat()}: {a.description}" for a in preventive] or [
+        "_No preventive measure recorded yet: add them with `account-health appeal action add --kind preventive`._"]
+    lines += ["", "## Evidence of improvement", ""]
+    trend = facts["trend"]
+    if trend:
+        lines.append(f"Since the first corrective action on {trend['since']}, the {metric.name} went from "
+                     f"{_percent(trend['rate_then'])} to {_percent(trend['rate_now'])} ({trend['numerator_now']} of "
+                     f"{trend['denominator_now']} orders counted now; status {trend['status_now']}).")
+    else:
+        lines.append("_No corrective action date recorded, so no before-and-after comparison yet._")
+    if cases or evidence:
+        lines += ["", "## Records", ""]
+        lines += [f"- {c.occurred_at:%Y-%m-%d} {c.channel}{' ' + c.case_id if c.case_id else ''}: {c.summary}"
+                  + (f" → {c.outcome}" if c.outcome else "") for c in cases]
+        lines += [f"- attached: {item.description}: {', '.join(Path(f.stored_path).name for f in item.files)}"
+                  for item in evidence]
+    lines += ["", "## The orders concerned", ""]
+    lines += [f"- {o.order_id} ({o.when:%Y-%m-%d}): {o.reason}" + (f", SKU {o.sku}" if o.sku else "")
+              + (f", {o.carrier}" if o.carrier else "") for o in offenders[:50]]
+    return lines
+
+
+def _html(markdown: str) -> str:
+    """A plain HTML rendering of the draft (headings, lists, paragraphs), everything escaped."""
+    out = ['<!doctype html><html><head><meta charset="utf-8"><title>Plan of action</title>'
+           "<style>body{font-family:system-ui,sans-serif;max-width:860px;margin:24px auto;line-height:1.5}</style>"
+           "</head><body>"]
+    in_list = False
+    for line in markdown.splitlines():
+        text = html.escape(line.lstrip("#- ").strip()).replace("**", "")
+        if line.startswith("- "):
+            if not in_list:
+                out.append("<ul>")
+                in_list = True
+            out.append(f"<li>{text}</li>")
+            continue
+        if in_list:
+            out.append("</ul>")
+            in_list = False
+        if line.startswith("# "):
+            out.append(f"<h1>{text}</h1>")
+        elif line.startswith("## "):
+            out.append(f"<h2>{text}</h2>")
+        elif line.strip():
+            out.append(f"<p>{text.strip('_')}</p>")
+    if in_list:
+        out.append("</ul>")
+    return "\n".join(out) + "</body></html>\n"
+
+
+def write_draft(draft: Draft, folder: Path, day: str) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in draft.account)[:60]
+    base = folder / f"plan-of-action-{safe}-{draft.metric}-{day}"
+    md, page = base.with_suffix(".md"), base.with_suffix(".html")
+    md.write_text(draft.markdown, encoding="utf-8")
+    page.write_text(draft.html, encoding="utf-8")
+    return md, page

@@ -1,0 +1,140 @@
+"""The appeal kit: case log, reminders, evidence checklist, plan-of-action draft."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from click.testing import CliRunner
+
+from monitor import app
+from monitor.alerts import check_once
+from monitor.alerts.channels import configured
+from monitor.cli import cli
+from monitor.config import load_settings
+from monitor.errors import UsageError
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+HEADER = "order_id,purchase_date,fulfillment_channel,order_status,latest_ship_date,shipped_at,tracking_valid,carrier,sku\n"
+
+
+def make_settings(tmp_path: Path):
+    settings = load_settings(environ={"DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}",
+                                      "REPORTS_DIR": str(tmp_path / "reports"),
+                                      "EVIDENCE_DIR": str(tmp_path / "evidence")})
+    app.init_database(settings)
+    return settings
+
+
+def scenario(tmp_path: Path, settings) -> dict[str, int]:
+    """300 MFN orders over 30 days spread over three carriers; 20 late ones between days 20 and 15
+    before now, 18 of them with FedEx. Returns the late counts per carrier, counted here."""
+    rows, late = [], {"FedEx": 0, "UPS": 0}
+    carriers = ("UPS", "USPS", "FedEx")
+    for n in range(300):
+        day = 30 - n // 10
+        ship_by = NOW - timedelta(days=day, hours=3)
+        carrier = carriers[n % 3]
+        is_late = 15 <= day <= 20 and (carrier == "FedEx" and late["FedEx"] < 18 or carrier == "UPS" and late["UPS"] < 2)
+        if is_late:
+            late[carrier] += 1
+        shipped = ship_by + timedelta(hours=30 if is_late else -6)
+        rows.append(f"P-{n},{(ship_by - timedelta(days=2)).isoformat()},MFN,Shipped,{ship_by.isoformat()},"
+                    f"{shipped.isoformat()},true,{carrier},SKU-{n % 4}")
+    path = tmp_path / "orders.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    app.import_files(settings, [path], account="acme")
+    return late
+
+
+def run(args: list[str], settings, catch: bool = False):
+    return CliRunner().invoke(cli, args, env={"DATABASE_URL": settings.database_url,
+                                              "REPORTS_DIR": settings.reports_dir,
+                                              "EVIDENCE_DIR": settings.evidence_dir}, catch_exceptions=catch)
+
+
+def test_case_log_lifecycle(tmp_path):
+    settings = make_settings(tmp_path)
+    scenario(tmp_path, settings)
+    added = run(["case", "add", "--account", "acme", "--channel", "case", "--case-id", "12345678901",
+                 "--summary", "Asked why LSR is over 4 %", "--follow-up", "2030-01-02"], settings)
+    assert added.exit_code == 0 and "case log entry #1 recorded" in added.output
+    run(["case", "add", "--account", "acme", "--channel", "phone", "--summary", "Called Seller Support"], settings)
+    listing = run(["case", "list", "--account", "acme"], settings).output
+    assert "12345678901" in listing and "follow up 2030-01-02" in listing and "Called Seller Support" in listing
+    updated = run(["case", "update", "1", "--outcome", "Told to submit a plan of action", "--close"], settings)
+    assert updated.exit_code == 0
+    shown = run(["case", "show", "1"], settings).output
+    assert "Told to submit a plan of action" in shown and "closed     yes" in shown
+    bad = run(["case", "add", "--account", "nobody", "--channel", "case", "--summary", "x"], settings, catch=True)
+    assert isinstance(bad.exception, UsageError) and "no such account" in str(bad.exception)
+
+
+def test_a_due_follow_up_is_reminded_once(tmp_path):
+    settings = make_settings(tmp_path)
+    scenario(tmp_path, settings)
+    run(["case", "add", "--account", "acme", "--channel", "email", "--case-id", "C-1", "--summary",
+         "Sent the plan of action", "--follow-up", NOW.date().isoformat()], settings)
+    run(["case", "add", "--account", "acme", "--channel", "email", "--summary", "Later", "--follow-up",
+         (NOW + timedelta(days=3)).date().isoformat()], settings)
+
+    def reminders(now):
+        with app.open_database(settings) as sessions, httpx.Client() as client:
+            result = check_once(sessions, settings, configured(settings, client), now, now)
+        return [m for m in result.messages if m.level == "reminder"]
+
+    first = reminders(NOW)
+    assert len(first) == 1 and "follow up on case C-1" in first[0].subject
+    assert reminders(NOW + timedelta(hours=1)) == []  # once
+    later = reminders(NOW + timedelta(days=3, hours=1))
+    assert len(later) == 1 and "Later" in later[0].text
+
+
+def test_evidence_checklist_copies_files_and_shows_what_is_missing(tmp_path):
+    settings = make_settings(tmp_path)
+    scenario(tmp_path, settings)
+    document = tmp_path / "handling-time.png"
+    document.write_bytes(b"\x89PNG fake screenshot")
+    added = run(["evidence", "add", str(document), "--account", "acme", "--reason", "lsr", "--item",
+                 "handling-time-change"], settings)
+    assert added.exit_code == 0
+    digest = hashlib.sha256(document.read_bytes()).hexdigest()
+    stored = list((tmp_path / "evidence").rglob("*handling-time.png"))
+    assert len(stored) == 1 and hashlib.sha256(stored[0].read_bytes()).hexdigest() == digest
+    listing = run(["evidence", "list", "--account", "acme", "--reason", "lsr"], settings)
+    assert listing.exit_code == 1  # something is still missing
+    assert "1 of 4 items attached; 3 missing" in listing.output
+    assert "missing " in listing.output and "attached" in listing.output
+    wrong = run(["evidence", "add", str(document), "--account", "acme", "--reason", "lsr", "--item", "nope"], settings,
+                catch=True)
+    assert isinstance(wrong.exception, UsageError) and "not on the lsr checklist" in str(wrong.exception)
+
+
+def test_draft_names_the_carrier_behind_the_late_shipments_with_the_right_counts(tmp_path):
+    settings = make_settings(tmp_path)
+    late = scenario(tmp_path, settings)
+    assert late == {"FedEx": 18, "UPS": 2}
+    fix_day = (NOW - timedelta(days=12)).date().isoformat()
+    run(["appeal", "action", "add", "--account", "acme", "--metric", "lsr_10d", "--kind", "corrective",
+         "--description", "Moved all parcels from FedEx to UPS", "--on", fix_day], settings)
+    run(["appeal", "action", "add", "--account", "acme", "--metric", "lsr_10d", "--kind", "preventive",
+         "--description", "Shipments confirmed at 2 pm every day by the shift lead"], settings)
+    result = run(["appeal", "draft", "--account", "acme", "--metric", "lsr_10d"], settings)
+    assert result.exit_code == 0, result.output
+    md_path, html_path = (Path(p) for p in result.output.split())
+    text = md_path.read_text()
+    assert "The data points to **carrier FedEx**: 18 of the 20 late shipments (90%), while it had" in text
+    assert "FedEx: 18 of the 20 late shipments (90%), out of " in text
+    assert "UPS: 2 of the 20 late shipments (10%)" in text
+    for heading in ("## Root cause", "## Actions taken", "## Preventive measures", "## Evidence of improvement"):
+        assert heading in text
+    assert f"- {fix_day}: Moved all parcels from FedEx to UPS" in text
+    assert "Shipments confirmed at 2 pm every day by the shift lead" in text
+    assert "to 0.00 %" in text  # no late shipment in the last 10 days: the improvement, from the data
+    assert "<h2>Root cause</h2>" in html_path.read_text()
+    # the account's appeal page lists the draft
+    index = app.build_dashboards(settings).index
+    appeal_page = next(index.parent.glob("appeal-acme-*.html")).read_text()
+    assert html_path.name in appeal_page
