@@ -227,35 +227,25 @@ def test_email_to_several_recipients_with_text_and_html(shop_db, settings):
     assert "<h2>Account health of acme</h2>" in parsed.get_body(("html",)).get_content()
 
 
-def test_email_over_starttls_with_login(shop_db, settings, tmp_path):
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    cert.configure_cert(server_context)
-    ca_file = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    inbox, port = Inbox(), free_port()
-    controller = smtp_controller(inbox, port, tls_context=server_context)
-    controller.start()
-    try:
-        ok = run_check(shop_db, smtp_settings(settings, port, smtp_security="starttls", smtp_username="alerts",
-                                              smtp_password="pw-123", smtp_ca_file=ca_file))
-        assert ok.delivery.sent == 2 and len(inbox.messages) == 1
-    finally:
-        controller.stop()
-
-
-def test_email_over_implicit_tls(shop_db, settings, tmp_path):
+def tls(tmp_path):
+    """A throw-away CA: the server's TLS context, and the CA file the client trusts."""
     ca = trustme.CA()
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(server_context)
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
+    return server_context, ca_file
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_email_over_tls_with_login(shop_db, settings, tmp_path, security):
+    server_context, ca_file = tls(tmp_path)
     inbox, port = Inbox(), free_port()
-    controller = smtp_controller(inbox, port, ssl_context=server_context)
+    contexts = {"tls_context": server_context} if security == "starttls" else {"ssl_context": server_context}
+    controller = smtp_controller(inbox, port, **contexts)
     controller.start()
     try:
-        ok = run_check(shop_db, smtp_settings(settings, port, smtp_security="ssl", smtp_username="alerts",
+        ok = run_check(shop_db, smtp_settings(settings, port, smtp_security=security, smtp_username="alerts",
                                               smtp_password="pw-123", smtp_ca_file=ca_file))
     finally:
         controller.stop()

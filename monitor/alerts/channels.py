@@ -12,6 +12,7 @@ import hashlib
 import logging
 import smtplib
 import ssl
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -40,11 +41,12 @@ def redact(text: str, secrets: list[str]) -> str:
     return text
 
 
-class Channel:
+class Channel(ABC):
     name = "channel"
 
+    @abstractmethod
     def send(self, message: Message) -> None:
-        raise NotImplementedError  # each channel implements it
+        """Return once the channel accepted the message; raise ChannelError otherwise."""
 
     def fingerprint(self) -> str:
         """Changes when the channel's settings change (a dead channel gets a new chance)."""
