@@ -21,10 +21,10 @@ from monitor.timeutil import to_utc, utcnow
 
 log = logging.getLogger(__name__)
 
-METRIC_FIELDS = ("order_id", "marketplace", "purchase_date", "fulfillment_channel", "order_status",
-                 "latest_ship_date", "shipped_at", "cancelled_at", "cancelled_by", "tracking_valid",
-                 "latest_delivery_date", "delivered_at")
-ORDER_FIELDS = (*METRIC_FIELDS, "carrier", "ship_service_level", "sku", "product_name")  # for drill-down
+METRIC_FIELDS = ("order_id", "purchase_date", "fulfillment_channel", "order_status", "latest_ship_date",
+                 "shipped_at", "cancelled_at", "cancelled_by", "tracking_valid", "latest_delivery_date",
+                 "delivered_at")
+ORDER_FIELDS = (*METRIC_FIELDS, "marketplace", "carrier", "ship_service_level", "sku", "product_name")
 TIMESTAMPS = ("purchase_date", "latest_ship_date", "shipped_at", "cancelled_at", "latest_delivery_date",
               "delivered_at")
 DEFECT_FIELDS = ("order_id", "defect_type", "received_at", "status", "rating", "comment")
@@ -61,10 +61,10 @@ def load(connection: Connection, account: Account, fields: tuple[str, ...] = MET
     loading, not counting, is what a million orders cost)."""
     # pandas reads a sqlite3 connection directly, without SQLAlchemy's per-row work
     source = connection.connection.dbapi_connection if connection.dialect.name == "sqlite" else connection
-    orders = pd.read_sql_query(f"SELECT {', '.join(fields)} FROM orders WHERE account_id = {int(account.id)}", source)
+    where = f"account_id = {int(account.id)}"
+    orders = pd.read_sql_query(f"SELECT {', '.join(fields)} FROM orders WHERE {where}", source)
     orders["tracking_valid"] = orders["tracking_valid"].map({1: True, 0: False})  # True == 1
-    defects = pd.read_sql_query(
-        f"SELECT {', '.join(DEFECT_FIELDS)} FROM defects WHERE account_id = {int(account.id)}", source)
+    defects = pd.read_sql_query(f"SELECT {', '.join(DEFECT_FIELDS)} FROM defects WHERE {where}", source)
     return AccountData(account.key, _timestamps(orders, TIMESTAMPS), _timestamps(defects, ("received_at",)))
 
 
@@ -268,7 +268,7 @@ def compare_with_amazon(session: Session, targets: m.Targets, key: str | None = 
             newest.setdefault(report.marketplace_id, report)
         if not newest:
             continue
-        data = load(session.connection(), account)
+        data = load(session.connection(), account, ORDER_FIELDS)
         for report in newest.values():
             out += _compare_report(session, account.key, report, data, targets)
     return out
