@@ -35,6 +35,7 @@ class AccountData:
     key: str
     orders: pd.DataFrame
     defects: pd.DataFrame
+    present: dict[str, bool] | None = None  # set when `orders` is only the recent part
 
 
 def accounts(session: Session, key: str | None = None) -> list[Account]:
@@ -56,16 +57,46 @@ def _timestamps(frame: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
     return frame
 
 
-def load(connection: Connection, account: Account, fields: tuple[str, ...] = METRIC_FIELDS) -> AccountData:
+def load(connection: Connection, account: Account, fields: tuple[str, ...] = METRIC_FIELDS,
+         since: datetime | None = None) -> AccountData:
     """One account's orders and defects as DataFrames (raw SQL, only the fields asked for:
-    loading, not counting, is what a million orders cost)."""
+    loading, not counting, is what a million orders cost).
+
+    With `since`, only orders that can still count at or after it (an anchor at or after
+    `since`) are loaded, and which fields the account ever carried is asked of the database.
+    """
     # pandas reads a sqlite3 connection directly, without SQLAlchemy's per-row work
     source = connection.connection.dbapi_connection if connection.dialect.name == "sqlite" else connection
     where = f"account_id = {int(account.id)}"
-    orders = pd.read_sql_query(f"SELECT {', '.join(fields)} FROM orders WHERE {where}", source)
-    orders["tracking_valid"] = orders["tracking_valid"].map({1: True, 0: False})  # True == 1
+    present = None
+    recent = where
+    if since is not None:
+        stamp = f"'{to_utc(since).replace(tzinfo=None):%Y-%m-%d %H:%M:%S.%f}'"  # the stored text form
+        recent += " AND (" + " OR ".join(f"{a} >= {stamp}" for a in ANCHORS) + ")"
+        present = _present(source, where)
+    orders = pd.read_sql_query(f"SELECT {', '.join(fields)} FROM orders WHERE {recent}", source)
+    # SQLite answers 1/0, PostgreSQL True/False (a bool column when no value is missing): one form
+    valid = orders["tracking_valid"].astype("boolean")
+    orders["tracking_valid"] = valid.astype(object).where(valid.notna(), None)
     defects = pd.read_sql_query(f"SELECT {', '.join(DEFECT_FIELDS)} FROM defects WHERE {where}", source)
-    return AccountData(account.key, _timestamps(orders, TIMESTAMPS), _timestamps(defects, ("received_at",)))
+    return AccountData(account.key, _timestamps(orders, TIMESTAMPS), _timestamps(defects, ("received_at",)),
+                       present)
+
+
+ANCHORS = ("purchase_date", "latest_ship_date", "shipped_at", "latest_delivery_date")
+
+
+def _present(source, where: str) -> dict[str, bool]:
+    """m.present_fields over all of the account's orders, computed by the database."""
+    columns = ", ".join(f"MAX(CASE WHEN fulfillment_channel = 'MFN' AND {f} IS NOT NULL THEN 1 ELSE 0 END) AS {f}"
+                        for f in m.PRESENCE_FIELDS)
+    row = pd.read_sql_query(f"SELECT {columns} FROM orders WHERE {where}", source).iloc[0]
+    return {f: bool(row[f] == 1) for f in m.PRESENCE_FIELDS}
+
+
+def since_for(as_of: datetime, days: int = 1) -> datetime:
+    """The earliest anchor that can count for `days` daily values ending at `as_of`."""
+    return as_of - timedelta(days=days - 1 + m.LOOKBACK_DAYS + 1)
 
 
 def current(session: Session, targets: m.Targets, as_of: datetime, key: str | None = None,
@@ -73,11 +104,11 @@ def current(session: Session, targets: m.Targets, as_of: datetime, key: str | No
     """Every metric of every account (or one) at `as_of`, or its daily history."""
     values: list[m.MetricValue] = []
     for account in accounts(session, key):
-        data = load(session.connection(), account)
+        data = load(session.connection(), account, since=since_for(as_of, days or 1))
         if days:
-            values += m.history(data.orders, data.defects, as_of, days, targets, account.key)
+            values += m.history(data.orders, data.defects, as_of, days, targets, account.key, present=data.present)
         else:
-            values += m.evaluate(data.orders, data.defects, as_of, targets, account.key)
+            values += m.evaluate(data.orders, data.defects, as_of, targets, account.key, present=data.present)
     return values
 
 
@@ -109,8 +140,8 @@ def explain(session: Session, targets: m.Targets, as_of: datetime, metric_id: st
         raise UsageError(f"--explain {metric_id}: unknown metric (known: {', '.join(m.METRICS_BY_ID)})")
     offenders: list[Offender] = []
     for account in accounts(session, key):
-        data = load(session.connection(), account, ORDER_FIELDS)
-        prepared = m.prepare(data.orders, data.defects)
+        data = load(session.connection(), account, ORDER_FIELDS, since_for(as_of))
+        prepared = m.prepare(data.orders, data.defects, data.present)
         for ch in metric.channels:
             if not channel or ch == channel:
                 offenders += offenders_of(data, prepared, metric, ch, as_of, targets)
@@ -187,8 +218,9 @@ def refresh_snapshots(session: Session, targets: m.Targets, account_ids: Iterabl
     last_day = (today or utcnow().date()) - timedelta(days=1)
     written = 0
     for account in session.scalars(select(Account).where(Account.id.in_(list(account_ids)))):
-        data = load(session.connection(), account)
-        series = m.history(data.orders, data.defects, end_of(last_day), days, targets, account.key)
+        data = load(session.connection(), account, since=since_for(end_of(last_day), days))
+        series = m.history(data.orders, data.defects, end_of(last_day), days, targets, account.key,
+                           present=data.present)
         first_day = last_day - timedelta(days=days - 1)
         session.execute(delete(MetricSnapshot).where(MetricSnapshot.account_id == account.id,
                                                      MetricSnapshot.day >= first_day,

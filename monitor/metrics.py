@@ -64,6 +64,9 @@ METRICS: tuple[MetricDef, ...] = (
               "deliveries on time"),
 )
 METRICS_BY_ID = {m.id: m for m in METRICS}
+# How far before an evaluation time an order's anchor can still count: the longest window, or
+# the span of daily cohorts the forecast reads, whichever is longer.
+LOOKBACK_DAYS = max(max(m.days for m in METRICS), forecast.FIT_DAYS)
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,7 @@ class Prepared:
     pre_fulfilment: np.ndarray  # cancelled before it shipped
     cancelled_by: np.ndarray
     valid_tracking: np.ndarray
+    present: dict[str, bool]  # PRESENCE_FIELDS: has any MFN order of the account ever carried it?
 
 
 COUNTING_STATUSES_EXCLUDED = {"a_to_z_claim": {"denied", "withdrawn"}, "chargeback": {"reversed"},
@@ -164,8 +168,19 @@ def counting_defects(defects: pd.DataFrame) -> pd.DataFrame:
     return defects[~excluded & low_rating & kind.isin(COUNTING_STATUSES_EXCLUDED)]
 
 
-def prepare(orders: pd.DataFrame, defects: pd.DataFrame | None = None) -> Prepared:
-    """Counting times of one account's orders (see the module docstring)."""
+PRESENCE_FIELDS = ("shipped_at", "latest_ship_date", "tracking_valid", "delivered_at", "latest_delivery_date")
+
+
+def present_fields(orders: pd.DataFrame) -> dict[str, bool]:
+    """Which fields any MFN order carries: a metric whose field was never imported says no_data."""
+    mfn = (orders["fulfillment_channel"].str.upper() == "MFN").to_numpy(dtype=bool)
+    return {name: bool(orders[name].notna().to_numpy()[mfn].any()) for name in PRESENCE_FIELDS}
+
+
+def prepare(orders: pd.DataFrame, defects: pd.DataFrame | None = None,
+            present: dict[str, bool] | None = None) -> Prepared:
+    """Counting times of one account's orders (see the module docstring). `present` says which
+    fields the account's data carries at all, when `orders` is only its recent part."""
     orders = orders.reset_index(drop=True)
     t = {name: _us(orders[name]) for name in
          ("purchase_date", "latest_ship_date", "shipped_at", "cancelled_at", "latest_delivery_date", "delivered_at")}
@@ -187,7 +202,8 @@ def prepare(orders: pd.DataFrame, defects: pd.DataFrame | None = None) -> Prepar
     t.update(pre_fulfilment_cancel_known=np.where(pre_fulfilment, cancel_known, NEVER),
              cancel_known=cancel_known, first_defect=first_defect)
     channel = orders["fulfillment_channel"].str.lower().to_numpy(dtype=object)
-    return Prepared(orders, channel, t, pre_fulfilment, by, valid)
+    return Prepared(orders, channel, t, pre_fulfilment, by, valid,
+                    present if present is not None else present_fields(orders))
 
 
 @dataclass
@@ -218,9 +234,9 @@ def counting(p: Prepared, metric: MetricDef, channel: str, targets: Targets) -> 
     if metric.id.startswith("lsr"):
         on_time = (t["shipped_at"] != NEVER) & (t["shipped_at"] <= t["latest_ship_date"])
         result = _select(mfn & (anchor != NEVER), anchor, t["pre_fulfilment_cancel_known"], ~on_time, ALWAYS)
-        if not (mfn & (t["shipped_at"] != NEVER)).any():
+        if not p.present["shipped_at"]:
             result.no_data = "no ship-confirmation times imported (shipped_at)"
-        elif not (mfn & (anchor != NEVER)).any():
+        elif not p.present["latest_ship_date"]:
             result.no_data = "no expected ship dates imported (latest_ship_date)"
         return result
     if metric.id == "cr_7d":
@@ -230,16 +246,16 @@ def counting(p: Prepared, metric: MetricDef, channel: str, targets: Targets) -> 
     if metric.id == "vtr_30d":
         result = _select(mfn & (anchor != NEVER), anchor, np.full(len(anchor), NEVER, dtype=np.int64),
                          p.valid_tracking, ALWAYS)
-        if not p.orders["tracking_valid"].notna().to_numpy()[mfn].any():
+        if not p.present["tracking_valid"]:
             result.no_data = "no tracking validity imported (tracking_valid)"
         return result
     if metric.id == "otdr_14d":
         on_time = (t["delivered_at"] != NEVER) & (t["delivered_at"] <= t["latest_delivery_date"])
         result = _select(mfn & p.valid_tracking & (anchor != NEVER), anchor,
                          np.full(len(anchor), NEVER, dtype=np.int64), on_time, ALWAYS)
-        if not (mfn & (t["delivered_at"] != NEVER)).any():
+        if not p.present["delivered_at"]:
             result.no_data = "no delivery scans imported (delivered_at)"
-        elif not (mfn & (anchor != NEVER)).any():
+        elif not p.present["latest_delivery_date"]:
             result.no_data = "no promised delivery dates imported (latest_delivery_date)"
         return result
     raise KeyError(metric.id)
@@ -319,13 +335,13 @@ def headroom(metric: MetricDef, flagged: int, eligible: int, targets: Targets) -
 # ------------------------------------------------------------------ public entry points
 def evaluate(orders: pd.DataFrame, defects: pd.DataFrame | None, as_of: datetime, targets: Targets,
              account: str = "", metrics: Iterable[MetricDef] = METRICS,
-             window_start: datetime | None = None) -> list[MetricValue]:
+             window_start: datetime | None = None, present: dict[str, bool] | None = None) -> list[MetricValue]:
     """Every metric and channel of one account at `as_of` (orders of that account only).
 
     With `window_start`, the window is [window_start, as_of) instead of the metric's own
     length (to recompute a figure over Amazon's reporting range); no forecast then.
     """
-    p = prepare(orders, defects)
+    p = prepare(orders, defects, present)
     end = to_us(as_of)
     values = []
     for metric in metrics:
@@ -375,10 +391,11 @@ def _value(account: str, channel: str, metric: MetricDef, as_of: datetime, start
 
 
 def history(orders: pd.DataFrame, defects: pd.DataFrame | None, as_of: datetime, days: int, targets: Targets,
-            account: str = "", metrics: Iterable[MetricDef] = METRICS) -> list[MetricValue]:
+            account: str = "", metrics: Iterable[MetricDef] = METRICS,
+            present: dict[str, bool] | None = None) -> list[MetricValue]:
     """One value per metric, channel and day for the `days` days ending at `as_of`
     (T = as_of - (days - 1 - k) days), computed in time linear in orders plus days."""
-    p = prepare(orders, defects)
+    p = prepare(orders, defects, present)
     first = to_us(as_of) - (days - 1) * US_PER_DAY
     stamps = [from_us(first + k * US_PER_DAY) for k in range(days)]
     values = []

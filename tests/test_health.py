@@ -147,3 +147,33 @@ def test_amazon_example_document_compares_without_orders(sessions, settings, ref
     lsr = [r for r in rows if r.metric == "lsr_30d"]
     assert lsr and lsr[0].amazon_numerator == 27896 and lsr[0].denominator == 0
     assert lsr[0].count_difference == -27896
+
+
+def test_loading_only_recent_orders_gives_the_same_results_as_loading_everything(sessions, settings, tmp_path):
+    rows = []
+    start = datetime(2025, 9, 1, tzinfo=UTC)
+    for n in range(450):  # 450 days of orders; only the old ones carry a ship confirmation
+        bought = start + timedelta(days=n, hours=n % 24)
+        ship_by = bought + timedelta(days=2)
+        shipped = (ship_by + timedelta(hours=10 if n % 7 == 0 else -10)).isoformat() if n < 300 else ""
+        rows.append(f"H-{n},{bought.isoformat()},{'MFN' if n % 5 else 'AFN'},Shipped,{ship_by.isoformat()},{shipped},"
+                    f",,{'true' if n % 9 else 'false'},UPS,S")
+    import_file(sessions, write(tmp_path / "long.csv", ORDERS + "\n".join(rows) + "\n"), settings, account="acme")
+    claims = "order_id,defect_type,received_at,status\n" + "".join(
+        f"H-{n},a_to_z_claim,{(start + timedelta(days=n + 9)).isoformat()},open\n" for n in range(0, 450, 37))
+    import_file(sessions, write(tmp_path / "claims.csv", claims), settings, account="acme")
+    targets = Targets.from_settings(settings)
+    as_of = datetime(2026, 11, 20, tzinfo=UTC)
+    with sessions() as session:
+        account = health.accounts(session)[0]
+        full = health.load(session.connection(), account)
+        recent = health.load(session.connection(), account, since=health.since_for(as_of, 30))
+        assert len(recent.orders) < len(full.orders) / 3  # the point: most of the history is not loaded
+        from monitor import metrics as m
+
+        expected = [v.as_json() for v in m.history(full.orders, full.defects, as_of, 30, targets, "acme")]
+        assert [v.as_json() for v in health.current(session, targets, as_of, days=30)] == expected
+        expected_now = [v.as_json() for v in m.evaluate(full.orders, full.defects, as_of, targets, "acme")]
+        assert [v.as_json() for v in health.current(session, targets, as_of)] == expected_now
+    lsr = next(v for v in expected_now if v["metric"] == "lsr_10d")
+    assert lsr["status"] != "no_data"  # shipped_at exists in the old data: recent orders count as late

@@ -108,9 +108,9 @@ def _observation(value: m.MetricValue, targets: m.Targets, margin: float) -> sta
 def _check_account(session: Session, settings, account: Account, as_of: datetime, now: datetime,
                    channels: dict[str, Channel], result: CheckResult, dry_run: bool) -> None:
     targets = m.Targets.from_settings(settings)
-    data = health.load(session.connection(), account, health.ORDER_FIELDS)
-    prepared = m.prepare(data.orders, data.defects)
-    values = m.evaluate(data.orders, data.defects, as_of, targets, account.key)
+    data = health.load(session.connection(), account, health.ORDER_FIELDS, health.since_for(as_of))
+    prepared = m.prepare(data.orders, data.defects, data.present)
+    values = m.evaluate(data.orders, data.defects, as_of, targets, account.key, present=data.present)
     last_import = _last_import(session, account.id)
     stale = last_import is None or now - last_import > timedelta(hours=settings.stale_hours)
     if stale:

@@ -42,9 +42,9 @@ def build_draft(session: Session, targets: m.Targets, account_key: str, metric_i
         raise UsageError(f"--metric {metric_id}: one of {', '.join(m.METRICS_BY_ID)}")
     channel = channel or ("mfn" if "mfn" in metric.channels else metric.channels[0])
     account = appeal.account_of(session, account_key)
-    data = health.load(session.connection(), account, health.ORDER_FIELDS)
-    series = [v for v in m.history(data.orders, data.defects, as_of, HISTORY_DAYS, targets, account.key, [metric])
-              if v.channel == channel]
+    data = health.load(session.connection(), account, health.ORDER_FIELDS, health.since_for(as_of, HISTORY_DAYS))
+    series = [v for v in m.history(data.orders, data.defects, as_of, HISTORY_DAYS, targets, account.key, [metric],
+                                   data.present) if v.channel == channel]
     judged = [v for v in series if v.rate is not None]
     if not judged:
         raise UsageError(f"{metric.name} of {account_key} has no data in the last {HISTORY_DAYS} days: nothing to explain")
@@ -57,7 +57,7 @@ def build_draft(session: Session, targets: m.Targets, account_key: str, metric_i
     facts: dict = {"worst_day": _day(worst), "worst_rate": worst.rate, "worst_numerator": worst.numerator,
                    "worst_denominator": worst.denominator,
                    "period": (_day(missed[0]), _day(missed[-1])) if missed else None, "days_missed": len(missed)}
-    prepared = m.prepare(data.orders, data.defects)
+    prepared = m.prepare(data.orders, data.defects, data.present)
     offenders = health.offenders_of(data, prepared, metric, channel, worst.as_of, targets)
     facts["causes"] = _causes(data.orders, prepared, metric, channel, worst.as_of, offenders, targets)
     done = appeal.actions(session, account_key, metric_id)

@@ -117,9 +117,9 @@ class AccountView:
 
 def _account_view(session: Session, account: Account, targets: m.Targets, as_of: datetime,
                   stale_hours: int, out: Path) -> AccountView:
-    data = health.load(session.connection(), account, health.ORDER_FIELDS)
-    prepared = m.prepare(data.orders, data.defects)
-    values = m.evaluate(data.orders, data.defects, as_of, targets, account.key)
+    data = health.load(session.connection(), account, health.ORDER_FIELDS, health.since_for(as_of, HISTORY_DAYS))
+    prepared = m.prepare(data.orders, data.defects, data.present)
+    values = m.evaluate(data.orders, data.defects, as_of, targets, account.key, present=data.present)
     offenders: list[health.Offender] = []
     for v in values:
         if v.status in ("warning", "critical"):
@@ -180,7 +180,7 @@ def _history(session: Session, account: Account, data: health.AccountData, targe
         for r in rows:
             series.setdefault((r.metric, r.channel), []).append((r.day.isoformat(), r.rate, r.status))
         return series
-    for v in m.history(data.orders, data.defects, as_of, HISTORY_DAYS, targets, account.key):
+    for v in m.history(data.orders, data.defects, as_of, HISTORY_DAYS, targets, account.key, present=data.present):
         day = (v.as_of - timedelta(microseconds=1)).date().isoformat()
         series.setdefault((v.metric, v.channel), []).append((day, v.rate, v.status))
     return series
