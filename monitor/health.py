@@ -76,8 +76,8 @@ def load(connection: Connection, account: Account, fields: tuple[str, ...] = MET
         present = _present(source, where)
     orders = pd.read_sql_query(f"SELECT {', '.join(fields)} FROM orders WHERE {recent}", source)
     # SQLite answers 1/0, PostgreSQL True/False (a bool column when no value is missing): one form
-    valid = orders["tracking_valid"].astype("boolean")
-    orders["tracking_valid"] = valid.astype(object).where(valid.notna(), None)
+    valid = orders["tracking_valid"]
+    orders["tracking_valid"] = valid.astype(object) if valid.dtype == bool else valid.map({1: True, 0: False})
     defects = pd.read_sql_query(f"SELECT {', '.join(DEFECT_FIELDS)} FROM defects WHERE {where}", source)
     return AccountData(account.key, _timestamps(orders, TIMESTAMPS), _timestamps(defects, ("received_at",)),
                        present)
@@ -87,10 +87,11 @@ ANCHORS = ("purchase_date", "latest_ship_date", "shipped_at", "latest_delivery_d
 
 
 def _present(source, where: str) -> dict[str, bool]:
-    """m.present_fields over all of the account's orders, computed by the database."""
-    columns = ", ".join(f"MAX(CASE WHEN fulfillment_channel = 'MFN' AND {f} IS NOT NULL THEN 1 ELSE 0 END) AS {f}"
-                        for f in m.PRESENCE_FIELDS)
-    row = pd.read_sql_query(f"SELECT {columns} FROM orders WHERE {where}", source).iloc[0]
+    """m.present_fields over all of the account's orders, asked of the database (EXISTS stops
+    at the first order that carries the field)."""
+    columns = ", ".join(f"CASE WHEN EXISTS (SELECT 1 FROM orders WHERE {where} AND fulfillment_channel = 'MFN' "
+                        f"AND {f} IS NOT NULL) THEN 1 ELSE 0 END AS {f}" for f in m.PRESENCE_FIELDS)
+    row = pd.read_sql_query(f"SELECT {columns}", source).iloc[0]
     return {f: bool(row[f] == 1) for f in m.PRESENCE_FIELDS}
 
 
