@@ -202,7 +202,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LWA_TOKEN_URL", "", "Login-with-Amazon token URL; empty = Amazon's", _http_url, group="Selling Partner API"),
 )
 
-SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 
 
 @dataclass(frozen=True)
@@ -217,12 +216,10 @@ class Settings:
         except KeyError:
             raise AttributeError(name) from None
 
-    def redacted(self) -> dict[str, Any]:
-        """The values with every secret masked, safe to print or log."""
-        return {
-            name: ("***" if SETTINGS_BY_NAME[name].secret and value else value)
-            for name, value in self.values.items()
-        }
+
+def secret_values(settings: Settings) -> list[str]:
+    """The values of every secret setting (to keep them out of logs and stored errors)."""
+    return [v for s in SETTINGS if s.secret and isinstance(v := settings.values.get(s.name), str) and v]
 
 
 def _raw_value(setting: Setting, env: Mapping[str, str | None], file_values: Mapping[str, str | None]) -> str:

@@ -127,7 +127,7 @@ class Daemon:
             if row is None:
                 row = Heartbeat(id=1)
                 session.add(row)
-            if row.pid != os.getpid() or row.started_at is None or row.stopped_at is not None and not stopped:
+            if row.pid != os.getpid() or row.started_at != self.started_at:  # a new run takes the row over
                 row.pid, row.host, row.started_at, row.stopped_at = os.getpid(), socket.gethostname(), \
                     self.started_at, None
             row.beat_at = now

@@ -49,7 +49,6 @@ def test_secret_can_come_from_a_file(tmp_path):
     secret.write_text("s3cret\n")
     settings = load_settings(environ={"SMTP_PASSWORD_FILE": str(secret)})
     assert settings.smtp_password == "s3cret"
-    assert settings.redacted()["SMTP_PASSWORD"] == "***"
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [

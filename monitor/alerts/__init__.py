@@ -22,7 +22,8 @@ from monitor import health
 from monitor import metrics as m
 from monitor.alerts import message as msg
 from monitor.alerts import outbox, state
-from monitor.alerts.channels import Channel, secrets_of
+from monitor.alerts.channels import Channel
+from monitor.config import secret_values
 from monitor.models import Account, AlertState, ImportAccount, ImportRecord
 
 STALE = "stale"
@@ -73,7 +74,7 @@ def check_once(sessions: sessionmaker[Session], settings, channels: dict[str, Ch
     finally:
         session.close()
     if not dry_run:
-        result.delivery = outbox.deliver(sessions, channels, secrets_of(settings), lambda: now, sleep)
+        result.delivery = outbox.deliver(sessions, channels, secret_values(settings), lambda: now, sleep)
     return result
 
 

@@ -180,7 +180,3 @@ def configured(settings, client: httpx.Client, printer=None) -> dict[str, Channe
             settings.smtp_host, settings.smtp_port, settings.smtp_security, settings.smtp_username,
             settings.smtp_password, settings.alert_email_from, settings.alert_email_to, settings.smtp_ca_file))
     return channels
-
-
-def secrets_of(settings) -> list[str]:
-    return [settings.slack_webhook_url, settings.smtp_password]

@@ -31,10 +31,6 @@ class Draft:
     facts: dict = field(default_factory=dict)  # the numbers used, for tests and the dashboard
 
 
-def _share(part: int, whole: int) -> str:
-    return f"{part} of {whole} ({part / whole:.0%})" if whole else f"{part}"
-
-
 def build_draft(session: Session, targets: m.Targets, account_key: str, metric_id: str, as_of: datetime,
                 channel: str | None = None) -> Draft:
     metric = m.METRICS_BY_ID.get(metric_id)

@@ -246,9 +246,6 @@ def adapters(feedback_date_formats: Sequence[str]) -> list[Adapter]:
     ]
 
 
-FORMAT_NAMES = ("orders", "defects", "amazon-all-orders", "amazon-feedback", PERFORMANCE)
-
-
 def choose(header: Sequence[str], candidates: Sequence[Adapter], forced: str | None) -> Adapter:
     """The adapter for this header: the forced one, else the first that matches."""
     if forced:
