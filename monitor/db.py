@@ -32,6 +32,25 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _sqlite_checkout(dbapi_connection, _record, _proxy) -> None:
+    # an import turns foreign-key checks off for its own transaction (see without_foreign_key_checks);
+    # every connection handed out has them on again
+    dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+
+def without_foreign_key_checks(session: Session) -> None:
+    """SQLite: skip foreign-key checks for the transaction `session` is about to begin.
+
+    For bulk writes whose keys the writer itself has just looked up (checking three keys of
+    each of a million orders costs SQLite more than storing them). Must come before the
+    transaction's first statement; the connection has the checks on again when it is next
+    handed out.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys."""
     parsed = make_url(url)
@@ -40,6 +59,7 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "checkout", _sqlite_checkout)
         return engine
     try:
         return create_engine(url, pool_pre_ping=True)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from sqlalchemy import inspect, text
 
@@ -43,5 +45,35 @@ def test_sqlite_gets_wal_busy_timeout_and_foreign_keys(tmp_path):
             assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
             assert connection.execute(text("PRAGMA busy_timeout")).scalar() == db.SQLITE_BUSY_TIMEOUT_MS
         assert (tmp_path / "nested" / "monitor.db").exists()
+    finally:
+        engine.dispose()
+
+
+def test_an_import_skips_foreign_key_checks_only_in_its_own_transaction(tmp_path):
+    from sqlalchemy.exc import IntegrityError
+
+    from monitor.config import load_settings
+    from monitor.ingest import import_file
+    from monitor.models import Order
+
+    url = f"sqlite:///{tmp_path / 'monitor.db'}"
+    engine = db.make_engine(url)
+    try:
+        db.migrate(engine)
+        sessions = db.session_factory(engine)
+        seen = []
+        with sessions() as session:
+            db.without_foreign_key_checks(session)
+            seen.append(session.execute(text("PRAGMA foreign_keys")).scalar())
+        path = tmp_path / "orders.csv"
+        path.write_text("order_id,purchase_date,fulfillment_channel,order_status\nA-1,2026-10-01T00:00:00Z,MFN,Shipped\n")
+        assert import_file(sessions, path, load_settings(environ={"DATABASE_URL": url})).inserted == 1
+        with sessions() as session:  # the same pooled connection, handed out again: checks are back on
+            seen.append(session.execute(text("PRAGMA foreign_keys")).scalar())
+            session.add(Order(account_id=999, order_id="X", purchase_date=datetime(2026, 10, 1),
+                              fulfillment_channel="MFN", order_status="Shipped"))
+            with pytest.raises(IntegrityError, match="FOREIGN KEY"):
+                session.flush()
+        assert seen == [0, 1]
     finally:
         engine.dispose()

@@ -60,7 +60,10 @@ def order_frame(canonical: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
         values, wrong = _convert(name, column, empty)
         bad |= wrong
         out[name] = values
-    frame = pd.DataFrame(out)
+    # object columns stay object: pandas' inferred string dtype would loop in Python on every isna()
+    frame = pd.DataFrame({name: pd.Series(values, dtype=object, copy=False)
+                          if isinstance(values, np.ndarray) and values.dtype == object else values
+                          for name, values in out.items()})
     reasons = {}
     for position in np.flatnonzero(bad):
         row = {name: canonical[name].iat[position] for name in canonical.columns}

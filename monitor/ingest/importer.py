@@ -13,13 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor import db
 from monitor.config import Settings
 from monitor.errors import FileRejected, MonitorError
+from monitor.gcpause import gc_paused
 from monitor.ingest import formats, performance
 from monitor.ingest.frames import order_frame
 from monitor.ingest.reader import Chunk, DelimitedFile, FileFacts, inspect_file
@@ -77,7 +80,7 @@ def import_file(
     if done is not None:
         return ImportResult(name, "duplicate", done.format, facts.encoding, error=None, import_id=done.id)
     try:
-        with sessions.begin() as session:
+        with gc_paused(), sessions.begin() as session:
             return _import(session, path, facts, settings, account, forced_format, mapping)
     except FileRejected as exc:
         return _record_rejection(sessions, name, facts.sha256, forced_format, facts.encoding, account, str(exc))
@@ -90,6 +93,7 @@ def import_file(
 
 def _import(session: Session, path: Path, facts: FileFacts, settings: Settings, account: str | None,
             forced_format: str | None, mapping: formats.MappedFormat | None) -> ImportResult:
+    db.without_foreign_key_checks(session)  # the keys written are the ledger's and looked-up accounts'
     ledger = ImportRecord(file_name=path.name, sha256=facts.sha256, encoding=facts.encoding, account_key=account,
                           rows_read=0, inserted=0, updated=0, quarantined=0, status="running", started_at=utcnow())
     session.add(ledger)
@@ -122,9 +126,10 @@ def _import_rows(session: Session, path: Path, facts: FileFacts, settings: Setti
     width = len(table.header)
     for chunk in table.chunks(settings.import_chunk_rows):
         ledger.rows_read += len(chunk)
-        good = [i for i, fields in enumerate(chunk.fields) if len(fields) == width and i not in chunk.errors]
+        bad = {i for i, fields in enumerate(chunk.fields) if len(fields) != width} | chunk.errors.keys()
+        good = [i for i in range(len(chunk)) if i not in bad] if bad else list(range(len(chunk)))
         reasons = {i: chunk.errors.get(i) or f"has {len(chunk.fields[i])} fields, the header has {width}"
-                   for i in set(range(len(chunk))) - set(good)}
+                   for i in bad}
         if adapter.orders:
             _orders_chunk(store, adapter, table.header, chunk, good, reasons, table.delimiter)
         else:
@@ -149,7 +154,12 @@ def _orders_chunk(store: Store, adapter: formats.Adapter, header: list[str], chu
     rows = [chunk.fields[i] for i in good] if len(good) < len(chunk) else chunk.fields
     if _padded(chunk, delimiter):
         rows = [[field.strip() for field in row] for row in rows]
-    canonical, early = adapter.canonical_orders(pd.DataFrame(rows, columns=header, dtype=object))
+    if len(set(header)) == len(header):
+        table = np.array(rows, dtype=object)  # rows of equal width: a 2-D array, its columns cheap to take
+        frame = pd.DataFrame({name: table[:, i] for i, name in enumerate(header)}, dtype=object, copy=False)
+    else:  # a header that repeats a name
+        frame = pd.DataFrame(rows, columns=header, dtype=object)
+    canonical, early = adapter.canonical_orders(frame)
     orders, late = order_frame(canonical.drop(index=list(early)) if early else canonical)
     kept = [p for p in range(len(good)) if p not in early]
     reasons.update({good[p]: reason for p, reason in early.items()})

@@ -80,14 +80,16 @@ class Store:
         own = pd.Series(False, index=frame.index)
         if item_rows:
             own = self._fold_items_written_before(frame)
-        sql = upsert_sql(self.session.connection().dialect)
+        # columns no row of the chunk carries are left out: the upsert never writes a NULL over a value
+        columns = [c for c in _UPSERT_COLUMNS if c in _KEYS or _carried(frame[c])]
+        sql = upsert_sql(self.session.connection().dialect, columns, self.import_id)
         cursor = self.session.connection().connection.cursor()
         try:
             first_new = self._next_id()
             for part, counted in ((frame[~own], True), (frame[own], False)):
                 if part.empty:
                     continue
-                cursor.executemany(sql, _tuples(part, self.import_id))
+                cursor.executemany(sql, _tuples(part, columns))
                 if counted:
                     inserted = self._count_from(first_new)
                     self.inserted += inserted
@@ -178,33 +180,43 @@ def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
 
 # ------------------------------------------------------------------ order upsert helpers
 _UPSERT_COLUMNS = [*STORED_COLUMNS, "account_id"]
+_KEYS = ("account_id", "order_id")
 
 
-def upsert_sql(dialect) -> str:
-    """INSERT ... ON CONFLICT that updates only with the values a file carries, and only
-    rows that actually change (so the driver's row count is inserted + changed)."""
+def upsert_sql(dialect, columns: list[str], import_id: int) -> str:
+    """INSERT ... ON CONFLICT of `columns` that updates only with the values a file carries, and
+    only rows that actually change (so the driver's row count is inserted + changed)."""
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     distinct = "IS NOT" if dialect.name == "sqlite" else "IS DISTINCT FROM"
-    columns = [*_UPSERT_COLUMNS, "first_import_id", "last_import_id"]
-    merged = [c for c in STORED_COLUMNS if c != "order_id"]
+    merged = [c for c in columns if c not in _KEYS]
+    stamp = int(import_id)  # written into the statement: two values fewer to pass for every row
     return (
-        f"INSERT INTO orders ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))}) "
+        f"INSERT INTO orders ({', '.join(columns)}, first_import_id, last_import_id) "
+        f"VALUES ({', '.join([mark] * len(columns))}, {stamp}, {stamp}) "
         "ON CONFLICT (account_id, order_id) DO UPDATE SET "
-        + ", ".join(f"{c} = COALESCE(excluded.{c}, orders.{c})" for c in merged)
-        + ", last_import_id = excluded.last_import_id WHERE "
-        + " OR ".join(f"COALESCE(excluded.{c}, orders.{c}) {distinct} orders.{c}" for c in merged)
+        + "".join(f"{c} = COALESCE(excluded.{c}, orders.{c}), " for c in merged)
+        + "last_import_id = excluded.last_import_id WHERE "
+        + (" OR ".join(f"COALESCE(excluded.{c}, orders.{c}) {distinct} orders.{c}" for c in merged) or "false")
     )
 
 
-def _tuples(frame: pd.DataFrame, import_id: int) -> list[tuple]:
-    columns = []
-    for name in _UPSERT_COLUMNS:
+def _carried(column: pd.Series) -> bool:
+    if column.dtype == object:  # missing is None in object columns (see frames.order_frame)
+        return any(value is not None for value in column.to_numpy())  # stops at the first value
+    return bool(column.notna().any())
+
+
+def _tuples(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
+    values = []
+    for name in columns:
         column = frame[name]
-        values = column.to_numpy(dtype=object, copy=True)
-        values[column.isna().to_numpy()] = None
-        columns.append(values.tolist())
-    columns += [[import_id] * len(frame)] * 2
-    return list(zip(*columns, strict=True))
+        if column.dtype == object:  # missing is None already
+            values.append(column.to_numpy().tolist())
+            continue
+        array = column.to_numpy(dtype=object, copy=True)
+        array[column.isna().to_numpy()] = None
+        values.append(array.tolist())
+    return list(zip(*values, strict=True))
 
 
 def fold_duplicates(frame: pd.DataFrame, item_rows: bool) -> pd.DataFrame:
@@ -226,4 +238,7 @@ def fold_duplicates(frame: pd.DataFrame, item_rows: bool) -> pd.DataFrame:
         else:
             merged[key].update(values)
     folded = pd.DataFrame(list(merged.values()), columns=frame.columns)
+    for name in frame.columns:  # object columns hold None for missing values, as order_frame makes them
+        if frame[name].dtype == object:
+            folded[name] = folded[name].astype(object).where(folded[name].notna(), None)
     return pd.concat([frame[~duplicated], folded], ignore_index=True)
