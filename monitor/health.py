@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from monitor import metrics as m
 from monitor.errors import UsageError
+from monitor.gcpause import gc_paused
 from monitor.models import Account, MetricSnapshot, PerformanceMetric, PerformanceReport
 from monitor.timeutil import to_utc, utcnow
 
@@ -65,33 +66,45 @@ def load(connection: Connection, account: Account, fields: tuple[str, ...] = MET
     With `since`, only orders that can still count at or after it (an anchor at or after
     `since`) are loaded, and which fields the account ever carried is asked of the database.
     """
-    # pandas reads a sqlite3 connection directly, without SQLAlchemy's per-row work
-    source = connection.connection.dbapi_connection if connection.dialect.name == "sqlite" else connection
     where = f"account_id = {int(account.id)}"
     present = None
     recent = where
     if since is not None:
         stamp = f"'{to_utc(since).replace(tzinfo=None):%Y-%m-%d %H:%M:%S.%f}'"  # the stored text form
         recent += " AND (" + " OR ".join(f"{a} >= {stamp}" for a in ANCHORS) + ")"
-        present = _present(source, where)
-    orders = pd.read_sql_query(f"SELECT {', '.join(fields)} FROM orders WHERE {recent}", source)
-    # SQLite answers 1/0, PostgreSQL True/False (a bool column when no value is missing): one form
-    valid = orders["tracking_valid"]
-    orders["tracking_valid"] = valid.astype(object) if valid.dtype == bool else valid.map({1: True, 0: False})
-    defects = pd.read_sql_query(f"SELECT {', '.join(DEFECT_FIELDS)} FROM defects WHERE {where}", source)
-    return AccountData(account.key, _timestamps(orders, TIMESTAMPS), _timestamps(defects, ("received_at",)),
-                       present)
+        present = _present(connection, where)
+    with gc_paused():
+        orders = _query(connection, f"SELECT {', '.join(fields)} FROM orders WHERE {recent}", fields)
+        # SQLite answers 1/0, PostgreSQL True/False: one form
+        orders["tracking_valid"] = orders["tracking_valid"].map({True: True, False: False})
+        defects = _query(connection, f"SELECT {', '.join(DEFECT_FIELDS)} FROM defects WHERE {where}", DEFECT_FIELDS)
+        return AccountData(account.key, _timestamps(orders, TIMESTAMPS), _timestamps(defects, ("received_at",)),
+                           present)
+
+
+def _query(connection: Connection, sql: str, columns: Iterable[str]) -> pd.DataFrame:
+    """A raw query's rows as a DataFrame of object columns, straight from the driver's cursor:
+    no per-row work by SQLAlchemy, and no type guessing by pandas over a million cells."""
+    columns = list(columns)
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    table = np.array(rows, dtype=object).reshape(len(rows), len(columns))
+    return pd.DataFrame({name: table[:, i] for i, name in enumerate(columns)}, dtype=object, copy=False)
 
 
 ANCHORS = ("purchase_date", "latest_ship_date", "shipped_at", "latest_delivery_date")
 
 
-def _present(source, where: str) -> dict[str, bool]:
+def _present(connection: Connection, where: str) -> dict[str, bool]:
     """m.present_fields over all of the account's orders, asked of the database (EXISTS stops
     at the first order that carries the field)."""
     columns = ", ".join(f"CASE WHEN EXISTS (SELECT 1 FROM orders WHERE {where} AND fulfillment_channel = 'MFN' "
                         f"AND {f} IS NOT NULL) THEN 1 ELSE 0 END AS {f}" for f in m.PRESENCE_FIELDS)
-    row = pd.read_sql_query(f"SELECT {columns}", source).iloc[0]
+    row = _query(connection, f"SELECT {columns}", m.PRESENCE_FIELDS).iloc[0]
     return {f: bool(row[f] == 1) for f in m.PRESENCE_FIELDS}
 
 

@@ -126,7 +126,10 @@ def _import_rows(session: Session, path: Path, facts: FileFacts, settings: Setti
     width = len(table.header)
     for chunk in table.chunks(settings.import_chunk_rows):
         ledger.rows_read += len(chunk)
-        bad = {i for i, fields in enumerate(chunk.fields) if len(fields) != width} | chunk.errors.keys()
+        lengths = list(map(len, chunk.fields))
+        bad = set(chunk.errors)
+        if lengths.count(width) < len(lengths):
+            bad.update(i for i, length in enumerate(lengths) if length != width)
         good = [i for i in range(len(chunk)) if i not in bad] if bad else list(range(len(chunk)))
         reasons = {i: chunk.errors.get(i) or f"has {len(chunk.fields[i])} fields, the header has {width}"
                    for i in bad}

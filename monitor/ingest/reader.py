@@ -237,7 +237,7 @@ class DelimitedFile:
     @staticmethod
     def _rest_of_quoted_field(batch: list[str], lines: _TextLines) -> list[str]:
         """A quoted field may hold a line break: never end a batch inside one."""
-        quotes = sum(line.count('"') for line in batch)
+        quotes = "".join(batch).count('"')
         extra: list[str] = []
         while quotes % 2 and len(extra) < MAX_FIELD_LINES and (more := lines.take(1)):
             extra += more

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
@@ -202,7 +203,7 @@ def upsert_sql(dialect, columns: list[str], import_id: int) -> str:
 
 def _carried(column: pd.Series) -> bool:
     if column.dtype == object:  # missing is None in object columns (see frames.order_frame)
-        return any(value is not None for value in column.to_numpy())  # stops at the first value
+        return bool(np.not_equal(column.to_numpy(), None).any())
     return bool(column.notna().any())
 
 
