@@ -106,7 +106,7 @@ class Order(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     order_id: Mapped[str] = mapped_column(String(100))
     marketplace: Mapped[str | None] = mapped_column(String(50))
-    purchase_date: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    purchase_date: Mapped[datetime] = mapped_column(UTCDateTime)
     fulfillment_channel: Mapped[str] = mapped_column(String(3))
     order_status: Mapped[str] = mapped_column(String(30))
     latest_ship_date: Mapped[datetime | None] = mapped_column(UTCDateTime)

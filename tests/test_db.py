@@ -77,3 +77,19 @@ def test_an_import_skips_foreign_key_checks_only_in_its_own_transaction(tmp_path
         assert seen == [0, 1]
     finally:
         engine.dispose()
+
+
+def test_the_migrations_build_exactly_the_models_schema(database_url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from monitor.models import Base
+
+    engine = db.make_engine(database_url)
+    try:
+        db.migrate(engine)
+        with engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        assert differences == []
+    finally:
+        engine.dispose()
