@@ -9,87 +9,81 @@ from monitor import db
 from monitor.errors import DatabaseNotReady
 
 
-def test_migrate_creates_every_table_and_is_idempotent(database_url):
+@pytest.fixture
+def engine(database_url):
+    """An engine on a fresh, empty database (SQLite and PostgreSQL)."""
     engine = db.make_engine(database_url)
-    try:
-        with pytest.raises(DatabaseNotReady, match="run `account-health init` first"):
-            db.require_current(engine)
-        before, after = db.migrate(engine)
-        assert before is None and after == db.head_revision()
-        assert db.migrate(engine) == (after, after)
-        db.require_current(engine)
-        tables = set(inspect(engine).get_table_names())
-        assert {"accounts", "orders", "defects", "imports", "quarantine", "feedback",
-                "performance_reports", "performance_metrics", "alembic_version"} <= tables
-    finally:
-        engine.dispose()
+    yield engine
+    engine.dispose()
 
 
-def test_constraints_follow_the_naming_convention(database_url):
-    engine = db.make_engine(database_url)
-    try:
-        db.migrate(engine)
-        uniques = {u["name"] for u in inspect(engine).get_unique_constraints("orders")}
-        assert "uq_orders_account_id_order_id" in uniques
-        foreign = {f["name"] for f in inspect(engine).get_foreign_keys("orders")}
-        assert "fk_orders_account_id_accounts" in foreign
-    finally:
-        engine.dispose()
-
-
-def test_sqlite_gets_wal_busy_timeout_and_foreign_keys(tmp_path):
+@pytest.fixture
+def sqlite_engine(tmp_path):
     engine = db.make_engine(f"sqlite:///{tmp_path / 'nested' / 'monitor.db'}")
-    try:
-        with engine.connect() as connection:
-            assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-            assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
-            assert connection.execute(text("PRAGMA busy_timeout")).scalar() == db.SQLITE_BUSY_TIMEOUT_MS
-        assert (tmp_path / "nested" / "monitor.db").exists()
-    finally:
-        engine.dispose()
+    yield engine
+    engine.dispose()
 
 
-def test_an_import_skips_foreign_key_checks_only_in_its_own_transaction(tmp_path):
+def test_migrate_creates_every_table_and_is_idempotent(engine):
+    with pytest.raises(DatabaseNotReady, match="run `account-health init` first"):
+        db.require_current(engine)
+    before, after = db.migrate(engine)
+    assert before is None and after == db.head_revision()
+    assert db.migrate(engine) == (after, after)
+    db.require_current(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert {"accounts", "orders", "defects", "imports", "quarantine", "feedback",
+            "performance_reports", "performance_metrics", "alembic_version"} <= tables
+
+
+def test_constraints_follow_the_naming_convention(engine):
+    db.migrate(engine)
+    uniques = {u["name"] for u in inspect(engine).get_unique_constraints("orders")}
+    assert "uq_orders_account_id_order_id" in uniques
+    foreign = {f["name"] for f in inspect(engine).get_foreign_keys("orders")}
+    assert "fk_orders_account_id_accounts" in foreign
+
+
+def test_the_migrations_build_exactly_the_models_schema(engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from monitor.models import Base
+
+    db.migrate(engine)
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_sqlite_gets_wal_busy_timeout_and_foreign_keys(sqlite_engine, tmp_path):
+    with sqlite_engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() == db.SQLITE_BUSY_TIMEOUT_MS
+    assert (tmp_path / "nested" / "monitor.db").exists()
+
+
+def test_an_import_skips_foreign_key_checks_only_in_its_own_transaction(sqlite_engine, tmp_path):
     from sqlalchemy.exc import IntegrityError
 
     from monitor.config import load_settings
     from monitor.ingest import import_file
     from monitor.models import Order
 
-    url = f"sqlite:///{tmp_path / 'monitor.db'}"
-    engine = db.make_engine(url)
-    try:
-        db.migrate(engine)
-        sessions = db.session_factory(engine)
-        seen = []
-        with sessions() as session:
-            db.without_foreign_key_checks(session)
-            seen.append(session.execute(text("PRAGMA foreign_keys")).scalar())
-        path = tmp_path / "orders.csv"
-        path.write_text("order_id,purchase_date,fulfillment_channel,order_status\nA-1,2026-10-01T00:00:00Z,MFN,Shipped\n")
-        assert import_file(sessions, path, load_settings(environ={"DATABASE_URL": url})).inserted == 1
-        with sessions() as session:  # the same pooled connection, handed out again: checks are back on
-            seen.append(session.execute(text("PRAGMA foreign_keys")).scalar())
-            session.add(Order(account_id=999, order_id="X", purchase_date=datetime(2026, 10, 1),
-                              fulfillment_channel="MFN", order_status="Shipped"))
-            with pytest.raises(IntegrityError, match="FOREIGN KEY"):
-                session.flush()
-        assert seen == [0, 1]
-    finally:
-        engine.dispose()
-
-
-def test_the_migrations_build_exactly_the_models_schema(database_url):
-    from alembic.autogenerate import compare_metadata
-    from alembic.runtime.migration import MigrationContext
-
-    from monitor.models import Base
-
-    engine = db.make_engine(database_url)
-    try:
-        db.migrate(engine)
-        with engine.connect() as connection:
-            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
-        assert differences == []
-    finally:
-        engine.dispose()
+    db.migrate(sqlite_engine)
+    sessions = db.session_factory(sqlite_engine)
+    seen = []
+    with sessions() as session:
+        db.without_foreign_key_checks(session)
+        seen.append(session.execute(text("PRAGMA foreign_keys")).scalar())
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,purchase_date,fulfillment_channel,order_status\nA-1,2026-10-01T00:00:00Z,MFN,Shipped\n")
+    settings = load_settings(environ={"DATABASE_URL": str(sqlite_engine.url)})
+    assert import_file(sessions, path, settings).inserted == 1
+    with sessions() as session:  # the same pooled connection, handed out again: checks are back on
+        seen.append(session.execute(text("PRAGMA foreign_keys")).scalar())
+        session.add(Order(account_id=999, order_id="X", purchase_date=datetime(2026, 10, 1),
+                          fulfillment_channel="MFN", order_status="Shipped"))
+        with pytest.raises(IntegrityError, match="FOREIGN KEY"):
+            session.flush()
+    assert seen == [0, 1]
