@@ -197,7 +197,7 @@ def upsert_sql(dialect, columns: list[str], import_id: int) -> str:
         "ON CONFLICT (account_id, order_id) DO UPDATE SET "
         + "".join(f"{c} = COALESCE(excluded.{c}, orders.{c}), " for c in merged)
         + "last_import_id = excluded.last_import_id WHERE "
-        + (" OR ".join(f"COALESCE(excluded.{c}, orders.{c}) {distinct} orders.{c}" for c in merged) or "false")
+        + " OR ".join(f"COALESCE(excluded.{c}, orders.{c}) {distinct} orders.{c}" for c in merged)
     )
 
 
