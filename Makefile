@@ -17,10 +17,13 @@ demo: $(BIN)/account-health
 
 test: $(BIN)/account-health
 	$(BIN)/ruff check monitor tests migrations benchmarks
+	$(BIN)/ruff format --check monitor tests migrations benchmarks
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 config-example: $(BIN)/account-health
 	$(BIN)/python -c "from monitor.config import example_env; print(example_env(), end='')" > config.example.env
+	$(BIN)/python -c "from monitor.config import readme_with_table as t; import pathlib; p = pathlib.Path('README.md'); p.write_text(t(p.read_text()))"
 
 clean:
 	rm -rf $(VENV) data demo reports inbox .pytest_cache

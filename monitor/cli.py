@@ -1,22 +1,31 @@
-"""The `account-health` command: parse arguments, call one library function, print."""
+"""The `account-health` command: parse arguments, call one Monitor method, print its result.
+
+Heavy modules (pandas, SQLAlchemy, the Monitor) are imported inside the commands, so
+that `account-health --help` answers at once.
+"""
 
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import sys
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from monitor import app, views
 from monitor.config import Settings, load_settings
 from monitor.errors import MonitorError
 
+if TYPE_CHECKING:
+    from monitor.monitor import Monitor
+
 log = logging.getLogger("monitor")
+FORMATS = click.Choice(["table", "json"])
 
 
 def _common(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -34,6 +43,45 @@ def _common(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+@contextmanager
+def _monitor(settings: Settings, **options: Any) -> Iterator[Monitor]:
+    from monitor.monitor import Monitor
+
+    with Monitor.open(settings, **options) as monitor:
+        yield monitor
+
+
+def _echo(lines: Iterable[str], err: bool = False) -> None:
+    for line in lines:
+        click.echo(line, err=err)
+
+
+def _json(value: Any) -> None:
+    from monitor.present.jsonout import dumps
+
+    click.echo(dumps(value))
+
+
+def _as_of(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    from monitor.timeutil import parse_as_of
+
+    try:
+        return parse_as_of(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from None
+
+
+def _date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="account-health-monitor")
 def cli() -> None:
@@ -44,7 +92,9 @@ def cli() -> None:
 @_common
 def init(settings: Settings) -> None:
     """Create or upgrade the database to the newest migration."""
-    before, after = app.init_database(settings)
+    from monitor.monitor import Monitor
+
+    before, after = Monitor.init_database(settings)
     if before == after:
         click.echo(f"database is up to date (revision {after})")
     else:
@@ -62,42 +112,24 @@ def init(settings: Settings) -> None:
 def import_(settings: Settings, paths: tuple[Path, ...], account: str | None, forced_format: str | None,
             mapping: Path | None, output: str) -> None:
     """Import report files (a directory means the files in it)."""
-    results = app.import_files(settings, list(paths), account, forced_format, mapping)
+    from monitor.present.terminal import import_line
+
+    with _monitor(settings) as monitor:
+        run = monitor.import_paths(list(paths), account, forced_format, mapping)
     if output == "json":
-        click.echo(json.dumps([r.as_dict() for r in results], indent=2))
+        _json(run.results)
     else:
-        for result in results:
-            click.echo(_describe(result), err=result.failed)
-    if any(r.failed for r in results):
+        for result in run.results:
+            click.echo(import_line(result), err=result.failed)
+    if run.failed:
         sys.exit(1)
-
-
-def _describe(result) -> str:
-    name = Path(result.file).name
-    if result.status == "rejected":
-        return f"{name}: rejected: {result.error}"
-    if result.status == "duplicate":
-        return f"{name}: already imported (import #{result.import_id}), nothing changed"
-    return (f"{name}: {result.format}, {result.rows_read} rows read, {result.inserted} inserted, "
-            f"{result.updated} updated, {result.quarantined} quarantined")
-
-
-def _as_of(value: str | None):
-    if value is None:
-        return None
-    from monitor.timeutil import parse_as_of
-
-    try:
-        return parse_as_of(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--as-of") from None
 
 
 @cli.command(name="metrics")
 @click.option("--account", help="one account (default: all)")
 @click.option("--as-of", "as_of", help="ISO timestamp, or a date meaning the end of that day (UTC); default now")
 @click.option("--history", "history_days", type=click.IntRange(1, 3650), help="one value per day for the last DAYS days")
-@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "output", type=FORMATS, default="table", show_default=True)
 @click.option("--explain", "explain_metric", metavar="METRIC", help="list the orders that count against METRIC")
 @click.option("--channel", type=click.Choice(["afn", "mfn"]), help="with --explain: one channel")
 @click.option("--amazon", is_flag=True, help="Amazon's own figures beside ours, over Amazon's reporting ranges")
@@ -105,29 +137,20 @@ def _as_of(value: str | None):
 def metrics_(settings: Settings, account: str | None, as_of: str | None, history_days: int | None, output: str,
              explain_metric: str | None, channel: str | None, amazon: bool) -> None:
     """Compute the account health metrics (ODR, LSR, CR, VTR, OTDR)."""
+    from monitor.domain import Channel
+    from monitor.present import terminal
+
     moment = _as_of(as_of)
-    if explain_metric:
-        rows = app.offenders(settings, explain_metric, account, channel, moment)
-        if output == "json":
-            click.echo(json.dumps([r.as_json() for r in rows], indent=2))
+    with _monitor(settings) as monitor:
+        if explain_metric:
+            offenders = monitor.explain(explain_metric, account, Channel(channel) if channel else None, moment)
+            _json(offenders) if output == "json" else _echo(terminal.offenders_table(offenders, explain_metric))
+        elif amazon:
+            rows = monitor.compare_with_amazon(account)
+            _json(rows) if output == "json" else _echo(terminal.comparison_table(rows))
         else:
-            for line in views.offenders_table(rows, explain_metric):
-                click.echo(line)
-        return
-    if amazon:
-        rows = app.amazon_comparison(settings, account)
-        if output == "json":
-            click.echo(json.dumps([r.as_json() for r in rows], indent=2))
-        else:
-            for line in views.comparison_table(rows):
-                click.echo(line)
-        return
-    values = app.metric_values(settings, account, moment, history_days)
-    if output == "json":
-        click.echo(json.dumps([v.as_json() for v in values], indent=2))
-        return
-    for line in views.metrics_table(values, history=bool(history_days)):
-        click.echo(line)
+            values = monitor.metrics(account, moment, history_days)
+            _json(values) if output == "json" else _echo(terminal.metrics_table(values, bool(history_days)))
 
 
 @cli.command()
@@ -136,10 +159,12 @@ def metrics_(settings: Settings, account: str | None, as_of: str | None, history
 @_common
 def check(settings: Settings, as_of: str | None, dry_run: bool) -> None:
     """Evaluate the metrics, update alert state and send due notifications."""
-    result = app.run_check(settings, _as_of(as_of), dry_run, printer=click.echo if not dry_run else None)
-    for line in views.check_summary(result):
-        click.echo(line)
-    if result.failed and not dry_run:
+    from monitor.present.terminal import check_summary
+
+    with _monitor(settings, printer=None if dry_run else click.echo) as monitor:
+        run = monitor.check(_as_of(as_of), dry_run)
+    _echo(check_summary(run))
+    if run.failed and not dry_run:
         sys.exit(1)
 
 
@@ -149,8 +174,10 @@ def check(settings: Settings, as_of: str | None, dry_run: bool) -> None:
 @_common
 def dashboard(settings: Settings, out: Path | None, as_of: str | None) -> None:
     """Write the HTML dashboards; print the path of the index page."""
-    result = app.build_dashboards(settings, out, _as_of(as_of))
-    click.echo(str(result.index.resolve()))
+    from monitor.present.terminal import dashboard_line
+
+    with _monitor(settings) as monitor:
+        click.echo(dashboard_line(monitor.build_dashboards(out, _as_of(as_of))))
 
 
 @cli.command()
@@ -158,34 +185,21 @@ def dashboard(settings: Settings, out: Path | None, as_of: str | None) -> None:
 @_common
 def sync(settings: Settings, account: str | None) -> None:
     """Pull orders and reports from the Selling Partner API."""
-    results = app.run_sync(settings, account)
-    if not results:
+    from monitor.present.terminal import sync_lines
+
+    with _monitor(settings) as monitor:
+        run = monitor.sync(account)
+    if run.off:
         click.echo("Selling Partner API sync is off: no credentials configured (SPAPI_REFRESH_TOKEN, "
                    "SPAPI_CLIENT_ID, SPAPI_CLIENT_SECRET, SPAPI_MARKETPLACE_IDS)", err=True)
         sys.exit(1 if account else 0)
-    failed = False
-    for result in results:
-        click.echo(f"{result.account}: {result.orders} orders pulled")
-        for imported in result.imports:
-            click.echo(f"  {_describe(imported)}", err=imported.failed)
-        for error in result.errors:
-            click.echo(click.style(f"  {error}", fg="red"), err=True)
-        failed |= bool(result.errors) or any(i.failed for i in result.imports)
-    if failed:
+    for line, is_error in sync_lines(run):
+        click.echo(line, err=is_error)
+    if run.failed:
         sys.exit(1)
 
 
-def _date(value: str | None):
-    if value is None:
-        return None
-    from datetime import date
-
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
-
-
+# ------------------------------------------------------------------ the appeal kit
 @cli.group()
 def case() -> None:
     """The case log: every interaction with Amazon about an account."""
@@ -193,21 +207,20 @@ def case() -> None:
 
 @case.command(name="add")
 @click.option("--account", required=True)
-@click.option("--channel", type=click.Choice(["case", "email", "phone", "chat"]), required=True)
+@click.option("--medium", "--channel", "medium", type=click.Choice(["case", "email", "phone", "chat"]), required=True,
+              help="how it took place (--channel is the old name)")
 @click.option("--summary", required=True, help="what was said or asked")
 @click.option("--case-id", help="Seller Support case number")
 @click.option("--outcome", help="what came of it")
 @click.option("--follow-up", "follow_up", help="date to follow up (YYYY-MM-DD): a reminder goes out that day")
 @click.option("--when", help="when it happened (ISO timestamp; default now)")
 @_common
-def case_add(settings: Settings, account: str, channel: str, summary: str, case_id: str | None,
+def case_add(settings: Settings, account: str, medium: str, summary: str, case_id: str | None,
              outcome: str | None, follow_up: str | None, when: str | None) -> None:
     """Record an interaction."""
-    from monitor import appeal
-
-    with app.session_scope(settings) as session:
-        entry = appeal.add_case(session, account, channel, summary, case_id, outcome, _date(follow_up), _as_of(when))
-        click.echo(f"case log entry #{entry.id} recorded")
+    with _monitor(settings) as monitor:
+        entry = monitor.add_case(account, medium, summary, case_id, outcome, _date(follow_up), _as_of(when))
+    click.echo(f"case log entry #{entry.id} recorded")
 
 
 @case.command(name="list")
@@ -215,11 +228,10 @@ def case_add(settings: Settings, account: str, channel: str, summary: str, case_
 @_common
 def case_list(settings: Settings, account: str | None) -> None:
     """The case log, oldest first."""
-    from monitor import appeal
+    from monitor.present.terminal import case_lines
 
-    with app.session_scope(settings) as session:
-        for line in views.case_lines(appeal.cases(session, account)):
-            click.echo(line)
+    with _monitor(settings) as monitor:
+        _echo(case_lines(monitor.cases(account)))
 
 
 @case.command(name="show")
@@ -227,11 +239,10 @@ def case_list(settings: Settings, account: str | None) -> None:
 @_common
 def case_show(settings: Settings, number: int) -> None:
     """One entry in full."""
-    from monitor import appeal
+    from monitor.present.terminal import case_detail
 
-    with app.session_scope(settings) as session:
-        for line in views.case_detail(appeal.get_case(session, number)):
-            click.echo(line)
+    with _monitor(settings) as monitor:
+        _echo(case_detail(monitor.case(number)))
 
 
 @case.command(name="update")
@@ -244,11 +255,9 @@ def case_show(settings: Settings, number: int) -> None:
 def case_update(settings: Settings, number: int, outcome: str | None, summary: str | None, follow_up: str | None,
                 close: bool) -> None:
     """Change an entry: its outcome, its follow-up date, or close it."""
-    from monitor import appeal
-
-    with app.session_scope(settings) as session:
-        appeal.update_case(session, number, outcome, _date(follow_up), summary, close)
-        click.echo(f"case log entry #{number} updated")
+    with _monitor(settings) as monitor:
+        monitor.update_case(number, outcome, _date(follow_up), summary, close)
+    click.echo(f"case log entry #{number} updated")
 
 
 @cli.group()
@@ -265,11 +274,9 @@ def evidence() -> None:
 @_common
 def evidence_add(settings: Settings, path: Path, account: str, reason: str, item: str, note: str | None) -> None:
     """Attach a document: it is copied into EVIDENCE_DIR with its sha256 recorded."""
-    from monitor import appeal
-
-    with app.session_scope(settings) as session:
-        found = appeal.attach(session, Path(settings.evidence_dir), account, reason, item, path, note)
-        click.echo(f"attached {path.name} (sha256 {found.sha256[:12]}...) as {found.reason}/{found.item}")
+    with _monitor(settings) as monitor:
+        found = monitor.attach_evidence(account, reason, item, path, note)
+    click.echo(f"attached {path.name} (sha256 {found.sha256[:12]}...) as {found.reason}/{found.item}")
 
 
 @evidence.command(name="list")
@@ -278,14 +285,13 @@ def evidence_add(settings: Settings, path: Path, account: str, reason: str, item
 @_common
 def evidence_list(settings: Settings, account: str, reason: str) -> None:
     """The checklist for a reason: what is attached and what is missing."""
-    from monitor import appeal
+    from monitor.present.terminal import checklist_lines
 
-    with app.session_scope(settings) as session:
-        items = appeal.checklist(session, account, reason)
-        for line in views.checklist_lines(items):
-            click.echo(line)
-        if any(i.missing for i in items):
-            sys.exit(1)
+    with _monitor(settings) as monitor:
+        items = monitor.checklist(account, reason)
+    _echo(checklist_lines(items))
+    if any(i.missing for i in items):
+        sys.exit(1)
 
 
 @cli.group(name="appeal")
@@ -308,11 +314,9 @@ def appeal_action() -> None:
 def appeal_action_add(settings: Settings, account: str, metric: str, kind: str, description: str,
                       taken_on: str | None) -> None:
     """Record what was done about a metric."""
-    from monitor import appeal
-
-    with app.session_scope(settings) as session:
-        action = appeal.add_action(session, account, metric, kind, description, _date(taken_on))
-        click.echo(f"{kind} action #{action.id} recorded for {metric}")
+    with _monitor(settings) as monitor:
+        action = monitor.add_action(account, metric, kind, description, _date(taken_on))
+    click.echo(f"{kind} action #{action.id} recorded for {metric}")
 
 
 @appeal_group.command(name="draft")
@@ -323,11 +327,13 @@ def appeal_action_add(settings: Settings, account: str, metric: str, kind: str, 
 @_common
 def appeal_draft(settings: Settings, account: str, metric: str, channel: str | None, as_of: str | None) -> None:
     """Write the plan of action (Markdown and HTML) built from the data."""
-    md, page = app.draft_appeal(settings, account, metric, channel, _as_of(as_of))
-    click.echo(str(md.resolve()))
-    click.echo(str(page.resolve()))
+    with _monitor(settings) as monitor:
+        files = monitor.draft_appeal(account, metric, channel, _as_of(as_of))
+    click.echo(str(files.markdown.resolve()))
+    click.echo(str(files.html.resolve()))
 
 
+# ------------------------------------------------------------------ running it
 @cli.command(name="run")
 @click.option("--once", is_flag=True, help="run one full cycle (import, snapshots, check, dashboards) and exit")
 @_common
@@ -335,22 +341,36 @@ def run_(settings: Settings, once: bool) -> None:
     """The daemon: scheduled inbox import, check and dashboards; SIGTERM stops it cleanly."""
     from monitor import daemon
 
-    sys.exit(daemon.run(settings, once, printer=lambda line: click.echo(line)))
+    sys.exit(daemon.run(settings, once, printer=click.echo))
 
 
 @cli.command()
-@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "output", type=FORMATS, default="table", show_default=True)
 @_common
 def status(settings: Settings, output: str) -> None:
-    """Last import per account, last check, open alerts, dead channels; exit 1 when stale."""
-    state = app.read_status(settings)
-    if output == "json":
-        click.echo(json.dumps(state.as_json(), indent=2))
-    else:
-        for line in views.status_lines(state):
-            click.echo(line)
+    """Last import per account, last check, open alerts, dead notifiers; exit 1 when stale."""
+    from monitor.present.terminal import status_lines
+
+    with _monitor(settings) as monitor:
+        state = monitor.status()
+    _json(state) if output == "json" else _echo(status_lines(state))
     if state.failing:
         sys.exit(1)
+
+
+@cli.group()
+def notifier() -> None:
+    """Where alerts go: console, Slack, e-mail, webhook."""
+
+
+@notifier.command(name="reset")
+@click.argument("kind")
+@_common
+def notifier_reset(settings: Settings, kind: str) -> None:
+    """Revive a notifier found dead (once its settings are fixed); it is sent what it missed."""
+    with _monitor(settings) as monitor:
+        queued = monitor.reset_notifier(kind)
+    click.echo(f"notifier {kind} reset; {queued} missed messages queued for it again")
 
 
 @cli.command()
@@ -359,18 +379,16 @@ def status(settings: Settings, output: str) -> None:
 @_common
 def demo(settings: Settings, directory: Path) -> None:
     """Write realistic sample reports for two accounts and run one cycle on them."""
-    for line in app.run_demo(settings, directory):
-        click.echo(line)
-    click.echo("")
-    for line in views.metrics_table(app.metric_values(settings, None, None, None)):
-        click.echo(line)
-    click.echo("")
-    result = app.run_check(settings, printer=click.echo)
-    for line in views.check_summary(result):
-        click.echo(line)
-    click.echo("\nwhich orders did the damage: account-health metrics --explain lsr_10d --account acme-us")
-    index = app.build_dashboards(settings).index
-    click.echo(f"dashboards: {index.resolve()}")
+    from monitor.present import terminal
+
+    with _monitor(settings, migrate=True, printer=click.echo) as monitor:
+        _echo(terminal.demo_lines(monitor.demo(directory), directory))
+        click.echo("")
+        _echo(terminal.metrics_table(monitor.metrics()))
+        click.echo("")
+        _echo(terminal.check_summary(monitor.check()))
+        click.echo("\nwhich orders did the damage: account-health metrics --explain lsr_10d --account acme-us")
+        click.echo(f"dashboards: {terminal.dashboard_line(monitor.build_dashboards())}")
 
 
 def main() -> None:
@@ -386,14 +404,14 @@ def main() -> None:
         sys.exit(2)
     except MonitorError as exc:
         if debug:
-            raise
+            traceback.print_exc()
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # a bug: still one line unless --debug
         if debug:
-            raise
+            traceback.print_exc()
         click.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

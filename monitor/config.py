@@ -1,5 +1,9 @@
-"""Settings: one registry (name, default, help) drives loading, validation,
-`config.example.env` and the README table.
+"""Settings: one typed, frozen `Settings` object, built once from the environment and `.env`.
+
+The dataclass is the registry: each field carries its setting's default (as the
+text a user would write), help, parser, group and whether it is a secret. That
+one declaration drives loading, validation, `config.example.env` and the
+README table, and mypy checks every read (`settings.smtp_port` is an `int`).
 
 Values come from the process environment and from a `.env` file (python-dotenv);
 a real environment variable wins over the file. A secret may be given as
@@ -9,13 +13,12 @@ a real environment variable wins over the file. A secret may be given as
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-
-from dotenv import dotenv_values
 
 from monitor.errors import ConfigError
 
@@ -62,15 +65,15 @@ def _fraction(value: str) -> float:
     return number
 
 
-def _database_url(value: str) -> str:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
-    try:
-        make_url(value.strip())
-    except ArgumentError:
-        raise ValueError("is not a SQLAlchemy database URL (e.g. sqlite:///data/account_health.db)") from None
-    return value.strip()
+
+def _database_url(value: str) -> str:
+    # a cheap shape check: SQLAlchemy itself is not imported to load settings (`--help` stays fast)
+    value = value.strip()
+    if not _URL.match(value):
+        raise ValueError("is not a SQLAlchemy database URL (e.g. sqlite:///data/account_health.db)")
+    return value
 
 
 def _http_url(value: str) -> str:
@@ -128,104 +131,136 @@ def _account_key(value: str) -> str:
     return value
 
 
-# ---------------------------------------------------------------- registry
+# ---------------------------------------------------------------- the registry
 @dataclass(frozen=True)
 class Setting:
+    """One setting as the user sees it: its environment name, default text and help."""
+
     name: str
     default: str
     help: str
-    parse: Callable[[str], Any] = _str
-    secret: bool = False
-    group: str = "General"
+    parse: Callable[[str], Any]
+    secret: bool
+    group: str
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("DATABASE_URL", "sqlite:///data/account_health.db",
-            "SQLAlchemy URL of the database; PostgreSQL (postgresql+psycopg://...) for larger fleets",
-            _database_url, secret=True, group="Storage"),
-    Setting("INBOX_DIR", "inbox", "where report files are dropped; imported files move to processed/, rejected ones to rejected/", group="Storage"),
-    Setting("REPORTS_DIR", "reports", "where the HTML dashboards (and plan-of-action drafts) are written",
-            group="Storage"),
-    Setting("EVIDENCE_DIR", "data/evidence", "where copies of the documents attached for appeals are kept",
-            group="Storage"),
-    Setting("DEFAULT_ACCOUNT", "default", "account key for report files that name none", _account_key, group="Import"),
-    Setting("IMPORT_CHUNK_ROWS", "20000", "rows read and written per batch while importing (bounds memory)", _positive_int, group="Import"),
-    Setting("FEEDBACK_DATE_FORMATS", "%m/%d/%y,%m/%d/%Y,%Y-%m-%d,%d.%m.%y,%d.%m.%Y",
-            "date formats tried in order for the Date column of Amazon's feedback report", _csv_list, group="Import"),
-    Setting("WARN_RATIO", "0.75", "a metric warns when its bad share reaches this share of its allowance", _fraction, group="Metrics"),
-    Setting("FORECAST_DAYS", "7", "warn when the trend forecasts a breach within this many days", _positive_int, group="Metrics"),
-    Setting("ODR_COUNT_CANCELLED", "true",
-            "count cancelled orders in the ODR denominator (Amazon does not say; true is the usual reading)",
-            _boolean, group="Metrics"),
-    Setting("SNAPSHOT_DAYS", "180", "how many past days of daily metric values are kept up to date for charts",
-            _positive_int, group="Metrics"),
-    Setting("LIMIT_ODR", "0.01", "Order Defect Rate target (must stay below)", _fraction, group="Metrics"),
-    Setting("LIMIT_LSR", "0.04", "Late Shipment Rate target (must stay below)", _fraction, group="Metrics"),
-    Setting("LIMIT_CR", "0.025", "Pre-fulfilment Cancellation Rate target (must stay below)", _fraction, group="Metrics"),
-    Setting("LIMIT_VTR", "0.95", "Valid Tracking Rate target (must stay at or above)", _fraction, group="Metrics"),
-    Setting("LIMIT_OTDR", "0.90", "On-Time Delivery Rate target (must stay at or above)", _fraction, group="Metrics"),
-    Setting("ALERT_REPEAT_HOURS", "24", "re-send a still-firing alert after this many hours", _positive_int, group="Alerts"),
-    Setting("ALERT_CLEAR_MARGIN", "0.1",
-            "an alert clears only below (WARN_RATIO - this) of the allowance, so a metric at the line does not flap",
-            _fraction, group="Alerts"),
-    Setting("STALE_HOURS", "36", "an account with no successful import for this long raises a no_data alert", _positive_int, group="Alerts"),
-    Setting("SLACK_WEBHOOK_URL", "", "Slack incoming webhook URL; empty = Slack off", _http_url, secret=True, group="Alerts"),
-    Setting("SMTP_HOST", "", "SMTP server for e-mail alerts; empty = e-mail off", group="Alerts"),
-    Setting("SMTP_PORT", "587", "SMTP server port", _port, group="Alerts"),
-    Setting("SMTP_USERNAME", "", "SMTP login user; empty = no login", group="Alerts"),
-    Setting("SMTP_PASSWORD", "", "SMTP login password", secret=True, group="Alerts"),
-    Setting("SMTP_SECURITY", "starttls", "starttls, ssl or none", _choice("starttls", "ssl", "none"), group="Alerts"),
-    Setting("SMTP_CA_FILE", "", "CA bundle that signed the SMTP server's certificate; empty = the system's",
-            group="Alerts"),
-    Setting("ALERT_EMAIL_FROM", "", "sender address of alert e-mails", _email, group="Alerts"),
-    Setting("ALERT_EMAIL_TO", "", "recipients of alert e-mails, comma-separated", _email_list, group="Alerts"),
-    Setting("IMPORT_INTERVAL_MINUTES", "5", "inbox poll interval of the daemon, in minutes (fractions allowed)",
-            _positive_number, group="Daemon"),
-    Setting("INBOX_SETTLE_SECONDS", "10",
-            "a file in the inbox modified more recently than this is still being written: it waits",
-            _positive_number, group="Daemon"),
-    Setting("SPAPI_REFRESH_TOKEN", "", "Selling Partner API refresh token; empty = sync off", secret=True, group="Selling Partner API"),
-    Setting("SPAPI_CLIENT_ID", "", "Login-with-Amazon client id", group="Selling Partner API"),
-    Setting("SPAPI_CLIENT_SECRET", "", "Login-with-Amazon client secret", secret=True, group="Selling Partner API"),
-    Setting("SPAPI_REGION", "", "na, eu or fe", _choice("", "na", "eu", "fe"), group="Selling Partner API"),
-    Setting("SPAPI_MARKETPLACE_IDS", "", "marketplace ids to sync, comma-separated", _csv_list, group="Selling Partner API"),
-    Setting("SPAPI_ACCOUNT", "", "account key the synced data is stored under; empty = DEFAULT_ACCOUNT",
-            group="Selling Partner API"),
-    Setting("SPAPI_ACCOUNTS_FILE", "",
-            "TOML file listing several seller accounts to sync (see the README); empty = the single account above",
-            group="Selling Partner API"),
-    Setting("SYNC_INTERVAL_MINUTES", "60", "how often the daemon syncs with the Selling Partner API",
-            _positive_number, group="Selling Partner API"),
-    Setting("SPAPI_REPORT_TIMEOUT_MINUTES", "30", "give up on a report still queued or in progress after this long",
-            _positive_number, group="Selling Partner API"),
-    Setting("SPAPI_ENDPOINT", "", "Selling Partner API base URL; empty = Amazon's for SPAPI_REGION", _http_url, group="Selling Partner API"),
-    Setting("LWA_TOKEN_URL", "", "Login-with-Amazon token URL; empty = Amazon's", _http_url, group="Selling Partner API"),
-)
+def _setting(default: str, help: str, parse: Callable[[str], Any] = _str, *, secret: bool = False,
+             group: str = "General") -> Any:
+    """A Settings field: its parsed default, and the registry facts in its metadata."""
+    meta = {"default": default, "help": help, "parse": parse, "secret": secret, "group": group}
+    return field(default=parse(default), metadata=meta)
 
+
+STORAGE, IMPORT, METRICS, ALERTS, DAEMON, SPAPI = ("Storage", "Import", "Metrics", "Alerts", "Daemon",
+                                                   "Selling Partner API")
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Validated settings; attribute names are the setting names in lower case."""
+    """Validated settings; each field is the setting of the same name in upper case."""
 
-    values: Mapping[str, Any] = field(default_factory=dict)
+    database_url: str = _setting(
+        "sqlite:///data/account_health.db",
+        "SQLAlchemy URL of the database; PostgreSQL (postgresql+psycopg://...) for larger fleets",
+        _database_url, secret=True, group=STORAGE)
+    inbox_dir: str = _setting(
+        "inbox", "where report files are dropped; imported files move to processed/, rejected ones to rejected/",
+        group=STORAGE)
+    reports_dir: str = _setting(
+        "reports", "where the HTML dashboards (and plan-of-action drafts) are written", group=STORAGE)
+    evidence_dir: str = _setting(
+        "data/evidence", "where copies of the documents attached for appeals are kept", group=STORAGE)
+    default_account: str = _setting(
+        "default", "account key for report files that name none", _account_key, group=IMPORT)
+    import_chunk_rows: int = _setting(
+        "20000", "rows read and written per batch while importing (bounds memory)", _positive_int, group=IMPORT)
+    feedback_date_formats: tuple[str, ...] = _setting(
+        "%m/%d/%y,%m/%d/%Y,%Y-%m-%d,%d.%m.%y,%d.%m.%Y",
+        "date formats tried in order for the Date column of Amazon's feedback report", _csv_list, group=IMPORT)
+    warn_ratio: float = _setting(
+        "0.75", "a metric warns when its bad share reaches this share of its allowance", _fraction, group=METRICS)
+    forecast_days: int = _setting(
+        "7", "warn when the trend forecasts a breach within this many days", _positive_int, group=METRICS)
+    odr_count_cancelled: bool = _setting(
+        "true", "count cancelled orders in the ODR denominator (Amazon does not say; true is the usual reading)",
+        _boolean, group=METRICS)
+    snapshot_days: int = _setting(
+        "180", "how many past days of daily metric values are kept up to date for charts", _positive_int,
+        group=METRICS)
+    limit_odr: float = _setting("0.01", "Order Defect Rate target (must stay below)", _fraction, group=METRICS)
+    limit_lsr: float = _setting("0.04", "Late Shipment Rate target (must stay below)", _fraction, group=METRICS)
+    limit_cr: float = _setting(
+        "0.025", "Pre-fulfilment Cancellation Rate target (must stay below)", _fraction, group=METRICS)
+    limit_vtr: float = _setting("0.95", "Valid Tracking Rate target (must stay at or above)", _fraction,
+                                group=METRICS)
+    limit_otdr: float = _setting("0.90", "On-Time Delivery Rate target (must stay at or above)", _fraction,
+                                 group=METRICS)
+    alert_repeat_hours: int = _setting(
+        "24", "re-send a still-firing alert after this many hours", _positive_int, group=ALERTS)
+    alert_clear_margin: float = _setting(
+        "0.1", "an alert clears only below (WARN_RATIO - this) of the allowance, so a metric at the line does not flap",
+        _fraction, group=ALERTS)
+    stale_hours: int = _setting(
+        "36", "an account with no successful import for this long raises a no_data alert", _positive_int,
+        group=ALERTS)
+    slack_webhook_url: str = _setting(
+        "", "Slack incoming webhook URL; empty = Slack off", _http_url, secret=True, group=ALERTS)
+    webhook_url: str = _setting(
+        "", "generic JSON webhook: every alert is POSTed there as JSON; empty = off", _http_url, secret=True,
+        group=ALERTS)
+    smtp_host: str = _setting("", "SMTP server for e-mail alerts; empty = e-mail off", group=ALERTS)
+    smtp_port: int = _setting("587", "SMTP server port", _port, group=ALERTS)
+    smtp_username: str = _setting("", "SMTP login user; empty = no login", group=ALERTS)
+    smtp_password: str = _setting("", "SMTP login password", secret=True, group=ALERTS)
+    smtp_security: str = _setting("starttls", "starttls, ssl or none", _choice("starttls", "ssl", "none"),
+                                  group=ALERTS)
+    smtp_ca_file: str = _setting(
+        "", "CA bundle that signed the SMTP server's certificate; empty = the system's", group=ALERTS)
+    alert_email_from: str = _setting("", "sender address of alert e-mails", _email, group=ALERTS)
+    alert_email_to: tuple[str, ...] = _setting(
+        "", "recipients of alert e-mails, comma-separated", _email_list, group=ALERTS)
+    import_interval_minutes: float = _setting(
+        "5", "inbox poll interval of the daemon, in minutes (fractions allowed)", _positive_number, group=DAEMON)
+    inbox_settle_seconds: float = _setting(
+        "10", "a file in the inbox modified more recently than this is still being written: it waits",
+        _positive_number, group=DAEMON)
+    spapi_refresh_token: str = _setting(
+        "", "Selling Partner API refresh token; empty = sync off", secret=True, group=SPAPI)
+    spapi_client_id: str = _setting("", "Login-with-Amazon client id", group=SPAPI)
+    spapi_client_secret: str = _setting("", "Login-with-Amazon client secret", secret=True, group=SPAPI)
+    spapi_region: str = _setting("", "na, eu or fe", _choice("", "na", "eu", "fe"), group=SPAPI)
+    spapi_marketplace_ids: tuple[str, ...] = _setting(
+        "", "marketplace ids to sync, comma-separated", _csv_list, group=SPAPI)
+    spapi_account: str = _setting(
+        "", "account key the synced data is stored under; empty = DEFAULT_ACCOUNT", group=SPAPI)
+    spapi_accounts_file: str = _setting(
+        "", "TOML file listing several seller accounts to sync (see the README); empty = the single account above",
+        group=SPAPI)
+    sync_interval_minutes: float = _setting(
+        "60", "how often the daemon syncs with the Selling Partner API", _positive_number, group=SPAPI)
+    spapi_report_timeout_minutes: float = _setting(
+        "30", "give up on a report still queued or in progress after this long", _positive_number, group=SPAPI)
+    spapi_endpoint: str = _setting(
+        "", "Selling Partner API base URL; empty = Amazon's for SPAPI_REGION", _http_url, group=SPAPI)
+    lwa_token_url: str = _setting("", "Login-with-Amazon token URL; empty = Amazon's", _http_url, group=SPAPI)
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.values[name.upper()]
-        except KeyError:
-            raise AttributeError(name) from None
+    def secrets(self) -> list[str]:
+        """The values of every secret setting (to keep them out of logs and stored errors)."""
+        return [value for s in SETTINGS if s.secret and isinstance(value := getattr(self, s.name.lower()), str)
+                and value]
 
 
-def secret_values(settings: Settings) -> list[str]:
-    """The values of every secret setting (to keep them out of logs and stored errors)."""
-    return [v for s in SETTINGS if s.secret and isinstance(v := settings.values.get(s.name), str) and v]
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(f.name.upper(), f.metadata["default"], f.metadata["help"], f.metadata["parse"], f.metadata["secret"],
+            f.metadata["group"])
+    for f in fields(Settings) if f.default is not MISSING)
 
 
 def _raw_value(setting: Setting, env: Mapping[str, str | None], file_values: Mapping[str, str | None]) -> str:
     for source in (env, file_values):
-        if source.get(setting.name) is not None:
-            return source[setting.name] or ""
+        value = source.get(setting.name)
+        if value is not None:
+            return value
         path = source.get(f"{setting.name}_FILE")
         if path:
             try:
@@ -235,25 +270,43 @@ def _raw_value(setting: Setting, env: Mapping[str, str | None], file_values: Map
     return setting.default
 
 
-def load_settings(env_file: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Build validated Settings from the environment and an optional .env file."""
-    environ = os.environ if environ is None else environ
-    file_values: Mapping[str, str | None] = {}
+def _env_file(env_file: str | Path | None) -> Mapping[str, str | None]:
+    from dotenv import dotenv_values
+
     if env_file is not None:
         path = Path(env_file)
         if not path.is_file():
             raise ConfigError(f"--env-file: {path} does not exist")
-        file_values = dotenv_values(path)
-    elif Path(".env").is_file():
-        file_values = dotenv_values(".env")
+        return dotenv_values(path)
+    return dotenv_values(".env") if Path(".env").is_file() else {}
+
+
+def load_settings(env_file: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Build validated Settings from the environment and an optional .env file."""
+    environ = os.environ if environ is None else environ
+    file_values = _env_file(env_file)
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         raw = _raw_value(setting, environ, file_values)
         try:
-            values[setting.name] = setting.parse(raw)
+            values[setting.name.lower()] = setting.parse(raw)
         except ValueError as exc:
             raise ConfigError(f"{setting.name}: {exc}") from None
-    return Settings(values)
+    return Settings(**values)
+
+
+def with_values(settings: Settings, **changes: str) -> Settings:
+    """A copy of `settings` with some settings given as the text a user would write."""
+    by_name = {s.name.lower(): s for s in SETTINGS}
+    parsed = {}
+    for name, raw in changes.items():
+        try:
+            parsed[name] = by_name[name].parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name.upper()}: {exc}") from None
+    from dataclasses import replace
+
+    return replace(settings, **parsed)
 
 
 def example_env() -> str:
@@ -261,7 +314,7 @@ def example_env() -> str:
     lines = [
         "# account-health-monitor settings. Copy to .env and edit; real environment",
         "# variables win over this file. A secret may also be given as NAME_FILE=/path.",
-        "# Generated from monitor/config.py (SETTINGS); a test keeps the two in step.",
+        "# Generated from monitor/config.py (Settings); a test keeps the two in step.",
     ]
     group = None
     for setting in SETTINGS:
@@ -280,3 +333,14 @@ def settings_table() -> str:
         default = f"`{s.default}`" if s.default else "empty"
         rows.append(f"| `{s.name}` | {default} | {s.help} |")
     return "\n".join(rows)
+
+
+README_TABLE_START = "<!-- settings table: generated by `make config-example` -->"
+README_TABLE_END = "<!-- end of settings table -->"
+
+
+def readme_with_table(readme: str) -> str:
+    """The README with its settings table replaced by the registry's."""
+    start = readme.index(README_TABLE_START) + len(README_TABLE_START)
+    end = readme.index(README_TABLE_END)
+    return readme[:start] + "\n" + settings_table() + "\n" + readme[end:]

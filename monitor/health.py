@@ -15,9 +15,10 @@ from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.orm import Session
 
 from monitor import metrics as m
-from monitor.errors import UsageError
+from monitor.accounts import find_accounts
+from monitor.domain import Channel, Direction, Family
 from monitor.gcpause import gc_paused
-from monitor.models import Account, MetricSnapshot, PerformanceMetric, PerformanceReport
+from monitor.models import Account, MetricSnapshot
 from monitor.timeutil import to_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -37,18 +38,6 @@ class AccountData:
     orders: pd.DataFrame
     defects: pd.DataFrame
     present: dict[str, bool] | None = None  # set when `orders` is only the recent part
-
-
-def accounts(session: Session, key: str | None = None) -> list[Account]:
-    """The stored accounts (or the one named); an unknown name is a usage error."""
-    query = select(Account).order_by(Account.key)
-    if key:
-        query = query.where(Account.key == key)
-    found = list(session.scalars(query))
-    if key and not found:
-        known = ", ".join(session.scalars(select(Account.key).order_by(Account.key))) or "none yet"
-        raise UsageError(f"--account {key}: no such account (known: {known})")
-    return found
 
 
 def _timestamps(frame: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
@@ -117,7 +106,7 @@ def current(session: Session, targets: m.Targets, as_of: datetime, key: str | No
             days: int | None = None) -> list[m.MetricValue]:
     """Every metric of every account (or one) at `as_of`, or its daily history."""
     values: list[m.MetricValue] = []
-    for account in accounts(session, key):
+    for account in find_accounts(session, key):
         data = load(session.connection(), account, since=since_for(as_of, days or 1))
         if days:
             values += m.history(data.orders, data.defects, as_of, days, targets, account.key, present=data.present)
@@ -132,7 +121,7 @@ class Offender:
     """An order that counts against a metric now, and why."""
 
     account: str
-    channel: str
+    channel: Channel
     metric: str
     order_id: str
     when: datetime  # the time that puts it in the window
@@ -142,18 +131,13 @@ class Offender:
     ship_service_level: str | None
     product_name: str | None
 
-    def as_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "when": self.when.isoformat()}
-
 
 def explain(session: Session, targets: m.Targets, as_of: datetime, metric_id: str, key: str | None = None,
             channel: str | None = None) -> list[Offender]:
     """The orders that count as bad for `metric_id` in the current window, worst first."""
-    metric = m.METRICS_BY_ID.get(metric_id)
-    if metric is None:
-        raise UsageError(f"--explain {metric_id}: unknown metric (known: {', '.join(m.METRICS_BY_ID)})")
+    metric = m.metric_def(metric_id)
     offenders: list[Offender] = []
-    for account in accounts(session, key):
+    for account in find_accounts(session, key):
         data = load(session.connection(), account, ORDER_FIELDS, since_for(as_of))
         prepared = m.prepare(data.orders, data.defects, data.present)
         for ch in metric.channels:
@@ -162,7 +146,7 @@ def explain(session: Session, targets: m.Targets, as_of: datetime, metric_id: st
     return offenders
 
 
-def offenders_of(data: AccountData, prepared: m.Prepared, metric: m.MetricDef, channel: str, as_of: datetime,
+def offenders_of(data: AccountData, prepared: m.Prepared, metric: m.MetricDef, channel: Channel, as_of: datetime,
                  targets: m.Targets) -> list[Offender]:
     """The orders of one account and channel that count against `metric` at `as_of`, oldest first."""
     c = m.counting(prepared, metric, channel, targets)
@@ -170,7 +154,7 @@ def offenders_of(data: AccountData, prepared: m.Prepared, metric: m.MetricDef, c
         return []
     end = m.to_us(as_of)
     eligible, flagged = m.count_at(c, end, end - metric.days * m.US_PER_DAY)
-    bad = flagged if metric.direction == "max" else eligible & ~flagged
+    bad = flagged if metric.direction is Direction.MAX else eligible & ~flagged
     rows = data.orders.iloc[c.index[bad]].sort_values(metric.anchor)
     return [Offender(data.key, channel, metric.id, row["order_id"], row[metric.anchor].to_pydatetime(),
                      _reason(metric, row, as_of, data.defects), _text(row.get("sku")), _text(row.get("carrier")),
@@ -192,18 +176,18 @@ def _span(delta: timedelta) -> str:
 
 
 def _reason(metric: m.MetricDef, row: pd.Series, as_of: datetime, defects: pd.DataFrame) -> str:
-    if metric.id.startswith("lsr"):
+    if metric.family is Family.LSR:
         if _known(row["shipped_at"], as_of):
             return f"shipped {_span(row['shipped_at'] - row['latest_ship_date'])} after the expected ship date"
         return f"not confirmed, {_span(as_of - row['latest_ship_date'])} past the expected ship date"
-    if metric.id == "cr_7d":
+    if metric.family is Family.CR:
         by = row["cancelled_by"] or None
         return f"cancelled by {by}" if by else "cancelled, initiator unknown (counted as the seller's)"
-    if metric.id == "vtr_30d":
+    if metric.family is Family.VTR:
         if row["tracking_valid"] is False:
             return f"tracking {row.get('carrier') or ''} not valid".replace("  ", " ")
         return "tracking validity unknown (counted as not valid)"
-    if metric.id == "otdr_14d":
+    if metric.family is Family.OTDR:
         if _known(row["delivered_at"], as_of):
             return f"delivered {_span(row['delivered_at'] - row['latest_delivery_date'])} after the promised date"
         return f"not delivered, {_span(as_of - row['latest_delivery_date'])} past the promised date"
@@ -248,95 +232,3 @@ def refresh_snapshots(session: Session, targets: m.Targets, account_ids: Iterabl
             session.execute(insert(MetricSnapshot), rows)
         written += len(rows)
     return written
-
-
-# ------------------------------------------------------------------ Amazon's figures beside ours
-AMAZON_NAMES = {"orderDefectRate": "odr", "lateShipmentRate": "lsr_30d",
-                "preFulfillmentCancellationRate": "cr_7d", "validTrackingRate": "vtr_30d",
-                "onTimeDeliveryRate": "otdr_14d"}
-MARKETPLACES = {"ATVPDKIKX0DER": "amazon.com", "A2EUQ1WTGCTBG2": "amazon.ca", "A1AM78C64UM0Y8": "amazon.com.mx",
-                "A1PA6795UKMFR9": "amazon.de", "A1F83G8C2ARO7P": "amazon.co.uk", "A13V1IB3VIYZZH": "amazon.fr",
-                "APJ6JRA9NG5V4": "amazon.it", "A1RKKUPIHCS9HS": "amazon.es", "A1VC38T7YXB528": "amazon.co.jp",
-                "A21TJRUUN4KGV": "amazon.in", "A39IBJ37TRP1C6": "amazon.com.au"}
-
-
-@dataclass(frozen=True)
-class Comparison:
-    account: str
-    marketplace: str | None
-    metric: str
-    channel: str
-    date_from: datetime
-    date_to: datetime
-    amazon_numerator: int | None
-    amazon_denominator: int | None
-    amazon_rate: float | None
-    amazon_status: str | None
-    numerator: int
-    denominator: int
-    rate: float | None
-    status: str
-
-    @property
-    def count_difference(self) -> int | None:
-        """Our bad (or good) orders minus Amazon's: usually orders or defects not imported."""
-        return None if self.amazon_numerator is None else self.numerator - self.amazon_numerator
-
-    @property
-    def denominator_difference(self) -> int | None:
-        """Our eligible orders minus Amazon's: orders missing from the imports, or extra ones."""
-        return None if self.amazon_denominator is None else self.denominator - self.amazon_denominator
-
-    def as_json(self) -> dict[str, Any]:
-        data = {**self.__dict__, "count_difference": self.count_difference,
-                "denominator_difference": self.denominator_difference}
-        data["date_from"], data["date_to"] = self.date_from.isoformat(), self.date_to.isoformat()
-        return data
-
-
-def _range_end(moment: datetime) -> datetime:
-    """Amazon writes inclusive ends (23:59 or 23:59:59): the exclusive end is the next midnight."""
-    moment = to_utc(moment)
-    if moment.hour == 23 and moment.minute == 59:
-        return datetime.combine(moment.date() + timedelta(days=1), time(0), tzinfo=UTC)
-    return moment
-
-
-def compare_with_amazon(session: Session, targets: m.Targets, key: str | None = None) -> list[Comparison]:
-    """Our figure over exactly Amazon's reporting range, beside Amazon's, for the newest
-    performance report of each account and marketplace."""
-    out: list[Comparison] = []
-    for account in accounts(session, key):
-        reports = session.scalars(select(PerformanceReport).where(PerformanceReport.account_id == account.id)
-                                  .order_by(PerformanceReport.id.desc()))
-        newest: dict[str | None, PerformanceReport] = {}
-        for report in reports:
-            newest.setdefault(report.marketplace_id, report)
-        if not newest:
-            continue
-        data = load(session.connection(), account, ORDER_FIELDS)
-        for report in newest.values():
-            out += _compare_report(session, account.key, report, data, targets)
-    return out
-
-
-def _compare_report(session: Session, key: str, report: PerformanceReport, data: AccountData,
-                    targets: m.Targets) -> list[Comparison]:
-    orders = data.orders
-    domain = MARKETPLACES.get(report.marketplace_id or "")
-    if domain and orders["marketplace"].isin([domain, report.marketplace_id]).any():
-        orders = orders[orders["marketplace"].isin([domain, report.marketplace_id])]
-    rows = []
-    for figure in session.scalars(select(PerformanceMetric).where(PerformanceMetric.report_id == report.id)):
-        metric_id = AMAZON_NAMES.get(figure.name)
-        if metric_id is None or figure.date_from is None or figure.date_to is None:
-            continue
-        metric = m.METRICS_BY_ID[metric_id]
-        channel = figure.channel or "mfn"
-        end = _range_end(figure.date_to)
-        (ours,) = [v for v in m.evaluate(orders, data.defects, end, targets, key, [metric], figure.date_from)
-                   if v.channel == channel]
-        rows.append(Comparison(key, report.marketplace_id, metric_id, channel, figure.date_from, end,
-                               figure.numerator, figure.denominator, figure.rate, figure.status,
-                               ours.numerator, ours.denominator, ours.rate, ours.status))
-    return rows

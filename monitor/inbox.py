@@ -19,21 +19,18 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.config import Settings
-from monitor.ingest import ImportResult, import_file
+from monitor.ingest import ImportResult, ImportRun, import_file
 from monitor.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class InboxResult:
-    results: list[ImportResult] = field(default_factory=list)
+class InboxRun(ImportRun):
+    """An import of the inbox, and what it left waiting or ignored."""
+
     waiting: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return any(r.inserted or r.updated for r in self.results if r.status in ("ok", "partial"))
 
 
 def settled_files(inbox: Path, settle_seconds: float, now: float | None = None) -> tuple[list[Path], list[str], list[str]]:
@@ -59,13 +56,13 @@ def settled_files(inbox: Path, settle_seconds: float, now: float | None = None) 
     return ready, waiting, ignored
 
 
-def import_inbox_once(sessions: sessionmaker[Session], settings: Settings) -> InboxResult:
+def import_inbox_once(sessions: sessionmaker[Session], settings: Settings) -> InboxRun:
     """Import every settled file of INBOX_DIR and move it aside."""
     inbox = Path(settings.inbox_dir)
     for folder in (inbox, inbox / "processed", inbox / "rejected"):
         folder.mkdir(parents=True, exist_ok=True)
     ready, waiting, ignored = settled_files(inbox, settings.inbox_settle_seconds)
-    result = InboxResult(waiting=waiting, ignored=ignored)
+    result = InboxRun(waiting=waiting, ignored=ignored)
     for path in ready:
         outcome = import_file(sessions, path, settings)
         result.results.append(outcome)

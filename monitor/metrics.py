@@ -22,15 +22,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from monitor import forecast
+
+if TYPE_CHECKING:
+    from monitor.config import Settings
+from monitor.domain import Channel, Direction, Family, MetricKey, Status
+from monitor.errors import UsageError
 
 NEVER = np.iinfo(np.int64).max  # an event that has not happened (as microseconds)
 ALWAYS = np.iinfo(np.int64).min  # a fact without a time: known at every T
@@ -41,29 +46,49 @@ US_PER_DAY = 86_400_000_000
 class MetricDef:
     id: str
     name: str
-    channels: tuple[str, ...]
+    family: Family
+    channels: tuple[Channel, ...]
     days: int
-    direction: str  # "max": must stay below the limit; "min": must stay at or above it
+    direction: Direction  # MAX: must stay below the limit; MIN: must stay at or above it
     limit_setting: str
     anchor: str  # the order field that places an order in the window
-    bad_label: str  # what the numerator counts, in words
+    counted: str  # what the denominator counts, in words ("shipments")
+    numerator_label: str  # what the numerator counts ("late shipments"; good ones for a MIN metric)
+    miss_label: str  # one bad outcome, in words, whatever the direction ("late deliveries")
+
+    def short_name(self) -> str:
+        """The name with its window, as a seller says it: "LSR 10d", "ODR"."""
+        days = f" {self.days}d" if self.family in (Family.LSR,) else ""
+        return f"{self.family.upper()}{days}"
 
 
+AFN_MFN = (Channel.AFN, Channel.MFN)
+MFN = (Channel.MFN,)
 METRICS: tuple[MetricDef, ...] = (
-    MetricDef("odr", "Order Defect Rate", ("afn", "mfn"), 60, "max", "limit_odr", "purchase_date",
-              "orders with a defect"),
-    MetricDef("lsr_10d", "Late Shipment Rate (10 days)", ("mfn",), 10, "max", "limit_lsr", "latest_ship_date",
-              "late shipments"),
-    MetricDef("lsr_30d", "Late Shipment Rate (30 days)", ("mfn",), 30, "max", "limit_lsr", "latest_ship_date",
-              "late shipments"),
-    MetricDef("cr_7d", "Pre-fulfilment Cancellation Rate", ("mfn",), 7, "max", "limit_cr", "purchase_date",
-              "seller cancellations"),
-    MetricDef("vtr_30d", "Valid Tracking Rate", ("mfn",), 30, "min", "limit_vtr", "shipped_at",
-              "shipments with valid tracking"),
-    MetricDef("otdr_14d", "On-Time Delivery Rate", ("mfn",), 14, "min", "limit_otdr", "latest_delivery_date",
-              "deliveries on time"),
+    MetricDef("odr", "Order Defect Rate", Family.ODR, AFN_MFN, 60, Direction.MAX, "limit_odr", "purchase_date",
+              "orders", "orders with a defect", "orders with a defect"),
+    MetricDef("lsr_10d", "Late Shipment Rate (10 days)", Family.LSR, MFN, 10, Direction.MAX, "limit_lsr",
+              "latest_ship_date", "shipments", "late shipments", "late shipments"),
+    MetricDef("lsr_30d", "Late Shipment Rate (30 days)", Family.LSR, MFN, 30, Direction.MAX, "limit_lsr",
+              "latest_ship_date", "shipments", "late shipments", "late shipments"),
+    MetricDef("cr_7d", "Pre-fulfilment Cancellation Rate", Family.CR, MFN, 7, Direction.MAX, "limit_cr",
+              "purchase_date", "orders", "seller cancellations", "cancellations counted against the seller"),
+    MetricDef("vtr_30d", "Valid Tracking Rate", Family.VTR, MFN, 30, Direction.MIN, "limit_vtr", "shipped_at",
+              "shipments", "shipments with valid tracking", "shipments without valid tracking"),
+    MetricDef("otdr_14d", "On-Time Delivery Rate", Family.OTDR, MFN, 14, Direction.MIN, "limit_otdr",
+              "latest_delivery_date", "deliveries", "deliveries on time", "late deliveries"),
 )
 METRICS_BY_ID = {m.id: m for m in METRICS}
+
+
+def metric_def(metric_id: str) -> MetricDef:
+    """The definition of a metric id; an unknown id is a usage error naming the known ones."""
+    try:
+        return METRICS_BY_ID[metric_id]
+    except KeyError:
+        raise UsageError(f"unknown metric {metric_id!r} (known: {', '.join(METRICS_BY_ID)})") from None
+
+
 # How far before an evaluation time an order's anchor can still count: the longest window, or
 # the span of daily cohorts the forecast reads, whichever is longer.
 LOOKBACK_DAYS = max(max(m.days for m in METRICS), forecast.FIT_DAYS)
@@ -83,7 +108,7 @@ class Targets:
     odr_count_cancelled: bool = True
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Targets:
+    def from_settings(cls, settings: Settings) -> Targets:
         return cls(**{name: getattr(settings, name) for name in cls.__dataclass_fields__})
 
     def limit(self, metric: MetricDef) -> float:
@@ -95,7 +120,7 @@ class MetricValue:
     """One metric of one account and channel at one time (the JSON contract of `metrics`)."""
 
     account: str
-    channel: str
+    channel: Channel
     metric: str
     as_of: datetime
     window_start: datetime
@@ -104,17 +129,32 @@ class MetricValue:
     denominator: int
     rate: float | None
     limit: float
-    direction: str
-    status: str  # no_data, good, warning, critical
+    direction: Direction
+    status: Status
     headroom: int | None
     forecast_breach: str | None = None  # ISO date on which the trend would miss the target
     no_data_reason: str | None = None
+    marketplace: str | None = None
 
-    def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        for key in ("as_of", "window_start", "window_end"):
-            data[key] = data[key].isoformat()
-        return data
+    @property
+    def key(self) -> MetricKey:
+        return MetricKey(self.account, self.marketplace, self.channel, self.metric)
+
+    @property
+    def definition(self) -> MetricDef:
+        return METRICS_BY_ID[self.metric]
+
+    @property
+    def bad_share(self) -> float | None:
+        """The rate in "bad" terms: the rate of a MAX metric, 1 - rate of a MIN metric."""
+        if self.rate is None:
+            return None
+        return self.rate if self.direction is Direction.MAX else 1 - self.rate
+
+    @property
+    def allowance(self) -> float:
+        """The largest bad share the target allows."""
+        return self.limit if self.direction is Direction.MAX else 1 - self.limit
 
 
 # ------------------------------------------------------------------ input preparation
@@ -227,11 +267,11 @@ def counting(p: Prepared, metric: MetricDef, channel: str, targets: Targets) -> 
     t = p.times
     in_channel = p.channel == channel
     anchor = t[metric.anchor]
-    if metric.id == "odr":
+    if metric.family is Family.ODR:
         drop = np.full(len(anchor), NEVER, dtype=np.int64) if targets.odr_count_cancelled else t["cancel_known"]
         return _select(in_channel, anchor, drop, t["first_defect"] != NEVER, t["first_defect"])
     mfn = in_channel & (channel == "mfn")
-    if metric.id.startswith("lsr"):
+    if metric.family is Family.LSR:
         on_time = (t["shipped_at"] != NEVER) & (t["shipped_at"] <= t["latest_ship_date"])
         result = _select(mfn & (anchor != NEVER), anchor, t["pre_fulfilment_cancel_known"], ~on_time, ALWAYS)
         if not p.present["shipped_at"]:
@@ -239,17 +279,17 @@ def counting(p: Prepared, metric: MetricDef, channel: str, targets: Targets) -> 
         elif not p.present["latest_ship_date"]:
             result.no_data = "no expected ship dates imported (latest_ship_date)"
         return result
-    if metric.id == "cr_7d":
+    if metric.family is Family.CR:
         counts = p.pre_fulfilment & (p.cancelled_by != "buyer")
         return _select(mfn, anchor, np.full(len(anchor), NEVER, dtype=np.int64), counts,
                        t["pre_fulfilment_cancel_known"])
-    if metric.id == "vtr_30d":
+    if metric.family is Family.VTR:
         result = _select(mfn & (anchor != NEVER), anchor, np.full(len(anchor), NEVER, dtype=np.int64),
                          p.valid_tracking, ALWAYS)
         if not p.present["tracking_valid"]:
             result.no_data = "no tracking validity imported (tracking_valid)"
         return result
-    if metric.id == "otdr_14d":
+    if metric.family is Family.OTDR:
         on_time = (t["delivered_at"] != NEVER) & (t["delivered_at"] <= t["latest_delivery_date"])
         result = _select(mfn & p.valid_tracking & (anchor != NEVER), anchor,
                          np.full(len(anchor), NEVER, dtype=np.int64), on_time, ALWAYS)
@@ -303,21 +343,21 @@ def _interval_counts(lo: np.ndarray, hi: np.ndarray, first: int, days: int) -> n
 
 # ------------------------------------------------------------------ judging a value
 def rate_and_status(metric: MetricDef, flagged: int, eligible: int, targets: Targets,
-                    no_data: str | None = None, forecast_within: bool = False) -> tuple[float | None, str, int | None]:
+                    no_data: str | None = None, forecast_within: bool = False) -> tuple[float | None, Status, int | None]:
     """(rate, status, headroom) for `flagged` of `eligible` orders, judged exactly (fractions)."""
     if eligible == 0 or no_data:
-        return None, "no_data", None
+        return None, Status.NO_DATA, None
     limit = Fraction(str(targets.limit(metric)))
-    bad = flagged if metric.direction == "max" else eligible - flagged
-    allowance = limit if metric.direction == "max" else 1 - limit
+    bad = flagged if metric.direction is Direction.MAX else eligible - flagged
+    allowance = limit if metric.direction is Direction.MAX else 1 - limit
     share = Fraction(bad, eligible)
-    missed = share >= allowance if metric.direction == "max" else share > allowance
+    missed = share >= allowance if metric.direction is Direction.MAX else share > allowance
     if missed:
-        status = "critical"
+        status = Status.CRITICAL
     elif share >= Fraction(str(targets.warn_ratio)) * allowance or forecast_within:
-        status = "warning"
+        status = Status.WARNING
     else:
-        status = "good"
+        status = Status.GOOD
     return flagged / eligible, status, headroom(metric, flagged, eligible, targets)
 
 
@@ -326,7 +366,7 @@ def headroom(metric: MetricDef, flagged: int, eligible: int, targets: Targets) -
     if eligible == 0:
         return None
     limit = Fraction(str(targets.limit(metric)))
-    if metric.direction == "max":  # largest k with (b + k) / n < L
+    if metric.direction is Direction.MAX:  # largest k with (b + k) / n < L
         return max(math.ceil(limit * eligible) - 1 - flagged, 0)
     bad = eligible - flagged  # largest k with (b + k) / n <= 1 - L
     return max(math.floor((1 - limit) * eligible) - bad, 0)
@@ -369,7 +409,7 @@ def _breach(metric: MetricDef, as_of: datetime, eligible: np.ndarray, flagged: n
             targets: Targets) -> datetime | None:
     """The forecast breach day from daily cohorts (each day's orders, as known when it ended)."""
     limit = targets.limit(metric)
-    if metric.direction == "max":
+    if metric.direction is Direction.MAX:
         ahead = forecast.days_to_breach(eligible, flagged, metric.days, limit, strict=False)
     else:
         ahead = forecast.days_to_breach(eligible, eligible - flagged, metric.days, 1 - limit, strict=True)
@@ -382,12 +422,12 @@ def _value(account: str, channel: str, metric: MetricDef, as_of: datetime, start
         flagged = eligible = 0
     soon = breach is not None and breach - as_of <= timedelta(days=targets.forecast_days)
     rate, status, room = rate_and_status(metric, flagged, eligible, targets, no_data, soon)
-    if status in ("critical", "no_data"):
+    if status in (Status.CRITICAL, Status.NO_DATA):
         breach = None  # a forecast of what has already happened, or of nothing, helps no one
     return MetricValue(account, channel, metric.id, as_of, start, as_of, flagged, eligible, rate,
                        targets.limit(metric), metric.direction, status, room,
                        forecast_breach=breach.date().isoformat() if breach else None,
-                       no_data_reason=(no_data or "no eligible orders in the window") if status == "no_data" else None)
+                       no_data_reason=(no_data or "no eligible orders in the window") if status is Status.NO_DATA else None)
 
 
 def history(orders: pd.DataFrame, defects: pd.DataFrame | None, as_of: datetime, days: int, targets: Targets,

@@ -239,44 +239,45 @@ class AlertState(Base):
 
 
 class Notification(Base):
-    """One message to a seller (one per account per check), kept until every channel took it."""
+    """One message to a seller (one per account per check), kept for the alert history."""
 
     __tablename__ = "notifications"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    level: Mapped[str] = mapped_column(String(10))  # the highest level in it, or "resolved"
+    level: Mapped[str] = mapped_column(String(10))  # the highest level in it, "resolved" or "reminder"
     subject: Mapped[str] = mapped_column(String(300))
     text: Mapped[str] = mapped_column(Text)
-    html: Mapped[str] = mapped_column(Text)
-    slack: Mapped[str] = mapped_column(Text)  # the webhook payload, JSON
 
 
 class Delivery(Base):
-    """The outbox: one row per notification and channel, `sent` only once the channel accepted it."""
+    """The outbox: one row per notification and notifier, with the payload that notifier
+    rendered; `sent` only once the notifier's medium accepted it."""
 
     __tablename__ = "deliveries"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id", ondelete="CASCADE"), index=True)
-    channel: Mapped[str] = mapped_column(String(20))
+    notifier: Mapped[str] = mapped_column(String(20))  # a kind of monitor.notifiers.NOTIFIERS
+    payload: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), index=True)  # pending, sent, dead
     attempts: Mapped[int] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class ChannelHealth(Base):
-    """A channel found dead (a Slack webhook answering 404 or 410): no more tries until reset."""
+class NotifierHealth(Base):
+    """A notifier found dead (a Slack webhook answering 404, a refused login): no more tries
+    until its settings change or `account-health notifier reset` revives it."""
 
-    __tablename__ = "channel_health"
+    __tablename__ = "notifier_health"
 
-    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     dead: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str | None] = mapped_column(Text)
     since: Mapped[datetime] = mapped_column(UTCDateTime)
-    fingerprint: Mapped[str] = mapped_column(String(64))  # hash of the channel's settings: new settings, new chance
+    fingerprint: Mapped[str] = mapped_column(String(64))  # of the settings it died with: new settings, new chance
 
 
 class Heartbeat(Base):
@@ -317,7 +318,7 @@ class CaseEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    channel: Mapped[str] = mapped_column(String(10))  # case, email, phone, chat
+    medium: Mapped[str] = mapped_column(String(10))  # case, email, phone, chat
     case_id: Mapped[str | None] = mapped_column(String(100))
     summary: Mapped[str] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(Text)

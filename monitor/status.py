@@ -4,21 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from monitor.alerts.state import FIRING
-from monitor.models import (
-    Account,
-    AlertState,
-    ChannelHealth,
-    Delivery,
-    Heartbeat,
-    ImportAccount,
-    ImportRecord,
-)
+from monitor.accounts import find_accounts, freshness
+from monitor.config import Settings
+from monitor.domain import FIRING
+from monitor.models import AlertState, Delivery, Heartbeat, NotifierHealth
 
 DAEMON_GRACE_SECONDS = 180
 
@@ -32,53 +25,48 @@ class AccountStatus:
 
 
 @dataclass
-class Status:
+class StatusReport:
+    """The monitor's health, for people and for probes."""
+
+    JSON_EXTRA = ("ok",)
+
     now: datetime
     daemon: str  # running, stale, stopped, never
     daemon_detail: str
     last_check: datetime | None
     accounts: list[AccountStatus] = field(default_factory=list)
-    dead_channels: dict[str, str] = field(default_factory=dict)
+    dead_notifiers: dict[str, str] = field(default_factory=dict)
     pending_deliveries: int = 0
     sync: str = "off"
 
     @property
     def failing(self) -> bool:
-        return self.daemon != "running" or any(a.stale for a in self.accounts) or bool(self.dead_channels)
+        return self.daemon != "running" or any(a.stale for a in self.accounts) or bool(self.dead_notifiers)
 
-    def as_json(self) -> dict[str, Any]:
-        def iso(value: datetime | None) -> str | None:
-            return value.isoformat() if value else None
-
-        return {"now": iso(self.now), "ok": not self.failing, "daemon": self.daemon, "daemon_detail": self.daemon_detail,
-                "last_check": iso(self.last_check), "pending_deliveries": self.pending_deliveries,
-                "dead_channels": self.dead_channels, "sync": self.sync,
-                "accounts": [{"account": a.account, "last_import": iso(a.last_import), "stale": a.stale,
-                              "open_alerts": a.open_alerts} for a in self.accounts]}
+    @property
+    def ok(self) -> bool:
+        return not self.failing
 
 
-def read_status(session: Session, settings, now: datetime) -> Status:
+def read_status(session: Session, settings: Settings, now: datetime) -> StatusReport:
     beat = session.get(Heartbeat, 1)
     daemon, detail = _daemon(beat, now)
-    status = Status(now, daemon, detail, beat.last_check_at if beat else None)
-    last_imports = dict(session.execute(
-        select(ImportAccount.account_id, func.max(ImportRecord.finished_at))
-        .join(ImportRecord, ImportRecord.id == ImportAccount.import_id)
-        .where(ImportRecord.status.in_(("ok", "partial"))).group_by(ImportAccount.account_id)).all())
+    report = StatusReport(now, daemon, detail, beat.last_check_at if beat else None)
     alerts: dict[int, list[str]] = {}
     for row in session.scalars(select(AlertState).where(AlertState.level.in_(FIRING))):
         alerts.setdefault(row.account_id, []).append(
             f"{row.level} {row.metric}{'/' + row.channel if row.channel else ''}")
-    for account in session.scalars(select(Account).order_by(Account.key)):
-        last = last_imports.get(account.id)
-        stale = last is None or now - last > timedelta(hours=settings.stale_hours)
-        status.accounts.append(AccountStatus(account.key, last, stale, sorted(alerts.get(account.id, []))))
-    status.dead_channels = {r.name: r.reason or "dead" for r in
-                            session.scalars(select(ChannelHealth).where(ChannelHealth.dead.is_(True)))}
-    status.pending_deliveries = session.scalar(select(func.count()).select_from(Delivery)
-                                               .where(Delivery.status == "pending"))
-    status.sync = "on" if settings.spapi_refresh_token else "off (no Selling Partner API credentials)"
-    return status
+    fresh = freshness(session, now, settings.stale_hours)
+    for account in find_accounts(session):
+        report.accounts.append(AccountStatus(account.key, fresh[account.id].last_import, fresh[account.id].stale,
+                                             sorted(alerts.get(account.id, []))))
+    report.dead_notifiers = {r.kind: r.reason or "dead" for r in
+                             session.scalars(select(NotifierHealth).where(NotifierHealth.dead.is_(True)))}
+    report.pending_deliveries = session.scalar(select(func.count()).select_from(Delivery)
+                                               .where(Delivery.status == "pending")) or 0
+    report.sync = "on" if settings.spapi_refresh_token or settings.spapi_accounts_file \
+        else "off (no Selling Partner API credentials)"
+    return report
 
 
 def _daemon(beat: Heartbeat | None, now: datetime) -> tuple[str, str]:

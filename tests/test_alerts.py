@@ -1,30 +1,30 @@
-"""Alerts end to end: state, grouping, message, Slack and SMTP on loopback, the outbox."""
+"""Alerts end to end: state, grouping, message, notifiers on loopback, the outbox."""
 
 from __future__ import annotations
 
 import email
+import json
 import logging
-import socket
 import ssl
 from datetime import UTC, datetime, timedelta
 from email import policy
 
-import httpx
 import pytest
 import trustme
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from monitor import db
-from monitor.alerts import check_once, state
-from monitor.alerts import message as msg
-from monitor.alerts.channels import configured
+from monitor.alerts import state
+from monitor.alerts.message import Item, Message
 from monitor.cli import cli
-from monitor.config import load_settings
-from monitor.ingest import import_file
-from monitor.models import AlertState, ChannelHealth, Delivery, Notification
-from tests.servers import Inbox, SlackLike, smtp_controller
-from tests.test_health import shop, write
+from monitor.domain import AlertLevel
+from monitor.errors import ConfigError
+from monitor.models import AlertState, Delivery, Notification, NotifierHealth
+from monitor.monitor import Monitor
+from monitor.notifiers import NOTIFIERS, configured
+from monitor.notifiers.email import EmailNotifier
+from monitor.present import alerts as words
+from tests.conftest import env_of, reconfigured, shop, smtp_settings, write
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 NOW = datetime.now(UTC)
@@ -62,49 +62,38 @@ def test_escalation_repeat_and_resolution():
     assert (s5.event, s5.level) == (None, "warning")  # de-escalation is quiet
     s6 = state.step(p, state.Observation("good", 0.01, 0.026), NOW + timedelta(hours=4), repeat)
     assert (s6.event, s6.level) == ("resolved", "ok")
-    never_sent = state.Previous("warning", NOW, None, None)
+    never_sent = state.Previous(AlertLevel.WARNING, NOW, None, None)
     assert state.step(never_sent, state.Observation("good", 0.0, 0.026), NOW, repeat).event is None
 
 
 # ------------------------------------------------------------------ fixtures
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def shop_db(sessions, settings, tmp_path):
-    import_file(sessions, shop(tmp_path), settings, account="acme")
-    return sessions
+def shop_db(monitor, tmp_path):
+    monitor.import_paths([shop(tmp_path)], account="acme")
+    return monitor
 
 
-def run_check(sessions, settings, now=NOW, dry_run=False, printed=None):
+def run_check(monitor: Monitor, settings=None, now=NOW, dry_run=False, printed=None):
+    """A check at AS_OF, seen at `now`, with `settings` (default: the monitor's)."""
     sleeps: list[float] = []
-    with httpx.Client(timeout=5) as client:
-        channels = configured(settings, client, printed.append if printed is not None else None)
-        result = check_once(sessions, settings, channels, AS_OF, now, dry_run, sleep=sleeps.append)
-    result.sleeps = sleeps
+    checker = Monitor(settings or monitor.settings, monitor.sessions, monitor.http, lambda: now,
+                      printed.append if printed is not None else None, sleeps.append)
+    result = checker.check(AS_OF, dry_run)
+    result.sleeps = sleeps  # type: ignore[attr-defined]
     return result
 
 
-def with_settings(settings, **values):
-    env = {k.upper(): str(v) for k, v in values.items()}
-    env["DATABASE_URL"] = settings.database_url
-    return load_settings(environ=env)
-
-
-def count(sessions, model, *where) -> int:
-    with sessions() as session:
+def count(monitor, model, *where) -> int:
+    with monitor.sessions() as session:
         return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 # ------------------------------------------------------------------ checks
-def test_one_message_per_account_with_every_firing_metric_critical_first(shop_db, settings):
+def test_one_message_per_account_with_every_firing_metric_critical_first(shop_db):
     printed: list[str] = []
-    result = run_check(shop_db, settings, printed=printed)
+    result = run_check(shop_db, printed=printed)
     assert len(result.messages) == 1
-    text = result.messages[0].text
+    text = words.text(result.messages[0])
     assert text.index("CRITICAL") < text.index("WARNING Valid Tracking Rate")
     for title in ("Late Shipment Rate (10 days), MFN", "Pre-fulfilment Cancellation Rate, MFN",
                   "Valid Tracking Rate, MFN"):
@@ -113,113 +102,112 @@ def test_one_message_per_account_with_every_firing_metric_critical_first(shop_db
     assert "LATE-1: shipped 10 h after the expected ship date (SKU POT)" in text
     assert "Confirm every shipment before its expected ship date" in text
     assert "Dashboard: file://" in text
-    assert result.messages[0].subject.startswith("[account-health] acme: CRITICAL: ")
-    assert printed == [text]  # the console channel
+    assert words.subject(result.messages[0]).startswith("[account-health] acme: CRITICAL: ")
+    assert printed == [text]  # the console notifier
     assert result.delivery.sent == 1 and not result.failed
 
 
-def test_dry_run_prints_and_changes_nothing(shop_db, settings):
-    result = run_check(shop_db, settings, dry_run=True)
+def test_dry_run_prints_and_changes_nothing(shop_db):
+    result = run_check(shop_db, dry_run=True)
     assert len(result.messages) == 1 and result.dry_run
     assert count(shop_db, AlertState) == 0 and count(shop_db, Notification) == 0
-    out = CliRunner().invoke(cli, ["check", "--dry-run", "--as-of",
-                             "2026-10-31"], env={"DATABASE_URL": settings.database_url})
+    out = CliRunner().invoke(cli, ["check", "--dry-run", "--as-of", "2026-10-31"], env=env_of(shop_db.settings))
     assert out.exit_code == 0 and "would send: [account-health] acme: CRITICAL" in out.output
     assert count(shop_db, AlertState) == 0
 
 
-def test_a_restart_between_checks_sends_nothing_twice(shop_db, settings):
-    run_check(shop_db, settings)
-    engine = db.make_engine(settings.database_url)  # a new process, as far as the database can tell
-    try:
-        again = run_check(db.session_factory(engine), settings, now=NOW + timedelta(hours=1))
-        assert again.messages == [] and count(shop_db, Notification) == 1
-        later = run_check(db.session_factory(engine), settings, now=NOW + timedelta(hours=25))
+def test_a_restart_between_checks_sends_nothing_twice(shop_db):
+    run_check(shop_db)
+    with Monitor.open(shop_db.settings) as again:  # a new process, as far as the database can tell
+        assert run_check(again, now=NOW + timedelta(hours=1)).messages == []
+        assert count(shop_db, Notification) == 1
+        later = run_check(again, now=NOW + timedelta(hours=25))
         assert len(later.messages) == 1  # ALERT_REPEAT_HOURS later, the repeat
-    finally:
-        engine.dispose()
 
 
-def test_stale_data_raises_a_no_data_alert(shop_db, settings):
-    result = run_check(shop_db, settings, now=NOW + timedelta(hours=40))
+def test_stale_data_raises_a_no_data_alert(shop_db):
+    result = run_check(shop_db, now=NOW + timedelta(hours=40))
     assert result.stale_accounts == ["acme"] and result.failed
-    assert "STALE DATA Report data is stale" in result.messages[0].text
+    assert "STALE DATA Report data is stale" in words.text(result.messages[0])
 
 
 # ------------------------------------------------------------------ Slack
-def test_slack_gets_text_and_blocks_with_report_strings_escaped(sessions, settings, tmp_path):
+def test_slack_gets_text_and_blocks_with_report_strings_escaped(monitor, tmp_path, slack):
     rows = ("order_id,purchase_date,fulfillment_channel,order_status,latest_ship_date,shipped_at,sku\n"
             + "".join(f"A{n},2026-10-25T10:00:00Z,MFN,Shipped,2026-10-27T23:00:00Z,2026-10-26T10:00:00Z,OK\n"
                       for n in range(10))
             + 'X1,2026-10-25T10:00:00Z,MFN,Shipped,2026-10-27T23:00:00Z,2026-10-29T10:00:00Z,"<script>alert(1)</script>"\n'
             + 'X2,2026-10-25T10:00:00Z,MFN,Shipped,2026-10-27T23:00:00Z,2026-10-29T10:00:00Z,"""><img src=x onerror=alert(2)>"\n')
-    import_file(sessions, write(tmp_path / "o.csv", rows), settings, account="acme")
-    with SlackLike() as slack:
-        result = run_check(sessions, with_settings(settings, slack_webhook_url=slack.url))
-        assert result.delivery.sent == 2  # console and Slack
-        (payload,) = slack.received
+    monitor.import_paths([write(tmp_path / "o.csv", rows)], account="acme")
+    result = run_check(monitor, reconfigured(monitor.settings, slack_webhook_url=slack.url))
+    assert result.delivery.sent == 2  # console and Slack
+    (payload,) = slack.received
     assert payload["text"].startswith("[account-health] acme: CRITICAL")
     assert payload["blocks"][0]["type"] == "header" and len(payload["blocks"]) <= 50
     body = "\n".join(b["text"]["text"] for b in payload["blocks"] if b["type"] == "section")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "<script>" not in body
     assert "\"&gt;&lt;img src=x onerror=alert(2)&gt;" in body
-    html = result.messages[0].html
-    assert "<script>" not in html and "&lt;script&gt;" in html and "<img src=x" not in html
+    page = words.html(result.messages[0])
+    assert "<script>" not in page and "&lt;script&gt;" in page and "<img src=x" not in page
 
 
-def test_slack_429_honours_retry_after(shop_db, settings):
-    with SlackLike() as slack:
-        slack.script.append((429, "rate_limited", {"Retry-After": "7"}))
-        result = run_check(shop_db, with_settings(settings, slack_webhook_url=slack.url))
-        assert result.sleeps == [7.0] and len(slack.received) == 1 and result.delivery.sent == 2
+def test_slack_429_honours_retry_after(shop_db, slack):
+    slack.script.append((429, "rate_limited", {"Retry-After": "7"}))
+    result = run_check(shop_db, reconfigured(shop_db.settings, slack_webhook_url=slack.url))
+    assert result.sleeps == [7.0] and len(slack.received) == 1 and result.delivery.sent == 2
 
 
-def test_slack_404_means_dead_no_more_tries_and_no_secret_in_sight(shop_db, settings, caplog):
+def test_slack_404_means_dead_no_more_tries_and_no_secret_in_sight(shop_db, slack, caplog):
     caplog.set_level(logging.DEBUG)
-    with SlackLike() as slack:
-        slack.script.append((404, "no_service", {}))
-        configured_settings = with_settings(settings, slack_webhook_url=slack.url)
-        result = run_check(shop_db, configured_settings)
-        assert result.delivery.dead == 1 and result.delivery.dead_channels == ["slack"] and result.failed
-        with shop_db() as session:
-            assert session.get(ChannelHealth, "slack").dead
-        later = run_check(shop_db, configured_settings, now=NOW + timedelta(hours=25))
-        assert len(later.messages) == 1 and slack.received == []  # not tried again
+    slack.script.append((404, "no_service", {}))
+    settings = reconfigured(shop_db.settings, slack_webhook_url=slack.url)
+    result = run_check(shop_db, settings)
+    assert result.delivery.dead == 1 and result.delivery.dead_notifiers == ["slack"] and result.failed
+    with shop_db.sessions() as session:
+        assert session.get_one(NotifierHealth, "slack").dead
+    later = run_check(shop_db, settings, now=NOW + timedelta(hours=25))
+    assert len(later.messages) == 1 and slack.received == []  # not tried again
     assert "secret-token-XYZ" not in caplog.text
-    with shop_db() as session:
+    with shop_db.sessions() as session:
         errors = " ".join(filter(None, session.scalars(select(Delivery.last_error))))
     assert "no_service" in errors and "secret-token-XYZ" not in errors
 
 
-def test_slack_5xx_is_retried_and_delivered_exactly_once_on_the_next_run(shop_db, settings):
-    with SlackLike() as slack:
-        slack.script.extend([(500, "oops", {})] * 3)
-        configured_settings = with_settings(settings, slack_webhook_url=slack.url)
-        first = run_check(shop_db, configured_settings)
-        assert first.sleeps == [2.0, 4.0] and first.delivery.pending == 1 and slack.received == []
-        second = run_check(shop_db, configured_settings, now=NOW + timedelta(minutes=5))
-        assert second.messages == [] and second.delivery.sent == 1 and len(slack.received) == 1
-        third = run_check(shop_db, configured_settings, now=NOW + timedelta(minutes=10))
-        assert third.delivery.sent == 0 and len(slack.received) == 1
+def test_slack_5xx_is_retried_and_delivered_exactly_once_on_the_next_run(shop_db, slack):
+    slack.script.extend([(500, "oops", {})] * 3)
+    settings = reconfigured(shop_db.settings, slack_webhook_url=slack.url)
+    first = run_check(shop_db, settings)
+    assert first.sleeps == [2.0, 4.0] and first.delivery.pending == 1 and slack.received == []
+    second = run_check(shop_db, settings, now=NOW + timedelta(minutes=5))
+    assert second.messages == [] and second.delivery.sent == 1 and len(slack.received) == 1
+    third = run_check(shop_db, settings, now=NOW + timedelta(minutes=10))
+    assert third.delivery.sent == 0 and len(slack.received) == 1
+
+
+# ------------------------------------------------------------------ the generic webhook
+def test_webhook_notifier_posts_the_message_as_json_with_its_figures(shop_db, slack):
+    result = run_check(shop_db, reconfigured(shop_db.settings, webhook_url=slack.url))
+    assert result.delivery.sent == 2
+    (payload,) = slack.received
+    assert payload["account"] == "acme" and payload["level"] == "critical"
+    assert payload["subject"].startswith("[account-health] acme: CRITICAL")
+    lsr = next(a for a in payload["alerts"] if a["value"] and a["value"]["metric"] == "lsr_10d")
+    assert (lsr["value"]["numerator"], lsr["value"]["denominator"], lsr["level"]) == (3, 23, "critical")
+    assert {o["order_id"] for o in lsr["offenders"]} == {"LATE-1", "LATE-2", "OPEN-1"}
+
+
+def test_a_new_notifier_is_one_registry_line():
+    assert set(NOTIFIERS) == {"console", "slack", "email", "webhook"}
+    for kind, notifier in NOTIFIERS.items():
+        assert notifier.kind == kind
 
 
 # ------------------------------------------------------------------ e-mail
-def smtp_settings(settings, port, **extra):
-    values = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none",
-              "alert_email_from": "monitor@example.com", "alert_email_to": "owner@example.com, ops@example.com"}
-    return with_settings(settings, **{**values, **extra})
-
-
-def test_email_to_several_recipients_with_text_and_html(shop_db, settings):
-    inbox, port = Inbox(), free_port()
-    controller = smtp_controller(inbox, port)
-    controller.start()
-    try:
-        result = run_check(shop_db, smtp_settings(settings, port))
-    finally:
-        controller.stop()
+def test_email_to_several_recipients_with_text_and_html(shop_db, smtp, free_port):
+    server = smtp(free_port)
+    result = run_check(shop_db, smtp_settings(shop_db.settings, free_port))
     assert result.delivery.sent == 2
-    ((recipients, raw),) = inbox.messages
+    ((recipients, raw),) = server.inbox.messages
     assert recipients == ["owner@example.com", "ops@example.com"]
     parsed = email.message_from_bytes(raw, policy=policy.default)
     assert parsed["Subject"].strip().startswith("[account-health] acme: CRITICAL")
@@ -238,50 +226,85 @@ def tls(tmp_path):
 
 
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
-def test_email_over_tls_with_login(shop_db, settings, tmp_path, security):
+def test_email_over_tls_with_login(shop_db, tmp_path, security, smtp, free_port):
     server_context, ca_file = tls(tmp_path)
-    inbox, port = Inbox(), free_port()
     contexts = {"tls_context": server_context} if security == "starttls" else {"ssl_context": server_context}
-    controller = smtp_controller(inbox, port, **contexts)
-    controller.start()
-    try:
-        ok = run_check(shop_db, smtp_settings(settings, port, smtp_security=security, smtp_username="alerts",
-                                              smtp_password="pw-123", smtp_ca_file=ca_file))
-    finally:
-        controller.stop()
-    assert ok.delivery.sent == 2 and len(inbox.messages) == 1
+    server = smtp(free_port, **contexts)
+    ok = run_check(shop_db, smtp_settings(shop_db.settings, free_port, smtp_security=security,
+                                          smtp_username="alerts", smtp_password="pw-123", smtp_ca_file=ca_file))
+    assert ok.delivery.sent == 2 and len(server.inbox.messages) == 1
 
 
-def test_email_refused_login_is_permanent_and_the_password_never_shows(shop_db, settings, tmp_path, caplog):
+def test_email_refused_login_is_permanent_and_the_password_never_shows(shop_db, smtp, free_port, caplog):
     caplog.set_level(logging.DEBUG)
-    inbox, port = Inbox(), free_port()
-    controller = smtp_controller(inbox, port)
-    controller.start()
-    try:
-        result = run_check(shop_db, smtp_settings(settings, port, smtp_username="alerts",
-                                                  smtp_password="wrong-Secret-987"))
-    finally:
-        controller.stop()
-    assert result.delivery.dead == 1 and inbox.messages == []
+    server = smtp(free_port)
+    result = run_check(shop_db, smtp_settings(shop_db.settings, free_port, smtp_username="alerts",
+                                              smtp_password="wrong-Secret-987"))
+    assert result.delivery.dead == 1 and server.inbox.messages == []
     assert "wrong-Secret-987" not in caplog.text
+    with shop_db.sessions() as session:
+        stored = " ".join(str(v) for v in session.scalars(select(NotifierHealth.fingerprint)))
+    assert "wrong-Secret-987" not in stored
 
 
-def test_smtp_down_during_one_check_and_back_for_the_next_delivers_exactly_once(shop_db, settings):
-    port = free_port()
-    configured_settings = smtp_settings(settings, port)
-    down = run_check(shop_db, configured_settings)
+def test_a_fixed_password_revives_email_and_sends_what_it_missed(shop_db, smtp, free_port):
+    """The bug of issue 12: the fingerprint left out the password, so e-mail stayed dead."""
+    server = smtp(free_port)
+    wrong = smtp_settings(shop_db.settings, free_port, smtp_username="alerts", smtp_password="wrong")
+    assert run_check(shop_db, wrong).delivery.dead == 1
+    fixed = smtp_settings(shop_db.settings, free_port, smtp_username="alerts", smtp_password="pw-123")
+    later = run_check(shop_db, fixed, now=NOW + timedelta(hours=1))
+    assert later.messages == []  # nothing new to say: the missed alert is what goes out
+    assert later.delivery.sent == 1 and len(server.inbox.messages) == 1
+    with shop_db.sessions() as session:
+        assert session.get(NotifierHealth, "email") is None
+
+
+def test_fingerprints_cover_every_setting_including_secrets(settings):
+    base = smtp_settings(settings, 2525, smtp_username="alerts", smtp_password="one")
+
+    def fingerprint(s) -> str:
+        notifier = EmailNotifier.from_settings(s, None, None)  # type: ignore[arg-type]
+        assert notifier is not None
+        return notifier.fingerprint
+
+    same = fingerprint(base)
+    assert fingerprint(reconfigured(base, smtp_password="two")) != same
+    assert fingerprint(reconfigured(base, smtp_ca_file="/etc/ca.pem")) != same
+    assert fingerprint(reconfigured(base, alert_email_from="other@example.com")) != same
+    assert fingerprint(base) == same and "one" not in same
+
+
+def test_notifier_reset_revives_a_dead_notifier_and_queues_what_it_missed(shop_db, slack):
+    slack.script.append((404, "no_service", {}))
+    settings = reconfigured(shop_db.settings, slack_webhook_url=slack.url)
+    assert run_check(shop_db, settings).delivery.dead == 1
+    out = CliRunner().invoke(cli, ["notifier", "reset", "slack"], env=env_of(settings))
+    assert out.exit_code == 0 and "1 missed messages queued" in out.output
+    again = run_check(shop_db, settings, now=NOW + timedelta(minutes=5))
+    assert again.delivery.sent == 1 and len(slack.received) == 1
+    assert slack.received[0]["text"].startswith("[account-health] acme: CRITICAL")
+    bad = CliRunner().invoke(cli, ["notifier", "reset", "pager"], env=env_of(settings))
+    assert bad.exit_code != 0
+
+
+def test_smtp_down_during_one_check_and_back_for_the_next_delivers_exactly_once(shop_db, smtp, free_port):
+    settings = smtp_settings(shop_db.settings, free_port)
+    down = run_check(shop_db, settings)
     assert down.delivery.pending == 1 and down.failed
-    inbox = Inbox()
-    controller = smtp_controller(inbox, port)
-    controller.start()
-    try:
-        up = run_check(shop_db, configured_settings, now=NOW + timedelta(minutes=5))
-        again = run_check(shop_db, configured_settings, now=NOW + timedelta(minutes=10))
-    finally:
-        controller.stop()
-    assert up.delivery.sent == 1 and again.delivery.sent == 0 and len(inbox.messages) == 1
+    server = smtp(free_port)
+    up = run_check(shop_db, settings, now=NOW + timedelta(minutes=5))
+    again = run_check(shop_db, settings, now=NOW + timedelta(minutes=10))
+    assert up.delivery.sent == 1 and again.delivery.sent == 0 and len(server.inbox.messages) == 1
+
+
+def test_a_half_configured_email_is_a_configuration_error(settings):
+    with pytest.raises(ConfigError, match="SMTP_HOST is set but ALERT_EMAIL_FROM is empty"):
+        configured(reconfigured(settings, smtp_host="mail.example.com", alert_email_to="a@example.com"), None)  # type: ignore[arg-type]
 
 
 def test_no_header_injection_through_an_account_name():
-    message = msg.build("evil\r\nBcc: victim@example.com", [], [msg.Item("critical", "firing", None)], "file:///x")
-    assert "\n" not in message.subject and "\r" not in message.subject
+    message = Message("evil\r\nBcc: victim@example.com", items=(Item(AlertLevel.CRITICAL, "firing", None),),
+                      dashboard_url="file:///x")
+    assert "\n" not in words.subject(message) and "\r" not in words.subject(message)
+    assert json.loads(json.dumps(words.slack(message)))["text"].count("\n") == 0

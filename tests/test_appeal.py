@@ -6,26 +6,21 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 from click.testing import CliRunner
 
-from monitor import app
-from monitor.alerts import check_once
-from monitor.alerts.channels import configured
 from monitor.cli import cli
-from monitor.config import load_settings
 from monitor.errors import UsageError
+from monitor.monitor import Monitor
+from monitor.present import alerts as words
+from tests.conftest import env_of
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 HEADER = "order_id,purchase_date,fulfillment_channel,order_status,latest_ship_date,shipped_at,tracking_valid,carrier,sku\n"
 
 
-def make_settings(tmp_path: Path):
-    settings = load_settings(environ={"DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}",
-                                      "REPORTS_DIR": str(tmp_path / "reports"),
-                                      "EVIDENCE_DIR": str(tmp_path / "evidence")})
-    app.init_database(settings)
-    return settings
+def make_settings(tmp_path: Path, sqlite_settings):
+    Monitor.init_database(sqlite_settings)
+    return sqlite_settings
 
 
 def scenario(tmp_path: Path, settings) -> dict[str, int]:
@@ -45,18 +40,17 @@ def scenario(tmp_path: Path, settings) -> dict[str, int]:
                     f"{shipped.isoformat()},true,{carrier},SKU-{n % 4}")
     path = tmp_path / "orders.csv"
     path.write_text(HEADER + "\n".join(rows) + "\n")
-    app.import_files(settings, [path], account="acme")
+    with Monitor.open(settings) as monitor:
+        monitor.import_paths([path], account="acme")
     return late
 
 
 def run(args: list[str], settings, catch: bool = False):
-    return CliRunner().invoke(cli, args, env={"DATABASE_URL": settings.database_url,
-                                              "REPORTS_DIR": settings.reports_dir,
-                                              "EVIDENCE_DIR": settings.evidence_dir}, catch_exceptions=catch)
+    return CliRunner().invoke(cli, args, env=env_of(settings), catch_exceptions=catch)
 
 
-def test_case_log_lifecycle(tmp_path):
-    settings = make_settings(tmp_path)
+def test_case_log_lifecycle(tmp_path, sqlite_settings):
+    settings = make_settings(tmp_path, sqlite_settings)
     scenario(tmp_path, settings)
     added = run(["case", "add", "--account", "acme", "--channel", "case", "--case-id", "12345678901",
                  "--summary", "Asked why LSR is over 4 %", "--follow-up", "2030-01-02"], settings)
@@ -72,8 +66,8 @@ def test_case_log_lifecycle(tmp_path):
     assert isinstance(bad.exception, UsageError) and "no such account" in str(bad.exception)
 
 
-def test_a_due_follow_up_is_reminded_once(tmp_path):
-    settings = make_settings(tmp_path)
+def test_a_due_follow_up_is_reminded_once(tmp_path, sqlite_settings):
+    settings = make_settings(tmp_path, sqlite_settings)
     scenario(tmp_path, settings)
     run(["case", "add", "--account", "acme", "--channel", "email", "--case-id", "C-1", "--summary",
          "Sent the plan of action", "--follow-up", NOW.date().isoformat()], settings)
@@ -81,19 +75,19 @@ def test_a_due_follow_up_is_reminded_once(tmp_path):
          (NOW + timedelta(days=3)).date().isoformat()], settings)
 
     def reminders(now):
-        with app.open_database(settings) as sessions, httpx.Client() as client:
-            result = check_once(sessions, settings, configured(settings, client), now, now)
+        with Monitor.open(settings, clock=lambda: now) as monitor:
+            result = monitor.check()
         return [m for m in result.messages if m.level == "reminder"]
 
     first = reminders(NOW)
-    assert len(first) == 1 and "follow up on case C-1" in first[0].subject
+    assert len(first) == 1 and "follow up on case C-1" in words.subject(first[0])
     assert reminders(NOW + timedelta(hours=1)) == []  # once
     later = reminders(NOW + timedelta(days=3, hours=1))
-    assert len(later) == 1 and "Later" in later[0].text
+    assert len(later) == 1 and "Later" in words.text(later[0])
 
 
-def test_evidence_checklist_copies_files_and_shows_what_is_missing(tmp_path):
-    settings = make_settings(tmp_path)
+def test_evidence_checklist_copies_files_and_shows_what_is_missing(tmp_path, sqlite_settings):
+    settings = make_settings(tmp_path, sqlite_settings)
     scenario(tmp_path, settings)
     document = tmp_path / "handling-time.png"
     document.write_bytes(b"\x89PNG fake screenshot")
@@ -112,8 +106,8 @@ def test_evidence_checklist_copies_files_and_shows_what_is_missing(tmp_path):
     assert isinstance(wrong.exception, UsageError) and "not on the lsr checklist" in str(wrong.exception)
 
 
-def test_draft_names_the_carrier_behind_the_late_shipments_with_the_right_counts(tmp_path):
-    settings = make_settings(tmp_path)
+def test_draft_names_the_carrier_behind_the_late_shipments_with_the_right_counts(tmp_path, sqlite_settings):
+    settings = make_settings(tmp_path, sqlite_settings)
     late = scenario(tmp_path, settings)
     assert late == {"FedEx": 18, "UPS": 2}
     fix_day = (NOW - timedelta(days=12)).date().isoformat()
@@ -135,6 +129,7 @@ def test_draft_names_the_carrier_behind_the_late_shipments_with_the_right_counts
     assert "to 0.00 %" in text  # no late shipment in the last 10 days: the improvement, from the data
     assert "<h2>Root cause</h2>" in html_path.read_text()
     # the account's appeal page lists the draft
-    index = app.build_dashboards(settings).index
+    with Monitor.open(settings) as monitor:
+        index = monitor.build_dashboards().index
     appeal_page = next(index.parent.glob("appeal-acme-*.html")).read_text()
     assert html_path.name in appeal_page

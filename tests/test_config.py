@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import SETTINGS, example_env, load_settings
+from monitor.config import SETTINGS, Settings, example_env, load_settings, readme_with_table, settings_table
 from monitor.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,10 +20,28 @@ def test_config_example_env_lists_every_setting_with_its_default():
     assert pairs == {s.name: s.default for s in SETTINGS}
 
 
-def test_readme_settings_table_names_every_setting():
+def test_readme_settings_table_is_the_registrys_whole_table():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    missing = [s.name for s in SETTINGS if f"`{s.name}`" not in readme]
-    assert not missing
+    assert settings_table() in readme
+    assert readme_with_table(readme) == readme, "the README's settings table drifted: `make config-example`"
+    assert readme.count("| `") >= len(SETTINGS)
+
+
+def test_settings_are_typed_and_frozen():
+    settings = load_settings(environ={"SMTP_PORT": "2525", "ALERT_EMAIL_TO": "a@example.com,b@example.com"})
+    assert isinstance(settings, Settings)
+    assert settings.smtp_port == 2525 and settings.alert_email_to == ("a@example.com", "b@example.com")
+    with pytest.raises(AttributeError):
+        settings.smtp_port = 25  # type: ignore[misc]
+    assert Settings() == load_settings(environ={})  # the dataclass defaults are the registry's
+
+
+def test_help_imports_neither_pandas_nor_sqlalchemy():
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "monitor", "--help"], capture_output=True,
+                          text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0 and "Usage:" in done.stdout
+    imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
+    assert "pandas" not in imported and "sqlalchemy" not in imported and "numpy" not in imported
 
 
 def test_defaults_follow_the_cli_contract():

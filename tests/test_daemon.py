@@ -17,8 +17,6 @@ import pytest
 from monitor import db
 from monitor.config import load_settings
 from monitor.inbox import import_inbox_once, settled_files
-from tests.servers import Inbox, SlackLike, smtp_controller
-from tests.test_alerts import free_port
 
 EXE = str(Path(sys.executable).parent / "account-health")
 HEADER = "order_id,purchase_date,fulfillment_channel,order_status,latest_ship_date,shipped_at,tracking_valid,sku\n"
@@ -116,31 +114,26 @@ def wait_for(condition, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_end_to_end_files_in_alerts_out_then_sigterm(tmp_path):
-    inbox, port = Inbox(), free_port()
-    controller = smtp_controller(inbox, port)
-    controller.start()
-    with SlackLike() as slack:
-        env = daemon_env(tmp_path, SLACK_WEBHOOK_URL=slack.url, SMTP_HOST="127.0.0.1", SMTP_PORT=str(port),
-                         SMTP_SECURITY="none", ALERT_EMAIL_FROM="monitor@example.com",
-                         ALERT_EMAIL_TO="owner@example.com")
-        process = subprocess.Popen([EXE, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            (tmp_path / "inbox" / "orders.csv").write_text(late_orders())
-            wait_for(lambda: slack.received and inbox.messages, 30, "the alert on Slack and by e-mail")
-            wait_for(lambda: (tmp_path / "reports" / "index.html").exists(), 10, "the dashboards")
-            status = subprocess.run([EXE, "status", "--format", "json"], env=env, capture_output=True, text=True,
-                                    timeout=60)
-            assert json.loads(status.stdout)["daemon"] == "running"
-            started = time.monotonic()
-            process.send_signal(signal.SIGTERM)
-            out, err = process.communicate(timeout=10)
-            assert process.returncode == 0, err
-            assert time.monotonic() - started < 10
-        finally:
-            if process.poll() is None:
-                process.kill()
-            controller.stop()
+def test_end_to_end_files_in_alerts_out_then_sigterm(tmp_path, slack, smtp, free_port):
+    server = smtp(free_port)
+    env = daemon_env(tmp_path, SLACK_WEBHOOK_URL=slack.url, SMTP_HOST="127.0.0.1", SMTP_PORT=str(free_port),
+                     SMTP_SECURITY="none", ALERT_EMAIL_FROM="monitor@example.com", ALERT_EMAIL_TO="owner@example.com")
+    process = subprocess.Popen([EXE, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        (tmp_path / "inbox" / "orders.csv").write_text(late_orders())
+        wait_for(lambda: slack.received and server.inbox.messages, 30, "the alert on Slack and by e-mail")
+        wait_for(lambda: (tmp_path / "reports" / "index.html").exists(), 10, "the dashboards")
+        status = subprocess.run([EXE, "status", "--format", "json"], env=env, capture_output=True, text=True,
+                                timeout=60)
+        assert json.loads(status.stdout)["daemon"] == "running"
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=10)
+        assert process.returncode == 0, err
+        assert time.monotonic() - started < 10
+    finally:
+        if process.poll() is None:
+            process.kill()
     assert "CRITICAL" in slack.received[0]["text"]
     assert "import: 1 files (1 imported" in out and "check: " in out and "dashboards: " in out
     assert "daemon stopped" in out
@@ -175,8 +168,11 @@ def test_kill_9_during_an_import_leaves_the_database_consistent_and_the_file_is_
         for n in range(rows):
             handle.write(f"K-{n},2026-10-01T00:00:00Z,MFN,Shipped,2026-10-03T00:00:00Z,2026-10-02T00:00:00Z,true,S\n")
     big.rename(tmp_path / "inbox" / "big.csv")
+    wal = tmp_path / "m.db-wal"
+    before = wal.stat().st_size if wal.exists() else 0
     process = subprocess.Popen([EXE, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3.0)  # well into the import
+    # kill only once the import is observably under way: its transaction grows the write-ahead log
+    wait_for(lambda: wal.exists() and wal.stat().st_size > before + 8 * 1024 * 1024, 60, "the import to write")
     assert process.poll() is None
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=10)

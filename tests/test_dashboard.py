@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from monitor import app
 from monitor.cli import cli
-from monitor.config import load_settings
-from monitor.dashboard.build import appeal_page_name, page_name
+from monitor.monitor import Monitor
+from monitor.slugs import appeal_page_name, page_name
+from tests.conftest import REPORT_DIR, env_of
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
-REPORT_DIR = Path(__file__).resolve().parents[1] / "test-report"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -30,10 +29,8 @@ def _csv_field(text: str) -> str:
 
 
 @pytest.fixture
-def built(tmp_path):
-    settings = load_settings(environ={"DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}",
-                                      "REPORTS_DIR": str(tmp_path / "reports")})
-    app.init_database(settings)
+def built(tmp_path, sqlite_settings):
+    settings = sqlite_settings
     header = "order_id,purchase_date,fulfillment_channel,order_status,latest_ship_date,shipped_at,tracking_valid,sku,product_name\n"
     rows = [f"OK-{n},2026-10-25T10:00:00Z,MFN,Shipped,2026-10-27T23:00:00Z,2026-10-26T10:00:00Z,true,MUG,Mug"
             for n in range(20)]
@@ -45,10 +42,11 @@ def built(tmp_path):
                                           f"10/28/26\t1\t{HOSTILE_COMMENT}\t\tOK-1\tx@marketplace.amazon.com\n",
                                           encoding="utf-8")
     (tmp_path / "b.csv").write_text(header + rows[0] + "\n", encoding="utf-8")
-    app.import_files(settings, [tmp_path / "orders.csv", tmp_path / "feedback.txt"], account="acme")
-    app.import_files(settings, [tmp_path / "b.csv"], account="bolt")
-    app.run_check(settings, AS_OF)
-    return settings, app.build_dashboards(settings, None, AS_OF)
+    with Monitor.open(settings, migrate=True) as monitor:
+        monitor.import_paths([tmp_path / "orders.csv", tmp_path / "feedback.txt"], account="acme")
+        monitor.import_paths([tmp_path / "b.csv"], account="bolt")
+        monitor.check(AS_OF)
+        return settings, monitor.build_dashboards(None, AS_OF)
 
 
 def test_pages_are_written_with_one_shared_plotly_and_no_cdn(built):
@@ -65,7 +63,7 @@ def test_pages_are_written_with_one_shared_plotly_and_no_cdn(built):
         assert "cdn.plot.ly" not in text and "https://" not in text
         assert path.stat().st_size < 1_000_000
     acme = (out / page_name("acme")).read_text(encoding="utf-8")
-    assert HOSTILE_SKU not in acme and "&lt;script&gt;window.__xss=&#x27;sku&#x27;&lt;/script&gt;" in acme
+    assert HOSTILE_SKU not in acme and "&lt;script&gt;window.__xss=&#39;sku&#39;&lt;/script&gt;" in acme
     assert "<img src=x" not in acme
     index = result.index.read_text(encoding="utf-8")
     assert f'href="{page_name("acme")}"' in index and f'href="{page_name("bolt")}"' in index
@@ -74,8 +72,7 @@ def test_pages_are_written_with_one_shared_plotly_and_no_cdn(built):
 def test_dashboard_command_prints_the_index_path(built, tmp_path):
     settings, _ = built
     out = tmp_path / "elsewhere"
-    result = CliRunner().invoke(cli, ["dashboard", "--out", str(out), "--as-of", "2026-10-31"],
-                                env={"DATABASE_URL": settings.database_url})
+    result = CliRunner().invoke(cli, ["dashboard", "--out", str(out), "--as-of", "2026-10-31"], env=env_of(settings))
     assert result.exit_code == 0 and result.output.strip() == str((out / "index.html").resolve())
 
 

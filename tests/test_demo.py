@@ -25,7 +25,8 @@ def test_sample_reports_are_deterministic_and_end_before_now(tmp_path):
 
 def test_demo_command_imports_two_accounts_into_a_fresh_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'data' / 'm.db'}"
-    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")], env={"DATABASE_URL": url},
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")],
+                                env={"DATABASE_URL": url, "REPORTS_DIR": str(tmp_path / "reports")},
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "acme-us_orders.csv: ok" in result.output and "bolt-de_orders.tsv: ok" in result.output
@@ -33,6 +34,7 @@ def test_demo_command_imports_two_accounts_into_a_fresh_database(tmp_path):
     assert "CRITICAL Late Shipment Rate (10 days), MFN" in result.output
     assert "WARNING Late Shipment Rate (30 days), MFN" in result.output
     assert "2 alerts firing, 1 messages queued" in result.output
+    assert (tmp_path / "reports" / "index.html").exists()
     engine = db.make_engine(url)
     with db.session_factory(engine)() as session:
         assert set(session.scalars(select(Account.key))) == {"acme-us", "bolt-de"}

@@ -6,7 +6,7 @@ import random
 from datetime import timedelta
 
 from monitor import metrics as m
-from tests.test_metrics import TARGETS, T, d, orders
+from tests.conftest import TARGETS, T, d, orders
 
 
 def seller(days: int, per_day: int, late_share, seed: int = 1):

@@ -4,37 +4,20 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from monitor import health
+from monitor.present.jsonout import to_json
+from monitor import amazon, health
 from monitor.cli import cli
 from monitor.ingest import import_file
 from monitor.metrics import Targets
 from monitor.models import Account, MetricSnapshot
+from tests.conftest import ORDERS_HEADER as ORDERS
+from tests.conftest import env_of, shop, write
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
-ORDERS = ("order_id,purchase_date,fulfillment_channel,order_status,latest_ship_date,shipped_at,cancelled_at,"
-          "cancelled_by,tracking_valid,carrier,sku\n")
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def shop(tmp_path: Path) -> Path:
-    """20 MFN orders shipped on time, 2 shipped late, 1 not confirmed; 1 seller cancellation."""
-    rows = []
-    for n in range(20):
-        rows.append(f"OK-{n},2026-10-25T10:00:00Z,MFN,Shipped,2026-10-27T23:59:59Z,2026-10-26T10:00:00Z,,,true,UPS,MUG")
-    rows.append("LATE-1,2026-10-25T10:00:00Z,MFN,Shipped,2026-10-27T23:59:59Z,2026-10-28T10:00:00Z,,,true,DHL,POT")
-    rows.append("LATE-2,2026-10-26T10:00:00Z,MFN,Shipped,2026-10-28T23:59:59Z,2026-10-30T01:00:00Z,,,false,DHL,POT")
-    rows.append("OPEN-1,2026-10-28T10:00:00Z,MFN,Unshipped,2026-10-30T23:59:59Z,,,,,,POT")
-    rows.append("CXL-1,2026-10-29T10:00:00Z,MFN,Canceled,2026-10-31T23:59:59Z,,2026-10-29T12:00:00Z,seller,,,MUG")
-    return write(tmp_path / "orders.csv", ORDERS + "\n".join(rows) + "\n")
 
 
 def test_metrics_of_stored_orders(sessions, settings, tmp_path):
@@ -53,7 +36,7 @@ def test_metrics_of_stored_orders(sessions, settings, tmp_path):
 
 def test_metrics_cli_json_history_and_explain(sessions, settings, tmp_path):
     import_file(sessions, shop(tmp_path), settings, account="acme")
-    env = {"DATABASE_URL": settings.database_url}
+    env = env_of(settings)
     runner = CliRunner()
     result = runner.invoke(cli, ["metrics", "--account", "acme", "--as-of", "2026-10-31", "--format", "json"],
                            env=env, catch_exceptions=False)
@@ -108,15 +91,15 @@ def _odr(sessions) -> dict[date, int]:
 
 
 def test_import_refreshes_snapshots_of_the_accounts_it_changed(tmp_path):
-    from monitor import app
     from monitor.config import load_settings
+    from monitor.monitor import Monitor
 
     settings = load_settings(environ={"DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}", "SNAPSHOT_DAYS": "30"})
-    app.init_database(settings)
-    app.import_files(settings, [shop(tmp_path)], account="acme")
-    with app.open_database(settings) as sessions, sessions() as session:
-        days = set(session.scalars(select(MetricSnapshot.day)))
-    assert len(days) == 30
+    with Monitor.open(settings, migrate=True) as monitor:
+        run = monitor.import_paths([shop(tmp_path)], account="acme")
+        with monitor.sessions() as session:
+            days = set(session.scalars(select(MetricSnapshot.day)))
+    assert len(days) == 30 and run.snapshots == len(days) * 7
 
 
 def test_amazon_figures_beside_ours_over_amazons_range(sessions, settings, reference, tmp_path):
@@ -129,21 +112,20 @@ def test_amazon_figures_beside_ours_over_amazons_range(sessions, settings, refer
     import_file(sessions, reference / "amazon" / "transcribed__GET_V2_SELLER_PERFORMANCE_REPORT_DE_excerpt.json",
                 settings, account="bolt")
     with sessions() as session:
-        rows = {(c.metric, c.channel): c for c in health.compare_with_amazon(session, Targets.from_settings(settings))}
+        rows = {(c.metric, c.channel): c for c in amazon.compare_with_amazon(session, Targets.from_settings(settings))}
     odr = rows[("odr", "mfn")]
     assert (odr.amazon_denominator, odr.denominator) == (11, 11)
     assert odr.date_from == datetime(2026, 8, 26, tzinfo=UTC) and odr.date_to == datetime(2026, 9, 25, tzinfo=UTC)
     vtr = rows[("vtr_30d", "mfn")]
     assert (vtr.amazon_denominator, vtr.denominator, vtr.denominator_difference) == (7, 0, -7)
-    result = CliRunner().invoke(cli, ["metrics", "--amazon", "--format", "json"],
-                                env={"DATABASE_URL": settings.database_url})
+    result = CliRunner().invoke(cli, ["metrics", "--amazon", "--format", "json"], env=env_of(settings))
     assert result.exit_code == 0 and any(r["metric"] == "odr" for r in json.loads(result.output))
 
 
 def test_amazon_example_document_compares_without_orders(sessions, settings, reference):
     import_file(sessions, reference / "amazon" / "accountHealthReport-example.json", settings, account="us")
     with sessions() as session:
-        rows = health.compare_with_amazon(session, Targets.from_settings(settings))
+        rows = amazon.compare_with_amazon(session, Targets.from_settings(settings))
     lsr = [r for r in rows if r.metric == "lsr_30d"]
     assert lsr and lsr[0].amazon_numerator == 27896 and lsr[0].denominator == 0
     assert lsr[0].count_difference == -27896
@@ -165,15 +147,15 @@ def test_loading_only_recent_orders_gives_the_same_results_as_loading_everything
     targets = Targets.from_settings(settings)
     as_of = datetime(2026, 11, 20, tzinfo=UTC)
     with sessions() as session:
-        account = health.accounts(session)[0]
+        account = session.scalars(select(Account)).one()
         full = health.load(session.connection(), account)
         recent = health.load(session.connection(), account, since=health.since_for(as_of, 30))
         assert len(recent.orders) < len(full.orders) / 3  # the point: most of the history is not loaded
         from monitor import metrics as m
 
-        expected = [v.as_json() for v in m.history(full.orders, full.defects, as_of, 30, targets, "acme")]
-        assert [v.as_json() for v in health.current(session, targets, as_of, days=30)] == expected
-        expected_now = [v.as_json() for v in m.evaluate(full.orders, full.defects, as_of, targets, "acme")]
-        assert [v.as_json() for v in health.current(session, targets, as_of)] == expected_now
+        expected = [to_json(v) for v in m.history(full.orders, full.defects, as_of, 30, targets, "acme")]
+        assert [to_json(v) for v in health.current(session, targets, as_of, days=30)] == expected
+        expected_now = [to_json(v) for v in m.evaluate(full.orders, full.defects, as_of, targets, "acme")]
+        assert [to_json(v) for v in health.current(session, targets, as_of)] == expected_now
     lsr = next(v for v in expected_now if v["metric"] == "lsr_10d")
     assert lsr["status"] != "no_data"  # shipped_at exists in the old data: recent orders count as late

@@ -2,45 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
 
 from monitor import metrics as m
 from monitor.metrics import METRICS_BY_ID, Targets
-
-T = datetime(2026, 11, 1, tzinfo=UTC)  # as-of: the end of 2026-10-31
-TARGETS = Targets()
-COLUMNS = ["order_id", "marketplace", "purchase_date", "fulfillment_channel", "order_status", "latest_ship_date",
-           "shipped_at", "cancelled_at", "cancelled_by", "tracking_valid", "carrier", "ship_service_level",
-           "latest_delivery_date", "delivered_at", "sku", "product_name"]
-TIMES = ["purchase_date", "latest_ship_date", "shipped_at", "cancelled_at", "latest_delivery_date", "delivered_at"]
-
-
-def d(days: float = 0, hours: float = 0, seconds: float = 0) -> datetime:
-    """A time relative to T (negative = before)."""
-    return T + timedelta(days=days, hours=hours, seconds=seconds)
-
-
-def orders(*rows: dict) -> pd.DataFrame:
-    full = []
-    for n, row in enumerate(rows):
-        base = {c: None for c in COLUMNS}
-        base.update(order_id=f"O-{n}", fulfillment_channel="MFN", order_status="Shipped", purchase_date=d(-5))
-        base.update(row)
-        full.append(base)
-    frame = pd.DataFrame(full, columns=COLUMNS)
-    for name in TIMES:
-        frame[name] = pd.to_datetime(frame[name], utc=True)
-    return frame
-
-
-def defects(*rows: dict) -> pd.DataFrame:
-    frame = pd.DataFrame([{"status": None, "rating": None, "comment": None, **r} for r in rows],
-                         columns=["order_id", "defect_type", "received_at", "status", "rating", "comment"])
-    frame["received_at"] = pd.to_datetime(frame["received_at"], utc=True)
-    return frame
+from monitor.present.jsonout import to_json
+from tests.conftest import TARGETS, T, d, defects, orders
 
 
 def value(metric: str, data: pd.DataFrame, found: pd.DataFrame | None = None, channel: str = "mfn",
@@ -224,7 +194,7 @@ def test_empty_window_is_no_data():
 
 
 def test_json_fields_follow_the_cli_contract():
-    v = value("lsr_10d", orders({"latest_ship_date": d(-3), "shipped_at": d(-4)})).as_json()
+    v = to_json(value("lsr_10d", orders({"latest_ship_date": d(-3), "shipped_at": d(-4)})))
     assert {"account", "channel", "metric", "as_of", "window_start", "window_end", "numerator", "denominator",
             "rate", "limit", "direction", "status", "headroom"} <= set(v)
     assert v["window_start"] == "2026-10-22T00:00:00+00:00" and v["window_end"] == "2026-11-01T00:00:00+00:00"

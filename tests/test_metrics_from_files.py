@@ -12,11 +12,12 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from monitor.present.jsonout import to_json
 from monitor import db, health
 from monitor.config import load_settings
 from monitor.ingest import import_file
 from monitor.metrics import Targets
-from tests.test_metrics import T
+from tests.conftest import T
 
 COLUMNS = ["order_id", "purchase_date", "fulfillment_channel", "order_status", "latest_ship_date", "shipped_at",
            "cancelled_at", "cancelled_by", "tracking_valid", "latest_delivery_date", "delivered_at"]
@@ -56,7 +57,7 @@ def _metrics(folder, template, files: list[str]) -> list[dict]:
             path.write_text(text, encoding="utf-8")
             assert import_file(sessions, path, settings, account="acme").status == "ok"
         with sessions() as session:
-            return [v.as_json() for v in health.current(session, Targets(), T)]
+            return [to_json(v) for v in health.current(session, Targets(), T)]
     finally:
         engine.dispose()
 

@@ -7,8 +7,9 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor.present.jsonout import to_json
 from monitor import metrics as m
-from tests.test_metrics import TARGETS, T, d, defects, orders
+from tests.conftest import TARGETS, T, d, defects, orders
 
 OFFSET = st.floats(-75, 3, allow_nan=False).map(lambda days: round(days * 24) / 24)  # whole hours
 MAYBE = st.none() | OFFSET
@@ -78,8 +79,8 @@ def _check_headroom(v: m.MetricValue) -> None:
 def test_order_of_rows_does_not_change_any_metric(rows, found, seed):
     data, bad = build(rows, found)
     shuffled = data.sample(frac=1, random_state=seed.randint(0, 10_000)).reset_index(drop=True)
-    first = [v.as_json() for v in m.evaluate(data, bad, T, TARGETS, "acme")]
-    again = [v.as_json() for v in m.evaluate(shuffled, bad.iloc[::-1], T, TARGETS, "acme")]
+    first = [to_json(v) for v in m.evaluate(data, bad, T, TARGETS, "acme")]
+    again = [to_json(v) for v in m.evaluate(shuffled, bad.iloc[::-1], T, TARGETS, "acme")]
     assert first == again
 
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from monitor import app
+from monitor.monitor import Monitor
 from monitor.config import load_settings
 from monitor.models import Order, PerformanceReport, SyncCursor
 from monitor.spapi.client import TokenBucket
@@ -133,14 +133,19 @@ def spapi_settings(tmp_path, fake, **extra):
            "SPAPI_ACCOUNT": "jp-shop", "SPAPI_ENDPOINT": f"http://127.0.0.1:{fake.port}",
            "LWA_TOKEN_URL": f"http://127.0.0.1:{fake.port}/auth/o2/token", **extra}
     settings = load_settings(environ=env)
-    app.init_database(settings)
+    Monitor.init_database(settings)
     return settings
+
+
+def run_sync(settings, sleep):
+    with Monitor.open(settings, sleep=sleep) as monitor:
+        return monitor.sync()
 
 
 def test_sync_pulls_orders_with_pagination_and_reports_through_the_importers(tmp_path, fake):
     waits: list[float] = []
     settings = spapi_settings(tmp_path, fake)
-    (result,) = app.run_sync(settings, sleep=waits.append)  # back-off and polling recorded, not waited
+    (result,) = run_sync(settings, waits.append).accounts  # back-off and polling recorded, not waited
     # the first searchOrders answered 403 (token expired): one refresh; then 429: backed off and retried;
     # then the two pages
     assert fake.tokens_issued == 2 and fake.calls["searchOrders"] == 3
@@ -151,7 +156,7 @@ def test_sync_pulls_orders_with_pagination_and_reports_through_the_importers(tmp
     assert any("GET_SELLER_FEEDBACK_DATA report GET_SELLER_FEEDBACK_DATA ended FATAL" in e for e in result.errors)
     assert fake.report_polls["GET_SELLER_FEEDBACK_DATA"] == 1  # FATAL is final: not polled again
     assert fake.calls["download"] == 1
-    with app.open_database(settings) as sessions, sessions() as session:
+    with Monitor.open(settings) as monitor, monitor.sessions() as session:
         orders = {o.order_id: o for o in session.scalars(select(Order))}
         assert set(orders) == {"250-1234567-8901234", "202-7654321-1098765"}
         uk = orders["202-7654321-1098765"]
@@ -166,7 +171,7 @@ def test_sync_pulls_orders_with_pagination_and_reports_through_the_importers(tmp
         report = session.scalars(select(PerformanceReport)).one()
         assert report.ahr_score == 428
     # the next sync starts at the cursor
-    app.run_sync(settings, sleep=waits.append)
+    run_sync(settings, waits.append)
     assert fake.seen_params[-2]["lastUpdatedAfter"] == "2024-12-25T06:45:00Z"
 
 
@@ -204,9 +209,10 @@ def test_token_bucket_keeps_each_operations_rate():
 
 def test_sync_is_off_without_credentials(tmp_path):
     settings = load_settings(environ={"DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}"})
-    app.init_database(settings)
-    assert app.run_sync(settings) == []
-    assert "off" in app.read_status(settings).sync
+    Monitor.init_database(settings)
+    with Monitor.open(settings) as monitor:
+        assert monitor.sync().off
+        assert "off" in monitor.status().sync
 
 
 def test_order_mapping_reads_cancellations_and_packages():

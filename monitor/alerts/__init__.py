@@ -2,55 +2,58 @@
 
     metrics (health.load + metrics.evaluate)
       -> state.step per (account, metric, channel), plus a stale-data key per account
-      -> message.build: one message per account with every firing alert
-      -> outbox.enqueue (stored with the new state, in one transaction)
+      -> one typed Message per account with every firing alert
+      -> outbox.enqueue: each notifier's payload (stored with the new state, in one transaction)
       -> outbox.deliver: every pending delivery, each outcome committed as it happens
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import health
 from monitor import metrics as m
-from monitor.alerts import message as msg
+from monitor.accounts import Freshness, find_accounts, freshness
 from monitor.alerts import outbox, state
-from monitor.alerts.channels import Channel
-from monitor.config import secret_values
-from monitor.models import Account, AlertState, ImportAccount, ImportRecord
+from monitor.alerts.message import RESOLVED, Item, Message, Offending, Reminder
+from monitor.config import Settings
+from monitor.domain import AlertLevel
+from monitor.models import Account, AlertState
+from monitor.notifiers import Notifier
 
-STALE = "stale"
+STALE = "stale"  # the alert key (metric) of an account whose data went stale
 
 
-@dataclass
+@dataclass(frozen=True)
 class Transition:
+    """What one alert key did in a check."""
+
     account: str
-    metric: str
-    channel: str
-    level: str
+    metric: str  # a metric id, or STALE
+    channel: str  # afn, mfn, or "" for the account
+    level: AlertLevel
     event: str | None
 
 
 @dataclass
-class CheckResult:
+class CheckRun:
     """What one check saw and did."""
 
     transitions: list[Transition] = field(default_factory=list)
-    messages: list[msg.Message] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
     stale_accounts: list[str] = field(default_factory=list)
     delivery: outbox.DeliveryReport = field(default_factory=outbox.DeliveryReport)
     dry_run: bool = False
 
     @property
     def firing(self) -> list[Transition]:
-        return [t for t in self.transitions if t.level in state.FIRING]
+        return [t for t in self.transitions if t.level.firing]
 
     @property
     def failed(self) -> bool:
@@ -58,15 +61,30 @@ class CheckResult:
         return bool(self.stale_accounts or self.delivery.pending or self.delivery.dead)
 
 
-def check_once(sessions: sessionmaker[Session], settings, channels: dict[str, Channel], as_of: datetime,
-               now: datetime, dry_run: bool = False, sleep: Callable[[float], None] = time.sleep) -> CheckResult:
+@dataclass(frozen=True)
+class CheckContext:
+    settings: Settings
+    targets: m.Targets
+    notifiers: Mapping[str, Notifier]
+    as_of: datetime
+    now: datetime
+    dashboard_url: str
+    dry_run: bool
+
+
+def check_once(sessions: sessionmaker[Session], settings: Settings, notifiers: Mapping[str, Notifier],
+               as_of: datetime, now: datetime, dashboard_url: str, dry_run: bool = False,
+               sleep: Callable[[float], None] = time.sleep) -> CheckRun:
     """Evaluate every account, update alert state, queue and deliver due messages."""
-    result = CheckResult(dry_run=dry_run)
+    run = CheckRun(dry_run=dry_run)
+    context = CheckContext(settings, m.Targets.from_settings(settings), notifiers, as_of, now, dashboard_url,
+                           dry_run)
     session = sessions()
     try:
-        for account in health.accounts(session):
-            _check_account(session, settings, account, as_of, now, channels, result, dry_run)
-        _follow_up_reminders(session, settings, now, channels, result, dry_run)
+        fresh = freshness(session, now, settings.stale_hours)
+        for account in find_accounts(session):
+            _check_account(session, context, account, fresh[account.id], run)
+        _follow_up_reminders(session, context, run)
         if dry_run:
             session.rollback()
         else:
@@ -74,86 +92,80 @@ def check_once(sessions: sessionmaker[Session], settings, channels: dict[str, Ch
     finally:
         session.close()
     if not dry_run:
-        result.delivery = outbox.deliver(sessions, channels, secret_values(settings), lambda: now, sleep)
-    return result
+        run.delivery = outbox.deliver(sessions, notifiers, settings.secrets(), lambda: now, sleep)
+    return run
 
 
-def _follow_up_reminders(session: Session, settings, now: datetime, channels: dict[str, Channel],
-                         result: CheckResult, dry_run: bool) -> None:
+def _follow_up_reminders(session: Session, context: CheckContext, run: CheckRun) -> None:
     """Each due follow-up of the case log, reminded once."""
     from monitor import appeal
 
-    for key, entry in appeal.due_follow_ups(session, now.date()):
-        message = msg.reminder(key, entry.case_id, entry.summary, entry.occurred_at, entry.follow_up_on.isoformat(),
-                               dashboard_url(settings))
-        result.messages.append(message)
-        entry.reminded_at = now
-        if not dry_run:
-            outbox.enqueue(session, entry.account_id, message, list(channels), now)
-
-
-def _last_import(session: Session, account_id: int) -> datetime | None:
-    return session.scalar(select(func.max(ImportRecord.finished_at)).join(
-        ImportAccount, ImportAccount.import_id == ImportRecord.id).where(
-        ImportAccount.account_id == account_id, ImportRecord.status.in_(("ok", "partial"))))
+    for key, entry in appeal.due_follow_ups(session, context.now.date()):
+        assert entry.follow_up_on is not None
+        message = Message(key, dashboard_url=context.dashboard_url,
+                          reminder=Reminder(entry.case_id, entry.summary, entry.occurred_at, entry.follow_up_on))
+        run.messages.append(message)
+        entry.reminded_at = context.now
+        if not context.dry_run:
+            outbox.enqueue(session, entry.account_id, message, context.notifiers, context.now)
 
 
 def _observation(value: m.MetricValue, targets: m.Targets, margin: float) -> state.Observation:
-    if value.rate is None:
+    if value.bad_share is None:
         return state.Observation(value.status)
-    allowance = value.limit if value.direction == "max" else 1 - value.limit
-    bad_share = value.rate if value.direction == "max" else 1 - value.rate
-    return state.Observation(value.status, bad_share, max(targets.warn_ratio - margin, 0) * allowance)
+    return state.Observation(value.status, value.bad_share, max(targets.warn_ratio - margin, 0) * value.allowance)
 
 
-def _check_account(session: Session, settings, account: Account, as_of: datetime, now: datetime,
-                   channels: dict[str, Channel], result: CheckResult, dry_run: bool) -> None:
-    targets = m.Targets.from_settings(settings)
+def _check_account(session: Session, context: CheckContext, account: Account, fresh: Freshness,
+                   run: CheckRun) -> None:
+    settings, targets, as_of, now = context.settings, context.targets, context.as_of, context.now
     data = health.load(session.connection(), account, health.ORDER_FIELDS, health.since_for(as_of))
     prepared = m.prepare(data.orders, data.defects, data.present)
     values = m.evaluate(data.orders, data.defects, as_of, targets, account.key, present=data.present)
-    last_import = _last_import(session, account.id)
-    stale = last_import is None or now - last_import > timedelta(hours=settings.stale_hours)
-    if stale:
-        result.stale_accounts.append(account.key)
+    if fresh.stale:
+        run.stale_accounts.append(account.key)
     observed: dict[tuple[str, str], tuple[state.Observation, m.MetricValue | None]] = {
         (v.metric, v.channel): (_observation(v, targets, settings.alert_clear_margin), v) for v in values}
-    observed[(STALE, "")] = (state.Observation("stale" if stale else "good"), None)
+    observed[(STALE, "")] = (state.Observation("stale" if fresh.stale else "good"), None)
     rows = {(r.metric, r.channel): r for r in session.scalars(select(AlertState).where(
         AlertState.account_id == account.id))}
     repeat = timedelta(hours=settings.alert_repeat_hours)
     steps = []
     for key, (observation, value) in observed.items():
         row = rows.get(key)
-        previous = state.Previous(row.level, row.since, row.notified_level, row.last_notified_at) if row else None
+        previous = state.Previous(AlertLevel(row.level), row.since, row.notified_level, row.last_notified_at) \
+            if row else None
         step = state.step(previous, observation, now, repeat)
-        result.transitions.append(Transition(account.key, key[0], key[1], step.level, step.event))
+        run.transitions.append(Transition(account.key, key[0], key[1], step.level, step.event))
         steps.append((step, value))
         rows[key] = _save(session, account.id, key, row, step, value, now)
     if not any(step.event for step, _ in steps):
         return
     items = []
     for step, value in steps:
-        if step.level in state.FIRING:
+        if step.level.firing:
             offenders = _offenders(data, prepared, value, as_of, targets) if value else ()
-            items.append(msg.Item(step.level, step.event, value, offenders, last_import if value is None else None))
-        elif step.event == "resolved":
-            items.append(msg.Item("resolved", step.event, value))
-    marketplaces = sorted({str(x) for x in data.orders["marketplace"].dropna().unique()})
-    message = msg.build(account.key, marketplaces, items, dashboard_url(settings))
-    result.messages.append(message)
+            items.append(Item(step.level, step.event, value, offenders,
+                              fresh.last_import if value is None else None))
+        elif step.event == RESOLVED:
+            items.append(Item(RESOLVED, step.event, value))
+    marketplaces = tuple(sorted({str(x) for x in data.orders["marketplace"].dropna().unique()}))
+    message = Message(account.key, marketplaces, tuple(items), context.dashboard_url)
+    run.messages.append(message)
+    from monitor.present.alerts import subject
+
     for row in rows.values():  # everything in the message counts as notified now
-        if row.level in state.FIRING:
+        if AlertLevel(row.level).firing:
             row.notified_level, row.last_notified_at = row.level, now
-        row.last_message = message.subject if row.level in state.FIRING else row.last_message
-    if not dry_run:
-        outbox.enqueue(session, account.id, message, list(channels), now)
+            row.last_message = subject(message)
+    if not context.dry_run:
+        outbox.enqueue(session, account.id, message, context.notifiers, now)
 
 
 def _offenders(data: health.AccountData, prepared: m.Prepared, value: m.MetricValue, as_of: datetime,
-               targets: m.Targets) -> list[msg.Offending]:
-    found = health.offenders_of(data, prepared, m.METRICS_BY_ID[value.metric], value.channel, as_of, targets)
-    return [msg.Offending(o.order_id, o.reason, o.sku) for o in found[::-1]]  # the most recent first
+               targets: m.Targets) -> list[Offending]:
+    found = health.offenders_of(data, prepared, value.definition, value.channel, as_of, targets)
+    return [Offending(o.order_id, o.reason, o.sku) for o in found[::-1]]  # the most recent first
 
 
 def _save(session: Session, account_id: int, key: tuple[str, str], row: AlertState | None, step: state.Step,
@@ -167,7 +179,3 @@ def _save(session: Session, account_id: int, key: tuple[str, str], row: AlertSta
         row.last_rate, row.last_numerator, row.last_denominator = value.rate, value.numerator, value.denominator
     row.updated_at = now
     return row
-
-
-def dashboard_url(settings) -> str:
-    return (Path(settings.reports_dir).resolve() / "index.html").as_uri()

@@ -17,8 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-FIRING = ("warning", "critical", "no_data")
-RANK = {"ok": 0, "no_data": 1, "warning": 2, "critical": 3}
+from monitor.domain import AlertLevel
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ class Observation:
 
 @dataclass(frozen=True)
 class Previous:
-    level: str
+    level: AlertLevel
     since: datetime
     notified_level: str | None
     last_notified_at: datetime | None
@@ -40,41 +39,41 @@ class Previous:
 
 @dataclass(frozen=True)
 class Step:
-    level: str
+    level: AlertLevel
     since: datetime
     event: str | None  # firing, escalated, repeat, resolved, or None
     notified_level: str | None
     last_notified_at: datetime | None
 
 
-def observed_level(observation: Observation, previous_level: str) -> str:
+def observed_level(observation: Observation, previous_level: AlertLevel) -> AlertLevel:
     """The level this observation means, with hysteresis on the way down."""
     if observation.status == "stale":
-        return "no_data"
+        return AlertLevel.NO_DATA
     if observation.status in ("critical", "warning"):
-        return observation.status
-    held = previous_level in ("warning", "critical") and observation.status == "good"
+        return AlertLevel(observation.status)
+    held = previous_level in (AlertLevel.WARNING, AlertLevel.CRITICAL) and observation.status == "good"
     if held and observation.bad_share is not None and observation.clear_share is not None \
             and observation.bad_share >= observation.clear_share:
-        return "warning"  # not clearly back: hold the alert rather than flap
-    return "ok"
+        return AlertLevel.WARNING  # not clearly back: hold the alert rather than flap
+    return AlertLevel.OK
 
 
 def step(previous: Previous | None, observation: Observation, now: datetime, repeat: timedelta) -> Step:
     """The next state of one alert key, and whether (and why) to notify."""
-    before = previous.level if previous else "ok"
+    before = previous.level if previous else AlertLevel.OK
     level = observed_level(observation, before)
     notified = previous.notified_level if previous else None
     last = previous.last_notified_at if previous else None
     since = previous.since if previous and level == before else now
-    if level in FIRING:
-        if before not in FIRING:
+    if level.firing:
+        if not before.firing:
             return Step(level, since, "firing", level, now)
-        if RANK[level] > RANK[before] and level != "no_data":
+        if level.rank > before.rank and level is not AlertLevel.NO_DATA:
             return Step(level, since, "escalated", level, now)
         if last is None or now - last >= repeat:
             return Step(level, since, "repeat", level, now)
         return Step(level, since, None, notified, last)
-    if before in FIRING and notified is not None:
+    if before.firing and notified is not None:
         return Step(level, since, "resolved", None, now)
     return Step(level, since, None, None, last)

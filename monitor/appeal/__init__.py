@@ -12,11 +12,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from monitor.accounts import require_account
 from monitor.errors import UsageError
 from monitor.models import Account, AppealAction, CaseEntry, Evidence
 from monitor.timeutil import utcnow
 
-CHANNELS = ("case", "email", "phone", "chat")
+MEDIA = ("case", "email", "phone", "chat")  # how an interaction with Amazon took place
 KINDS = ("corrective", "preventive")
 
 # What Amazon usually asks for, per deactivation reason (Seller Central's appeal guidance).
@@ -54,21 +55,14 @@ def reason_key(reason: str) -> str:
     return key
 
 
-def account_of(session: Session, key: str) -> Account:
-    found = session.scalar(select(Account).where(Account.key == key))
-    if found is None:
-        raise UsageError(f"--account {key}: no such account")
-    return found
-
-
 # ------------------------------------------------------------------ case log
-def add_case(session: Session, account: str, channel: str, summary: str, case_id: str | None = None,
+def add_case(session: Session, account: str, medium: str, summary: str, case_id: str | None = None,
              outcome: str | None = None, follow_up_on: date | None = None, occurred_at: datetime | None = None
              ) -> CaseEntry:
-    if channel not in CHANNELS:
-        raise UsageError(f"--channel {channel}: one of {', '.join(CHANNELS)}")
+    if medium not in MEDIA:
+        raise UsageError(f"--medium {medium}: one of {', '.join(MEDIA)}")
     now = utcnow()
-    entry = CaseEntry(account_id=account_of(session, account).id, occurred_at=occurred_at or now, channel=channel,
+    entry = CaseEntry(account_id=require_account(session, account).id, occurred_at=occurred_at or now, medium=medium,
                       case_id=case_id, summary=summary, outcome=outcome, follow_up_on=follow_up_on, closed=False,
                       created_at=now, updated_at=now)
     session.add(entry)
@@ -80,7 +74,7 @@ def cases(session: Session, account: str | None = None) -> list[tuple[str, CaseE
     query = select(Account.key, CaseEntry).join(Account, Account.id == CaseEntry.account_id)
     if account:
         query = query.where(Account.key == account)
-    return [tuple(row) for row in session.execute(query.order_by(CaseEntry.occurred_at, CaseEntry.id))]
+    return [(key, entry) for key, entry in session.execute(query.order_by(CaseEntry.occurred_at, CaseEntry.id))]
 
 
 def get_case(session: Session, case_number: int) -> CaseEntry:
@@ -107,7 +101,7 @@ def update_case(session: Session, case_number: int, outcome: str | None = None, 
 
 def due_follow_ups(session: Session, today: date) -> list[tuple[str, CaseEntry]]:
     """Open entries whose follow-up date has come and that were not reminded of yet."""
-    return [tuple(row) for row in session.execute(
+    return [(key, entry) for key, entry in session.execute(
         select(Account.key, CaseEntry).join(Account, Account.id == CaseEntry.account_id)
         .where(CaseEntry.follow_up_on.is_not(None), CaseEntry.follow_up_on <= today,
                CaseEntry.reminded_at.is_(None), CaseEntry.closed.is_(False))
@@ -136,7 +130,7 @@ def attach(session: Session, folder: Path, account: str, reason: str, item: str,
     if not source.is_file():
         raise UsageError(f"{source}: no such file")
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
-    owner = account_of(session, account)
+    owner = require_account(session, account)
     target = folder / f"account-{owner.id}" / key / f"{digest[:12]}-{source.name}"
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source, target)
@@ -150,7 +144,7 @@ def attach(session: Session, folder: Path, account: str, reason: str, item: str,
 def checklist(session: Session, account: str, reason: str) -> list[ChecklistItem]:
     """Every item of the reason's checklist with the files attached to it (none = missing)."""
     key = reason_key(reason)
-    owner = account_of(session, account)
+    owner = require_account(session, account)
     files = list(session.scalars(select(Evidence).where(Evidence.account_id == owner.id, Evidence.reason == key)
                                  .order_by(Evidence.id)))
     return [ChecklistItem(item, text, [f for f in files if f.item == item]) for item, text in CHECKLISTS[key]]
@@ -159,13 +153,12 @@ def checklist(session: Session, account: str, reason: str) -> list[ChecklistItem
 # ------------------------------------------------------------------ actions
 def add_action(session: Session, account: str, metric: str, kind: str, description: str,
                taken_on: date | None = None) -> AppealAction:
-    from monitor.metrics import METRICS_BY_ID
+    from monitor.metrics import metric_def
 
-    if metric not in METRICS_BY_ID:
-        raise UsageError(f"--metric {metric}: one of {', '.join(METRICS_BY_ID)}")
+    metric_def(metric)
     if kind not in KINDS:
         raise UsageError(f"--kind {kind}: corrective or preventive")
-    action = AppealAction(account_id=account_of(session, account).id, metric=metric, kind=kind,
+    action = AppealAction(account_id=require_account(session, account).id, metric=metric, kind=kind,
                           description=description, taken_on=taken_on or utcnow().date(), created_at=utcnow())
     session.add(action)
     session.flush()
@@ -173,9 +166,11 @@ def add_action(session: Session, account: str, metric: str, kind: str, descripti
 
 
 def actions(session: Session, account: str, metric: str | None = None) -> list[AppealAction]:
-    owner = account_of(session, account)
+    owner = require_account(session, account)
     query = select(AppealAction).where(AppealAction.account_id == owner.id)
     if metric:
-        family = metric.split("_")[0]
-        query = query.where(AppealAction.metric.like(f"{family}%"))
+        from monitor.metrics import METRICS, metric_def
+
+        family = metric_def(metric).family
+        query = query.where(AppealAction.metric.in_([m.id for m in METRICS if m.family is family]))
     return list(session.scalars(query.order_by(AppealAction.taken_on, AppealAction.id)))

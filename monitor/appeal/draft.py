@@ -3,23 +3,24 @@ preventive measures), in which every number comes from the database."""
 
 from __future__ import annotations
 
-import html
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from monitor import appeal, health
 from monitor import metrics as m
+from monitor.accounts import require_account
+from monitor.domain import Channel
 from monitor.errors import UsageError
+from monitor.present import fmt
+from monitor.slugs import draft_stem
 
 HISTORY_DAYS = 120
-BAD = {"odr": "orders with a defect", "lsr_10d": "late shipments", "lsr_30d": "late shipments",
-       "cr_7d": "cancellations counted against the seller", "vtr_30d": "shipments without valid tracking",
-       "otdr_14d": "late deliveries"}
 
 
 @dataclass
@@ -33,44 +34,39 @@ class Draft:
 
 def build_draft(session: Session, targets: m.Targets, account_key: str, metric_id: str, as_of: datetime,
                 channel: str | None = None) -> Draft:
-    metric = m.METRICS_BY_ID.get(metric_id)
-    if metric is None:
-        raise UsageError(f"--metric {metric_id}: one of {', '.join(m.METRICS_BY_ID)}")
-    channel = channel or ("mfn" if "mfn" in metric.channels else metric.channels[0])
-    account = appeal.account_of(session, account_key)
+    metric = m.metric_def(metric_id)
+    chosen = Channel(channel) if channel else (Channel.MFN if Channel.MFN in metric.channels else metric.channels[0])
+    account = require_account(session, account_key)
     data = health.load(session.connection(), account, health.ORDER_FIELDS, health.since_for(as_of, HISTORY_DAYS))
     series = [v for v in m.history(data.orders, data.defects, as_of, HISTORY_DAYS, targets, account.key, [metric],
-                                   data.present) if v.channel == channel]
+                                   data.present) if v.channel == chosen]
     judged = [v for v in series if v.rate is not None]
     if not judged:
         raise UsageError(f"{metric.name} of {account_key} has no data in the last {HISTORY_DAYS} days: nothing to explain")
 
-    def bad_share(v: m.MetricValue) -> float:
-        return v.rate if metric.direction == "max" else 1 - v.rate
-
-    worst = max(judged, key=bad_share)
+    worst = max(judged, key=lambda v: v.bad_share or 0.0)
     missed = [v for v in judged if v.status == "critical"]
     facts: dict = {"worst_day": _day(worst), "worst_rate": worst.rate, "worst_numerator": worst.numerator,
                    "worst_denominator": worst.denominator,
                    "period": (_day(missed[0]), _day(missed[-1])) if missed else None, "days_missed": len(missed)}
     prepared = m.prepare(data.orders, data.defects, data.present)
-    offenders = health.offenders_of(data, prepared, metric, channel, worst.as_of, targets)
-    facts["causes"] = _causes(data.orders, prepared, metric, channel, worst.as_of, offenders, targets)
+    offenders = health.offenders_of(data, prepared, metric, chosen, worst.as_of, targets)
+    facts["causes"] = _causes(data.orders, prepared, metric, chosen, worst.as_of, offenders, targets)
     done = appeal.actions(session, account_key, metric_id)
     facts["trend"] = _trend(judged, done)
     cases = [entry for _, entry in appeal.cases(session, account_key)]
-    evidence = [i for i in appeal.checklist(session, account_key, metric_id.split("_")[0]) if i.files] \
-        if metric_id.split("_")[0] in ("odr", "lsr", "cr") else []
-    lines = _markdown(account_key, metric, channel, worst, missed, offenders, facts, done, cases, evidence, as_of)
+    evidence = [i for i in appeal.checklist(session, account_key, metric.family) if i.files] \
+        if metric.family in appeal.CHECKLISTS else []
+    lines = _markdown(account_key, metric, chosen, worst, missed, offenders, facts, done, cases, evidence, as_of)
     text = "\n".join(lines) + "\n"
-    return Draft(account_key, metric_id, text, _html(text), facts)
+    return Draft(account_key, metric_id, text, _html(text, f"Plan of action: {metric.name}, {account_key}"), facts)
 
 
 def _day(v: m.MetricValue) -> str:
     return (v.as_of - timedelta(microseconds=1)).date().isoformat()
 
 
-def _causes(orders: pd.DataFrame, prepared: m.Prepared, metric: m.MetricDef, channel: str, at: datetime,
+def _causes(orders: pd.DataFrame, prepared: m.Prepared, metric: m.MetricDef, channel: Channel, at: datetime,
             offenders: list[health.Offender], targets: m.Targets) -> dict[str, list[tuple[str, int, int, int]]]:
     """Per dimension: (value, bad orders, all counted orders, total bad) for the top values."""
     c = m.counting(prepared, metric, channel, targets)
@@ -122,14 +118,10 @@ def _trend(judged: list[m.MetricValue], done) -> dict | None:
             "numerator_now": now.numerator, "denominator_now": now.denominator}
 
 
-def _percent(rate: float | None) -> str:
-    return "–" if rate is None else f"{rate * 100:.2f} %"
-
-
-def _markdown(account: str, metric: m.MetricDef, channel: str, worst: m.MetricValue, missed, offenders, facts,
+def _markdown(account: str, metric: m.MetricDef, channel: Channel, worst: m.MetricValue, missed, offenders, facts,
               done, cases, evidence, as_of: datetime) -> list[str]:
-    target = f"{'below' if metric.direction == 'max' else 'at least'} {worst.limit * 100:g} %"
-    what = BAD[metric.id]
+    target = fmt.target(worst.limit, metric.direction, words=True)
+    what = metric.miss_label
     lines = [f"# Plan of action: {metric.name} ({channel.upper()}), account {account}", "",
              f"_Draft written by account-health-monitor on {as_of:%Y-%m-%d} from the orders and defects in its "
              "database. Check every statement before you send it._", "", "## What happened", ""]
@@ -138,7 +130,7 @@ def _markdown(account: str, metric: m.MetricDef, channel: str, worst: m.MetricVa
                      f"days, from {facts['period'][0]} to {facts['period'][1]}.")
     else:
         lines.append(f"The {metric.name} did not miss its target ({target}) in the last {HISTORY_DAYS} days.")
-    lines += [f"Its worst value was {_percent(worst.rate)} on {facts['worst_day']}: {worst.numerator} of "
+    lines += [f"Its worst value was {fmt.percent(worst.rate)} on {facts['worst_day']}: {worst.numerator} of "
               f"{worst.denominator} orders counted ({metric.days}-day window).", "", "## Root cause", "",
               f"The {len(offenders)} {what} in that window, by what they have in common:", ""]
     for label, rows in facts["causes"].items():
@@ -165,13 +157,13 @@ def _markdown(account: str, metric: m.MetricDef, channel: str, worst: m.MetricVa
     trend = facts["trend"]
     if trend:
         lines.append(f"Since the first corrective action on {trend['since']}, the {metric.name} went from "
-                     f"{_percent(trend['rate_then'])} to {_percent(trend['rate_now'])} ({trend['numerator_now']} of "
+                     f"{fmt.percent(trend['rate_then'])} to {fmt.percent(trend['rate_now'])} ({trend['numerator_now']} of "
                      f"{trend['denominator_now']} orders counted now; status {trend['status_now']}).")
     else:
         lines.append("_No corrective action date recorded, so no before-and-after comparison yet._")
     if cases or evidence:
         lines += ["", "## Records", ""]
-        lines += [f"- {c.occurred_at:%Y-%m-%d} {c.channel}{' ' + c.case_id if c.case_id else ''}: {c.summary}"
+        lines += [f"- {c.occurred_at:%Y-%m-%d} {c.medium}{' ' + c.case_id if c.case_id else ''}: {c.summary}"
                   + (f" → {c.outcome}" if c.outcome else "") for c in cases]
         lines += [f"- attached: {item.description}: {', '.join(Path(f.stored_path).name for f in item.files)}"
                   for item in evidence]
@@ -181,38 +173,19 @@ def _markdown(account: str, metric: m.MetricDef, channel: str, worst: m.MetricVa
     return lines
 
 
-def _html(markdown: str) -> str:
-    """A plain HTML rendering of the draft (headings, lists, paragraphs), everything escaped."""
-    out = ['<!doctype html><html><head><meta charset="utf-8"><title>Plan of action</title>'
-           "<style>body{font-family:system-ui,sans-serif;max-width:860px;margin:24px auto;line-height:1.5}</style>"
-           "</head><body>"]
-    in_list = False
-    for line in markdown.splitlines():
-        text = html.escape(line.lstrip("#- ").strip()).replace("**", "")
-        if line.startswith("- "):
-            if not in_list:
-                out.append("<ul>")
-                in_list = True
-            out.append(f"<li>{text}</li>")
-            continue
-        if in_list:
-            out.append("</ul>")
-            in_list = False
-        if line.startswith("# "):
-            out.append(f"<h1>{text}</h1>")
-        elif line.startswith("## "):
-            out.append(f"<h2>{text}</h2>")
-        elif line.strip():
-            out.append(f"<p>{text.strip('_')}</p>")
-    if in_list:
-        out.append("</ul>")
-    return "\n".join(out) + "</body></html>\n"
+def _html(markdown: str, title: str) -> str:
+    """The draft as an HTML page: CommonMark through markdown-it-py, raw HTML in the text escaped."""
+    from markdown_it import MarkdownIt
+
+    from monitor.present.html import render
+
+    body = MarkdownIt("commonmark", {"html": False}).render(markdown)
+    return render("draft.html", title=title, body=Markup(body))
 
 
 def write_draft(draft: Draft, folder: Path, day: str) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in draft.account)[:60]
-    base = folder / f"plan-of-action-{safe}-{draft.metric}-{day}"
+    base = folder / draft_stem(draft.account, draft.metric, day)
     md, page = base.with_suffix(".md"), base.with_suffix(".html")
     md.write_text(draft.markdown, encoding="utf-8")
     page.write_text(draft.html, encoding="utf-8")

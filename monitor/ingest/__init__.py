@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -11,7 +12,29 @@ from monitor.config import Settings
 from monitor.ingest.formats import load_mapping
 from monitor.ingest.importer import ImportResult, import_file
 
-__all__ = ["ImportResult", "import_file", "import_paths", "load_mapping"]
+__all__ = ["ImportResult", "ImportRun", "import_file", "import_paths", "load_mapping"]
+
+
+@dataclass
+class ImportRun:
+    """What one import command (or inbox pass, or sync) did: one result per file."""
+
+    results: list[ImportResult] = field(default_factory=list)
+    snapshots: int = 0  # daily metric values recomputed afterwards
+
+    JSON_EXTRA = ("changed", "failed")
+
+    @property
+    def changed(self) -> bool:
+        """Did any file insert or update data (so metrics must be looked at again)?"""
+        return any(r.changed for r in self.results)
+
+    @property
+    def failed(self) -> bool:
+        return any(r.failed for r in self.results)
+
+    def count(self, *statuses: str) -> int:
+        return sum(r.status in statuses for r in self.results)
 
 
 def import_paths(

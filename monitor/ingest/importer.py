@@ -54,8 +54,9 @@ class ImportResult:
     def failed(self) -> bool:
         return self.status == "rejected"
 
-    def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+    @property
+    def changed(self) -> bool:
+        return self.status in ("ok", "partial") and bool(self.inserted or self.updated)
 
 
 def import_file(

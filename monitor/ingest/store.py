@@ -11,10 +11,10 @@ import pandas as pd
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from monitor import accounts
 from monitor.ingest.frames import STORED_COLUMNS
 from monitor.ingest.records import defect_key
-from monitor.models import Account, Defect, Feedback, ImportAccount, Order
-from monitor.timeutil import utcnow
+from monitor.models import Defect, Feedback, ImportAccount, Order
 
 IN_CHUNK = 500
 # Item rows of one order add up; any other field takes the latest non-empty value.
@@ -54,10 +54,7 @@ class Store:
     def account_id(self, key: str | None) -> int:
         key = key or self.default_account
         if key not in self._accounts:
-            found = self.session.scalar(select(Account.id).where(Account.key == key))
-            if found is None:
-                found = self.session.scalar(insert(Account).values(key=key, created_at=utcnow()).returning(Account.id))
-            self._accounts[key] = found
+            self._accounts[key] = accounts.account_id(self.session, key)
         account_id = self._accounts[key]
         if account_id not in self._touched_accounts:
             self._touched_accounts.add(account_id)

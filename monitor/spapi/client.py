@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 
 from monitor.errors import MonitorError
+from monitor.httpclient import USER_AGENT
+from monitor.retry import TransientError, parse_retry_after, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +80,6 @@ class SpApiClient:
         self._token: str | None = None
         self._token_expires = 0.0
         self.buckets = {op: TokenBucket(rate, burst, clock, sleep) for op, (rate, burst) in RATE_LIMITS.items()}
-        # httpx logs request URLs at INFO; ours carry no secret, but the token endpoint's body does: keep quiet
-        logging.getLogger("httpx").setLevel(logging.WARNING)
 
     # -------------------------------------------------------------- Login with Amazon
     def access_token(self, force: bool = False) -> str:
@@ -104,64 +104,58 @@ class SpApiClient:
              json: dict[str, Any] | None = None) -> dict[str, Any]:
         """One API call: rate-limited, authenticated (one refresh on 401/403), retried on 429/5xx."""
         refreshed = False
-        wait = BACKOFF_SECONDS
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            bucket = self.buckets.get(operation)
-            if bucket:
-                bucket.take()
-            try:
-                response = self.http.request(method, f"{self.endpoint}{path}", params=params, json=json,
-                                             headers={"x-amz-access-token": self.access_token(),
-                                                      "user-agent": "account-health-monitor/0.1 (Language=Python)"})
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                if attempt == MAX_ATTEMPTS:
-                    raise SpApiError(f"{operation}: no answer after {attempt} attempts ({type(exc).__name__})") from None
-                self._back_off(operation, wait, f"{type(exc).__name__}")
-                wait = min(wait * 2, MAX_BACKOFF_SECONDS)
-                continue
+
+        def attempt() -> dict[str, Any]:
+            nonlocal refreshed
+            response = self._request(operation, method, path, params, json)
             if response.status_code in (401, 403) and not refreshed:
                 refreshed = True
                 self.access_token(force=True)
-                continue
+                response = self._request(operation, method, path, params, json)
             if response.status_code == 429 or response.status_code >= 500:
-                if attempt == MAX_ATTEMPTS:
-                    raise SpApiError(f"{operation}: {response.status_code} after {attempt} attempts")
-                retry_after = _seconds(response.headers.get("Retry-After"))
-                self._back_off(operation, retry_after if retry_after is not None else wait, str(response.status_code))
-                wait = min(wait * 2, MAX_BACKOFF_SECONDS)
-                continue
+                raise TransientError(str(response.status_code), parse_retry_after(response.headers.get("Retry-After")))
             if response.status_code >= 400:
                 raise SpApiError(f"{operation}: {response.status_code} {_error_text(response)}")
             return response.json() if response.content else {}
-        raise SpApiError(f"{operation}: gave up after {MAX_ATTEMPTS} attempts")
 
-    def _back_off(self, operation: str, seconds: float, why: str) -> None:
-        log.info("%s: %s, retrying in %.1f s", operation, why, seconds)
-        self.sleep(min(seconds, MAX_BACKOFF_SECONDS))
+        try:
+            body, _ = with_retries(attempt, attempts=MAX_ATTEMPTS, backoff=BACKOFF_SECONDS,
+                                   max_wait=MAX_BACKOFF_SECONDS, sleep=self.sleep, what=operation)
+        except TransientError as exc:
+            raise SpApiError(f"{operation}: {exc} after {MAX_ATTEMPTS} attempts") from None
+        return body
+
+    def _request(self, operation: str, method: str, path: str, params: dict[str, Any] | None,
+                 json: dict[str, Any] | None) -> httpx.Response:
+        bucket = self.buckets.get(operation)
+        if bucket:
+            bucket.take()
+        try:
+            return self.http.request(method, f"{self.endpoint}{path}", params=params, json=json,
+                                     headers={"x-amz-access-token": self.access_token(), "user-agent": USER_AGENT})
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            raise TransientError(f"no answer ({type(exc).__name__})") from None
 
     def download(self, url: str) -> bytes:
         """A report document (a pre-signed URL: no token, no rate limit of ours)."""
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+
+        def attempt() -> bytes:
             try:
                 response = self.http.get(url)
             except httpx.HTTPError as exc:
-                if attempt == MAX_ATTEMPTS:
-                    raise SpApiError(f"report document download failed ({type(exc).__name__})") from None
-                self.sleep(BACKOFF_SECONDS * attempt)
-                continue
-            if response.status_code == 200:
-                return response.content
-            if response.status_code < 500 or attempt == MAX_ATTEMPTS:
+                raise TransientError(f"report document download failed ({type(exc).__name__})") from None
+            if response.status_code >= 500:
+                raise TransientError(f"report document download failed ({response.status_code})")
+            if response.status_code != 200:
                 raise SpApiError(f"report document download failed ({response.status_code})")
-            self.sleep(BACKOFF_SECONDS * attempt)
-        raise SpApiError("report document download failed")
+            return response.content
 
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
+        try:
+            data, _ = with_retries(attempt, attempts=MAX_ATTEMPTS, backoff=BACKOFF_SECONDS,
+                                   max_wait=MAX_BACKOFF_SECONDS, sleep=self.sleep, what="report download")
+        except TransientError as exc:
+            raise SpApiError(str(exc)) from None
+        return data
 
 
 def _error_text(response: httpx.Response) -> str:

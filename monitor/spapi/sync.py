@@ -28,10 +28,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor import accounts
 from monitor.config import Settings
 from monitor.errors import ConfigError
 from monitor.ingest import ImportResult, import_file
-from monitor.models import Account, SyncCursor
+from monitor.models import SyncCursor
+from monitor.slugs import slug
 from monitor.spapi.client import ENDPOINTS, LWA_TOKEN_URL, Credentials, SpApiClient, SpApiError
 from monitor.timeutil import parse_timestamp, utcnow
 
@@ -139,7 +141,7 @@ def sync_orders(client: SpApiClient, sessions: sessionmaker[Session], settings: 
                 marketplace: str, folder: Path) -> tuple[int, ImportResult | None]:
     """New and changed orders since the stored cursor, imported; the cursor moves on."""
     with sessions.begin() as session:
-        account_id = _account_id(session, account.key)
+        account_id = accounts.account_id(session, account.key)
         cursor_row = session.scalar(select(SyncCursor).where(
             SyncCursor.account_id == account_id, SyncCursor.marketplace_id == marketplace, SyncCursor.kind == "orders"))
         since = cursor_row.cursor if cursor_row else utcnow() - timedelta(days=FIRST_SYNC_DAYS)
@@ -155,7 +157,7 @@ def sync_orders(client: SpApiClient, sessions: sessionmaker[Session], settings: 
         params = {**params, "paginationToken": token}
     if not orders:
         return 0, None
-    path = folder / f"spapi-orders-{_slug(account.key)}-{marketplace}-{utcnow():%Y%m%dT%H%M%S%f}.csv"
+    path = folder / f"spapi-orders-{slug(account.key)}-{marketplace}-{utcnow():%Y%m%dT%H%M%S%f}.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, COLUMNS)
         writer.writeheader()
@@ -225,26 +227,14 @@ def sync_account(client: SpApiClient, sessions: sessionmaker[Session], settings:
             result.errors.append(str(exc))
             continue
         suffix = "json" if report_type.startswith("GET_V2") else "txt"
-        path = folder / f"spapi-{report_type}-{_slug(account.key)}-{utcnow():%Y%m%dT%H%M%S%f}.{suffix}"
+        path = folder / f"spapi-{report_type}-{slug(account.key)}-{utcnow():%Y%m%dT%H%M%S%f}.{suffix}"
         path.write_bytes(data)
         result.imports.append(import_file(sessions, path, settings, account=account.key))
         path.unlink()
     return result
 
 
-def _account_id(session: Session, key: str) -> int:
-    found = session.scalar(select(Account.id).where(Account.key == key))
-    if found is None:
-        account = Account(key=key, created_at=utcnow())
-        session.add(account)
-        session.flush()
-        found = account.id
-    return found
-
-
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def _slug(key: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in key)[:40]

@@ -1,0 +1,65 @@
+"""Seller accounts: looking them up by key, and how fresh their data is (one rule each)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from monitor.errors import UsageError
+from monitor.models import Account, ImportAccount, ImportRecord
+from monitor.timeutil import utcnow
+
+SUCCESSFUL = ("ok", "partial")
+
+
+def find_accounts(session: Session, key: str | None = None) -> list[Account]:
+    """Every stored account by key, or the one named; an unknown name is a usage error."""
+    query = select(Account).order_by(Account.key)
+    if key is not None:
+        query = query.where(Account.key == key)
+    found = list(session.scalars(query))
+    if key is not None and not found:
+        known = ", ".join(session.scalars(select(Account.key).order_by(Account.key))) or "none yet"
+        raise UsageError(f"--account {key}: no such account (known: {known})")
+    return found
+
+
+def require_account(session: Session, key: str) -> Account:
+    """The account named `key`; a usage error naming the known ones when there is none."""
+    return find_accounts(session, key)[0]
+
+
+def account_id(session: Session, key: str) -> int:
+    """The id of the account named `key`, created on first use."""
+    found = session.scalar(select(Account.id).where(Account.key == key))
+    if found is None:
+        found = session.scalar(insert(Account).values(key=key, created_at=utcnow()).returning(Account.id))
+    assert found is not None
+    return found
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """When an account last got data, and whether that is too long ago."""
+
+    last_import: datetime | None
+    stale: bool
+
+
+def freshness(session: Session, now: datetime, stale_hours: float, account_ids: list[int] | None = None
+              ) -> dict[int, Freshness]:
+    """Per account id: its last successful import and whether its data is stale at `now`."""
+    query = (select(ImportAccount.account_id, func.max(ImportRecord.finished_at))
+             .join(ImportRecord, ImportRecord.id == ImportAccount.import_id)
+             .where(ImportRecord.status.in_(SUCCESSFUL)).group_by(ImportAccount.account_id))
+    last: dict[int, datetime | None] = {row[0]: row[1] for row in session.execute(query)}
+    ids = account_ids if account_ids is not None else list(session.scalars(select(Account.id)))
+    limit = timedelta(hours=stale_hours)
+    return {i: Freshness(last.get(i), is_stale(last.get(i), now, limit)) for i in ids}
+
+
+def is_stale(last_import: datetime | None, now: datetime, limit: timedelta) -> bool:
+    return last_import is None or now - last_import > limit

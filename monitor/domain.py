@@ -1,0 +1,90 @@
+"""The words of the domain, as types: statuses, directions, fulfilment channels, alert
+levels, and the key of one metric value.
+
+"Channel" means the fulfilment channel (AFN, MFN) and nothing else here; alert
+transports are notifiers (monitor/notifiers), and the case log has a medium.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """How one metric value stands against its target."""
+
+    NO_DATA = "no_data"
+    GOOD = "good"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """Severity, for sorting: critical > warning > no_data > good."""
+        return _STATUS_RANK[self]
+
+
+_STATUS_RANK = {Status.GOOD: 0, Status.NO_DATA: 1, Status.WARNING: 2, Status.CRITICAL: 3}
+
+
+class Direction(StrEnum):
+    """MAX: the metric must stay below its limit; MIN: at or above it."""
+
+    MAX = "max"
+    MIN = "min"
+
+
+class Channel(StrEnum):
+    """The fulfilment channel: fulfilled by Amazon (AFN) or by the merchant (MFN)."""
+
+    AFN = "afn"
+    MFN = "mfn"
+
+
+class AlertLevel(StrEnum):
+    """The level of one alert key; WARNING, CRITICAL and NO_DATA are firing."""
+
+    OK = "ok"
+    NO_DATA = "no_data"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+    @property
+    def firing(self) -> bool:
+        return self is not AlertLevel.OK
+
+    @property
+    def rank(self) -> int:
+        return _LEVEL_RANK[self]
+
+
+_LEVEL_RANK = {AlertLevel.OK: 0, AlertLevel.NO_DATA: 1, AlertLevel.WARNING: 2, AlertLevel.CRITICAL: 3}
+FIRING = tuple(level for level in AlertLevel if level.firing)
+
+
+class Family(StrEnum):
+    """Metrics that measure the same thing over different windows share a family."""
+
+    ODR = "odr"
+    LSR = "lsr"
+    CR = "cr"
+    VTR = "vtr"
+    OTDR = "otdr"
+
+
+@dataclass(frozen=True, order=True)
+class MetricKey:
+    """Which value: one metric of one account, marketplace and fulfilment channel.
+
+    `marketplace` is None where values are not split by marketplace.
+    """
+
+    account: str
+    marketplace: str | None
+    channel: Channel
+    metric: str
+
+    def label(self) -> str:
+        where = f" on {self.marketplace}" if self.marketplace else ""
+        return f"{self.account}{where}: {self.metric} {self.channel.upper()}"

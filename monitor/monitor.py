@@ -1,0 +1,264 @@
+"""The Monitor: what every command and every daemon job does, as methods that return typed
+results. The CLI and the daemon are thin callers; only monitor/present turns results into
+words.
+
+A Monitor is built once from typed Settings, a session factory on the (migrated)
+database, one httpx client for everything that goes out, and a clock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor import accounts, alerts, amazon, appeal, db, health
+from monitor import metrics as m
+from monitor.alerts import outbox
+from monitor.config import Settings
+from monitor.dashboard.build import DashboardRun
+from monitor.domain import Channel
+from monitor.errors import UsageError
+from monitor.httpclient import make_client
+from monitor.inbox import InboxRun, import_inbox_once
+from monitor.ingest import ImportRun, import_paths
+from monitor.models import Account, AppealAction, CaseEntry, Evidence, ImportAccount
+from monitor.notifiers import Notifier, configured
+from monitor.notifiers.base import Printer
+from monitor.spapi.sync import SyncResult
+from monitor.status import StatusReport, read_status
+from monitor.timeutil import utcnow
+
+
+@dataclass
+class SyncRun:
+    """What one Selling Partner API sync did, per account."""
+
+    accounts: list[SyncResult] = field(default_factory=list)
+    snapshots: int = 0
+
+    JSON_EXTRA = ("changed", "failed")
+
+    @property
+    def off(self) -> bool:
+        """No account is configured for the Selling Partner API."""
+        return not self.accounts
+
+    @property
+    def changed(self) -> bool:
+        return any(i.changed for r in self.accounts for i in r.imports)
+
+    @property
+    def failed(self) -> bool:
+        return any(r.errors or any(i.failed for i in r.imports) for r in self.accounts)
+
+
+@dataclass(frozen=True)
+class DraftFiles:
+    markdown: Path
+    html: Path
+
+
+@dataclass
+class Monitor:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    http: httpx.Client
+    clock: Callable[[], datetime] = utcnow
+    printer: Printer | None = None  # where the console notifier prints
+    sleep: Callable[[float], None] = time.sleep
+
+    @classmethod
+    @contextmanager
+    def open(cls, settings: Settings, *, migrate: bool = False, http: httpx.Client | None = None,
+             clock: Callable[[], datetime] = utcnow, printer: Printer | None = None,
+             sleep: Callable[[float], None] = time.sleep) -> Iterator[Monitor]:
+        """A Monitor on the configured database, which must be migrated (or `migrate=True`)."""
+        engine = db.make_engine(settings.database_url)
+        client = http or make_client()
+        try:
+            if migrate:
+                db.migrate(engine)
+            else:
+                db.require_current(engine)
+            yield cls(settings, db.session_factory(engine), client, clock, printer, sleep)
+        finally:
+            if http is None:
+                client.close()
+            engine.dispose()
+
+    @staticmethod
+    def init_database(settings: Settings) -> tuple[str | None, str | None]:
+        """Create or upgrade the schema; returns (revision before, revision after)."""
+        engine = db.make_engine(settings.database_url)
+        try:
+            return db.migrate(engine)
+        finally:
+            engine.dispose()
+
+    # ------------------------------------------------------------ shared pieces
+    @property
+    def targets(self) -> m.Targets:
+        return m.Targets.from_settings(self.settings)
+
+    def notifiers(self) -> dict[str, Notifier]:
+        return configured(self.settings, self.http, self.printer)
+
+    def dashboard_url(self) -> str:
+        return (Path(self.settings.reports_dir).resolve() / "index.html").as_uri()
+
+    # ------------------------------------------------------------ getting data in
+    def import_paths(self, paths: Sequence[Path], account: str | None = None, forced_format: str | None = None,
+                     mapping: Path | None = None) -> ImportRun:
+        """Import report files (a folder means the files in it), then bring the daily metric
+        values of the accounts whose data changed up to date."""
+        run = ImportRun(import_paths(self.sessions, paths, self.settings, account, forced_format, mapping))
+        run.snapshots = self.refresh_snapshots(run)
+        return run
+
+    def import_inbox(self) -> InboxRun:
+        """Import every settled file of INBOX_DIR and move it aside."""
+        run = import_inbox_once(self.sessions, self.settings)
+        run.snapshots = self.refresh_snapshots(run)
+        return run
+
+    def sync(self, account: str | None = None) -> SyncRun:
+        """Orders and reports from the Selling Partner API, then snapshots."""
+        from monitor.spapi.sync import make_client as spapi_client
+        from monitor.spapi.sync import sync_account, sync_accounts
+
+        run = SyncRun()
+        folder = Path(self.settings.inbox_dir).parent / "sync"
+        for target in sync_accounts(self.settings):
+            if account is None or target.key == account:
+                client = spapi_client(self.settings, target, self.http, self.sleep)
+                run.accounts.append(sync_account(client, self.sessions, self.settings, target, folder, self.sleep))
+        run.snapshots = self.refresh_snapshots(ImportRun([i for r in run.accounts for i in r.imports]))
+        return run
+
+    def refresh_snapshots(self, run: ImportRun | None = None) -> int:
+        """Recompute the stored daily values of the accounts an import changed (every account
+        when `run` is None); returns the rows written."""
+        with self.sessions.begin() as session:
+            if run is None:
+                ids = set(session.scalars(select(Account.id)))
+            else:
+                changed = [r.import_id for r in run.results if r.changed]
+                if not changed:
+                    return 0
+                ids = set(session.scalars(select(ImportAccount.account_id)
+                                          .where(ImportAccount.import_id.in_(changed))))
+            return health.refresh_snapshots(session, self.targets, ids, self.settings.snapshot_days,
+                                            self.clock().date())
+
+    # ------------------------------------------------------------ metrics
+    def metrics(self, account: str | None = None, as_of: datetime | None = None,
+                history_days: int | None = None) -> list[m.MetricValue]:
+        """Every metric now (or at `as_of`), or its daily history."""
+        with self.sessions() as session:
+            return health.current(session, self.targets, as_of or self.clock(), account, history_days)
+
+    def explain(self, metric: str, account: str | None = None, channel: Channel | None = None,
+                as_of: datetime | None = None) -> list[health.Offender]:
+        """The orders that count against a metric now."""
+        with self.sessions() as session:
+            return health.explain(session, self.targets, as_of or self.clock(), metric, account, channel)
+
+    def compare_with_amazon(self, account: str | None = None) -> list[amazon.Comparison]:
+        """Amazon's figures beside ours, over Amazon's ranges."""
+        with self.sessions() as session:
+            return amazon.compare_with_amazon(session, self.targets, account)
+
+    # ------------------------------------------------------------ alerts, pages, health
+    def check(self, as_of: datetime | None = None, dry_run: bool = False) -> alerts.CheckRun:
+        """Evaluate, update alert state, send what is due."""
+        now = self.clock()
+        return alerts.check_once(self.sessions, self.settings, self.notifiers(), as_of or now, now,
+                                 self.dashboard_url(), dry_run, self.sleep)
+
+    def build_dashboards(self, out: Path | None = None, as_of: datetime | None = None) -> DashboardRun:
+        """Write the HTML pages."""
+        from monitor.dashboard.build import build
+
+        with self.sessions() as session:
+            return build(session, self.targets, Path(out or self.settings.reports_dir), as_of or self.clock(),
+                         self.settings.stale_hours)
+
+    def status(self) -> StatusReport:
+        """Daemon heartbeat, data freshness, alerts, notifiers."""
+        with self.sessions() as session:
+            return read_status(session, self.settings, self.clock())
+
+    def reset_notifier(self, kind: str) -> int:
+        """Revive a dead notifier; returns how many missed messages were queued for it again."""
+        from monitor.notifiers import NOTIFIERS
+
+        if kind not in NOTIFIERS:
+            raise UsageError(f"unknown notifier {kind!r} (known: {', '.join(NOTIFIERS)})")
+        with self.sessions.begin() as session:
+            return outbox.revive(session, kind)
+
+    # ------------------------------------------------------------ the appeal kit
+    def add_case(self, account: str, medium: str, summary: str, case_id: str | None = None,
+                 outcome: str | None = None, follow_up_on: date | None = None,
+                 occurred_at: datetime | None = None) -> CaseEntry:
+        with self.sessions.begin() as session:
+            return appeal.add_case(session, account, medium, summary, case_id, outcome, follow_up_on, occurred_at)
+
+    def cases(self, account: str | None = None) -> list[tuple[str, CaseEntry]]:
+        with self.sessions() as session:
+            if account is not None:
+                accounts.require_account(session, account)
+            return appeal.cases(session, account)
+
+    def case(self, number: int) -> CaseEntry:
+        with self.sessions() as session:
+            return appeal.get_case(session, number)
+
+    def update_case(self, number: int, outcome: str | None = None, follow_up_on: date | None = None,
+                    summary: str | None = None, close: bool = False) -> CaseEntry:
+        with self.sessions.begin() as session:
+            return appeal.update_case(session, number, outcome, follow_up_on, summary, close)
+
+    def attach_evidence(self, account: str, reason: str, item: str, path: Path, note: str | None = None) -> Evidence:
+        with self.sessions.begin() as session:
+            return appeal.attach(session, Path(self.settings.evidence_dir), account, reason, item, path, note)
+
+    def checklist(self, account: str, reason: str) -> list[appeal.ChecklistItem]:
+        with self.sessions() as session:
+            return appeal.checklist(session, account, reason)
+
+    def add_action(self, account: str, metric: str, kind: str, description: str,
+                   taken_on: date | None = None) -> AppealAction:
+        with self.sessions.begin() as session:
+            return appeal.add_action(session, account, metric, kind, description, taken_on)
+
+    def draft_appeal(self, account: str, metric: str, channel: str | None = None,
+                     as_of: datetime | None = None) -> DraftFiles:
+        """The plan of action as Markdown and HTML files."""
+        from monitor.appeal.draft import build_draft, write_draft
+
+        moment = as_of or self.clock()
+        with self.sessions() as session:
+            draft = build_draft(session, self.targets, account, metric, moment, channel)
+        md, page = write_draft(draft, Path(self.settings.reports_dir) / "appeals", moment.date().isoformat())
+        return DraftFiles(md, page)
+
+    # ------------------------------------------------------------ the demo
+    def demo(self, directory: Path) -> ImportRun:
+        """Sample reports for two accounts, written and imported."""
+        from monitor import demo
+
+        files = demo.write_sample_reports(directory)
+        run = ImportRun()
+        for path, account in files:
+            run.results += import_paths(self.sessions, [path], self.settings, account=account)
+        run.snapshots = self.refresh_snapshots(run)
+        return run

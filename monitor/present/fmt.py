@@ -1,0 +1,54 @@
+"""One formatter per concept, shared by the terminal, the pages, the e-mails and the drafts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from monitor.domain import Direction, Status
+
+NONE = "–"  # how a missing number is shown, everywhere
+
+STATUS_LABELS = {Status.CRITICAL: "critical", Status.WARNING: "warning", Status.GOOD: "good",
+                 Status.NO_DATA: "no data"}
+# colours: terminal names (click) and hex (pages, e-mail), per status or alert level
+TERMINAL_COLOURS = {"critical": "red", "warning": "yellow", "good": "green", "no_data": "bright_black",
+                    "ok": "green", "resolved": "green"}
+HEX_COLOURS = {"critical": "#d92d20", "warning": "#f79009", "good": "#12b76a", "no_data": "#98a2b3",
+               "ok": "#12b76a", "resolved": "#067647"}
+LEVEL_LABELS = {"critical": "CRITICAL", "warning": "WARNING", "no_data": "STALE DATA", "resolved": "RESOLVED"}
+
+
+def percent(rate: float | None, none: str = NONE) -> str:
+    """A rate as a percentage with two decimals ("4.11 %"); `none` when there is none."""
+    return none if rate is None else f"{rate * 100:.2f} %"
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS[Status(status)]
+
+
+def level_label(level: str) -> str:
+    return LEVEL_LABELS[str(level)]
+
+
+def target(limit: float, direction: Direction | str, words: bool = False) -> str:
+    """The target: "< 4 %" and ">= 95 %" (or "below 4 %", "at least 95 %" in words)."""
+    if words:
+        return f"{'below' if direction == Direction.MAX else 'at least'} {limit * 100:g} %"
+    return f"{'<' if direction == Direction.MAX else '>='} {limit * 100:g} %"
+
+
+def day(moment: date | datetime | None) -> str:
+    """A calendar day, ISO ("2026-11-27")."""
+    if moment is None:
+        return NONE
+    return (moment.date() if isinstance(moment, datetime) else moment).isoformat()
+
+
+def minute(moment: datetime | None, none: str = "never") -> str:
+    """A time to the minute, in UTC ("2026-11-27 06:02 UTC")."""
+    return none if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def count(value: int | None) -> str:
+    return NONE if value is None else str(value)

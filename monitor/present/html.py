@@ -1,0 +1,35 @@
+"""HTML through Jinja2 with autoescaping: every value from a report is escaped by construction."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from monitor.present import fmt
+
+
+def script_json(value: Any) -> Markup:
+    """JSON that is safe inside a <script> element (it cannot close it)."""
+    text = json.dumps(value, separators=(",", ":")).replace("</", "<\\/").replace("<!--", "<\\!--")
+    return Markup(text)
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(loader=PackageLoader("monitor.present", "templates"),
+                      autoescape=select_autoescape(["html", "htm"], default_for_string=True),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(percent=fmt.percent, day=fmt.day, minute=fmt.minute, status_label=fmt.status_label,
+                       level_label=fmt.level_label, colour=lambda status: fmt.HEX_COLOURS[str(status)],
+                       script_json=script_json, count=fmt.count)
+    env.globals.update(target=fmt.target)
+    return env
+
+
+def render(template: str, **context: Any) -> str:
+    """Render one of monitor/present/templates/ with `context`."""
+    return environment().get_template(template).render(**context)
