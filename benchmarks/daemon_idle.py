@@ -34,8 +34,12 @@ def rss_mb(pid: int) -> float:
 def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 60.0
     with tempfile.TemporaryDirectory() as folder:
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder}/m.db", "INBOX_DIR": f"{folder}/inbox",
-               "REPORTS_DIR": f"{folder}/reports"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{folder}/m.db",
+            "INBOX_DIR": f"{folder}/inbox",
+            "REPORTS_DIR": f"{folder}/reports",
+        }
         subprocess.run([EXE, "demo", "--dir", f"{folder}/demo"], env=env, check=True, capture_output=True)
         process = subprocess.Popen([EXE, "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -47,8 +51,10 @@ def main() -> None:
                 peak = max(peak, rss_mb(process.pid))
             used = cpu_seconds(process.pid) - start_cpu
             elapsed = time.monotonic() - start
-            print(f"daemon idle for {elapsed:.0f} s: CPU {used:.2f} s = {100 * used / elapsed:.2f} % of a core "
-                  f"(target < 1 %), RSS {rss_mb(process.pid):.0f} MB, peak {peak:.0f} MB (target < 150 MB)")
+            print(
+                f"daemon idle for {elapsed:.0f} s: CPU {used:.2f} s = {100 * used / elapsed:.2f} % of a core "
+                f"(target < 1 %), RSS {rss_mb(process.pid):.0f} MB, peak {peak:.0f} MB (target < 150 MB)"
+            )
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=15)

@@ -33,13 +33,18 @@ def fill(database: Path, accounts: int, per_day: int) -> None:
     engine.dispose()
     rng = random.Random(5)
     connection = sqlite3.connect(database)
-    connection.executemany("INSERT INTO accounts (id, key, created_at) VALUES (?, ?, '2026-01-01 00:00:00.000000')",
-                           [(a + 1, f"seller-{a + 1:02d}") for a in range(accounts)])
-    connection.execute("INSERT INTO imports (id, file_name, sha256, format, rows_read, inserted, updated, quarantined,"
-                       " status, started_at, finished_at) VALUES (1, 'bench.csv', '', 'orders', 0, 0, 0, 0, 'ok',"
-                       " '2026-10-31 23:00:00.000000', '2026-10-31 23:00:00.000000')")
-    connection.executemany("INSERT INTO import_accounts (import_id, account_id) VALUES (1, ?)",
-                           [(a + 1,) for a in range(accounts)])
+    connection.executemany(
+        "INSERT INTO accounts (id, key, created_at) VALUES (?, ?, '2026-01-01 00:00:00.000000')",
+        [(a + 1, f"seller-{a + 1:02d}") for a in range(accounts)],
+    )
+    connection.execute(
+        "INSERT INTO imports (id, file_name, sha256, format, rows_read, inserted, updated, quarantined,"
+        " status, started_at, finished_at) VALUES (1, 'bench.csv', '', 'orders', 0, 0, 0, 0, 'ok',"
+        " '2026-10-31 23:00:00.000000', '2026-10-31 23:00:00.000000')"
+    )
+    connection.executemany(
+        "INSERT INTO import_accounts (import_id, account_id) VALUES (1, ?)", [(a + 1,) for a in range(accounts)]
+    )
     for account in range(1, accounts + 1):
         late = rng.uniform(0.005, 0.05)
         rows, defects = [], []
@@ -52,18 +57,44 @@ def fill(database: Path, accounts: int, per_day: int) -> None:
                 delivered = shipped + timedelta(days=rng.uniform(1, 6)) if shipped else None
                 delivered = delivered if delivered and delivered < AS_OF else None
                 order_id = f"{account}-{day}-{n}"
-                rows.append((account, order_id, stamp(bought), "MFN" if n % 4 else "AFN", "Shipped", stamp(ship_by),
-                             stamp(shipped), rng.random() < 0.98 if shipped else None,
-                             stamp(ship_by + timedelta(days=4)), stamp(delivered), f"SKU-{n % 40}", "UPS"))
+                rows.append(
+                    (
+                        account,
+                        order_id,
+                        stamp(bought),
+                        "MFN" if n % 4 else "AFN",
+                        "Shipped",
+                        stamp(ship_by),
+                        stamp(shipped),
+                        rng.random() < 0.98 if shipped else None,
+                        stamp(ship_by + timedelta(days=4)),
+                        stamp(delivered),
+                        f"SKU-{n % 40}",
+                        "UPS",
+                    )
+                )
                 if shipped and rng.random() < 0.005:
-                    defects.append((account, order_id, order_id, "a_to_z_claim",
-                                    stamp(min(shipped + timedelta(days=5), AS_OF - timedelta(hours=1))), "open"))
+                    defects.append(
+                        (
+                            account,
+                            order_id,
+                            order_id,
+                            "a_to_z_claim",
+                            stamp(min(shipped + timedelta(days=5), AS_OF - timedelta(hours=1))),
+                            "open",
+                        )
+                    )
         connection.executemany(
             "INSERT INTO orders (account_id, order_id, purchase_date, fulfillment_channel, order_status,"
             " latest_ship_date, shipped_at, tracking_valid, latest_delivery_date, delivered_at, sku, carrier)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        connection.executemany("INSERT INTO defects (account_id, defect_key, order_id, defect_type, received_at,"
-                               " status) VALUES (?, ?, ?, ?, ?, ?)", defects)
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        connection.executemany(
+            "INSERT INTO defects (account_id, defect_key, order_id, defect_type, received_at,"
+            " status) VALUES (?, ?, ?, ?, ?, ?)",
+            defects,
+        )
     connection.commit()
     connection.close()
 
@@ -94,13 +125,17 @@ def main() -> None:
         engine.dispose()
         sizes = sorted(p.stat().st_size for p in result.pages)
         orders = accounts * per_day * 150
-        print(f"data: {accounts} accounts, {orders:,} orders, 150 days; snapshots of 90 days stored in "
-              f"{snapshots:.1f} s")
-        print(f"account-health dashboard: {len(result.pages)} account pages + index in {seconds:.2f} s "
-              f"(target <= 10 s)")
-        print(f"account page weight without plotly.js: largest {sizes[-1] / 1024:.0f} KiB, median "
-              f"{sizes[len(sizes) // 2] / 1024:.0f} KiB (target <= 1 MB); plotly.min.js "
-              f"{(out / 'plotly.min.js').stat().st_size / 1e6:.1f} MB, written once")
+        print(
+            f"data: {accounts} accounts, {orders:,} orders, 150 days; snapshots of 90 days stored in {snapshots:.1f} s"
+        )
+        print(
+            f"account-health dashboard: {len(result.pages)} account pages + index in {seconds:.2f} s (target <= 10 s)"
+        )
+        print(
+            f"account page weight without plotly.js: largest {sizes[-1] / 1024:.0f} KiB, median "
+            f"{sizes[len(sizes) // 2] / 1024:.0f} KiB (target <= 1 MB); plotly.min.js "
+            f"{(out / 'plotly.min.js').stat().st_size / 1e6:.1f} MB, written once"
+        )
 
 
 if __name__ == "__main__":

@@ -22,11 +22,27 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-COLUMNS = ["order_id", "purchase_date", "fulfillment_channel", "order_status", "marketplace", "latest_ship_date",
-           "shipped_at", "cancelled_at", "cancelled_by", "tracking_id", "tracking_valid", "carrier",
-           "latest_delivery_date", "delivered_at", "sku", "quantity", "order_total", "currency"]
-FLOOR_TABLE = ("CREATE TABLE orders (" + ", ".join(f"{c} TEXT" for c in COLUMNS)
-               + ", UNIQUE (order_id));")
+COLUMNS = [
+    "order_id",
+    "purchase_date",
+    "fulfillment_channel",
+    "order_status",
+    "marketplace",
+    "latest_ship_date",
+    "shipped_at",
+    "cancelled_at",
+    "cancelled_by",
+    "tracking_id",
+    "tracking_valid",
+    "carrier",
+    "latest_delivery_date",
+    "delivered_at",
+    "sku",
+    "quantity",
+    "order_total",
+    "currency",
+]
+FLOOR_TABLE = "CREATE TABLE orders (" + ", ".join(f"{c} TEXT" for c in COLUMNS) + ", UNIQUE (order_id));"
 
 
 def write_file(path: Path, rows: int) -> None:
@@ -40,15 +56,31 @@ def write_file(path: Path, rows: int) -> None:
             cancelled = rng.random() < 0.02
             ship_by = bought + timedelta(days=2)
             shipped = "" if cancelled else (bought + timedelta(hours=rng.uniform(2, 60))).isoformat()
-            handle.write(",".join((
-                f"111-{n:07d}-{rng.randint(1000000, 9999999)}", bought.isoformat(), channel,
-                "Canceled" if cancelled else "Shipped", "amazon.com", ship_by.isoformat(), shipped,
-                (bought + timedelta(hours=3)).isoformat() if cancelled else "",
-                rng.choice(("buyer", "seller", "")) if cancelled else "",
-                f"1Z{n:012d}", "true" if rng.random() < 0.98 else "false", rng.choice(("UPS", "USPS", "FedEx")),
-                (ship_by + timedelta(days=4)).isoformat(), "" if cancelled else (ship_by + timedelta(days=3)).isoformat(),
-                f"SKU-{n % 500}", str(rng.randint(1, 3)), f"{rng.uniform(5, 90):.2f}", "USD",
-            )) + "\n")
+            handle.write(
+                ",".join(
+                    (
+                        f"111-{n:07d}-{rng.randint(1000000, 9999999)}",
+                        bought.isoformat(),
+                        channel,
+                        "Canceled" if cancelled else "Shipped",
+                        "amazon.com",
+                        ship_by.isoformat(),
+                        shipped,
+                        (bought + timedelta(hours=3)).isoformat() if cancelled else "",
+                        rng.choice(("buyer", "seller", "")) if cancelled else "",
+                        f"1Z{n:012d}",
+                        "true" if rng.random() < 0.98 else "false",
+                        rng.choice(("UPS", "USPS", "FedEx")),
+                        (ship_by + timedelta(days=4)).isoformat(),
+                        "" if cancelled else (ship_by + timedelta(days=3)).isoformat(),
+                        f"SKU-{n % 500}",
+                        str(rng.randint(1, 3)),
+                        f"{rng.uniform(5, 90):.2f}",
+                        "USD",
+                    )
+                )
+                + "\n"
+            )
 
 
 def import_in_child(path: Path, database: Path) -> None:
@@ -78,25 +110,45 @@ def main() -> None:
         path = Path(folder) / "orders.csv"
         write_file(path, rows)
         size_mb = path.stat().st_size / 1e6
-        out = subprocess.run([sys.executable, __file__, "--child", str(path), str(Path(folder) / "monitor.db")],
-                             check=True, capture_output=True, text=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(path), str(Path(folder) / "monitor.db")],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
         seconds, peak, baseline, inserted = float(out[0]), float(out[1]), float(out[2]), int(out[3])
         print(f"file: {rows:,} canonical order rows, {size_mb:.1f} MB")
-        print(f"account-health import: {seconds:.2f} s, {rows / seconds:,.0f} rows/s, {inserted:,} orders, "
-              f"peak RSS {peak:.0f} MB (of which {baseline:.0f} MB before the import began)")
+        print(
+            f"account-health import: {seconds:.2f} s, {rows / seconds:,.0f} rows/s, {inserted:,} orders, "
+            f"peak RSS {peak:.0f} MB (of which {baseline:.0f} MB before the import began)"
+        )
         if not sqlite3:
             print("floor: the sqlite3 command-line tool is not installed (apt-get install sqlite3)")
             return
         floor_db = Path(folder) / "floor.db"
         started = time.perf_counter()
-        subprocess.run([sqlite3, str(floor_db), "-cmd", FLOOR_TABLE, "-cmd", ".mode csv",
-                        "-cmd", f".import --skip 1 {path} orders", ".exit"], check=True)
+        subprocess.run(
+            [
+                sqlite3,
+                str(floor_db),
+                "-cmd",
+                FLOOR_TABLE,
+                "-cmd",
+                ".mode csv",
+                "-cmd",
+                f".import --skip 1 {path} orders",
+                ".exit",
+            ],
+            check=True,
+        )
         floor = time.perf_counter() - started
         print(f"floor (sqlite3 .import, same file, UNIQUE(order_id)): {floor:.2f} s, {rows / floor:,.0f} rows/s")
         print(f"ratio: {seconds / floor:.2f}x the floor (target <= 2x); peak RSS target < 400 MB")
         binding = python_binding_floor(path, Path(folder) / "binding.db")
-        print(f"for scale: Python's sqlite3 alone, csv.reader + executemany of the same strings into the same "
-              f"table, nothing checked or converted: {binding:.2f} s ({binding / floor:.2f}x the floor)")
+        print(
+            f"for scale: Python's sqlite3 alone, csv.reader + executemany of the same strings into the same "
+            f"table, nothing checked or converted: {binding:.2f} s ({binding / floor:.2f}x the floor)"
+        )
 
 
 def python_binding_floor(path: Path, database: Path) -> float:

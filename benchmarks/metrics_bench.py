@@ -38,8 +38,10 @@ def fill(database: Path, count: int) -> None:
     rng = random.Random(7)
     start = AS_OF - timedelta(days=150)
     connection = sqlite3.connect(database)
-    connection.execute("INSERT INTO accounts (id, key, created_at) VALUES (1, 'acme-us', '2026-01-01 00:00:00.000000'), "
-                       "(2, 'bolt-de', '2026-01-01 00:00:00.000000')")
+    connection.execute(
+        "INSERT INTO accounts (id, key, created_at) VALUES (1, 'acme-us', '2026-01-01 00:00:00.000000'), "
+        "(2, 'bolt-de', '2026-01-01 00:00:00.000000')"
+    )
     rows, defects = [], []
     for n in range(count):
         bought = start + timedelta(seconds=rng.randint(0, 150 * 86400))
@@ -53,19 +55,45 @@ def fill(database: Path, count: int) -> None:
         delivered = shipped + timedelta(hours=rng.uniform(24, 130)) if shipped else None
         if delivered and delivered >= AS_OF:
             delivered = None
-        rows.append((1 + n % 2, f"{n:09d}", stamp(bought), channel, "Canceled" if cancelled else "Shipped",
-                     stamp(ship_by), stamp(shipped), stamp(bought + timedelta(hours=2)) if cancelled else None,
-                     rng.choice(("buyer", "seller", None)) if cancelled else None,
-                     rng.random() < 0.98 if shipped else None, stamp(promised), stamp(delivered)))
+        rows.append(
+            (
+                1 + n % 2,
+                f"{n:09d}",
+                stamp(bought),
+                channel,
+                "Canceled" if cancelled else "Shipped",
+                stamp(ship_by),
+                stamp(shipped),
+                stamp(bought + timedelta(hours=2)) if cancelled else None,
+                rng.choice(("buyer", "seller", None)) if cancelled else None,
+                rng.random() < 0.98 if shipped else None,
+                stamp(promised),
+                stamp(delivered),
+            )
+        )
         if shipped and rng.random() < 0.006:
-            defects.append((1 + n % 2, f"d{n}", f"{n:09d}", rng.choice(("a_to_z_claim", "negative_feedback")),
-                            stamp(shipped + timedelta(days=rng.uniform(3, 20))), "open", 1))
+            defects.append(
+                (
+                    1 + n % 2,
+                    f"d{n}",
+                    f"{n:09d}",
+                    rng.choice(("a_to_z_claim", "negative_feedback")),
+                    stamp(shipped + timedelta(days=rng.uniform(3, 20))),
+                    "open",
+                    1,
+                )
+            )
     connection.executemany(
         "INSERT INTO orders (account_id, order_id, purchase_date, fulfillment_channel, order_status, latest_ship_date,"
         " shipped_at, cancelled_at, cancelled_by, tracking_valid, latest_delivery_date, delivered_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    connection.executemany("INSERT INTO defects (account_id, defect_key, order_id, defect_type, received_at, status,"
-                           " rating) VALUES (?, ?, ?, ?, ?, ?, ?)", defects)
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    connection.executemany(
+        "INSERT INTO defects (account_id, defect_key, order_id, defect_type, received_at, status,"
+        " rating) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        defects,
+    )
     connection.commit()
     connection.close()
 
@@ -114,11 +142,15 @@ def main() -> None:
             values = health.current(session, Targets(), AS_OF, days=DAYS)
         ours = time.perf_counter() - started
         engine.dispose()
-        print(f"account-health metrics --history {DAYS}: {len(values):,} values (2 accounts x 7 metric-channels x "
-              f"{DAYS} days, forecasts included) in {ours:.2f} s (target <= 3 s)")
+        print(
+            f"account-health metrics --history {DAYS}: {len(values):,} values (2 accounts x 7 metric-channels x "
+            f"{DAYS} days, forecasts included) in {ours:.2f} s (target <= 3 s)"
+        )
         fetch = fetch_only(database)
-        print(f"for scale: Python's sqlite3 alone fetching the same rows and fields, nothing converted or counted: "
-              f"{fetch:.2f} s ({fetch / ours:.0%} of ours)")
+        print(
+            f"for scale: Python's sqlite3 alone fetching the same rows and fields, nothing converted or counted: "
+            f"{fetch:.2f} s ({fetch / ours:.0%} of ours)"
+        )
         sqlite3_tool = shutil.which("sqlite3")
         if not sqlite3_tool:
             print("floor: the sqlite3 command-line tool is not installed (apt-get install sqlite3)")
@@ -132,8 +164,11 @@ def main() -> None:
         print(f"floor (sqlite3 tool, SQL aggregate of the lsr_30d series only, {len(floor_rows)} rows): {floor:.2f} s")
         print(f"ratio: {ours / floor:.2f}x the floor, for 7 metric-channels instead of 1")
         mine = {(v.account, v.as_of): (v.denominator, v.numerator) for v in values if v.metric == "lsr_30d"}
-        agree = sum(mine.get((("acme-us", "bolt-de")[int(a) - 1], datetime.fromisoformat(t).replace(tzinfo=UTC)))
-                    == (int(n), int(b)) for t, a, n, b in (row.split("|") for row in floor_rows))
+        agree = sum(
+            mine.get((("acme-us", "bolt-de")[int(a) - 1], datetime.fromisoformat(t).replace(tzinfo=UTC)))
+            == (int(n), int(b))
+            for t, a, n, b in (row.split("|") for row in floor_rows)
+        )
         print(f"check: {agree} of {len(floor_rows)} lsr_30d points equal to the SQL floor's counts")
 
 

@@ -49,12 +49,16 @@ class Freshness:
     stale: bool
 
 
-def freshness(session: Session, now: datetime, stale_hours: float, account_ids: list[int] | None = None
-              ) -> dict[int, Freshness]:
+def freshness(
+    session: Session, now: datetime, stale_hours: float, account_ids: list[int] | None = None
+) -> dict[int, Freshness]:
     """Per account id: its last successful import and whether its data is stale at `now`."""
-    query = (select(ImportAccount.account_id, func.max(ImportRecord.finished_at))
-             .join(ImportRecord, ImportRecord.id == ImportAccount.import_id)
-             .where(ImportRecord.status.in_(SUCCESSFUL)).group_by(ImportAccount.account_id))
+    query = (
+        select(ImportAccount.account_id, func.max(ImportRecord.finished_at))
+        .join(ImportRecord, ImportRecord.id == ImportAccount.import_id)
+        .where(ImportRecord.status.in_(SUCCESSFUL))
+        .group_by(ImportAccount.account_id)
+    )
     last: dict[int, datetime | None] = {row[0]: row[1] for row in session.execute(query)}
     ids = account_ids if account_ids is not None else list(session.scalars(select(Account.id)))
     limit = timedelta(hours=stale_hours)

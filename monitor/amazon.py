@@ -15,18 +15,39 @@ from monitor.domain import Channel, Status
 from monitor.models import PerformanceMetric, PerformanceReport
 from monitor.timeutil import to_utc
 
-AMAZON_NAMES = {"orderDefectRate": "odr", "lateShipmentRate": "lsr_30d",
-                "preFulfillmentCancellationRate": "cr_7d", "validTrackingRate": "vtr_30d",
-                "onTimeDeliveryRate": "otdr_14d"}
-MARKETPLACES = {"ATVPDKIKX0DER": "amazon.com", "A2EUQ1WTGCTBG2": "amazon.ca", "A1AM78C64UM0Y8": "amazon.com.mx",
-                "A1PA6795UKMFR9": "amazon.de", "A1F83G8C2ARO7P": "amazon.co.uk", "A13V1IB3VIYZZH": "amazon.fr",
-                "APJ6JRA9NG5V4": "amazon.it", "A1RKKUPIHCS9HS": "amazon.es", "A1VC38T7YXB528": "amazon.co.jp",
-                "A21TJRUUN4KGV": "amazon.in", "A39IBJ37TRP1C6": "amazon.com.au"}
-POLICY_NAMES = ("listingPolicyViolations", "productAuthenticityCustomerComplaints",
-                "productConditionCustomerComplaints", "productSafetyCustomerComplaints",
-                "receivedIntellectualPropertyComplaints", "restrictedProductPolicyViolations",
-                "suspectedIntellectualPropertyViolations", "foodAndProductSafetyIssues", "otherPolicyViolations",
-                "documentRequests", "policyViolationWarnings")
+AMAZON_NAMES = {
+    "orderDefectRate": "odr",
+    "lateShipmentRate": "lsr_30d",
+    "preFulfillmentCancellationRate": "cr_7d",
+    "validTrackingRate": "vtr_30d",
+    "onTimeDeliveryRate": "otdr_14d",
+}
+MARKETPLACES = {
+    "ATVPDKIKX0DER": "amazon.com",
+    "A2EUQ1WTGCTBG2": "amazon.ca",
+    "A1AM78C64UM0Y8": "amazon.com.mx",
+    "A1PA6795UKMFR9": "amazon.de",
+    "A1F83G8C2ARO7P": "amazon.co.uk",
+    "A13V1IB3VIYZZH": "amazon.fr",
+    "APJ6JRA9NG5V4": "amazon.it",
+    "A1RKKUPIHCS9HS": "amazon.es",
+    "A1VC38T7YXB528": "amazon.co.jp",
+    "A21TJRUUN4KGV": "amazon.in",
+    "A39IBJ37TRP1C6": "amazon.com.au",
+}
+POLICY_NAMES = (
+    "listingPolicyViolations",
+    "productAuthenticityCustomerComplaints",
+    "productConditionCustomerComplaints",
+    "productSafetyCustomerComplaints",
+    "receivedIntellectualPropertyComplaints",
+    "restrictedProductPolicyViolations",
+    "suspectedIntellectualPropertyViolations",
+    "foodAndProductSafetyIssues",
+    "otherPolicyViolations",
+    "documentRequests",
+    "policyViolationWarnings",
+)
 
 
 @dataclass(frozen=True)
@@ -64,16 +85,24 @@ class Comparison:
 def newest_reports(session: Session, account_id: int) -> list[PerformanceReport]:
     """The newest performance report of each marketplace of an account."""
     newest: dict[str | None, PerformanceReport] = {}
-    for report in session.scalars(select(PerformanceReport).where(PerformanceReport.account_id == account_id)
-                                  .order_by(PerformanceReport.id.desc())):
+    for report in session.scalars(
+        select(PerformanceReport)
+        .where(PerformanceReport.account_id == account_id)
+        .order_by(PerformanceReport.id.desc())
+    ):
         newest.setdefault(report.marketplace_id, report)
     return list(newest.values())
 
 
 def policy_figures(session: Session, reports: list[PerformanceReport]) -> list[PerformanceMetric]:
     """The policy-violation counts of these reports."""
-    return list(session.scalars(select(PerformanceMetric).where(
-        PerformanceMetric.report_id.in_([r.id for r in reports]), PerformanceMetric.name.in_(POLICY_NAMES))))
+    return list(
+        session.scalars(
+            select(PerformanceMetric).where(
+                PerformanceMetric.report_id.in_([r.id for r in reports]), PerformanceMetric.name.in_(POLICY_NAMES)
+            )
+        )
+    )
 
 
 def _range_end(moment: datetime) -> datetime:
@@ -98,8 +127,9 @@ def compare_with_amazon(session: Session, targets: m.Targets, key: str | None = 
     return out
 
 
-def _compare_report(session: Session, key: str, report: PerformanceReport, data: health.AccountData,
-                    targets: m.Targets) -> list[Comparison]:
+def _compare_report(
+    session: Session, key: str, report: PerformanceReport, data: health.AccountData, targets: m.Targets
+) -> list[Comparison]:
     orders = data.orders
     domain = MARKETPLACES.get(report.marketplace_id or "")
     if domain and orders["marketplace"].isin([domain, report.marketplace_id]).any():
@@ -112,9 +142,27 @@ def _compare_report(session: Session, key: str, report: PerformanceReport, data:
         metric = m.METRICS_BY_ID[metric_id]
         channel = Channel(figure.channel or "mfn")
         end = _range_end(figure.date_to)
-        (ours,) = [v for v in m.evaluate(orders, data.defects, end, targets, key, [metric], figure.date_from)
-                   if v.channel == channel]
-        rows.append(Comparison(key, report.marketplace_id, metric_id, channel, figure.date_from, end,
-                               figure.numerator, figure.denominator, figure.rate, figure.status,
-                               ours.numerator, ours.denominator, ours.rate, ours.status))
+        (ours,) = [
+            v
+            for v in m.evaluate(orders, data.defects, end, targets, key, [metric], figure.date_from)
+            if v.channel == channel
+        ]
+        rows.append(
+            Comparison(
+                key,
+                report.marketplace_id,
+                metric_id,
+                channel,
+                figure.date_from,
+                end,
+                figure.numerator,
+                figure.denominator,
+                figure.rate,
+                figure.status,
+                ours.numerator,
+                ours.denominator,
+                ours.rate,
+                ours.status,
+            )
+        )
     return rows

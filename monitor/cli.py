@@ -31,13 +31,18 @@ FORMATS = click.Choice(["table", "json"])
 def _common(command: Callable[..., Any]) -> Callable[..., Any]:
     """--env-file and --debug on every command; settings loaded once, passed in."""
 
-    @click.option("--env-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                  help="settings file (default: .env in the working directory, when it exists)")
+    @click.option(
+        "--env-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="settings file (default: .env in the working directory, when it exists)",
+    )
     @click.option("--debug", is_flag=True, help="show tracebacks and debug logs")
     @functools.wraps(command)
     def wrapper(env_file: Path | None, debug: bool, **kwargs: Any) -> Any:
-        logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=logging.DEBUG if debug else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
         return command(load_settings(env_file), **kwargs)
 
     return wrapper
@@ -105,12 +110,21 @@ def init(settings: Settings) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--account", help="account key for rows that name none (default: DEFAULT_ACCOUNT)")
 @click.option("--format", "forced_format", help="force a format instead of detecting it by header")
-@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="TOML column mapping for a layout the monitor does not know")
+@click.option(
+    "--mapping",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="TOML column mapping for a layout the monitor does not know",
+)
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_common
-def import_(settings: Settings, paths: tuple[Path, ...], account: str | None, forced_format: str | None,
-            mapping: Path | None, output: str) -> None:
+def import_(
+    settings: Settings,
+    paths: tuple[Path, ...],
+    account: str | None,
+    forced_format: str | None,
+    mapping: Path | None,
+    output: str,
+) -> None:
     """Import report files (a directory means the files in it)."""
     from monitor.present.terminal import import_line
 
@@ -128,14 +142,24 @@ def import_(settings: Settings, paths: tuple[Path, ...], account: str | None, fo
 @cli.command(name="metrics")
 @click.option("--account", help="one account (default: all)")
 @click.option("--as-of", "as_of", help="ISO timestamp, or a date meaning the end of that day (UTC); default now")
-@click.option("--history", "history_days", type=click.IntRange(1, 3650), help="one value per day for the last DAYS days")
+@click.option(
+    "--history", "history_days", type=click.IntRange(1, 3650), help="one value per day for the last DAYS days"
+)
 @click.option("--format", "output", type=FORMATS, default="table", show_default=True)
 @click.option("--explain", "explain_metric", metavar="METRIC", help="list the orders that count against METRIC")
 @click.option("--channel", type=click.Choice(["afn", "mfn"]), help="with --explain: one channel")
 @click.option("--amazon", is_flag=True, help="Amazon's own figures beside ours, over Amazon's reporting ranges")
 @_common
-def metrics_(settings: Settings, account: str | None, as_of: str | None, history_days: int | None, output: str,
-             explain_metric: str | None, channel: str | None, amazon: bool) -> None:
+def metrics_(
+    settings: Settings,
+    account: str | None,
+    as_of: str | None,
+    history_days: int | None,
+    output: str,
+    explain_metric: str | None,
+    channel: str | None,
+    amazon: bool,
+) -> None:
     """Compute the account health metrics (ODR, LSR, CR, VTR, OTDR)."""
     from monitor.domain import Channel
     from monitor.present import terminal
@@ -190,8 +214,11 @@ def sync(settings: Settings, account: str | None) -> None:
     with _monitor(settings) as monitor:
         run = monitor.sync(account)
     if run.off:
-        click.echo("Selling Partner API sync is off: no credentials configured (SPAPI_REFRESH_TOKEN, "
-                   "SPAPI_CLIENT_ID, SPAPI_CLIENT_SECRET, SPAPI_MARKETPLACE_IDS)", err=True)
+        click.echo(
+            "Selling Partner API sync is off: no credentials configured (SPAPI_REFRESH_TOKEN, "
+            "SPAPI_CLIENT_ID, SPAPI_CLIENT_SECRET, SPAPI_MARKETPLACE_IDS)",
+            err=True,
+        )
         sys.exit(1 if account else 0)
     for line, is_error in sync_lines(run):
         click.echo(line, err=is_error)
@@ -207,16 +234,30 @@ def case() -> None:
 
 @case.command(name="add")
 @click.option("--account", required=True)
-@click.option("--medium", "--channel", "medium", type=click.Choice(["case", "email", "phone", "chat"]), required=True,
-              help="how it took place (--channel is the old name)")
+@click.option(
+    "--medium",
+    "--channel",
+    "medium",
+    type=click.Choice(["case", "email", "phone", "chat"]),
+    required=True,
+    help="how it took place (--channel is the old name)",
+)
 @click.option("--summary", required=True, help="what was said or asked")
 @click.option("--case-id", help="Seller Support case number")
 @click.option("--outcome", help="what came of it")
 @click.option("--follow-up", "follow_up", help="date to follow up (YYYY-MM-DD): a reminder goes out that day")
 @click.option("--when", help="when it happened (ISO timestamp; default now)")
 @_common
-def case_add(settings: Settings, account: str, medium: str, summary: str, case_id: str | None,
-             outcome: str | None, follow_up: str | None, when: str | None) -> None:
+def case_add(
+    settings: Settings,
+    account: str,
+    medium: str,
+    summary: str,
+    case_id: str | None,
+    outcome: str | None,
+    follow_up: str | None,
+    when: str | None,
+) -> None:
     """Record an interaction."""
     with _monitor(settings) as monitor:
         entry = monitor.add_case(account, medium, summary, case_id, outcome, _date(follow_up), _as_of(when))
@@ -252,8 +293,9 @@ def case_show(settings: Settings, number: int) -> None:
 @click.option("--follow-up", "follow_up", help="a new follow-up date (YYYY-MM-DD)")
 @click.option("--close", is_flag=True, help="nothing more to follow up")
 @_common
-def case_update(settings: Settings, number: int, outcome: str | None, summary: str | None, follow_up: str | None,
-                close: bool) -> None:
+def case_update(
+    settings: Settings, number: int, outcome: str | None, summary: str | None, follow_up: str | None, close: bool
+) -> None:
     """Change an entry: its outcome, its follow-up date, or close it."""
     with _monitor(settings) as monitor:
         monitor.update_case(number, outcome, _date(follow_up), summary, close)
@@ -311,8 +353,9 @@ def appeal_action() -> None:
 @click.option("--description", required=True)
 @click.option("--on", "taken_on", help="when it was done (YYYY-MM-DD; default today)")
 @_common
-def appeal_action_add(settings: Settings, account: str, metric: str, kind: str, description: str,
-                      taken_on: str | None) -> None:
+def appeal_action_add(
+    settings: Settings, account: str, metric: str, kind: str, description: str, taken_on: str | None
+) -> None:
     """Record what was done about a metric."""
     with _monitor(settings) as monitor:
         action = monitor.add_action(account, metric, kind, description, _date(taken_on))
@@ -374,8 +417,14 @@ def notifier_reset(settings: Settings, kind: str) -> None:
 
 
 @cli.command()
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("demo"),
-              show_default=True, help="where the sample reports are written")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo"),
+    show_default=True,
+    help="where the sample reports are written",
+)
 @_common
 def demo(settings: Settings, directory: Path) -> None:
     """Write realistic sample reports for two accounts and run one cycle on them."""

@@ -144,15 +144,22 @@ class Setting:
     group: str
 
 
-def _setting(default: str, help: str, parse: Callable[[str], Any] = _str, *, secret: bool = False,
-             group: str = "General") -> Any:
+def _setting(
+    default: str, help: str, parse: Callable[[str], Any] = _str, *, secret: bool = False, group: str = "General"
+) -> Any:
     """A Settings field: its parsed default, and the registry facts in its metadata."""
     meta = {"default": default, "help": help, "parse": parse, "secret": secret, "group": group}
     return field(default=parse(default), metadata=meta)
 
 
-STORAGE, IMPORT, METRICS, ALERTS, DAEMON, SPAPI = ("Storage", "Import", "Metrics", "Alerts", "Daemon",
-                                                   "Selling Partner API")
+STORAGE, IMPORT, METRICS, ALERTS, DAEMON, SPAPI = (
+    "Storage",
+    "Import",
+    "Metrics",
+    "Alerts",
+    "Daemon",
+    "Selling Partner API",
+)
 
 
 @dataclass(frozen=True)
@@ -162,98 +169,147 @@ class Settings:
     database_url: str = _setting(
         "sqlite:///data/account_health.db",
         "SQLAlchemy URL of the database; PostgreSQL (postgresql+psycopg://...) for larger fleets",
-        _database_url, secret=True, group=STORAGE)
+        _database_url,
+        secret=True,
+        group=STORAGE,
+    )
     inbox_dir: str = _setting(
-        "inbox", "where report files are dropped; imported files move to processed/, rejected ones to rejected/",
-        group=STORAGE)
+        "inbox",
+        "where report files are dropped; imported files move to processed/, rejected ones to rejected/",
+        group=STORAGE,
+    )
     reports_dir: str = _setting(
-        "reports", "where the HTML dashboards (and plan-of-action drafts) are written", group=STORAGE)
+        "reports", "where the HTML dashboards (and plan-of-action drafts) are written", group=STORAGE
+    )
     evidence_dir: str = _setting(
-        "data/evidence", "where copies of the documents attached for appeals are kept", group=STORAGE)
+        "data/evidence", "where copies of the documents attached for appeals are kept", group=STORAGE
+    )
     default_account: str = _setting(
-        "default", "account key for report files that name none", _account_key, group=IMPORT)
+        "default", "account key for report files that name none", _account_key, group=IMPORT
+    )
     import_chunk_rows: int = _setting(
-        "20000", "rows read and written per batch while importing (bounds memory)", _positive_int, group=IMPORT)
+        "20000", "rows read and written per batch while importing (bounds memory)", _positive_int, group=IMPORT
+    )
     feedback_date_formats: tuple[str, ...] = _setting(
         "%m/%d/%y,%m/%d/%Y,%Y-%m-%d,%d.%m.%y,%d.%m.%Y",
-        "date formats tried in order for the Date column of Amazon's feedback report", _csv_list, group=IMPORT)
+        "date formats tried in order for the Date column of Amazon's feedback report",
+        _csv_list,
+        group=IMPORT,
+    )
     warn_ratio: float = _setting(
-        "0.75", "a metric warns when its bad share reaches this share of its allowance", _fraction, group=METRICS)
+        "0.75", "a metric warns when its bad share reaches this share of its allowance", _fraction, group=METRICS
+    )
     forecast_days: int = _setting(
-        "7", "warn when the trend forecasts a breach within this many days", _positive_int, group=METRICS)
+        "7", "warn when the trend forecasts a breach within this many days", _positive_int, group=METRICS
+    )
     odr_count_cancelled: bool = _setting(
-        "true", "count cancelled orders in the ODR denominator (Amazon does not say; true is the usual reading)",
-        _boolean, group=METRICS)
+        "true",
+        "count cancelled orders in the ODR denominator (Amazon does not say; true is the usual reading)",
+        _boolean,
+        group=METRICS,
+    )
     snapshot_days: int = _setting(
-        "180", "how many past days of daily metric values are kept up to date for charts", _positive_int,
-        group=METRICS)
+        "180", "how many past days of daily metric values are kept up to date for charts", _positive_int, group=METRICS
+    )
     limit_odr: float = _setting("0.01", "Order Defect Rate target (must stay below)", _fraction, group=METRICS)
     limit_lsr: float = _setting("0.04", "Late Shipment Rate target (must stay below)", _fraction, group=METRICS)
     limit_cr: float = _setting(
-        "0.025", "Pre-fulfilment Cancellation Rate target (must stay below)", _fraction, group=METRICS)
-    limit_vtr: float = _setting("0.95", "Valid Tracking Rate target (must stay at or above)", _fraction,
-                                group=METRICS)
-    limit_otdr: float = _setting("0.90", "On-Time Delivery Rate target (must stay at or above)", _fraction,
-                                 group=METRICS)
+        "0.025", "Pre-fulfilment Cancellation Rate target (must stay below)", _fraction, group=METRICS
+    )
+    limit_vtr: float = _setting("0.95", "Valid Tracking Rate target (must stay at or above)", _fraction, group=METRICS)
+    limit_otdr: float = _setting(
+        "0.90", "On-Time Delivery Rate target (must stay at or above)", _fraction, group=METRICS
+    )
     alert_repeat_hours: int = _setting(
-        "24", "re-send a still-firing alert after this many hours", _positive_int, group=ALERTS)
+        "24", "re-send a still-firing alert after this many hours", _positive_int, group=ALERTS
+    )
     alert_clear_margin: float = _setting(
-        "0.1", "an alert clears only below (WARN_RATIO - this) of the allowance, so a metric at the line does not flap",
-        _fraction, group=ALERTS)
+        "0.1",
+        "an alert clears only below (WARN_RATIO - this) of the allowance, so a metric at the line does not flap",
+        _fraction,
+        group=ALERTS,
+    )
     stale_hours: int = _setting(
-        "36", "an account with no successful import for this long raises a no_data alert", _positive_int,
-        group=ALERTS)
+        "36", "an account with no successful import for this long raises a no_data alert", _positive_int, group=ALERTS
+    )
     slack_webhook_url: str = _setting(
-        "", "Slack incoming webhook URL; empty = Slack off", _http_url, secret=True, group=ALERTS)
+        "", "Slack incoming webhook URL; empty = Slack off", _http_url, secret=True, group=ALERTS
+    )
     webhook_url: str = _setting(
-        "", "generic JSON webhook: every alert is POSTed there as JSON; empty = off", _http_url, secret=True,
-        group=ALERTS)
+        "",
+        "generic JSON webhook: every alert is POSTed there as JSON; empty = off",
+        _http_url,
+        secret=True,
+        group=ALERTS,
+    )
     smtp_host: str = _setting("", "SMTP server for e-mail alerts; empty = e-mail off", group=ALERTS)
     smtp_port: int = _setting("587", "SMTP server port", _port, group=ALERTS)
     smtp_username: str = _setting("", "SMTP login user; empty = no login", group=ALERTS)
     smtp_password: str = _setting("", "SMTP login password", secret=True, group=ALERTS)
-    smtp_security: str = _setting("starttls", "starttls, ssl or none", _choice("starttls", "ssl", "none"),
-                                  group=ALERTS)
+    smtp_security: str = _setting("starttls", "starttls, ssl or none", _choice("starttls", "ssl", "none"), group=ALERTS)
     smtp_ca_file: str = _setting(
-        "", "CA bundle that signed the SMTP server's certificate; empty = the system's", group=ALERTS)
+        "", "CA bundle that signed the SMTP server's certificate; empty = the system's", group=ALERTS
+    )
     alert_email_from: str = _setting("", "sender address of alert e-mails", _email, group=ALERTS)
     alert_email_to: tuple[str, ...] = _setting(
-        "", "recipients of alert e-mails, comma-separated", _email_list, group=ALERTS)
+        "", "recipients of alert e-mails, comma-separated", _email_list, group=ALERTS
+    )
     import_interval_minutes: float = _setting(
-        "5", "inbox poll interval of the daemon, in minutes (fractions allowed)", _positive_number, group=DAEMON)
+        "5", "inbox poll interval of the daemon, in minutes (fractions allowed)", _positive_number, group=DAEMON
+    )
     inbox_settle_seconds: float = _setting(
-        "10", "a file in the inbox modified more recently than this is still being written: it waits",
-        _positive_number, group=DAEMON)
+        "10",
+        "a file in the inbox modified more recently than this is still being written: it waits",
+        _positive_number,
+        group=DAEMON,
+    )
     spapi_refresh_token: str = _setting(
-        "", "Selling Partner API refresh token; empty = sync off", secret=True, group=SPAPI)
+        "", "Selling Partner API refresh token; empty = sync off", secret=True, group=SPAPI
+    )
     spapi_client_id: str = _setting("", "Login-with-Amazon client id", group=SPAPI)
     spapi_client_secret: str = _setting("", "Login-with-Amazon client secret", secret=True, group=SPAPI)
     spapi_region: str = _setting("", "na, eu or fe", _choice("", "na", "eu", "fe"), group=SPAPI)
     spapi_marketplace_ids: tuple[str, ...] = _setting(
-        "", "marketplace ids to sync, comma-separated", _csv_list, group=SPAPI)
+        "", "marketplace ids to sync, comma-separated", _csv_list, group=SPAPI
+    )
     spapi_account: str = _setting(
-        "", "account key the synced data is stored under; empty = DEFAULT_ACCOUNT", group=SPAPI)
+        "", "account key the synced data is stored under; empty = DEFAULT_ACCOUNT", group=SPAPI
+    )
     spapi_accounts_file: str = _setting(
-        "", "TOML file listing several seller accounts to sync (see the README); empty = the single account above",
-        group=SPAPI)
+        "",
+        "TOML file listing several seller accounts to sync (see the README); empty = the single account above",
+        group=SPAPI,
+    )
     sync_interval_minutes: float = _setting(
-        "60", "how often the daemon syncs with the Selling Partner API", _positive_number, group=SPAPI)
+        "60", "how often the daemon syncs with the Selling Partner API", _positive_number, group=SPAPI
+    )
     spapi_report_timeout_minutes: float = _setting(
-        "30", "give up on a report still queued or in progress after this long", _positive_number, group=SPAPI)
+        "30", "give up on a report still queued or in progress after this long", _positive_number, group=SPAPI
+    )
     spapi_endpoint: str = _setting(
-        "", "Selling Partner API base URL; empty = Amazon's for SPAPI_REGION", _http_url, group=SPAPI)
+        "", "Selling Partner API base URL; empty = Amazon's for SPAPI_REGION", _http_url, group=SPAPI
+    )
     lwa_token_url: str = _setting("", "Login-with-Amazon token URL; empty = Amazon's", _http_url, group=SPAPI)
 
     def secrets(self) -> list[str]:
         """The values of every secret setting (to keep them out of logs and stored errors)."""
-        return [value for s in SETTINGS if s.secret and isinstance(value := getattr(self, s.name.lower()), str)
-                and value]
+        return [
+            value for s in SETTINGS if s.secret and isinstance(value := getattr(self, s.name.lower()), str) and value
+        ]
 
 
 SETTINGS: tuple[Setting, ...] = tuple(
-    Setting(f.name.upper(), f.metadata["default"], f.metadata["help"], f.metadata["parse"], f.metadata["secret"],
-            f.metadata["group"])
-    for f in fields(Settings) if f.default is not MISSING)
+    Setting(
+        f.name.upper(),
+        f.metadata["default"],
+        f.metadata["help"],
+        f.metadata["parse"],
+        f.metadata["secret"],
+        f.metadata["group"],
+    )
+    for f in fields(Settings)
+    if f.default is not MISSING
+)
 
 
 def _raw_value(setting: Setting, env: Mapping[str, str | None], file_values: Mapping[str, str | None]) -> str:

@@ -71,8 +71,9 @@ class DaemonLock:
                 handle.seek(0)
                 holder = handle.read().strip() or "another process"
                 handle.close()
-                raise AlreadyRunning(f"another daemon already runs on this database ({holder}); "
-                                     "stop it first (one daemon per database)") from None
+                raise AlreadyRunning(
+                    f"another daemon already runs on this database ({holder}); stop it first (one daemon per database)"
+                ) from None
             handle.seek(0)
             handle.truncate()
             handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
@@ -81,11 +82,13 @@ class DaemonLock:
             return
         self._connection = self.engine.connect()
         # keyed by schema too: two monitors may share a PostgreSQL database in different schemas
-        if not self._connection.execute(text("SELECT pg_try_advisory_lock(:k, hashtext(current_schema()))"),
-                                        {"k": LOCK_KEY}).scalar():
+        if not self._connection.execute(
+            text("SELECT pg_try_advisory_lock(:k, hashtext(current_schema()))"), {"k": LOCK_KEY}
+        ).scalar():
             self._connection.close()
-            raise AlreadyRunning("another daemon already runs on this database; stop it first "
-                                 "(one daemon per database)")
+            raise AlreadyRunning(
+                "another daemon already runs on this database; stop it first (one daemon per database)"
+            )
         self._connection.commit()
 
     def release(self) -> None:
@@ -93,8 +96,7 @@ class DaemonLock:
             self._file.close()
         if self._connection is not None:
             # a pooled connection keeps its session (and the lock) alive: unlock explicitly
-            self._connection.execute(text("SELECT pg_advisory_unlock(:k, hashtext(current_schema()))"),
-                                     {"k": LOCK_KEY})
+            self._connection.execute(text("SELECT pg_advisory_unlock(:k, hashtext(current_schema()))"), {"k": LOCK_KEY})
             self._connection.commit()
             self._connection.close()
 
@@ -134,8 +136,12 @@ class Daemon:
                 row = Heartbeat(id=1)
                 session.add(row)
             if row.pid != os.getpid() or row.started_at != self.started_at:  # a new run takes the row over
-                row.pid, row.host, row.started_at, row.stopped_at = os.getpid(), socket.gethostname(), \
-                    self.started_at, None
+                row.pid, row.host, row.started_at, row.stopped_at = (
+                    os.getpid(),
+                    socket.gethostname(),
+                    self.started_at,
+                    None,
+                )
             row.beat_at = now
             row.interval_seconds = self.monitor.settings.import_interval_minutes * 60
             if job:
@@ -194,17 +200,20 @@ def run(settings: Settings, once: bool = False, printer: Callable[[str], None] =
 
 
 def _schedule(daemon: Daemon, settings: Settings, printer: Callable[[str], None]) -> int:
-    scheduler = BlockingScheduler(timezone="UTC", job_defaults={
-        "coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
+    scheduler = BlockingScheduler(
+        timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
+    )
     interval = settings.import_interval_minutes * 60
     now = utcnow()
     scheduler.add_job(daemon.cycle, "interval", seconds=interval, next_run_time=now, id="import")
-    scheduler.add_job(daemon.check_and_dashboards, "interval", seconds=CHECK_EVERY_SECONDS, id="check",
-                      next_run_time=now)
+    scheduler.add_job(
+        daemon.check_and_dashboards, "interval", seconds=CHECK_EVERY_SECONDS, id="check", next_run_time=now
+    )
     scheduler.add_job(daemon.snapshots, "cron", hour=0, minute=15, id="snapshots")
     if sync_accounts(settings):
-        scheduler.add_job(daemon.sync_cycle, "interval", seconds=settings.sync_interval_minutes * 60,
-                          next_run_time=now, id="sync")
+        scheduler.add_job(
+            daemon.sync_cycle, "interval", seconds=settings.sync_interval_minutes * 60, next_run_time=now, id="sync"
+        )
     scheduler.add_job(daemon.beat, "interval", seconds=min(60.0, max(interval, 5.0)), id="heartbeat")
 
     def stop(signum: int, _frame: object) -> None:
@@ -213,8 +222,10 @@ def _schedule(daemon: Daemon, settings: Settings, printer: Callable[[str], None]
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    printer(f"{utcnow():%Y-%m-%dT%H:%M:%SZ} daemon started (pid {os.getpid()}): inbox {settings.inbox_dir} every "
-            f"{interval:g} s, check at least hourly")
+    printer(
+        f"{utcnow():%Y-%m-%dT%H:%M:%SZ} daemon started (pid {os.getpid()}): inbox {settings.inbox_dir} every "
+        f"{interval:g} s, check at least hourly"
+    )
     scheduler.start()
     with daemon._step:  # wait for a step still running in the pool to finish
         pass

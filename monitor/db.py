@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -47,8 +48,16 @@ def without_foreign_key_checks(session: Session) -> None:
     handed out.
     """
     connection = session.connection()
-    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+    if connection.dialect.name == "sqlite" and not driver_connection(connection).in_transaction:
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+
+
+def driver_connection(connection: Connection) -> Any:
+    """The DB-API connection under a SQLAlchemy one (for bulk work through the driver itself)."""
+    raw = connection.connection.dbapi_connection
+    if raw is None:
+        raise MonitorError("the database connection was closed")
+    return raw
 
 
 def make_engine(url: str) -> Engine:
@@ -64,7 +73,9 @@ def make_engine(url: str) -> Engine:
     try:
         return create_engine(url, pool_pre_ping=True)
     except ModuleNotFoundError as exc:
-        raise MonitorError(f"DATABASE_URL needs the {exc.name} driver: pip install 'account-health-monitor[postgres]'") from None
+        raise MonitorError(
+            f"DATABASE_URL needs the {exc.name} driver: pip install 'account-health-monitor[postgres]'"
+        ) from None
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

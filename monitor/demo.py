@@ -19,10 +19,26 @@ from monitor.timeutil import utcnow
 
 DAYS = 120
 TREND_DAYS = 21
-ORDER_COLUMNS = ["order_id", "purchase_date", "fulfillment_channel", "order_status", "marketplace",
-                 "latest_ship_date", "shipped_at", "cancelled_at", "cancelled_by", "tracking_id",
-                 "tracking_valid", "carrier", "latest_delivery_date", "delivered_at", "sku", "quantity",
-                 "order_total", "currency"]
+ORDER_COLUMNS = [
+    "order_id",
+    "purchase_date",
+    "fulfillment_channel",
+    "order_status",
+    "marketplace",
+    "latest_ship_date",
+    "shipped_at",
+    "cancelled_at",
+    "cancelled_by",
+    "tracking_id",
+    "tracking_valid",
+    "carrier",
+    "latest_delivery_date",
+    "delivered_at",
+    "sku",
+    "quantity",
+    "order_total",
+    "currency",
+]
 DEFECT_COLUMNS = ["order_id", "defect_type", "received_at", "status", "rating", "comment"]
 
 
@@ -41,10 +57,32 @@ class Profile:
     skus: tuple[str, ...]
 
 
-ACME = Profile("acme-us", "amazon.com", "USD", 32, 20, 0.018, 0.0022, 0.003, 0.0015, ("UPS", "USPS", "FedEx"),
-               ("MUG-BLUE-12", "MUG-RED-12", "TEAPOT-1L", "COASTER-SET-4", "KETTLE-STEEL"))
-BOLT = Profile("bolt-de", "amazon.de", "EUR", 12, 0, 0.008, 0.0, 0.002, 0.0, ("DHL", "Hermes", "DPD"),
-               ("SCHRAUBE-M6", "DÜBEL-8MM", "WINKEL-GRÖSSE-L", "HAKEN-GROß"))
+ACME = Profile(
+    "acme-us",
+    "amazon.com",
+    "USD",
+    32,
+    20,
+    0.018,
+    0.0022,
+    0.003,
+    0.0015,
+    ("UPS", "USPS", "FedEx"),
+    ("MUG-BLUE-12", "MUG-RED-12", "TEAPOT-1L", "COASTER-SET-4", "KETTLE-STEEL"),
+)
+BOLT = Profile(
+    "bolt-de",
+    "amazon.de",
+    "EUR",
+    12,
+    0,
+    0.008,
+    0.0,
+    0.002,
+    0.0,
+    ("DHL", "Hermes", "DPD"),
+    ("SCHRAUBE-M6", "DÜBEL-8MM", "WINKEL-GRÖSSE-L", "HAKEN-GROß"),
+)
 
 
 def write_sample_reports(directory: Path, now: datetime | None = None, seed: int = 7) -> list[tuple[Path, str]]:
@@ -89,29 +127,47 @@ def _orders(p: Profile, now: datetime, rng: random.Random) -> Iterator[dict[str,
                 if purchased >= now:
                     continue
                 number += 1
-                yield _order(p, channel, f"{_prefix(p)}-{number:07d}-{rng.randint(1000000, 9999999)}",
-                             purchased, now, late_share, rng)
+                yield _order(
+                    p,
+                    channel,
+                    f"{_prefix(p)}-{number:07d}-{rng.randint(1000000, 9999999)}",
+                    purchased,
+                    now,
+                    late_share,
+                    rng,
+                )
 
 
 def _prefix(p: Profile) -> str:
     return "113" if p.marketplace == "amazon.com" else "302"
 
 
-def _order(p: Profile, channel: str, order_id: str, purchased: datetime, now: datetime, late_share: float,
-           rng: random.Random) -> dict[str, str]:
+def _order(
+    p: Profile, channel: str, order_id: str, purchased: datetime, now: datetime, late_share: float, rng: random.Random
+) -> dict[str, str]:
     sku = rng.choice(p.skus)
     quantity = rng.choice((1, 1, 1, 2, 3))
-    row = {"order_id": order_id, "purchase_date": _iso(purchased), "fulfillment_channel": channel,
-           "marketplace": p.marketplace, "sku": sku, "quantity": str(quantity),
-           "order_total": f"{quantity * rng.uniform(9, 60):.2f}", "currency": p.currency}
+    row = {
+        "order_id": order_id,
+        "purchase_date": _iso(purchased),
+        "fulfillment_channel": channel,
+        "marketplace": p.marketplace,
+        "sku": sku,
+        "quantity": str(quantity),
+        "order_total": f"{quantity * rng.uniform(9, 60):.2f}",
+        "currency": p.currency,
+    }
     ship_by = datetime.combine((purchased + timedelta(days=2)).date(), time(23, 59, 59), tzinfo=UTC)
     if channel == "MFN":
         row["latest_ship_date"] = _iso(ship_by)
     if rng.random() < 0.012:  # cancelled before shipping
         cancelled = purchased + timedelta(hours=rng.uniform(1, 30))
         if cancelled < now:
-            row.update(order_status="Canceled", cancelled_at=_iso(cancelled),
-                       cancelled_by=rng.choice(("buyer", "buyer", "seller", "")))
+            row.update(
+                order_status="Canceled",
+                cancelled_at=_iso(cancelled),
+                cancelled_by=rng.choice(("buyer", "buyer", "seller", "")),
+            )
             return row
     late = rng.random() < late_share
     shipped = ship_by + timedelta(hours=rng.uniform(2, 40)) if late else purchased + timedelta(hours=rng.uniform(3, 40))
@@ -119,8 +175,12 @@ def _order(p: Profile, channel: str, order_id: str, purchased: datetime, now: da
         row["order_status"] = "Unshipped"
         return row
     carrier = rng.choice(p.carriers)
-    row.update(order_status="Shipped", shipped_at=_iso(shipped), carrier=carrier,
-               tracking_id=f"{carrier[:2].upper()}{rng.randint(10**9, 10**10 - 1)}")
+    row.update(
+        order_status="Shipped",
+        shipped_at=_iso(shipped),
+        carrier=carrier,
+        tracking_id=f"{carrier[:2].upper()}{rng.randint(10**9, 10**10 - 1)}",
+    )
     if channel == "MFN":
         row["tracking_valid"] = "true" if rng.random() < 0.985 else "false"
     promised = datetime.combine((ship_by + timedelta(days=4)).date(), time(23, 59, 59), tzinfo=UTC)
@@ -132,8 +192,13 @@ def _order(p: Profile, channel: str, order_id: str, purchased: datetime, now: da
 
 
 def _defects(orders: list[dict[str, str]], now: datetime, rng: random.Random, p: Profile) -> Iterator[dict[str, str]]:
-    comments = ("Arrived late and the box was crushed", "Never received it", "Wrong size, seller did not answer",
-                "Item damaged <b>badly</b>", "Not as described")
+    comments = (
+        "Arrived late and the box was crushed",
+        "Never received it",
+        "Wrong size, seller did not answer",
+        "Item damaged <b>badly</b>",
+        "Not as described",
+    )
     for row in orders:
         if row["order_status"] != "Shipped":
             continue

@@ -34,8 +34,13 @@ HORIZON_DAYS = 30
 CAUTION = 0.5  # standard errors taken off the slope before projecting
 
 
-def days_to_breach(eligible: Sequence[int], bad: Sequence[int], window_days: int, allowance: float,
-                   strict: bool) -> int | None:
+def days_to_breach(
+    eligible: Sequence[int] | np.ndarray,
+    bad: Sequence[int] | np.ndarray,
+    window_days: int,
+    allowance: float,
+    strict: bool,
+) -> int | None:
     """Days from now until the window's bad share reaches `allowance` (`strict`: exceeds it).
 
     `eligible` and `bad` are daily cohort counts, oldest first, the last one ending now;
@@ -81,7 +86,7 @@ def _trend(n: np.ndarray, b: np.ndarray) -> tuple[float | None, float]:
     fitted = np.clip(intercept + slope * x, 1 / n.max(), 1.0)
     variance = fitted * (1 - fitted) / n
     weights = n / n.sum()
-    se = math.sqrt(float((weights ** 2 * (x - x_mean) ** 2 * variance).sum())) / sxx
+    se = math.sqrt(float((weights**2 * (x - x_mean) ** 2 * variance).sum())) / sxx
     if se > 0 and slope / se < MIN_T:
         return None, 0.0
     # project the cautious slope (one standard error less), pivoting on the weighted mean

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from monitor import metrics as m
 from monitor.accounts import find_accounts
+from monitor.db import driver_connection
 from monitor.domain import Channel, Direction, Family
 from monitor.gcpause import gc_paused
 from monitor.models import Account, MetricSnapshot
@@ -23,12 +24,21 @@ from monitor.timeutil import to_utc, utcnow
 
 log = logging.getLogger(__name__)
 
-METRIC_FIELDS = ("order_id", "purchase_date", "fulfillment_channel", "order_status", "latest_ship_date",
-                 "shipped_at", "cancelled_at", "cancelled_by", "tracking_valid", "latest_delivery_date",
-                 "delivered_at")
+METRIC_FIELDS = (
+    "order_id",
+    "purchase_date",
+    "fulfillment_channel",
+    "order_status",
+    "latest_ship_date",
+    "shipped_at",
+    "cancelled_at",
+    "cancelled_by",
+    "tracking_valid",
+    "latest_delivery_date",
+    "delivered_at",
+)
 ORDER_FIELDS = (*METRIC_FIELDS, "marketplace", "carrier", "ship_service_level", "sku", "product_name")
-TIMESTAMPS = ("purchase_date", "latest_ship_date", "shipped_at", "cancelled_at", "latest_delivery_date",
-              "delivered_at")
+TIMESTAMPS = ("purchase_date", "latest_ship_date", "shipped_at", "cancelled_at", "latest_delivery_date", "delivered_at")
 DEFECT_FIELDS = ("order_id", "defect_type", "received_at", "status", "rating", "comment")
 
 
@@ -42,13 +52,17 @@ class AccountData:
 
 def _timestamps(frame: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
     for name in names:
-        frame[name] = pd.to_datetime(frame[name], format="ISO8601", utc=True) if len(frame) else \
-            pd.Series(dtype="datetime64[us, UTC]")
+        frame[name] = (
+            pd.to_datetime(frame[name], format="ISO8601", utc=True)
+            if len(frame)
+            else pd.Series(dtype="datetime64[us, UTC]")
+        )
     return frame
 
 
-def load(connection: Connection, account: Account, fields: tuple[str, ...] = METRIC_FIELDS,
-         since: datetime | None = None) -> AccountData:
+def load(
+    connection: Connection, account: Account, fields: tuple[str, ...] = METRIC_FIELDS, since: datetime | None = None
+) -> AccountData:
     """One account's orders and defects as DataFrames (raw SQL, only the fields asked for:
     loading, not counting, is what a million orders cost).
 
@@ -67,15 +81,16 @@ def load(connection: Connection, account: Account, fields: tuple[str, ...] = MET
         # SQLite answers 1/0, PostgreSQL True/False: one form
         orders["tracking_valid"] = orders["tracking_valid"].map({True: True, False: False})
         defects = _query(connection, f"SELECT {', '.join(DEFECT_FIELDS)} FROM defects WHERE {where}", DEFECT_FIELDS)
-        return AccountData(account.key, _timestamps(orders, TIMESTAMPS), _timestamps(defects, ("received_at",)),
-                           present)
+        return AccountData(
+            account.key, _timestamps(orders, TIMESTAMPS), _timestamps(defects, ("received_at",)), present
+        )
 
 
 def _query(connection: Connection, sql: str, columns: Iterable[str]) -> pd.DataFrame:
     """A raw query's rows as a DataFrame of object columns, straight from the driver's cursor:
     no per-row work by SQLAlchemy, and no type guessing by pandas over a million cells."""
     columns = list(columns)
-    cursor = connection.connection.dbapi_connection.cursor()
+    cursor = driver_connection(connection).cursor()
     try:
         cursor.execute(sql)
         rows = cursor.fetchall()
@@ -91,8 +106,11 @@ ANCHORS = ("purchase_date", "latest_ship_date", "shipped_at", "latest_delivery_d
 def _present(connection: Connection, where: str) -> dict[str, bool]:
     """m.present_fields over all of the account's orders, asked of the database (EXISTS stops
     at the first order that carries the field)."""
-    columns = ", ".join(f"CASE WHEN EXISTS (SELECT 1 FROM orders WHERE {where} AND fulfillment_channel = 'MFN' "
-                        f"AND {f} IS NOT NULL) THEN 1 ELSE 0 END AS {f}" for f in m.PRESENCE_FIELDS)
+    columns = ", ".join(
+        f"CASE WHEN EXISTS (SELECT 1 FROM orders WHERE {where} AND fulfillment_channel = 'MFN' "
+        f"AND {f} IS NOT NULL) THEN 1 ELSE 0 END AS {f}"
+        for f in m.PRESENCE_FIELDS
+    )
     row = _query(connection, f"SELECT {columns}", m.PRESENCE_FIELDS).iloc[0]
     return {f: bool(row[f] == 1) for f in m.PRESENCE_FIELDS}
 
@@ -102,8 +120,9 @@ def since_for(as_of: datetime, days: int = 1) -> datetime:
     return as_of - timedelta(days=days - 1 + m.LOOKBACK_DAYS + 1)
 
 
-def current(session: Session, targets: m.Targets, as_of: datetime, key: str | None = None,
-            days: int | None = None) -> list[m.MetricValue]:
+def current(
+    session: Session, targets: m.Targets, as_of: datetime, key: str | None = None, days: int | None = None
+) -> list[m.MetricValue]:
     """Every metric of every account (or one) at `as_of`, or its daily history."""
     values: list[m.MetricValue] = []
     for account in find_accounts(session, key):
@@ -132,8 +151,14 @@ class Offender:
     product_name: str | None
 
 
-def explain(session: Session, targets: m.Targets, as_of: datetime, metric_id: str, key: str | None = None,
-            channel: str | None = None) -> list[Offender]:
+def explain(
+    session: Session,
+    targets: m.Targets,
+    as_of: datetime,
+    metric_id: str,
+    key: str | None = None,
+    channel: str | None = None,
+) -> list[Offender]:
     """The orders that count as bad for `metric_id` in the current window, worst first."""
     metric = m.metric_def(metric_id)
     offenders: list[Offender] = []
@@ -146,8 +171,9 @@ def explain(session: Session, targets: m.Targets, as_of: datetime, metric_id: st
     return offenders
 
 
-def offenders_of(data: AccountData, prepared: m.Prepared, metric: m.MetricDef, channel: Channel, as_of: datetime,
-                 targets: m.Targets) -> list[Offender]:
+def offenders_of(
+    data: AccountData, prepared: m.Prepared, metric: m.MetricDef, channel: Channel, as_of: datetime, targets: m.Targets
+) -> list[Offender]:
     """The orders of one account and channel that count against `metric` at `as_of`, oldest first."""
     c = m.counting(prepared, metric, channel, targets)
     if c.no_data:
@@ -156,10 +182,21 @@ def offenders_of(data: AccountData, prepared: m.Prepared, metric: m.MetricDef, c
     eligible, flagged = m.count_at(c, end, end - metric.days * m.US_PER_DAY)
     bad = flagged if metric.direction is Direction.MAX else eligible & ~flagged
     rows = data.orders.iloc[c.index[bad]].sort_values(metric.anchor)
-    return [Offender(data.key, channel, metric.id, row["order_id"], row[metric.anchor].to_pydatetime(),
-                     _reason(metric, row, as_of, data.defects), _text(row.get("sku")), _text(row.get("carrier")),
-                     _text(row.get("ship_service_level")), _text(row.get("product_name")))
-            for _, row in rows.iterrows()]
+    return [
+        Offender(
+            data.key,
+            channel,
+            metric.id,
+            row["order_id"],
+            row[metric.anchor].to_pydatetime(),
+            _reason(metric, row, as_of, data.defects),
+            _text(row.get("sku")),
+            _text(row.get("carrier")),
+            _text(row.get("ship_service_level")),
+            _text(row.get("product_name")),
+        )
+        for _, row in rows.iterrows()
+    ]
 
 
 def _text(value: Any) -> str | None:
@@ -195,11 +232,15 @@ def _reason(metric: m.MetricDef, row: pd.Series, as_of: datetime, defects: pd.Da
     counted = counted[counted["received_at"] < as_of]
     parts = []
     for _, d in counted.sort_values("received_at").iterrows():
-        label = {"a_to_z_claim": "A-to-z claim", "chargeback": "chargeback",
-                 "negative_feedback": "negative feedback"}[d["defect_type"]]
-        detail = f"{int(d['rating'])} star" if d["defect_type"] == "negative_feedback" and pd.notna(d["rating"]) \
+        label = {"a_to_z_claim": "A-to-z claim", "chargeback": "chargeback", "negative_feedback": "negative feedback"}[
+            d["defect_type"]
+        ]
+        detail = (
+            f"{int(d['rating'])} star"
+            if d["defect_type"] == "negative_feedback" and pd.notna(d["rating"])
             else (d["status"] or "status unknown")
-        comment = f": \"{d['comment'][:80]}\"" if isinstance(d.get("comment"), str) and d["comment"] else ""
+        )
+        comment = f': "{d["comment"][:80]}"' if isinstance(d.get("comment"), str) and d["comment"] else ""
         parts.append(f"{label} ({detail}) received {d['received_at'].date().isoformat()}{comment}")
     return "; ".join(parts)
 
@@ -209,25 +250,41 @@ def end_of(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
 
 
-def refresh_snapshots(session: Session, targets: m.Targets, account_ids: Iterable[int], days: int,
-                      today: date | None = None) -> int:
+def refresh_snapshots(
+    session: Session, targets: m.Targets, account_ids: Iterable[int], days: int, today: date | None = None
+) -> int:
     """Recompute the stored daily values of the last `days` complete days for these accounts
     (late data changes the past: recomputing the whole range is cheap); returns rows written."""
     last_day = (today or utcnow().date()) - timedelta(days=1)
     written = 0
     for account in session.scalars(select(Account).where(Account.id.in_(list(account_ids)))):
         data = load(session.connection(), account, since=since_for(end_of(last_day), days))
-        series = m.history(data.orders, data.defects, end_of(last_day), days, targets, account.key,
-                           present=data.present)
+        series = m.history(
+            data.orders, data.defects, end_of(last_day), days, targets, account.key, present=data.present
+        )
         first_day = last_day - timedelta(days=days - 1)
-        session.execute(delete(MetricSnapshot).where(MetricSnapshot.account_id == account.id,
-                                                     MetricSnapshot.day >= first_day,
-                                                     MetricSnapshot.day <= last_day))
+        session.execute(
+            delete(MetricSnapshot).where(
+                MetricSnapshot.account_id == account.id, MetricSnapshot.day >= first_day, MetricSnapshot.day <= last_day
+            )
+        )
         now = utcnow()
-        rows = [{"account_id": account.id, "metric": v.metric, "channel": v.channel,
-                 "day": (v.as_of - timedelta(days=1)).date(), "numerator": v.numerator,
-                 "denominator": v.denominator, "rate": v.rate, "status": v.status, "headroom": v.headroom,
-                 "forecast_breach": v.forecast_breach, "computed_at": now} for v in series]
+        rows = [
+            {
+                "account_id": account.id,
+                "metric": v.metric,
+                "channel": v.channel,
+                "day": (v.as_of - timedelta(days=1)).date(),
+                "numerator": v.numerator,
+                "denominator": v.denominator,
+                "rate": v.rate,
+                "status": v.status,
+                "headroom": v.headroom,
+                "forecast_breach": v.forecast_breach,
+                "computed_at": now,
+            }
+            for v in series
+        ]
         if rows:
             session.execute(insert(MetricSnapshot), rows)
         written += len(rows)

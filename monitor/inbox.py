@@ -33,7 +33,9 @@ class InboxRun(ImportRun):
     ignored: list[str] = field(default_factory=list)
 
 
-def settled_files(inbox: Path, settle_seconds: float, now: float | None = None) -> tuple[list[Path], list[str], list[str]]:
+def settled_files(
+    inbox: Path, settle_seconds: float, now: float | None = None
+) -> tuple[list[Path], list[str], list[str]]:
     """(files ready to import, names still being written, names ignored)."""
     now = time.time() if now is None else now
     ready, waiting, ignored = [], [], []

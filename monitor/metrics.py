@@ -65,18 +65,84 @@ class MetricDef:
 AFN_MFN = (Channel.AFN, Channel.MFN)
 MFN = (Channel.MFN,)
 METRICS: tuple[MetricDef, ...] = (
-    MetricDef("odr", "Order Defect Rate", Family.ODR, AFN_MFN, 60, Direction.MAX, "limit_odr", "purchase_date",
-              "orders", "orders with a defect", "orders with a defect"),
-    MetricDef("lsr_10d", "Late Shipment Rate (10 days)", Family.LSR, MFN, 10, Direction.MAX, "limit_lsr",
-              "latest_ship_date", "shipments", "late shipments", "late shipments"),
-    MetricDef("lsr_30d", "Late Shipment Rate (30 days)", Family.LSR, MFN, 30, Direction.MAX, "limit_lsr",
-              "latest_ship_date", "shipments", "late shipments", "late shipments"),
-    MetricDef("cr_7d", "Pre-fulfilment Cancellation Rate", Family.CR, MFN, 7, Direction.MAX, "limit_cr",
-              "purchase_date", "orders", "seller cancellations", "cancellations counted against the seller"),
-    MetricDef("vtr_30d", "Valid Tracking Rate", Family.VTR, MFN, 30, Direction.MIN, "limit_vtr", "shipped_at",
-              "shipments", "shipments with valid tracking", "shipments without valid tracking"),
-    MetricDef("otdr_14d", "On-Time Delivery Rate", Family.OTDR, MFN, 14, Direction.MIN, "limit_otdr",
-              "latest_delivery_date", "deliveries", "deliveries on time", "late deliveries"),
+    MetricDef(
+        "odr",
+        "Order Defect Rate",
+        Family.ODR,
+        AFN_MFN,
+        60,
+        Direction.MAX,
+        "limit_odr",
+        "purchase_date",
+        "orders",
+        "orders with a defect",
+        "orders with a defect",
+    ),
+    MetricDef(
+        "lsr_10d",
+        "Late Shipment Rate (10 days)",
+        Family.LSR,
+        MFN,
+        10,
+        Direction.MAX,
+        "limit_lsr",
+        "latest_ship_date",
+        "shipments",
+        "late shipments",
+        "late shipments",
+    ),
+    MetricDef(
+        "lsr_30d",
+        "Late Shipment Rate (30 days)",
+        Family.LSR,
+        MFN,
+        30,
+        Direction.MAX,
+        "limit_lsr",
+        "latest_ship_date",
+        "shipments",
+        "late shipments",
+        "late shipments",
+    ),
+    MetricDef(
+        "cr_7d",
+        "Pre-fulfilment Cancellation Rate",
+        Family.CR,
+        MFN,
+        7,
+        Direction.MAX,
+        "limit_cr",
+        "purchase_date",
+        "orders",
+        "seller cancellations",
+        "cancellations counted against the seller",
+    ),
+    MetricDef(
+        "vtr_30d",
+        "Valid Tracking Rate",
+        Family.VTR,
+        MFN,
+        30,
+        Direction.MIN,
+        "limit_vtr",
+        "shipped_at",
+        "shipments",
+        "shipments with valid tracking",
+        "shipments without valid tracking",
+    ),
+    MetricDef(
+        "otdr_14d",
+        "On-Time Delivery Rate",
+        Family.OTDR,
+        MFN,
+        14,
+        Direction.MIN,
+        "limit_otdr",
+        "latest_delivery_date",
+        "deliveries",
+        "deliveries on time",
+        "late deliveries",
+    ),
 )
 METRICS_BY_ID = {m.id: m for m in METRICS}
 
@@ -189,8 +255,11 @@ class Prepared:
     present: dict[str, bool]  # PRESENCE_FIELDS: has any MFN order of the account ever carried it?
 
 
-COUNTING_STATUSES_EXCLUDED = {"a_to_z_claim": {"denied", "withdrawn"}, "chargeback": {"reversed"},
-                              "negative_feedback": {"removed"}}
+COUNTING_STATUSES_EXCLUDED = {
+    "a_to_z_claim": {"denied", "withdrawn"},
+    "chargeback": {"reversed"},
+    "negative_feedback": {"removed"},
+}
 
 
 def counting_defects(defects: pd.DataFrame) -> pd.DataFrame:
@@ -200,7 +269,11 @@ def counting_defects(defects: pd.DataFrame) -> pd.DataFrame:
         return defects
     kind = defects["defect_type"]
     status = defects["status"].fillna("").str.lower()
-    rating = pd.to_numeric(defects.get("rating"), errors="coerce")
+    rating = (
+        pd.to_numeric(defects["rating"], errors="coerce")
+        if "rating" in defects
+        else pd.Series(np.nan, index=defects.index)
+    )
     excluded = pd.Series(False, index=defects.index)
     for defect_type, statuses in COUNTING_STATUSES_EXCLUDED.items():
         excluded |= (kind == defect_type) & status.isin(statuses)
@@ -217,13 +290,23 @@ def present_fields(orders: pd.DataFrame) -> dict[str, bool]:
     return {name: bool(orders[name].notna().to_numpy()[mfn].any()) for name in PRESENCE_FIELDS}
 
 
-def prepare(orders: pd.DataFrame, defects: pd.DataFrame | None = None,
-            present: dict[str, bool] | None = None) -> Prepared:
+def prepare(
+    orders: pd.DataFrame, defects: pd.DataFrame | None = None, present: dict[str, bool] | None = None
+) -> Prepared:
     """Counting times of one account's orders (see the module docstring). `present` says which
     fields the account's data carries at all, when `orders` is only its recent part."""
     orders = orders.reset_index(drop=True)
-    t = {name: _us(orders[name]) for name in
-         ("purchase_date", "latest_ship_date", "shipped_at", "cancelled_at", "latest_delivery_date", "delivered_at")}
+    t = {
+        name: _us(orders[name])
+        for name in (
+            "purchase_date",
+            "latest_ship_date",
+            "shipped_at",
+            "cancelled_at",
+            "latest_delivery_date",
+            "delivered_at",
+        )
+    }
     status = orders["order_status"].to_numpy(dtype=object)
     cancelled = (status == "Canceled") | (t["cancelled_at"] != NEVER)
     shipped = t["shipped_at"]
@@ -237,13 +320,17 @@ def prepare(orders: pd.DataFrame, defects: pd.DataFrame | None = None,
         counted = counting_defects(defects)
         if len(counted):
             earliest = counted.assign(us=_us(counted["received_at"])).groupby("order_id")["us"].min()
-            position = earliest.index.get_indexer(orders["order_id"])
+            position = earliest.index.get_indexer(pd.Index(orders["order_id"]))
             first_defect = np.where(position >= 0, earliest.to_numpy(dtype=np.int64)[position], NEVER)
-    t.update(pre_fulfilment_cancel_known=np.where(pre_fulfilment, cancel_known, NEVER),
-             cancel_known=cancel_known, first_defect=first_defect)
+    t.update(
+        pre_fulfilment_cancel_known=np.where(pre_fulfilment, cancel_known, NEVER),
+        cancel_known=cancel_known,
+        first_defect=first_defect,
+    )
     channel = orders["fulfillment_channel"].str.lower().to_numpy(dtype=object)
-    return Prepared(orders, channel, t, pre_fulfilment, by, valid,
-                    present if present is not None else present_fields(orders))
+    return Prepared(
+        orders, channel, t, pre_fulfilment, by, valid, present if present is not None else present_fields(orders)
+    )
 
 
 @dataclass
@@ -281,18 +368,25 @@ def counting(p: Prepared, metric: MetricDef, channel: str, targets: Targets) -> 
         return result
     if metric.family is Family.CR:
         counts = p.pre_fulfilment & (p.cancelled_by != "buyer")
-        return _select(mfn, anchor, np.full(len(anchor), NEVER, dtype=np.int64), counts,
-                       t["pre_fulfilment_cancel_known"])
+        return _select(
+            mfn, anchor, np.full(len(anchor), NEVER, dtype=np.int64), counts, t["pre_fulfilment_cancel_known"]
+        )
     if metric.family is Family.VTR:
-        result = _select(mfn & (anchor != NEVER), anchor, np.full(len(anchor), NEVER, dtype=np.int64),
-                         p.valid_tracking, ALWAYS)
+        result = _select(
+            mfn & (anchor != NEVER), anchor, np.full(len(anchor), NEVER, dtype=np.int64), p.valid_tracking, ALWAYS
+        )
         if not p.present["tracking_valid"]:
             result.no_data = "no tracking validity imported (tracking_valid)"
         return result
     if metric.family is Family.OTDR:
         on_time = (t["delivered_at"] != NEVER) & (t["delivered_at"] <= t["latest_delivery_date"])
-        result = _select(mfn & p.valid_tracking & (anchor != NEVER), anchor,
-                         np.full(len(anchor), NEVER, dtype=np.int64), on_time, ALWAYS)
+        result = _select(
+            mfn & p.valid_tracking & (anchor != NEVER),
+            anchor,
+            np.full(len(anchor), NEVER, dtype=np.int64),
+            on_time,
+            ALWAYS,
+        )
         if not p.present["delivered_at"]:
             result.no_data = "no delivery scans imported (delivered_at)"
         elif not p.present["latest_delivery_date"]:
@@ -342,8 +436,14 @@ def _interval_counts(lo: np.ndarray, hi: np.ndarray, first: int, days: int) -> n
 
 
 # ------------------------------------------------------------------ judging a value
-def rate_and_status(metric: MetricDef, flagged: int, eligible: int, targets: Targets,
-                    no_data: str | None = None, forecast_within: bool = False) -> tuple[float | None, Status, int | None]:
+def rate_and_status(
+    metric: MetricDef,
+    flagged: int,
+    eligible: int,
+    targets: Targets,
+    no_data: str | None = None,
+    forecast_within: bool = False,
+) -> tuple[float | None, Status, int | None]:
     """(rate, status, headroom) for `flagged` of `eligible` orders, judged exactly (fractions)."""
     if eligible == 0 or no_data:
         return None, Status.NO_DATA, None
@@ -373,9 +473,16 @@ def headroom(metric: MetricDef, flagged: int, eligible: int, targets: Targets) -
 
 
 # ------------------------------------------------------------------ public entry points
-def evaluate(orders: pd.DataFrame, defects: pd.DataFrame | None, as_of: datetime, targets: Targets,
-             account: str = "", metrics: Iterable[MetricDef] = METRICS,
-             window_start: datetime | None = None, present: dict[str, bool] | None = None) -> list[MetricValue]:
+def evaluate(
+    orders: pd.DataFrame,
+    defects: pd.DataFrame | None,
+    as_of: datetime,
+    targets: Targets,
+    account: str = "",
+    metrics: Iterable[MetricDef] = METRICS,
+    window_start: datetime | None = None,
+    present: dict[str, bool] | None = None,
+) -> list[MetricValue]:
     """Every metric and channel of one account at `as_of` (orders of that account only).
 
     With `window_start`, the window is [window_start, as_of) instead of the metric's own
@@ -405,8 +512,9 @@ def _recent_breach(c: Counting, metric: MetricDef, end: int, targets: Targets) -
     return _breach(metric, from_us(end), eligible, flagged, targets)
 
 
-def _breach(metric: MetricDef, as_of: datetime, eligible: np.ndarray, flagged: np.ndarray,
-            targets: Targets) -> datetime | None:
+def _breach(
+    metric: MetricDef, as_of: datetime, eligible: np.ndarray, flagged: np.ndarray, targets: Targets
+) -> datetime | None:
     """The forecast breach day from daily cohorts (each day's orders, as known when it ended)."""
     limit = targets.limit(metric)
     if metric.direction is Direction.MAX:
@@ -416,23 +524,53 @@ def _breach(metric: MetricDef, as_of: datetime, eligible: np.ndarray, flagged: n
     return None if ahead is None else as_of + timedelta(days=ahead)
 
 
-def _value(account: str, channel: str, metric: MetricDef, as_of: datetime, start: datetime, flagged: int,
-           eligible: int, targets: Targets, no_data: str | None, breach: datetime | None) -> MetricValue:
+def _value(
+    account: str,
+    channel: Channel,
+    metric: MetricDef,
+    as_of: datetime,
+    start: datetime,
+    flagged: int,
+    eligible: int,
+    targets: Targets,
+    no_data: str | None,
+    breach: datetime | None,
+) -> MetricValue:
     if no_data:  # the counts would mislead (every unconfirmed order looks late): report none
         flagged = eligible = 0
     soon = breach is not None and breach - as_of <= timedelta(days=targets.forecast_days)
     rate, status, room = rate_and_status(metric, flagged, eligible, targets, no_data, soon)
     if status in (Status.CRITICAL, Status.NO_DATA):
         breach = None  # a forecast of what has already happened, or of nothing, helps no one
-    return MetricValue(account, channel, metric.id, as_of, start, as_of, flagged, eligible, rate,
-                       targets.limit(metric), metric.direction, status, room,
-                       forecast_breach=breach.date().isoformat() if breach else None,
-                       no_data_reason=(no_data or "no eligible orders in the window") if status is Status.NO_DATA else None)
+    return MetricValue(
+        account,
+        channel,
+        metric.id,
+        as_of,
+        start,
+        as_of,
+        flagged,
+        eligible,
+        rate,
+        targets.limit(metric),
+        metric.direction,
+        status,
+        room,
+        forecast_breach=breach.date().isoformat() if breach else None,
+        no_data_reason=(no_data or "no eligible orders in the window") if status is Status.NO_DATA else None,
+    )
 
 
-def history(orders: pd.DataFrame, defects: pd.DataFrame | None, as_of: datetime, days: int, targets: Targets,
-            account: str = "", metrics: Iterable[MetricDef] = METRICS,
-            present: dict[str, bool] | None = None) -> list[MetricValue]:
+def history(
+    orders: pd.DataFrame,
+    defects: pd.DataFrame | None,
+    as_of: datetime,
+    days: int,
+    targets: Targets,
+    account: str = "",
+    metrics: Iterable[MetricDef] = METRICS,
+    present: dict[str, bool] | None = None,
+) -> list[MetricValue]:
     """One value per metric, channel and day for the `days` days ending at `as_of`
     (T = as_of - (days - 1 - k) days), computed in time linear in orders plus days."""
     p = prepare(orders, defects, present)
@@ -447,8 +585,23 @@ def history(orders: pd.DataFrame, defects: pd.DataFrame | None, as_of: datetime,
             # daily cohorts for the forecasts, from `span - 1` days before the first point
             daily_n, daily_b = count_history(c, first - (span - 1) * US_PER_DAY, days + span - 1, US_PER_DAY)
             for k in range(days):
-                breach = None if c.no_data else _breach(metric, stamps[k], daily_n[k:k + span],
-                                                        daily_b[k:k + span], targets)
-                values.append(_value(account, channel, metric, stamps[k], stamps[k] - timedelta(days=metric.days),
-                                     int(flagged[k]), int(eligible[k]), targets, c.no_data, breach))
+                breach = (
+                    None
+                    if c.no_data
+                    else _breach(metric, stamps[k], daily_n[k : k + span], daily_b[k : k + span], targets)
+                )
+                values.append(
+                    _value(
+                        account,
+                        channel,
+                        metric,
+                        stamps[k],
+                        stamps[k] - timedelta(days=metric.days),
+                        int(flagged[k]),
+                        int(eligible[k]),
+                        targets,
+                        c.no_data,
+                        breach,
+                    )
+                )
     return values

@@ -77,9 +77,16 @@ class Monitor:
 
     @classmethod
     @contextmanager
-    def open(cls, settings: Settings, *, migrate: bool = False, http: httpx.Client | None = None,
-             clock: Callable[[], datetime] = utcnow, printer: Printer | None = None,
-             sleep: Callable[[float], None] = time.sleep) -> Iterator[Monitor]:
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        migrate: bool = False,
+        http: httpx.Client | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        printer: Printer | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Iterator[Monitor]:
         """A Monitor on the configured database, which must be migrated (or `migrate=True`)."""
         engine = db.make_engine(settings.database_url)
         client = http or make_client()
@@ -115,8 +122,13 @@ class Monitor:
         return (Path(self.settings.reports_dir).resolve() / "index.html").as_uri()
 
     # ------------------------------------------------------------ getting data in
-    def import_paths(self, paths: Sequence[Path], account: str | None = None, forced_format: str | None = None,
-                     mapping: Path | None = None) -> ImportRun:
+    def import_paths(
+        self,
+        paths: Sequence[Path],
+        account: str | None = None,
+        forced_format: str | None = None,
+        mapping: Path | None = None,
+    ) -> ImportRun:
         """Import report files (a folder means the files in it), then bring the daily metric
         values of the accounts whose data changed up to date."""
         run = ImportRun(import_paths(self.sessions, paths, self.settings, account, forced_format, mapping))
@@ -153,20 +165,22 @@ class Monitor:
                 changed = [r.import_id for r in run.results if r.changed]
                 if not changed:
                     return 0
-                ids = set(session.scalars(select(ImportAccount.account_id)
-                                          .where(ImportAccount.import_id.in_(changed))))
-            return health.refresh_snapshots(session, self.targets, ids, self.settings.snapshot_days,
-                                            self.clock().date())
+                ids = set(session.scalars(select(ImportAccount.account_id).where(ImportAccount.import_id.in_(changed))))
+            return health.refresh_snapshots(
+                session, self.targets, ids, self.settings.snapshot_days, self.clock().date()
+            )
 
     # ------------------------------------------------------------ metrics
-    def metrics(self, account: str | None = None, as_of: datetime | None = None,
-                history_days: int | None = None) -> list[m.MetricValue]:
+    def metrics(
+        self, account: str | None = None, as_of: datetime | None = None, history_days: int | None = None
+    ) -> list[m.MetricValue]:
         """Every metric now (or at `as_of`), or its daily history."""
         with self.sessions() as session:
             return health.current(session, self.targets, as_of or self.clock(), account, history_days)
 
-    def explain(self, metric: str, account: str | None = None, channel: Channel | None = None,
-                as_of: datetime | None = None) -> list[health.Offender]:
+    def explain(
+        self, metric: str, account: str | None = None, channel: Channel | None = None, as_of: datetime | None = None
+    ) -> list[health.Offender]:
         """The orders that count against a metric now."""
         with self.sessions() as session:
             return health.explain(session, self.targets, as_of or self.clock(), metric, account, channel)
@@ -180,16 +194,22 @@ class Monitor:
     def check(self, as_of: datetime | None = None, dry_run: bool = False) -> alerts.CheckRun:
         """Evaluate, update alert state, send what is due."""
         now = self.clock()
-        return alerts.check_once(self.sessions, self.settings, self.notifiers(), as_of or now, now,
-                                 self.dashboard_url(), dry_run, self.sleep)
+        return alerts.check_once(
+            self.sessions, self.settings, self.notifiers(), as_of or now, now, self.dashboard_url(), dry_run, self.sleep
+        )
 
     def build_dashboards(self, out: Path | None = None, as_of: datetime | None = None) -> DashboardRun:
         """Write the HTML pages."""
         from monitor.dashboard.build import build
 
         with self.sessions() as session:
-            return build(session, self.targets, Path(out or self.settings.reports_dir), as_of or self.clock(),
-                         self.settings.stale_hours)
+            return build(
+                session,
+                self.targets,
+                Path(out or self.settings.reports_dir),
+                as_of or self.clock(),
+                self.settings.stale_hours,
+            )
 
     def status(self) -> StatusReport:
         """Daemon heartbeat, data freshness, alerts, notifiers."""
@@ -206,9 +226,16 @@ class Monitor:
             return outbox.revive(session, kind)
 
     # ------------------------------------------------------------ the appeal kit
-    def add_case(self, account: str, medium: str, summary: str, case_id: str | None = None,
-                 outcome: str | None = None, follow_up_on: date | None = None,
-                 occurred_at: datetime | None = None) -> CaseEntry:
+    def add_case(
+        self,
+        account: str,
+        medium: str,
+        summary: str,
+        case_id: str | None = None,
+        outcome: str | None = None,
+        follow_up_on: date | None = None,
+        occurred_at: datetime | None = None,
+    ) -> CaseEntry:
         with self.sessions.begin() as session:
             return appeal.add_case(session, account, medium, summary, case_id, outcome, follow_up_on, occurred_at)
 
@@ -222,8 +249,14 @@ class Monitor:
         with self.sessions() as session:
             return appeal.get_case(session, number)
 
-    def update_case(self, number: int, outcome: str | None = None, follow_up_on: date | None = None,
-                    summary: str | None = None, close: bool = False) -> CaseEntry:
+    def update_case(
+        self,
+        number: int,
+        outcome: str | None = None,
+        follow_up_on: date | None = None,
+        summary: str | None = None,
+        close: bool = False,
+    ) -> CaseEntry:
         with self.sessions.begin() as session:
             return appeal.update_case(session, number, outcome, follow_up_on, summary, close)
 
@@ -235,13 +268,15 @@ class Monitor:
         with self.sessions() as session:
             return appeal.checklist(session, account, reason)
 
-    def add_action(self, account: str, metric: str, kind: str, description: str,
-                   taken_on: date | None = None) -> AppealAction:
+    def add_action(
+        self, account: str, metric: str, kind: str, description: str, taken_on: date | None = None
+    ) -> AppealAction:
         with self.sessions.begin() as session:
             return appeal.add_action(session, account, metric, kind, description, taken_on)
 
-    def draft_appeal(self, account: str, metric: str, channel: str | None = None,
-                     as_of: datetime | None = None) -> DraftFiles:
+    def draft_appeal(
+        self, account: str, metric: str, channel: str | None = None, as_of: datetime | None = None
+    ) -> DraftFiles:
         """The plan of action as Markdown and HTML files."""
         from monitor.appeal.draft import build_draft, write_draft
 

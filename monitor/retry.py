@@ -43,8 +43,15 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
-def with_retries(attempt: Callable[[], T], *, attempts: int, backoff: float, max_wait: float,
-                 sleep: Callable[[float], None] = time.sleep, what: str = "call") -> tuple[T, int]:
+def with_retries(
+    attempt: Callable[[], T],
+    *,
+    attempts: int,
+    backoff: float,
+    max_wait: float,
+    sleep: Callable[[float], None] = time.sleep,
+    what: str = "call",
+) -> tuple[T, int]:
     """Run `attempt` until it returns, retrying on TransientError up to `attempts` times in all.
 
     Returns (its result, the attempts it took); the last TransientError is raised again.

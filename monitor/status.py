@@ -55,17 +55,26 @@ def read_status(session: Session, settings: Settings, now: datetime) -> StatusRe
     alerts: dict[int, list[str]] = {}
     for row in session.scalars(select(AlertState).where(AlertState.level.in_(FIRING))):
         alerts.setdefault(row.account_id, []).append(
-            f"{row.level} {row.metric}{'/' + row.channel if row.channel else ''}")
+            f"{row.level} {row.metric}{'/' + row.channel if row.channel else ''}"
+        )
     fresh = freshness(session, now, settings.stale_hours)
     for account in find_accounts(session):
-        report.accounts.append(AccountStatus(account.key, fresh[account.id].last_import, fresh[account.id].stale,
-                                             sorted(alerts.get(account.id, []))))
-    report.dead_notifiers = {r.kind: r.reason or "dead" for r in
-                             session.scalars(select(NotifierHealth).where(NotifierHealth.dead.is_(True)))}
-    report.pending_deliveries = session.scalar(select(func.count()).select_from(Delivery)
-                                               .where(Delivery.status == "pending")) or 0
-    report.sync = "on" if settings.spapi_refresh_token or settings.spapi_accounts_file \
+        report.accounts.append(
+            AccountStatus(
+                account.key, fresh[account.id].last_import, fresh[account.id].stale, sorted(alerts.get(account.id, []))
+            )
+        )
+    report.dead_notifiers = {
+        r.kind: r.reason or "dead" for r in session.scalars(select(NotifierHealth).where(NotifierHealth.dead.is_(True)))
+    }
+    report.pending_deliveries = (
+        session.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == "pending")) or 0
+    )
+    report.sync = (
+        "on"
+        if settings.spapi_refresh_token or settings.spapi_accounts_file
         else "off (no Selling Partner API credentials)"
+    )
     return report
 
 

@@ -8,9 +8,24 @@ from datetime import UTC, date, datetime, time, timedelta
 
 # Amazon's older flat files write "2023-10-20 12:34:56 PDT"; map the common zone names.
 _ZONE_ABBREVIATIONS = {
-    "UTC": 0, "GMT": 0, "Z": 0,
-    "PST": -8, "PDT": -7, "MST": -7, "MDT": -6, "CST": -6, "CDT": -5, "EST": -5, "EDT": -4,
-    "BST": 1, "CET": 1, "CEST": 2, "JST": 9, "IST": 5.5, "AEST": 10, "AEDT": 11,
+    "UTC": 0,
+    "GMT": 0,
+    "Z": 0,
+    "PST": -8,
+    "PDT": -7,
+    "MST": -7,
+    "MDT": -6,
+    "CST": -6,
+    "CDT": -5,
+    "EST": -5,
+    "EDT": -4,
+    "BST": 1,
+    "CET": 1,
+    "CEST": 2,
+    "JST": 9,
+    "IST": 5.5,
+    "AEST": 10,
+    "AEDT": 11,
 }
 _ABBREVIATION = re.compile(r"^(?P<stamp>.+?)\s+(?P<zone>[A-Z]{1,4})$")
 

@@ -48,11 +48,24 @@ POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgre
 
 # ------------------------------------------------------------------ the checkout stays clean
 def _checkout_state() -> set[str]:
-    done = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "--ignored"], cwd=ROOT,
-                          capture_output=True, text=True, check=False)
-    return {line for line in done.stdout.splitlines() if "test-report/" not in line and ".venv/" not in line
-            and "__pycache__" not in line and ".pytest_cache" not in line and ".ruff_cache" not in line
-            and ".mypy_cache" not in line and ".hypothesis" not in line}
+    done = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all", "--ignored"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return {
+        line
+        for line in done.stdout.splitlines()
+        if "test-report/" not in line
+        and ".venv/" not in line
+        and "__pycache__" not in line
+        and ".pytest_cache" not in line
+        and ".ruff_cache" not in line
+        and ".mypy_cache" not in line
+        and ".hypothesis" not in line
+    }
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -125,16 +138,26 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return load_settings(environ={"DATABASE_URL": database_url, "INBOX_DIR": str(tmp_path / "inbox"),
-                                  "REPORTS_DIR": str(tmp_path / "reports"),
-                                  "EVIDENCE_DIR": str(tmp_path / "evidence")})
+    return load_settings(
+        environ={
+            "DATABASE_URL": database_url,
+            "INBOX_DIR": str(tmp_path / "inbox"),
+            "REPORTS_DIR": str(tmp_path / "reports"),
+            "EVIDENCE_DIR": str(tmp_path / "evidence"),
+        }
+    )
 
 
 @pytest.fixture
 def sqlite_settings(tmp_path: Path) -> Settings:
-    return load_settings(environ={"DATABASE_URL": f"sqlite:///{tmp_path / 'monitor.db'}",
-                                  "REPORTS_DIR": str(tmp_path / "reports"),
-                                  "EVIDENCE_DIR": str(tmp_path / "evidence"), "INBOX_DIR": str(tmp_path / "inbox")})
+    return load_settings(
+        environ={
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'monitor.db'}",
+            "REPORTS_DIR": str(tmp_path / "reports"),
+            "EVIDENCE_DIR": str(tmp_path / "evidence"),
+            "INBOX_DIR": str(tmp_path / "inbox"),
+        }
+    )
 
 
 @pytest.fixture
@@ -156,8 +179,13 @@ def monitor(settings: Settings):
 
 def env_of(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment a CLI run needs to see the same database and folders as `settings`."""
-    return {"DATABASE_URL": settings.database_url, "REPORTS_DIR": settings.reports_dir,
-            "INBOX_DIR": settings.inbox_dir, "EVIDENCE_DIR": settings.evidence_dir, **extra}
+    return {
+        "DATABASE_URL": settings.database_url,
+        "REPORTS_DIR": settings.reports_dir,
+        "INBOX_DIR": settings.inbox_dir,
+        "EVIDENCE_DIR": settings.evidence_dir,
+        **extra,
+    }
 
 
 def reconfigured(settings: Settings, **values: Any) -> Settings:
@@ -185,8 +213,10 @@ def reference() -> Path:
 
 
 # ------------------------------------------------------------------ sample data
-ORDERS_HEADER = ("order_id,purchase_date,fulfillment_channel,order_status,latest_ship_date,shipped_at,cancelled_at,"
-                 "cancelled_by,tracking_valid,carrier,sku\n")
+ORDERS_HEADER = (
+    "order_id,purchase_date,fulfillment_channel,order_status,latest_ship_date,shipped_at,cancelled_at,"
+    "cancelled_by,tracking_valid,carrier,sku\n"
+)
 
 
 def write(path: Path, text: str) -> Path:
@@ -209,11 +239,32 @@ def shop(folder: Path) -> Path:
 # the pure metric tests' frame builders
 T = datetime(2026, 11, 1, tzinfo=UTC)  # as-of: the end of 2026-10-31
 TARGETS = Targets()
-FRAME_COLUMNS = ["order_id", "marketplace", "purchase_date", "fulfillment_channel", "order_status",
-                 "latest_ship_date", "shipped_at", "cancelled_at", "cancelled_by", "tracking_valid", "carrier",
-                 "ship_service_level", "latest_delivery_date", "delivered_at", "sku", "product_name"]
-FRAME_TIMES = ["purchase_date", "latest_ship_date", "shipped_at", "cancelled_at", "latest_delivery_date",
-               "delivered_at"]
+FRAME_COLUMNS = [
+    "order_id",
+    "marketplace",
+    "purchase_date",
+    "fulfillment_channel",
+    "order_status",
+    "latest_ship_date",
+    "shipped_at",
+    "cancelled_at",
+    "cancelled_by",
+    "tracking_valid",
+    "carrier",
+    "ship_service_level",
+    "latest_delivery_date",
+    "delivered_at",
+    "sku",
+    "product_name",
+]
+FRAME_TIMES = [
+    "purchase_date",
+    "latest_ship_date",
+    "shipped_at",
+    "cancelled_at",
+    "latest_delivery_date",
+    "delivered_at",
+]
 
 
 def d(days: float = 0, hours: float = 0, seconds: float = 0) -> datetime:
@@ -236,8 +287,10 @@ def orders(*rows: dict[str, Any]) -> pd.DataFrame:
 
 
 def defects(*rows: dict[str, Any]) -> pd.DataFrame:
-    frame = pd.DataFrame([{"status": None, "rating": None, "comment": None, **r} for r in rows],
-                         columns=["order_id", "defect_type", "received_at", "status", "rating", "comment"])
+    frame = pd.DataFrame(
+        [{"status": None, "rating": None, "comment": None, **r} for r in rows],
+        columns=["order_id", "defect_type", "received_at", "status", "rating", "comment"],
+    )
     frame["received_at"] = pd.to_datetime(frame["received_at"], utc=True)
     return frame
 
@@ -327,8 +380,12 @@ def smtp() -> Iterator[Callable[..., SmtpServer]]:
 
     def start(port: int, tls_context: Any = None, ssl_context: Any = None) -> SmtpServer:
         inbox = SmtpInbox()
-        kwargs: dict[str, Any] = {"hostname": "127.0.0.1", "port": port, "authenticator": _authenticator,
-                                  "auth_require_tls": True}
+        kwargs: dict[str, Any] = {
+            "hostname": "127.0.0.1",
+            "port": port,
+            "authenticator": _authenticator,
+            "auth_require_tls": True,
+        }
         if ssl_context is not None:  # implicit TLS from the first byte (SMTP_SECURITY=ssl)
             kwargs.update(ssl_context=ssl_context, auth_require_tls=False)  # aiosmtpd sees STARTTLS only
         elif tls_context is not None:
@@ -348,6 +405,11 @@ def smtp() -> Iterator[Callable[..., SmtpServer]]:
 
 
 def smtp_settings(settings: Settings, port: int, **extra: Any) -> Settings:
-    values = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none",
-              "alert_email_from": "monitor@example.com", "alert_email_to": "owner@example.com, ops@example.com"}
+    values = {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": port,
+        "smtp_security": "none",
+        "alert_email_from": "monitor@example.com",
+        "alert_email_to": "owner@example.com, ops@example.com",
+    }
     return reconfigured(settings, **{**values, **extra})

@@ -38,8 +38,9 @@ def test_a_metric_flapping_at_the_warning_line_notifies_once_and_resolves_once()
     shares = [0.031, 0.029, 0.0305, 0.0295, 0.031, 0.028, 0.030, 0.027, 0.0301, 0.022]
     for hour, share in enumerate(shares):
         status = "warning" if share >= 0.03 else "good"
-        s = state.step(previous, state.Observation(status, share, (0.75 - 0.1) * 0.04),
-                       NOW + timedelta(hours=hour), repeat)
+        s = state.step(
+            previous, state.Observation(status, share, (0.75 - 0.1) * 0.04), NOW + timedelta(hours=hour), repeat
+        )
         events.append(s.event)
         previous = state.Previous(s.level, s.since, s.notified_level, s.last_notified_at)
     without_hysteresis = sum(1 for a, b in zip(shares, shares[1:], strict=False) if (a >= 0.03) != (b >= 0.03))
@@ -76,8 +77,14 @@ def shop_db(monitor, tmp_path):
 def run_check(monitor: Monitor, settings=None, now=NOW, dry_run=False, printed=None):
     """A check at AS_OF, seen at `now`, with `settings` (default: the monitor's)."""
     sleeps: list[float] = []
-    checker = Monitor(settings or monitor.settings, monitor.sessions, monitor.http, lambda: now,
-                      printed.append if printed is not None else None, sleeps.append)
+    checker = Monitor(
+        settings or monitor.settings,
+        monitor.sessions,
+        monitor.http,
+        lambda: now,
+        printed.append if printed is not None else None,
+        sleeps.append,
+    )
     result = checker.check(AS_OF, dry_run)
     result.sleeps = sleeps  # type: ignore[attr-defined]
     return result
@@ -95,8 +102,11 @@ def test_one_message_per_account_with_every_firing_metric_critical_first(shop_db
     assert len(result.messages) == 1
     text = words.text(result.messages[0])
     assert text.index("CRITICAL") < text.index("WARNING Valid Tracking Rate")
-    for title in ("Late Shipment Rate (10 days), MFN", "Pre-fulfilment Cancellation Rate, MFN",
-                  "Valid Tracking Rate, MFN"):
+    for title in (
+        "Late Shipment Rate (10 days), MFN",
+        "Pre-fulfilment Cancellation Rate, MFN",
+        "Valid Tracking Rate, MFN",
+    ):
         assert title in text
     assert "3 of 23 late shipments, window 2026-10-22 to 2026-11-01" in text
     assert "LATE-1: shipped 10 h after the expected ship date (SKU POT)" in text
@@ -133,11 +143,14 @@ def test_stale_data_raises_a_no_data_alert(shop_db):
 
 # ------------------------------------------------------------------ Slack
 def test_slack_gets_text_and_blocks_with_report_strings_escaped(monitor, tmp_path, slack):
-    rows = ("order_id,purchase_date,fulfillment_channel,order_status,latest_ship_date,shipped_at,sku\n"
-            + "".join(f"A{n},2026-10-25T10:00:00Z,MFN,Shipped,2026-10-27T23:00:00Z,2026-10-26T10:00:00Z,OK\n"
-                      for n in range(10))
-            + 'X1,2026-10-25T10:00:00Z,MFN,Shipped,2026-10-27T23:00:00Z,2026-10-29T10:00:00Z,"<script>alert(1)</script>"\n'
-            + 'X2,2026-10-25T10:00:00Z,MFN,Shipped,2026-10-27T23:00:00Z,2026-10-29T10:00:00Z,"""><img src=x onerror=alert(2)>"\n')
+    rows = (
+        "order_id,purchase_date,fulfillment_channel,order_status,latest_ship_date,shipped_at,sku\n"
+        + "".join(
+            f"A{n},2026-10-25T10:00:00Z,MFN,Shipped,2026-10-27T23:00:00Z,2026-10-26T10:00:00Z,OK\n" for n in range(10)
+        )
+        + 'X1,2026-10-25T10:00:00Z,MFN,Shipped,2026-10-27T23:00:00Z,2026-10-29T10:00:00Z,"<script>alert(1)</script>"\n'
+        + 'X2,2026-10-25T10:00:00Z,MFN,Shipped,2026-10-27T23:00:00Z,2026-10-29T10:00:00Z,"""><img src=x onerror=alert(2)>"\n'
+    )
     monitor.import_paths([write(tmp_path / "o.csv", rows)], account="acme")
     result = run_check(monitor, reconfigured(monitor.settings, slack_webhook_url=slack.url))
     assert result.delivery.sent == 2  # console and Slack
@@ -146,7 +159,7 @@ def test_slack_gets_text_and_blocks_with_report_strings_escaped(monitor, tmp_pat
     assert payload["blocks"][0]["type"] == "header" and len(payload["blocks"]) <= 50
     body = "\n".join(b["text"]["text"] for b in payload["blocks"] if b["type"] == "section")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "<script>" not in body
-    assert "\"&gt;&lt;img src=x onerror=alert(2)&gt;" in body
+    assert '"&gt;&lt;img src=x onerror=alert(2)&gt;' in body
     page = words.html(result.messages[0])
     assert "<script>" not in page and "&lt;script&gt;" in page and "<img src=x" not in page
 
@@ -230,16 +243,26 @@ def test_email_over_tls_with_login(shop_db, tmp_path, security, smtp, free_port)
     server_context, ca_file = tls(tmp_path)
     contexts = {"tls_context": server_context} if security == "starttls" else {"ssl_context": server_context}
     server = smtp(free_port, **contexts)
-    ok = run_check(shop_db, smtp_settings(shop_db.settings, free_port, smtp_security=security,
-                                          smtp_username="alerts", smtp_password="pw-123", smtp_ca_file=ca_file))
+    ok = run_check(
+        shop_db,
+        smtp_settings(
+            shop_db.settings,
+            free_port,
+            smtp_security=security,
+            smtp_username="alerts",
+            smtp_password="pw-123",
+            smtp_ca_file=ca_file,
+        ),
+    )
     assert ok.delivery.sent == 2 and len(server.inbox.messages) == 1
 
 
 def test_email_refused_login_is_permanent_and_the_password_never_shows(shop_db, smtp, free_port, caplog):
     caplog.set_level(logging.DEBUG)
     server = smtp(free_port)
-    result = run_check(shop_db, smtp_settings(shop_db.settings, free_port, smtp_username="alerts",
-                                              smtp_password="wrong-Secret-987"))
+    result = run_check(
+        shop_db, smtp_settings(shop_db.settings, free_port, smtp_username="alerts", smtp_password="wrong-Secret-987")
+    )
     assert result.delivery.dead == 1 and server.inbox.messages == []
     assert "wrong-Secret-987" not in caplog.text
     with shop_db.sessions() as session:
@@ -304,7 +327,8 @@ def test_a_half_configured_email_is_a_configuration_error(settings):
 
 
 def test_no_header_injection_through_an_account_name():
-    message = Message("evil\r\nBcc: victim@example.com", items=(Item(AlertLevel.CRITICAL, "firing", None),),
-                      dashboard_url="file:///x")
+    message = Message(
+        "evil\r\nBcc: victim@example.com", items=(Item(AlertLevel.CRITICAL, "firing", None),), dashboard_url="file:///x"
+    )
     assert "\n" not in words.subject(message) and "\r" not in words.subject(message)
     assert json.loads(json.dumps(words.slack(message)))["text"].count("\n") == 0

@@ -15,7 +15,9 @@ from monitor.present import alerts as words
 from tests.conftest import env_of
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-HEADER = "order_id,purchase_date,fulfillment_channel,order_status,latest_ship_date,shipped_at,tracking_valid,carrier,sku\n"
+HEADER = (
+    "order_id,purchase_date,fulfillment_channel,order_status,latest_ship_date,shipped_at,tracking_valid,carrier,sku\n"
+)
 
 
 def make_settings(tmp_path: Path, sqlite_settings):
@@ -32,12 +34,16 @@ def scenario(tmp_path: Path, settings) -> dict[str, int]:
         day = 30 - n // 10
         ship_by = NOW - timedelta(days=day, hours=3)
         carrier = carriers[n % 3]
-        is_late = 15 <= day <= 20 and (carrier == "FedEx" and late["FedEx"] < 18 or carrier == "UPS" and late["UPS"] < 2)
+        is_late = 15 <= day <= 20 and (
+            carrier == "FedEx" and late["FedEx"] < 18 or carrier == "UPS" and late["UPS"] < 2
+        )
         if is_late:
             late[carrier] += 1
         shipped = ship_by + timedelta(hours=30 if is_late else -6)
-        rows.append(f"P-{n},{(ship_by - timedelta(days=2)).isoformat()},MFN,Shipped,{ship_by.isoformat()},"
-                    f"{shipped.isoformat()},true,{carrier},SKU-{n % 4}")
+        rows.append(
+            f"P-{n},{(ship_by - timedelta(days=2)).isoformat()},MFN,Shipped,{ship_by.isoformat()},"
+            f"{shipped.isoformat()},true,{carrier},SKU-{n % 4}"
+        )
     path = tmp_path / "orders.csv"
     path.write_text(HEADER + "\n".join(rows) + "\n")
     with Monitor.open(settings) as monitor:
@@ -52,8 +58,23 @@ def run(args: list[str], settings, catch: bool = False):
 def test_case_log_lifecycle(tmp_path, sqlite_settings):
     settings = make_settings(tmp_path, sqlite_settings)
     scenario(tmp_path, settings)
-    added = run(["case", "add", "--account", "acme", "--channel", "case", "--case-id", "12345678901",
-                 "--summary", "Asked why LSR is over 4 %", "--follow-up", "2030-01-02"], settings)
+    added = run(
+        [
+            "case",
+            "add",
+            "--account",
+            "acme",
+            "--channel",
+            "case",
+            "--case-id",
+            "12345678901",
+            "--summary",
+            "Asked why LSR is over 4 %",
+            "--follow-up",
+            "2030-01-02",
+        ],
+        settings,
+    )
     assert added.exit_code == 0 and "case log entry #1 recorded" in added.output
     run(["case", "add", "--account", "acme", "--channel", "phone", "--summary", "Called Seller Support"], settings)
     listing = run(["case", "list", "--account", "acme"], settings).output
@@ -69,10 +90,38 @@ def test_case_log_lifecycle(tmp_path, sqlite_settings):
 def test_a_due_follow_up_is_reminded_once(tmp_path, sqlite_settings):
     settings = make_settings(tmp_path, sqlite_settings)
     scenario(tmp_path, settings)
-    run(["case", "add", "--account", "acme", "--channel", "email", "--case-id", "C-1", "--summary",
-         "Sent the plan of action", "--follow-up", NOW.date().isoformat()], settings)
-    run(["case", "add", "--account", "acme", "--channel", "email", "--summary", "Later", "--follow-up",
-         (NOW + timedelta(days=3)).date().isoformat()], settings)
+    run(
+        [
+            "case",
+            "add",
+            "--account",
+            "acme",
+            "--channel",
+            "email",
+            "--case-id",
+            "C-1",
+            "--summary",
+            "Sent the plan of action",
+            "--follow-up",
+            NOW.date().isoformat(),
+        ],
+        settings,
+    )
+    run(
+        [
+            "case",
+            "add",
+            "--account",
+            "acme",
+            "--channel",
+            "email",
+            "--summary",
+            "Later",
+            "--follow-up",
+            (NOW + timedelta(days=3)).date().isoformat(),
+        ],
+        settings,
+    )
 
     def reminders(now):
         with Monitor.open(settings, clock=lambda: now) as monitor:
@@ -91,8 +140,10 @@ def test_evidence_checklist_copies_files_and_shows_what_is_missing(tmp_path, sql
     scenario(tmp_path, settings)
     document = tmp_path / "handling-time.png"
     document.write_bytes(b"\x89PNG fake screenshot")
-    added = run(["evidence", "add", str(document), "--account", "acme", "--reason", "lsr", "--item",
-                 "handling-time-change"], settings)
+    added = run(
+        ["evidence", "add", str(document), "--account", "acme", "--reason", "lsr", "--item", "handling-time-change"],
+        settings,
+    )
     assert added.exit_code == 0
     digest = hashlib.sha256(document.read_bytes()).hexdigest()
     stored = list((tmp_path / "evidence").rglob("*handling-time.png"))
@@ -101,8 +152,11 @@ def test_evidence_checklist_copies_files_and_shows_what_is_missing(tmp_path, sql
     assert listing.exit_code == 1  # something is still missing
     assert "1 of 4 items attached; 3 missing" in listing.output
     assert "missing " in listing.output and "attached" in listing.output
-    wrong = run(["evidence", "add", str(document), "--account", "acme", "--reason", "lsr", "--item", "nope"], settings,
-                catch=True)
+    wrong = run(
+        ["evidence", "add", str(document), "--account", "acme", "--reason", "lsr", "--item", "nope"],
+        settings,
+        catch=True,
+    )
     assert isinstance(wrong.exception, UsageError) and "not on the lsr checklist" in str(wrong.exception)
 
 
@@ -111,10 +165,40 @@ def test_draft_names_the_carrier_behind_the_late_shipments_with_the_right_counts
     late = scenario(tmp_path, settings)
     assert late == {"FedEx": 18, "UPS": 2}
     fix_day = (NOW - timedelta(days=12)).date().isoformat()
-    run(["appeal", "action", "add", "--account", "acme", "--metric", "lsr_10d", "--kind", "corrective",
-         "--description", "Moved all parcels from FedEx to UPS", "--on", fix_day], settings)
-    run(["appeal", "action", "add", "--account", "acme", "--metric", "lsr_10d", "--kind", "preventive",
-         "--description", "Shipments confirmed at 2 pm every day by the shift lead"], settings)
+    run(
+        [
+            "appeal",
+            "action",
+            "add",
+            "--account",
+            "acme",
+            "--metric",
+            "lsr_10d",
+            "--kind",
+            "corrective",
+            "--description",
+            "Moved all parcels from FedEx to UPS",
+            "--on",
+            fix_day,
+        ],
+        settings,
+    )
+    run(
+        [
+            "appeal",
+            "action",
+            "add",
+            "--account",
+            "acme",
+            "--metric",
+            "lsr_10d",
+            "--kind",
+            "preventive",
+            "--description",
+            "Shipments confirmed at 2 pm every day by the shift lead",
+        ],
+        settings,
+    )
     result = run(["appeal", "draft", "--account", "acme", "--metric", "lsr_10d"], settings)
     assert result.exit_code == 0, result.output
     md_path, html_path = (Path(p) for p in result.output.split())

@@ -10,7 +10,9 @@ from click.testing import CliRunner
 
 from monitor.cli import cli
 
-ORDERS = "order_id,purchase_date,fulfillment_channel,order_status\nA-1,2026-10-01,MFN,Shipped\nA-2,2026-10-01,AFN,Shipped\n"
+ORDERS = (
+    "order_id,purchase_date,fulfillment_channel,order_status\nA-1,2026-10-01,MFN,Shipped\nA-2,2026-10-01,AFN,Shipped\n"
+)
 
 
 def run(args: list[str], env: dict[str, str]):
@@ -20,8 +22,14 @@ def run(args: list[str], env: dict[str, str]):
 def test_import_before_init_tells_the_user_to_run_init(tmp_path):
     (tmp_path / "o.csv").write_text(ORDERS)
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}"}
-    done = subprocess.run([sys.executable, "-m", "monitor", "import", str(tmp_path / "o.csv")],
-                          env={**os.environ, **env}, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "import", str(tmp_path / "o.csv")],
+        env={**os.environ, **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert done.stderr.strip() == "error: the database is empty: run `account-health init` first"
 
@@ -71,7 +79,12 @@ def test_unknown_format_name_is_a_usage_error(tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}"}
     (tmp_path / "o.csv").write_text(ORDERS)
     run(["init"], env)
-    done = subprocess.run([sys.executable, "-m", "monitor", "import", str(tmp_path / "o.csv"), "--format", "xml"],
-                          env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "import", str(tmp_path / "o.csv"), "--format", "xml"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and done.stderr.startswith("error: --format xml: unknown format")
     assert "Traceback" not in done.stderr

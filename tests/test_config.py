@@ -37,8 +37,13 @@ def test_settings_are_typed_and_frozen():
 
 
 def test_help_imports_neither_pandas_nor_sqlalchemy():
-    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "monitor", "--help"], capture_output=True,
-                          text=True, timeout=60, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "monitor", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert done.returncode == 0 and "Usage:" in done.stdout
     imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
     assert "pandas" not in imported and "sqlalchemy" not in imported and "numpy" not in imported
@@ -69,14 +74,17 @@ def test_secret_can_come_from_a_file(tmp_path):
     assert settings.smtp_password == "s3cret"
 
 
-@pytest.mark.parametrize(("name", "value", "message"), [
-    ("WARN_RATIO", "1.5", "WARN_RATIO: must be between 0 and 1"),
-    ("SMTP_PORT", "http", "SMTP_PORT: expected a whole number"),
-    ("SMTP_SECURITY", "tls", "SMTP_SECURITY: must be one of starttls, ssl, none"),
-    ("ALERT_EMAIL_TO", "ops@example.com, nobody", "ALERT_EMAIL_TO: 'nobody' is not an e-mail address"),
-    ("DATABASE_URL", "not a url", "DATABASE_URL: is not a SQLAlchemy database URL"),
-    ("SLACK_WEBHOOK_URL", "ftp://x", "SLACK_WEBHOOK_URL: must be an http(s) URL"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("WARN_RATIO", "1.5", "WARN_RATIO: must be between 0 and 1"),
+        ("SMTP_PORT", "http", "SMTP_PORT: expected a whole number"),
+        ("SMTP_SECURITY", "tls", "SMTP_SECURITY: must be one of starttls, ssl, none"),
+        ("ALERT_EMAIL_TO", "ops@example.com, nobody", "ALERT_EMAIL_TO: 'nobody' is not an e-mail address"),
+        ("DATABASE_URL", "not a url", "DATABASE_URL: is not a SQLAlchemy database URL"),
+        ("SLACK_WEBHOOK_URL", "ftp://x", "SLACK_WEBHOOK_URL: must be an http(s) URL"),
+    ],
+)
 def test_a_bad_value_names_the_setting_and_the_problem(name, value, message):
     with pytest.raises(ConfigError) as caught:
         load_settings(environ={name: value})
@@ -85,7 +93,8 @@ def test_a_bad_value_names_the_setting_and_the_problem(name, value, message):
 
 def test_bad_setting_exits_2_with_one_line_and_no_traceback(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "WARN_RATIO": "lots", "HOME": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "monitor", "init"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "init"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == ["error: WARN_RATIO: expected a number between 0 and 1, got 'lots'"]

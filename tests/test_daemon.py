@@ -29,8 +29,10 @@ def late_orders(count: int = 40, late: int = 6) -> str:
     for n in range(count):
         ship_by = now - timedelta(days=1 + n % 8, hours=2)
         shipped = ship_by + timedelta(hours=20 if n < late else -10)
-        rows.append(f"D-{n},{(ship_by - timedelta(days=2)).isoformat()},MFN,Shipped,{ship_by.isoformat()},"
-                    f"{shipped.isoformat()},true,SKU-{n % 3}")
+        rows.append(
+            f"D-{n},{(ship_by - timedelta(days=2)).isoformat()},MFN,Shipped,{ship_by.isoformat()},"
+            f"{shipped.isoformat()},true,SKU-{n % 3}"
+        )
     return HEADER + "\n".join(rows) + "\n"
 
 
@@ -54,8 +56,13 @@ def test_only_settled_files_inside_the_inbox_are_taken(tmp_path):
 
 
 def test_imported_files_move_to_processed_and_rejected_ones_keep_their_reason(tmp_path):
-    settings = load_settings(environ={"DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}",
-                                      "INBOX_DIR": str(tmp_path / "inbox"), "INBOX_SETTLE_SECONDS": "0.01"})
+    settings = load_settings(
+        environ={
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}",
+            "INBOX_DIR": str(tmp_path / "inbox"),
+            "INBOX_SETTLE_SECONDS": "0.01",
+        }
+    )
     engine = db.make_engine(settings.database_url)
     db.migrate(engine)
     inbox = tmp_path / "inbox"
@@ -96,9 +103,15 @@ def test_one_daemon_lock_per_database(database_url):
 
 # ------------------------------------------------------------------ the real daemon
 def daemon_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}", "INBOX_DIR": str(tmp_path / "inbox"),
-           "REPORTS_DIR": str(tmp_path / "reports"), "IMPORT_INTERVAL_MINUTES": "0.03",
-           "INBOX_SETTLE_SECONDS": "0.2", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}",
+        "INBOX_DIR": str(tmp_path / "inbox"),
+        "REPORTS_DIR": str(tmp_path / "reports"),
+        "IMPORT_INTERVAL_MINUTES": "0.03",
+        "INBOX_SETTLE_SECONDS": "0.2",
+        "PYTHONUNBUFFERED": "1",
+    }
     env.update(extra)
     subprocess.run([EXE, "init"], env=env, check=True, capture_output=True, timeout=60)
     (tmp_path / "inbox").mkdir(exist_ok=True)
@@ -116,15 +129,23 @@ def wait_for(condition, timeout: float, what: str) -> None:
 
 def test_end_to_end_files_in_alerts_out_then_sigterm(tmp_path, slack, smtp, free_port):
     server = smtp(free_port)
-    env = daemon_env(tmp_path, SLACK_WEBHOOK_URL=slack.url, SMTP_HOST="127.0.0.1", SMTP_PORT=str(free_port),
-                     SMTP_SECURITY="none", ALERT_EMAIL_FROM="monitor@example.com", ALERT_EMAIL_TO="owner@example.com")
+    env = daemon_env(
+        tmp_path,
+        SLACK_WEBHOOK_URL=slack.url,
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(free_port),
+        SMTP_SECURITY="none",
+        ALERT_EMAIL_FROM="monitor@example.com",
+        ALERT_EMAIL_TO="owner@example.com",
+    )
     process = subprocess.Popen([EXE, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         (tmp_path / "inbox" / "orders.csv").write_text(late_orders())
         wait_for(lambda: slack.received and server.inbox.messages, 30, "the alert on Slack and by e-mail")
         wait_for(lambda: (tmp_path / "reports" / "index.html").exists(), 10, "the dashboards")
-        status = subprocess.run([EXE, "status", "--format", "json"], env=env, capture_output=True, text=True,
-                                timeout=60)
+        status = subprocess.run(
+            [EXE, "status", "--format", "json"], env=env, capture_output=True, text=True, timeout=60
+        )
         assert json.loads(status.stdout)["daemon"] == "running"
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
@@ -145,9 +166,18 @@ def test_a_second_daemon_on_the_same_database_exits_at_once(tmp_path):
     env = daemon_env(tmp_path)
     first = subprocess.Popen([EXE, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(lambda: json.loads(subprocess.run([EXE, "status", "--format", "json"], env=env, capture_output=True,
-                                                   text=True, timeout=60).stdout)["daemon"] == "running",
-                 30, "the first daemon")
+        wait_for(
+            lambda: (
+                json.loads(
+                    subprocess.run(
+                        [EXE, "status", "--format", "json"], env=env, capture_output=True, text=True, timeout=60
+                    ).stdout
+                )["daemon"]
+                == "running"
+            ),
+            30,
+            "the first daemon",
+        )
         started = time.monotonic()
         second = subprocess.run([EXE, "run"], env=env, capture_output=True, text=True, timeout=30)
         assert second.returncode == 1 and time.monotonic() - started < 10
@@ -197,8 +227,11 @@ def test_status_exits_1_when_no_daemon_runs_and_0_when_all_is_fresh(tmp_path):
     time.sleep(0.3)
     process = subprocess.Popen([EXE, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(lambda: subprocess.run([EXE, "status"], env=env, capture_output=True, timeout=60).returncode == 0,
-                 30, "status to turn OK")
+        wait_for(
+            lambda: subprocess.run([EXE, "status"], env=env, capture_output=True, timeout=60).returncode == 0,
+            30,
+            "status to turn OK",
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=10)
@@ -209,6 +242,12 @@ def test_status_exits_1_when_no_daemon_runs_and_0_when_all_is_fresh(tmp_path):
 @pytest.mark.skipif(sys.platform != "linux", reason="the systemd unit is for Linux")
 def test_systemd_unit_is_shipped_with_the_required_settings():
     unit = (Path(__file__).resolve().parents[1] / "deploy" / "account-health.service").read_text()
-    for line in ("Type=exec", "Restart=on-failure", "RestartSec=", "EnvironmentFile=", "ExecStart=",
-                 "KillSignal=SIGTERM"):
+    for line in (
+        "Type=exec",
+        "Restart=on-failure",
+        "RestartSec=",
+        "EnvironmentFile=",
+        "ExecStart=",
+        "KillSignal=SIGTERM",
+    ):
         assert line in unit

@@ -16,8 +16,15 @@ from tests.conftest import REPORT_DIR, env_of
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 HOSTILE_SKU = "<script>window.__xss='sku'</script>"
 HOSTILE_NAME = '"><img src=x onerror="window.__xss=\'name\'">'
@@ -32,15 +39,21 @@ def _csv_field(text: str) -> str:
 def built(tmp_path, sqlite_settings):
     settings = sqlite_settings
     header = "order_id,purchase_date,fulfillment_channel,order_status,latest_ship_date,shipped_at,tracking_valid,sku,product_name\n"
-    rows = [f"OK-{n},2026-10-25T10:00:00Z,MFN,Shipped,2026-10-27T23:00:00Z,2026-10-26T10:00:00Z,true,MUG,Mug"
-            for n in range(20)]
-    rows.append(f"BAD-1,2026-10-25T10:00:00Z,MFN,Shipped,2026-10-27T23:00:00Z,2026-10-29T10:00:00Z,true,"
-                f"{_csv_field(HOSTILE_SKU)},{_csv_field(HOSTILE_NAME)}")
+    rows = [
+        f"OK-{n},2026-10-25T10:00:00Z,MFN,Shipped,2026-10-27T23:00:00Z,2026-10-26T10:00:00Z,true,MUG,Mug"
+        for n in range(20)
+    ]
+    rows.append(
+        f"BAD-1,2026-10-25T10:00:00Z,MFN,Shipped,2026-10-27T23:00:00Z,2026-10-29T10:00:00Z,true,"
+        f"{_csv_field(HOSTILE_SKU)},{_csv_field(HOSTILE_NAME)}"
+    )
     rows.append("AFN-1,2026-10-20T10:00:00Z,AFN,Shipped,,,,,")
     (tmp_path / "orders.csv").write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
-    (tmp_path / "feedback.txt").write_text("Date\tRating\tComments\tYour Response\tOrder ID\tRater Email\n"
-                                          f"10/28/26\t1\t{HOSTILE_COMMENT}\t\tOK-1\tx@marketplace.amazon.com\n",
-                                          encoding="utf-8")
+    (tmp_path / "feedback.txt").write_text(
+        "Date\tRating\tComments\tYour Response\tOrder ID\tRater Email\n"
+        f"10/28/26\t1\t{HOSTILE_COMMENT}\t\tOK-1\tx@marketplace.amazon.com\n",
+        encoding="utf-8",
+    )
     (tmp_path / "b.csv").write_text(header + rows[0] + "\n", encoding="utf-8")
     with Monitor.open(settings, migrate=True) as monitor:
         monitor.import_paths([tmp_path / "orders.csv", tmp_path / "feedback.txt"], account="acme")
@@ -53,8 +66,15 @@ def test_pages_are_written_with_one_shared_plotly_and_no_cdn(built):
     settings, result = built
     out = Path(settings.reports_dir)
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["index.html", "plotly.min.js", page_name("acme"), page_name("bolt"), appeal_page_name("acme"),
-         appeal_page_name("bolt")])
+        [
+            "index.html",
+            "plotly.min.js",
+            page_name("acme"),
+            page_name("bolt"),
+            appeal_page_name("acme"),
+            appeal_page_name("bolt"),
+        ]
+    )
     acme_page = (out / page_name("acme")).read_text(encoding="utf-8")
     assert f'href="{appeal_page_name("acme")}"' in acme_page
     for path in [result.index, *result.pages]:

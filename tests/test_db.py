@@ -32,8 +32,17 @@ def test_migrate_creates_every_table_and_is_idempotent(engine):
     assert db.migrate(engine) == (after, after)
     db.require_current(engine)
     tables = set(inspect(engine).get_table_names())
-    assert {"accounts", "orders", "defects", "imports", "quarantine", "feedback",
-            "performance_reports", "performance_metrics", "alembic_version"} <= tables
+    assert {
+        "accounts",
+        "orders",
+        "defects",
+        "imports",
+        "quarantine",
+        "feedback",
+        "performance_reports",
+        "performance_metrics",
+        "alembic_version",
+    } <= tables
 
 
 def test_constraints_follow_the_naming_convention(engine):
@@ -82,8 +91,15 @@ def test_an_import_skips_foreign_key_checks_only_in_its_own_transaction(sqlite_e
     assert import_file(sessions, path, settings).inserted == 1
     with sessions() as session:  # the same pooled connection, handed out again: checks are back on
         seen.append(session.execute(text("PRAGMA foreign_keys")).scalar())
-        session.add(Order(account_id=999, order_id="X", purchase_date=datetime(2026, 10, 1),
-                          fulfillment_channel="MFN", order_status="Shipped"))
+        session.add(
+            Order(
+                account_id=999,
+                order_id="X",
+                purchase_date=datetime(2026, 10, 1),
+                fulfillment_channel="MFN",
+                order_status="Shipped",
+            )
+        )
         with pytest.raises(IntegrityError, match="FOREIGN KEY"):
             session.flush()
     assert seen == [0, 1]

@@ -25,9 +25,12 @@ def test_sample_reports_are_deterministic_and_end_before_now(tmp_path):
 
 def test_demo_command_imports_two_accounts_into_a_fresh_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'data' / 'm.db'}"
-    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")],
-                                env={"DATABASE_URL": url, "REPORTS_DIR": str(tmp_path / "reports")},
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli,
+        ["demo", "--dir", str(tmp_path / "demo")],
+        env={"DATABASE_URL": url, "REPORTS_DIR": str(tmp_path / "reports")},
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     assert "acme-us_orders.csv: ok" in result.output and "bolt-de_orders.tsv: ok" in result.output
     # the check raised a critical and a warning alert, shown on the console
@@ -48,8 +51,11 @@ def test_acme_deteriorates_and_bolt_stays_healthy(tmp_path):
 
     def late_share(name: str, first_day: int, last_day: int) -> float:
         text = files[name].read_text(encoding="cp1252" if "bolt" in name else "utf-8")
-        rows = [r for r in csv.DictReader(text.splitlines(), delimiter="\t" if name.endswith("tsv") else ",")
-                if r["fulfillment_channel"] == "MFN" and r["shipped_at"]]
+        rows = [
+            r
+            for r in csv.DictReader(text.splitlines(), delimiter="\t" if name.endswith("tsv") else ",")
+            if r["fulfillment_channel"] == "MFN" and r["shipped_at"]
+        ]
         window = [r for r in rows if first_day <= (now - datetime.fromisoformat(r["latest_ship_date"])).days < last_day]
         return sum(r["shipped_at"] > r["latest_ship_date"] for r in window) / len(window)
 

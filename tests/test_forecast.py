@@ -17,8 +17,13 @@ def seller(days: int, per_day: int, late_share, seed: int = 1):
         ship_by = d(-days + day, hours=20)
         for _ in range(per_day):
             late = rng.random() < late_share(day)
-            rows.append({"purchase_date": ship_by - timedelta(days=1), "latest_ship_date": ship_by,
-                         "shipped_at": ship_by + timedelta(hours=5 if late else -5)})
+            rows.append(
+                {
+                    "purchase_date": ship_by - timedelta(days=1),
+                    "latest_ship_date": ship_by,
+                    "shipped_at": ship_by + timedelta(hours=5 if late else -5),
+                }
+            )
     return orders(*rows)
 
 
@@ -27,8 +32,11 @@ def lsr_series(data, days: int):
 
 
 def forecast_warns(v: m.MetricValue) -> bool:
-    return v.forecast_breach is not None and \
-        (m.from_us(m.to_us(v.as_of)).date() + timedelta(days=TARGETS.forecast_days)).isoformat() >= v.forecast_breach
+    return (
+        v.forecast_breach is not None
+        and (m.from_us(m.to_us(v.as_of)).date() + timedelta(days=TARGETS.forecast_days)).isoformat()
+        >= v.forecast_breach
+    )
 
 
 RISING_SEEDS = range(5)
@@ -56,8 +64,9 @@ def test_steady_healthy_sellers_get_no_forecast_warning_in_a_year():
             data = seller(380, per_day, lambda _day, s=share: s, seed=100 + seed)
             series = lsr_series(data, 365)
             alarms[(per_day, share, seed)] = sum(forecast_warns(v) for v in series)
-    print(f"steady sellers, forecast warnings in 365 days: {sum(alarms.values())} in "
-          f"{len(alarms)} seller-years {alarms}")
+    print(
+        f"steady sellers, forecast warnings in 365 days: {sum(alarms.values())} in {len(alarms)} seller-years {alarms}"
+    )
     assert sum(alarms.values()) == 0
 
 

@@ -23,8 +23,13 @@ def _independent_counts(path) -> dict[str, int]:
             channels[row["Fulfilment"]].add(row["Order ID"])
             if row["Status"] == "Cancelled":
                 cancelled.add(row["Order ID"])
-    return {"orders": len(channels["Amazon"] | channels["Merchant"]), "afn": len(channels["Amazon"]),
-            "mfn": len(channels["Merchant"]), "cancelled": len(cancelled), "rows": rows}
+    return {
+        "orders": len(channels["Amazon"] | channels["Merchant"]),
+        "afn": len(channels["Amazon"]),
+        "mfn": len(channels["Merchant"]),
+        "cancelled": len(cancelled),
+        "rows": rows,
+    }
 
 
 def test_amazon_india_sales_export_imports_whole(sessions, settings, reference):
@@ -34,6 +39,7 @@ def test_amazon_india_sales_export_imports_whole(sessions, settings, reference):
     assert (result.status, result.format, result.quarantined) == ("ok", "amazon-in-sale-report", 0)
     assert result.rows_read == expected["rows"] == 16355
     with sessions() as session:
+
         def n(*where):
             return session.scalar(select(func.count()).select_from(Order).where(*where))
 

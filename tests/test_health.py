@@ -8,12 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from monitor.present.jsonout import to_json
 from monitor import amazon, health
 from monitor.cli import cli
 from monitor.ingest import import_file
 from monitor.metrics import Targets
 from monitor.models import Account, MetricSnapshot
+from monitor.present.jsonout import to_json
 from tests.conftest import ORDERS_HEADER as ORDERS
 from tests.conftest import env_of, shop, write
 
@@ -38,21 +38,32 @@ def test_metrics_cli_json_history_and_explain(sessions, settings, tmp_path):
     import_file(sessions, shop(tmp_path), settings, account="acme")
     env = env_of(settings)
     runner = CliRunner()
-    result = runner.invoke(cli, ["metrics", "--account", "acme", "--as-of", "2026-10-31", "--format", "json"],
-                           env=env, catch_exceptions=False)
+    result = runner.invoke(
+        cli,
+        ["metrics", "--account", "acme", "--as-of", "2026-10-31", "--format", "json"],
+        env=env,
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     values = json.loads(result.output)
     assert len(values) == 7
     lsr = next(v for v in values if v["metric"] == "lsr_10d")
     assert lsr["as_of"] == "2026-11-01T00:00:00+00:00" and lsr["window_start"] == "2026-10-22T00:00:00+00:00"
     assert (lsr["numerator"], lsr["denominator"], lsr["limit"], lsr["direction"]) == (3, 23, 0.04, "max")
-    history = json.loads(runner.invoke(cli, ["metrics", "--as-of", "2026-10-31", "--history", "5", "--format",
-                                             "json"], env=env).output)
+    history = json.loads(
+        runner.invoke(cli, ["metrics", "--as-of", "2026-10-31", "--history", "5", "--format", "json"], env=env).output
+    )
     assert len(history) == 5 * 7
     assert [v["as_of"][:10] for v in history if v["metric"] == "lsr_10d"] == [
-        "2026-10-28", "2026-10-29", "2026-10-30", "2026-10-31", "2026-11-01"]
-    explained = runner.invoke(cli, ["metrics", "--explain", "lsr_10d", "--account", "acme", "--as-of",
-                                    "2026-10-31"], env=env)
+        "2026-10-28",
+        "2026-10-29",
+        "2026-10-30",
+        "2026-10-31",
+        "2026-11-01",
+    ]
+    explained = runner.invoke(
+        cli, ["metrics", "--explain", "lsr_10d", "--account", "acme", "--as-of", "2026-10-31"], env=env
+    )
     assert explained.exit_code == 0
     assert "3 orders count against Late Shipment Rate (10 days)" in explained.output
     assert "LATE-1" in explained.output and "shipped 10 h after the expected ship date" in explained.output
@@ -72,8 +83,10 @@ def test_late_claim_changes_the_stored_history_from_when_it_arrived(sessions, se
         health.refresh_snapshots(session, targets, [account_id], 20, today)
     before = _odr(sessions)
     assert set(before.values()) == {0}
-    claims = write(tmp_path / "claims.csv", "order_id,defect_type,received_at,status\n"
-                                            "OK-3,a_to_z_claim,2026-10-27T08:00:00Z,open\n")
+    claims = write(
+        tmp_path / "claims.csv",
+        "order_id,defect_type,received_at,status\nOK-3,a_to_z_claim,2026-10-27T08:00:00Z,open\n",
+    )
     import_file(sessions, claims, settings, account="acme")
     with sessions.begin() as session:
         health.refresh_snapshots(session, targets, [account_id], 20, today)
@@ -85,8 +98,11 @@ def test_late_claim_changes_the_stored_history_from_when_it_arrived(sessions, se
 
 def _odr(sessions) -> dict[date, int]:
     with sessions() as session:
-        rows = session.execute(select(MetricSnapshot.day, MetricSnapshot.numerator)
-                               .where(MetricSnapshot.metric == "odr", MetricSnapshot.channel == "mfn"))
+        rows = session.execute(
+            select(MetricSnapshot.day, MetricSnapshot.numerator).where(
+                MetricSnapshot.metric == "odr", MetricSnapshot.channel == "mfn"
+            )
+        )
         return dict(rows.all())
 
 
@@ -107,10 +123,21 @@ def test_amazon_figures_beside_ours_over_amazons_range(sessions, settings, refer
     rows = [f"302-{n},2026-09-{1 + n:02d}T10:00:00Z,MFN,Shipped,,,,,true,DHL,S" for n in range(10)]
     rows.append("302-x,2026-08-26T00:00:00Z,MFN,Shipped,,,,,true,DHL,S")  # first instant of the range: in
     rows.append("302-y,2026-09-25T00:00:00Z,MFN,Shipped,,,,,true,DHL,S")  # after 23:59:59 on the 24th: out
-    import_file(sessions, write(tmp_path / "de.csv", ORDERS.replace("\n", ",marketplace\n")
-                                + "\n".join(r + ",amazon.de" for r in rows) + "\n"), settings, account="bolt")
-    import_file(sessions, reference / "amazon" / "transcribed__GET_V2_SELLER_PERFORMANCE_REPORT_DE_excerpt.json",
-                settings, account="bolt")
+    import_file(
+        sessions,
+        write(
+            tmp_path / "de.csv",
+            ORDERS.replace("\n", ",marketplace\n") + "\n".join(r + ",amazon.de" for r in rows) + "\n",
+        ),
+        settings,
+        account="bolt",
+    )
+    import_file(
+        sessions,
+        reference / "amazon" / "transcribed__GET_V2_SELLER_PERFORMANCE_REPORT_DE_excerpt.json",
+        settings,
+        account="bolt",
+    )
     with sessions() as session:
         rows = {(c.metric, c.channel): c for c in amazon.compare_with_amazon(session, Targets.from_settings(settings))}
     odr = rows[("odr", "mfn")]
@@ -138,11 +165,14 @@ def test_loading_only_recent_orders_gives_the_same_results_as_loading_everything
         bought = start + timedelta(days=n, hours=n % 24)
         ship_by = bought + timedelta(days=2)
         shipped = (ship_by + timedelta(hours=10 if n % 7 == 0 else -10)).isoformat() if n < 300 else ""
-        rows.append(f"H-{n},{bought.isoformat()},{'MFN' if n % 5 else 'AFN'},Shipped,{ship_by.isoformat()},{shipped},"
-                    f",,{'true' if n % 9 else 'false'},UPS,S")
+        rows.append(
+            f"H-{n},{bought.isoformat()},{'MFN' if n % 5 else 'AFN'},Shipped,{ship_by.isoformat()},{shipped},"
+            f",,{'true' if n % 9 else 'false'},UPS,S"
+        )
     import_file(sessions, write(tmp_path / "long.csv", ORDERS + "\n".join(rows) + "\n"), settings, account="acme")
     claims = "order_id,defect_type,received_at,status\n" + "".join(
-        f"H-{n},a_to_z_claim,{(start + timedelta(days=n + 9)).isoformat()},open\n" for n in range(0, 450, 37))
+        f"H-{n},a_to_z_claim,{(start + timedelta(days=n + 9)).isoformat()},open\n" for n in range(0, 450, 37)
+    )
     import_file(sessions, write(tmp_path / "claims.csv", claims), settings, account="acme")
     targets = Targets.from_settings(settings)
     as_of = datetime(2026, 11, 20, tzinfo=UTC)

@@ -18,9 +18,11 @@ from monitor.models import (
 )
 
 ORDERS_HEADER = "order_id,purchase_date,fulfillment_channel,order_status,latest_ship_date,shipped_at,carrier,sku\n"
-ALL_ORDERS_HEADER = ("amazon-order-id\tmerchant-order-id\tpurchase-date\tlast-updated-date\torder-status\t"
-                     "fulfillment-channel\tsales-channel\tproduct-name\tsku\tasin\tquantity\tcurrency\titem-price\t"
-                     "is-buyer-requested-cancellation\n")
+ALL_ORDERS_HEADER = (
+    "amazon-order-id\tmerchant-order-id\tpurchase-date\tlast-updated-date\torder-status\t"
+    "fulfillment-channel\tsales-channel\tproduct-name\tsku\tasin\tquantity\tcurrency\titem-price\t"
+    "is-buyer-requested-cancellation\n"
+)
 
 
 def write(path: Path, content: str, encoding: str = "utf-8") -> Path:
@@ -39,11 +41,20 @@ def count(sessions, model) -> int:
 
 
 def test_canonical_orders_are_stored_in_utc(sessions, settings, tmp_path):
-    path = write(tmp_path / "orders.csv", ORDERS_HEADER
-                 + "A-1,2026-10-01T10:00:00-07:00,MFN,Shipped,2026-10-03T23:59:59Z,2026-10-02T09:30:00+02:00,UPS,MUG-1\n"
-                 + "A-2,2026-10-01 08:00:00,FBA,Pending,,,,\n")
+    path = write(
+        tmp_path / "orders.csv",
+        ORDERS_HEADER
+        + "A-1,2026-10-01T10:00:00-07:00,MFN,Shipped,2026-10-03T23:59:59Z,2026-10-02T09:30:00+02:00,UPS,MUG-1\n"
+        + "A-2,2026-10-01 08:00:00,FBA,Pending,,,,\n",
+    )
     result = import_file(sessions, path, settings, account="acme-us")
-    assert (result.status, result.format, result.rows_read, result.inserted, result.updated) == ("ok", "orders", 2, 2, 0)
+    assert (result.status, result.format, result.rows_read, result.inserted, result.updated) == (
+        "ok",
+        "orders",
+        2,
+        2,
+        0,
+    )
     orders = orders_by_id(sessions)
     assert orders["A-1"].purchase_date == datetime(2026, 10, 1, 17, 0, tzinfo=UTC)
     assert orders["A-1"].shipped_at == datetime(2026, 10, 2, 7, 30, tzinfo=UTC)
@@ -61,11 +72,16 @@ def test_same_file_twice_changes_nothing_and_says_so(sessions, settings, tmp_pat
 
 
 def test_a_later_all_orders_file_never_erases_a_ship_confirmation(sessions, settings, tmp_path):
-    canonical = write(tmp_path / "orders.csv", ORDERS_HEADER
-                      + "111-1,2026-10-01T10:00:00Z,MFN,Unshipped,2026-10-03T23:59:59Z,2026-10-02T12:00:00Z,DHL,S1\n")
+    canonical = write(
+        tmp_path / "orders.csv",
+        ORDERS_HEADER + "111-1,2026-10-01T10:00:00Z,MFN,Unshipped,2026-10-03T23:59:59Z,2026-10-02T12:00:00Z,DHL,S1\n",
+    )
     import_file(sessions, canonical, settings)
-    flat = write(tmp_path / "all_orders.txt", ALL_ORDERS_HEADER
-                 + "111-1\t\t2026-10-01T10:00:00+00:00\t2026-10-05\tShipped\tMerchant\tAmazon.com\tMug\tS1\tB01\t1\tUSD\t9.99\tfalse\n")
+    flat = write(
+        tmp_path / "all_orders.txt",
+        ALL_ORDERS_HEADER
+        + "111-1\t\t2026-10-01T10:00:00+00:00\t2026-10-05\tShipped\tMerchant\tAmazon.com\tMug\tS1\tB01\t1\tUSD\t9.99\tfalse\n",
+    )
     result = import_file(sessions, flat, settings)
     assert (result.format, result.inserted, result.updated) == ("amazon-all-orders", 0, 1)
     order = orders_by_id(sessions)["111-1"]
@@ -78,13 +94,17 @@ def test_a_later_all_orders_file_never_erases_a_ship_confirmation(sessions, sett
 def test_a_file_with_the_same_data_updates_nothing(sessions, settings, tmp_path):
     row = "A-1,2026-10-01T10:00:00Z,MFN,Shipped,,2026-10-02T10:00:00Z,,\n"
     import_file(sessions, write(tmp_path / "a.csv", ORDERS_HEADER + row), settings)
-    result = import_file(sessions, write(tmp_path / "b.csv", ORDERS_HEADER.replace("\n", ",extra\n") + row.replace("\n", ",x\n")), settings)
+    result = import_file(
+        sessions,
+        write(tmp_path / "b.csv", ORDERS_HEADER.replace("\n", ",extra\n") + row.replace("\n", ",x\n")),
+        settings,
+    )
     assert (result.status, result.inserted, result.updated) == ("ok", 0, 0)
 
 
 def test_all_orders_items_fold_into_their_order_even_with_bare_quotes(sessions, settings, tmp_path):
     rows = [
-        "112-7\t\t2026-10-01T10:00:00-07:00\t2026-10-01\tShipped\tAmazon\tAmazon.com\t12\" pizza \"stone\tPZ-12\tB0A\t2\tUSD\t30.00\tfalse",
+        '112-7\t\t2026-10-01T10:00:00-07:00\t2026-10-01\tShipped\tAmazon\tAmazon.com\t12" pizza "stone\tPZ-12\tB0A\t2\tUSD\t30.00\tfalse',
         "112-7\t\t2026-10-01T10:00:00-07:00\t2026-10-01\tShipped\tAmazon\tAmazon.com\tPeel\tPEEL\tB0B\t1\tUSD\t12.50\tfalse",
         "112-8\t\t2026-10-02T10:00:00-07:00\t2026-10-02\tCancelled\tMerchant\tAmazon.com\tMug\tMUG\tB0C\t1\tUSD\t0\ttrue",
     ]
@@ -118,14 +138,17 @@ def test_items_split_across_chunks_still_add_up(database_url, tmp_path):
 
 
 def test_bad_rows_are_quarantined_and_good_rows_kept(sessions, settings, tmp_path):
-    path = write(tmp_path / "orders.csv", ORDERS_HEADER
-                 + "A-1,2026-10-01,MFN,Shipped,,,,\n"
-                 + "A-2,yesterday,MFN,Shipped,,,,\n"
-                 + ",2026-10-01,MFN,Shipped,,,,\n"
-                 + "A-4,2026-10-01,Drone,Shipped,,,,\n"
-                 + "A-5,2026-10-01,MFN,Shipped,,,,,too,many\n"
-                 + "A-6,2026-10-01,MFN,Teleported,,,,\n"
-                 + "A-7,2026-10-01,AFN,Shipped,,,,\n")
+    path = write(
+        tmp_path / "orders.csv",
+        ORDERS_HEADER
+        + "A-1,2026-10-01,MFN,Shipped,,,,\n"
+        + "A-2,yesterday,MFN,Shipped,,,,\n"
+        + ",2026-10-01,MFN,Shipped,,,,\n"
+        + "A-4,2026-10-01,Drone,Shipped,,,,\n"
+        + "A-5,2026-10-01,MFN,Shipped,,,,,too,many\n"
+        + "A-6,2026-10-01,MFN,Teleported,,,,\n"
+        + "A-7,2026-10-01,AFN,Shipped,,,,\n",
+    )
     result = import_file(sessions, path, settings)
     assert (result.status, result.rows_read, result.inserted, result.quarantined) == ("partial", 7, 2, 5)
     assert set(orders_by_id(sessions)) == {"A-1", "A-7"}
@@ -138,14 +161,17 @@ def test_bad_rows_are_quarantined_and_good_rows_kept(sessions, settings, tmp_pat
     assert "unknown order_status 'Teleported'" in rows[7].reason
 
 
-@pytest.mark.parametrize(("content", "reason"), [
-    (b"", "the file is empty"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
-    (b"colour,size\nred,12\n", "unknown format: no known report has the header colour, size"),
-    (ORDERS_HEADER.encode(), "the file has a header but no rows"),
-    (b"just one line of prose without separators\n", "no header row"),
-    (b"order_id,purchase_date\n\x81\x8d\x8f\x90\x9d\xff\xfe\n", "cannot decode"),
-])
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "the file is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file"),
+        (b"colour,size\nred,12\n", "unknown format: no known report has the header colour, size"),
+        (ORDERS_HEADER.encode(), "the file has a header but no rows"),
+        (b"just one line of prose without separators\n", "no header row"),
+        (b"order_id,purchase_date\n\x81\x8d\x8f\x90\x9d\xff\xfe\n", "cannot decode"),
+    ],
+)
 def test_unreadable_files_are_rejected_whole(sessions, settings, tmp_path, content, reason):
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
@@ -166,19 +192,25 @@ def test_a_forced_format_that_does_not_fit_rejects_the_file(sessions, settings, 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "cp1252", "shift_jis"])
 def test_every_supported_encoding_round_trips(sessions, settings, tmp_path, encoding):
     name = {"cp1252": "Größe Ü – Café", "shift_jis": "急須 ティーポット"}.get(encoding, "Größe 急須 ✓")
-    content = "order_id\tpurchase_date\tfulfillment_channel\torder_status\tsku\r\n" + f"J-1\t2026-10-01\tMFN\tShipped\t{name}\r\n"
+    content = (
+        "order_id\tpurchase_date\tfulfillment_channel\torder_status\tsku\r\n"
+        + f"J-1\t2026-10-01\tMFN\tShipped\t{name}\r\n"
+    )
     result = import_file(sessions, write(tmp_path / "orders.tsv", content, encoding), settings)
     assert result.status == "ok", result.error
     assert orders_by_id(sessions)["J-1"].sku == name
 
 
 def test_canonical_defects_with_statuses(sessions, settings, tmp_path):
-    path = write(tmp_path / "defects.csv", "order_id,defect_type,received_at,status,rating,comment,defect_id\n"
-                 "A-1,a_to_z_claim,2026-10-05T00:00:00Z,denied,,,\n"
-                 "A-1,negative_feedback,2026-10-06,active,1,\"Late, <script>alert(1)</script>\",\n"
-                 "A-2,chargeback,2026-10-07,reversed,,,CB-9\n"
-                 "A-3,chargeback,2026-10-07,granted,,,\n"
-                 "A-4,refund_request,2026-10-07,,,,\n")
+    path = write(
+        tmp_path / "defects.csv",
+        "order_id,defect_type,received_at,status,rating,comment,defect_id\n"
+        "A-1,a_to_z_claim,2026-10-05T00:00:00Z,denied,,,\n"
+        'A-1,negative_feedback,2026-10-06,active,1,"Late, <script>alert(1)</script>",\n'
+        "A-2,chargeback,2026-10-07,reversed,,,CB-9\n"
+        "A-3,chargeback,2026-10-07,granted,,,\n"
+        "A-4,refund_request,2026-10-07,,,,\n",
+    )
     result = import_file(sessions, path, settings)
     assert (result.format, result.inserted, result.quarantined) == ("defects", 3, 2)
     with sessions() as session:
@@ -191,25 +223,32 @@ def test_canonical_defects_with_statuses(sessions, settings, tmp_path):
 def test_a_defect_update_changes_its_status(sessions, settings, tmp_path):
     header = "order_id,defect_type,received_at,status\n"
     import_file(sessions, write(tmp_path / "d1.csv", header + "A-1,a_to_z_claim,2026-10-05,open\n"), settings)
-    result = import_file(sessions, write(tmp_path / "d2.csv", header + "A-1,a_to_z_claim,2026-10-05,withdrawn\n"), settings)
+    result = import_file(
+        sessions, write(tmp_path / "d2.csv", header + "A-1,a_to_z_claim,2026-10-05,withdrawn\n"), settings
+    )
     assert (result.inserted, result.updated) == (0, 1)
     with sessions() as session:
         assert session.scalars(select(Defect.status)).all() == ["withdrawn"]
 
 
 def test_feedback_report_makes_defects_of_one_and_two_stars_and_forgets_emails(sessions, settings, tmp_path):
-    path = write(tmp_path / "feedback.txt", "Date\tRating\tComments\tYour Response\tOrder ID\tRater Email\n"
-                 "10/20/23\t1\tNever arrived\t\t111-1\tbuyer1@marketplace.amazon.com\n"
-                 "10/21/23\t2\tSlow\tSorry!\t111-2\tbuyer2@marketplace.amazon.com\n"
-                 "10/22/23\t3\tOK\t\t111-3\tbuyer3@marketplace.amazon.com\n"
-                 "10/23/23\t5\tGreat\t\t111-4\tbuyer4@marketplace.amazon.com\n"
-                 "10/24/23\tRating\tComments\t\t111-5\tbuyer5@marketplace.amazon.com\n")
+    path = write(
+        tmp_path / "feedback.txt",
+        "Date\tRating\tComments\tYour Response\tOrder ID\tRater Email\n"
+        "10/20/23\t1\tNever arrived\t\t111-1\tbuyer1@marketplace.amazon.com\n"
+        "10/21/23\t2\tSlow\tSorry!\t111-2\tbuyer2@marketplace.amazon.com\n"
+        "10/22/23\t3\tOK\t\t111-3\tbuyer3@marketplace.amazon.com\n"
+        "10/23/23\t5\tGreat\t\t111-4\tbuyer4@marketplace.amazon.com\n"
+        "10/24/23\tRating\tComments\t\t111-5\tbuyer5@marketplace.amazon.com\n",
+    )
     result = import_file(sessions, path, settings)
     assert (result.format, result.rows_read, result.quarantined) == ("amazon-feedback", 5, 1)
     with sessions() as session:
         defects = session.scalars(select(Defect).order_by(Defect.order_id)).all()
         assert [(d.order_id, d.rating, d.received_at) for d in defects] == [
-            ("111-1", 1, datetime(2023, 10, 20, tzinfo=UTC)), ("111-2", 2, datetime(2023, 10, 21, tzinfo=UTC))]
+            ("111-1", 1, datetime(2023, 10, 20, tzinfo=UTC)),
+            ("111-2", 2, datetime(2023, 10, 21, tzinfo=UTC)),
+        ]
         assert session.scalar(select(func.count()).select_from(Feedback)) == 4
     dumped = "\n".join(_dump_database(sessions))
     assert "Slow" in dumped and "Comments" in dumped  # the quarantined row is there...
@@ -231,9 +270,14 @@ def test_airbyte_flat_file_fixtures_are_recognised(sessions, settings, reference
     assert feedback.format == "amazon-feedback" and feedback.quarantined == feedback.rows_read == 2
 
 
-@pytest.mark.parametrize("name", ["accountHealthReport-example.json",
-                                  "transcribed__GET_V2_SELLER_PERFORMANCE_REPORT_DE_excerpt.json",
-                                  "airbyte__GET_V2_SELLER_PERFORMANCE_REPORT.json"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "accountHealthReport-example.json",
+        "transcribed__GET_V2_SELLER_PERFORMANCE_REPORT_DE_excerpt.json",
+        "airbyte__GET_V2_SELLER_PERFORMANCE_REPORT.json",
+    ],
+)
 def test_performance_reports_in_every_known_spelling(sessions, settings, reference, name):
     result = import_file(sessions, reference / "amazon" / name, settings, account="acme")
     assert (result.status, result.format) == ("ok", "amazon-performance"), result.error
@@ -262,7 +306,9 @@ def test_json_that_is_not_a_performance_report_is_rejected(sessions, settings, t
 
 
 def test_a_user_mapping_file_imports_another_layout(sessions, settings, tmp_path):
-    mapping = write(tmp_path / "shipstation.toml", """
+    mapping = write(
+        tmp_path / "shipstation.toml",
+        """
 target = "orders"
 [constants]
 marketplace = "amazon.co.uk"
@@ -278,9 +324,13 @@ values = { "Self" = "MFN" }
 [columns.order_status]
 source = "State"
 values = { "Done" = "Shipped" }
-""")
-    path = write(tmp_path / "export.csv", "Order #,Order Date,Channel,State,Carrier\n"
-                 "206-1,31/10/2026 14:05,Self,Done,Royal Mail\n206-2,32/10/2026 14:05,Self,Done,DPD\n")
+""",
+    )
+    path = write(
+        tmp_path / "export.csv",
+        "Order #,Order Date,Channel,State,Carrier\n"
+        "206-1,31/10/2026 14:05,Self,Done,Royal Mail\n206-2,32/10/2026 14:05,Self,Done,DPD\n",
+    )
     (result,) = import_paths(sessions, [path], settings, mapping_file=mapping)
     assert (result.format, result.inserted, result.quarantined) == ("shipstation", 1, 1)
     order = orders_by_id(sessions)["206-1"]
@@ -315,10 +365,13 @@ def test_a_file_missing_a_required_column_is_rejected_with_the_reason(sessions, 
 
 
 def test_duplicate_rows_in_one_file_make_one_order_and_the_last_value_wins(sessions, settings, tmp_path):
-    path = write(tmp_path / "dup.csv", ORDERS_HEADER
-                 + "A-1,2026-10-01,MFN,Unshipped,,,,S1\n"
-                 + "A-1,2026-10-01,MFN,Unshipped,,,,S1\n"
-                 + "A-1,2026-10-01,MFN,Shipped,,2026-10-02T10:00:00Z,UPS,\n")
+    path = write(
+        tmp_path / "dup.csv",
+        ORDERS_HEADER
+        + "A-1,2026-10-01,MFN,Unshipped,,,,S1\n"
+        + "A-1,2026-10-01,MFN,Unshipped,,,,S1\n"
+        + "A-1,2026-10-01,MFN,Shipped,,2026-10-02T10:00:00Z,UPS,\n",
+    )
     result = import_file(sessions, path, settings)
     assert (result.rows_read, result.inserted, result.updated, result.quarantined) == (3, 1, 0, 0)
     order = orders_by_id(sessions)["A-1"]
@@ -328,7 +381,9 @@ def test_duplicate_rows_in_one_file_make_one_order_and_the_last_value_wins(sessi
 
 def test_a_file_in_a_wrong_legacy_encoding_is_read_as_cp1252_not_lost(sessions, settings, tmp_path):
     # UTF-8 with one stray Latin-1 byte: not valid UTF-8, so the whole file is read as cp1252
-    content = (ORDERS_HEADER + "A-1,2026-10-01,MFN,Shipped,,,,Caf\u00e9\n").encode("utf-8") + b"A-2,2026-10-01,MFN,Shipped,,,,Caf\xe9\n"
+    content = (ORDERS_HEADER + "A-1,2026-10-01,MFN,Shipped,,,,Caf\u00e9\n").encode(
+        "utf-8"
+    ) + b"A-2,2026-10-01,MFN,Shipped,,,,Caf\xe9\n"
     path = tmp_path / "mixed.csv"
     path.write_bytes(content)
     result = import_file(sessions, path, settings)
@@ -352,11 +407,16 @@ def test_a_large_file_in_small_chunks_imports_every_row(database_url, tmp_path):
     engine = db.make_engine(database_url)
     db.migrate(engine)
     sessions = db.session_factory(engine)
-    lines = [f"L-{n},2026-10-01T00:00:{n % 60:02d}Z,{'MFN' if n % 2 else 'AFN'},Shipped,,,,SKU-{n % 7}" for n in range(30_000)]
+    lines = [
+        f"L-{n},2026-10-01T00:00:{n % 60:02d}Z,{'MFN' if n % 2 else 'AFN'},Shipped,,,,SKU-{n % 7}"
+        for n in range(30_000)
+    ]
     lines[12_345] = "L-12345,not-a-date,MFN,Shipped,,,,X"
     result = import_file(sessions, write(tmp_path / "big.csv", ORDERS_HEADER + "\n".join(lines) + "\n"), settings)
     assert (result.rows_read, result.inserted, result.quarantined) == (30_000, 29_999, 1)
     with sessions() as session:
         assert session.scalar(select(QuarantinedRow.line_number)) == 12_347
-        assert session.scalar(select(func.count()).select_from(Order).where(Order.fulfillment_channel == "MFN")) == 14_999
+        assert (
+            session.scalar(select(func.count()).select_from(Order).where(Order.fulfillment_channel == "MFN")) == 14_999
+        )
     engine.dispose()

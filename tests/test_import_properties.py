@@ -21,16 +21,22 @@ from monitor.models import Order, QuarantinedRow
 COLUMNS = ["order_id", "purchase_date", "fulfillment_channel", "order_status", "shipped_at", "quantity", "sku"]
 
 order_rows = st.lists(
-    st.fixed_dictionaries({
-        "order_id": st.from_regex(r"[0-9]{3}-[0-9]{4}", fullmatch=True),
-        "purchase_date": st.datetimes(datetime(2020, 1, 1), datetime(2030, 1, 1)),
-        "fulfillment_channel": st.sampled_from(["AFN", "MFN", "Amazon", "Merchant", "FBA", "fbm"]),
-        "order_status": st.sampled_from(["Shipped", "Pending", "Canceled", "Cancelled", "Unshipped"]),
-        "shipped_at": st.none() | st.datetimes(datetime(2020, 1, 1), datetime(2030, 1, 1)),
-        "quantity": st.integers(1, 9),
-        "sku": st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12).map(str.strip).filter(bool),
-    }),
-    min_size=1, max_size=40, unique_by=lambda r: r["order_id"],
+    st.fixed_dictionaries(
+        {
+            "order_id": st.from_regex(r"[0-9]{3}-[0-9]{4}", fullmatch=True),
+            "purchase_date": st.datetimes(datetime(2020, 1, 1), datetime(2030, 1, 1)),
+            "fulfillment_channel": st.sampled_from(["AFN", "MFN", "Amazon", "Merchant", "FBA", "fbm"]),
+            "order_status": st.sampled_from(["Shipped", "Pending", "Canceled", "Cancelled", "Unshipped"]),
+            "shipped_at": st.none() | st.datetimes(datetime(2020, 1, 1), datetime(2030, 1, 1)),
+            "quantity": st.integers(1, 9),
+            "sku": st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12)
+            .map(str.strip)
+            .filter(bool),
+        }
+    ),
+    min_size=1,
+    max_size=40,
+    unique_by=lambda r: r["order_id"],
 )
 
 
@@ -39,16 +45,25 @@ def _csv(rows, delimiter: str) -> str:
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     writer.writerow(COLUMNS)
     for row in rows:
-        writer.writerow([row["order_id"], row["purchase_date"].isoformat(), row["fulfillment_channel"],
-                         row["order_status"], row["shipped_at"].isoformat() if row["shipped_at"] else "",
-                         row["quantity"], row["sku"]])
+        writer.writerow(
+            [
+                row["order_id"],
+                row["purchase_date"].isoformat(),
+                row["fulfillment_channel"],
+                row["order_status"],
+                row["shipped_at"].isoformat() if row["shipped_at"] else "",
+                row["quantity"],
+                row["sku"],
+            ]
+        )
     return out.getvalue()
 
 
 @hsettings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=order_rows, chunk=st.integers(1, 7), seed=st.integers(0, 1000))
 def test_import_stores_exactly_the_file_and_reimport_in_any_order_changes_nothing(
-        tmp_path_factory, migrated_template, rows, chunk, seed):
+    tmp_path_factory, migrated_template, rows, chunk, seed
+):
     folder = tmp_path_factory.mktemp("prop")
     shutil.copy(migrated_template, folder / "m.db")
     url = f"sqlite:///{folder / 'm.db'}"
@@ -86,8 +101,10 @@ def test_dates_near_window_edges_keep_their_microseconds(tmp_path):
     db.migrate(engine)
     moment = datetime(2026, 10, 31, 23, 59, 59, 999999, tzinfo=UTC)
     path = tmp_path / "o.csv"
-    path.write_text("order_id,purchase_date,fulfillment_channel,order_status\n"
-                    f"E-1,{moment.isoformat()},MFN,Shipped\nE-2,{(moment + timedelta(microseconds=1)).isoformat()},MFN,Shipped\n")
+    path.write_text(
+        "order_id,purchase_date,fulfillment_channel,order_status\n"
+        f"E-1,{moment.isoformat()},MFN,Shipped\nE-2,{(moment + timedelta(microseconds=1)).isoformat()},MFN,Shipped\n"
+    )
     import_file(db.session_factory(engine), path, load_settings(environ={"DATABASE_URL": url}))
     with db.session_factory(engine)() as session:
         got = dict(session.execute(select(Order.order_id, Order.purchase_date)).all())
@@ -96,8 +113,11 @@ def test_dates_near_window_edges_keep_their_microseconds(tmp_path):
 
 
 @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=order_rows, cuts=st.lists(st.tuples(st.integers(0, 10_000), st.binary(max_size=6)), max_size=6),
-       delimiter=st.sampled_from([",", "\t"]))
+@given(
+    rows=order_rows,
+    cuts=st.lists(st.tuples(st.integers(0, 10_000), st.binary(max_size=6)), max_size=6),
+    delimiter=st.sampled_from([",", "\t"]),
+)
 def test_random_corruption_never_escapes_as_an_exception(tmp_path_factory, migrated_template, rows, cuts, delimiter):
     folder = tmp_path_factory.mktemp("corrupt")
     shutil.copy(migrated_template, folder / "m.db")
@@ -107,7 +127,7 @@ def test_random_corruption_never_escapes_as_an_exception(tmp_path_factory, migra
     data = bytearray(_csv(rows, delimiter).encode("utf-8"))
     for offset, junk in cuts:  # overwrite, insert or truncate at random places
         at = offset % (len(data) + 1)
-        data[at:at + len(junk) // 2] = junk
+        data[at : at + len(junk) // 2] = junk
     path = folder / "corrupt.csv"
     path.write_bytes(bytes(data))
     try:

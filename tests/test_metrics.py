@@ -13,10 +13,15 @@ from monitor.present.jsonout import to_json
 from tests.conftest import TARGETS, T, d, defects, orders
 
 
-def value(metric: str, data: pd.DataFrame, found: pd.DataFrame | None = None, channel: str = "mfn",
-          as_of: datetime = T, targets: Targets = TARGETS) -> m.MetricValue:
-    (v,) = [x for x in m.evaluate(data, found, as_of, targets, "acme", [METRICS_BY_ID[metric]])
-            if x.channel == channel]
+def value(
+    metric: str,
+    data: pd.DataFrame,
+    found: pd.DataFrame | None = None,
+    channel: str = "mfn",
+    as_of: datetime = T,
+    targets: Targets = TARGETS,
+) -> m.MetricValue:
+    (v,) = [x for x in m.evaluate(data, found, as_of, targets, "acme", [METRICS_BY_ID[metric]]) if x.channel == channel]
     return v
 
 
@@ -26,10 +31,12 @@ def counts(v: m.MetricValue) -> tuple[int, int]:
 
 # ------------------------------------------------------------------ windows and time
 def test_windows_are_half_open_at_both_edges():
-    data = orders({"purchase_date": d(-7)},  # exactly T - 7 days: inside
-                  {"purchase_date": d(-7, seconds=-1)},  # one second earlier: outside
-                  {"purchase_date": d(seconds=-1)},  # just before T: inside
-                  {"purchase_date": d(0)})  # at T: outside (not yet happened)
+    data = orders(
+        {"purchase_date": d(-7)},  # exactly T - 7 days: inside
+        {"purchase_date": d(-7, seconds=-1)},  # one second earlier: outside
+        {"purchase_date": d(seconds=-1)},  # just before T: inside
+        {"purchase_date": d(0)},
+    )  # at T: outside (not yet happened)
     assert counts(value("cr_7d", data)) == (0, 2)
 
 
@@ -75,16 +82,18 @@ def test_lsr_excludes_orders_cancelled_before_shipping_once_the_cancellation_is_
 
 
 def test_lsr_is_no_data_without_any_ship_confirmation_never_zero():
-    data = orders({"latest_ship_date": d(-2), "order_status": "Shipped"},
-                  {"latest_ship_date": d(-3), "order_status": "Shipped"})
+    data = orders(
+        {"latest_ship_date": d(-2), "order_status": "Shipped"}, {"latest_ship_date": d(-3), "order_status": "Shipped"}
+    )
     v = value("lsr_10d", data)
     assert v.status == "no_data" and v.rate is None and v.headroom is None
     assert "shipped_at" in v.no_data_reason
 
 
 def test_lsr_only_counts_mfn_orders():
-    data = orders({"fulfillment_channel": "AFN", "latest_ship_date": d(-2)},
-                  {"latest_ship_date": d(-2), "shipped_at": d(-3)})
+    data = orders(
+        {"fulfillment_channel": "AFN", "latest_ship_date": d(-2)}, {"latest_ship_date": d(-2), "shipped_at": d(-3)}
+    )
     assert counts(value("lsr_10d", data)) == (0, 1)
 
 
@@ -96,7 +105,12 @@ def test_cr_counts_seller_amazon_and_unknown_but_never_buyer_cancellations():
         {"order_status": "Canceled", "cancelled_at": d(-3)},  # unknown initiator: counted
         {"order_status": "Canceled", "cancelled_at": d(-3), "cancelled_by": "buyer"},
         {"order_status": "Canceled", "cancelled_at": d(0), "cancelled_by": "seller"},  # at T: not yet
-        {"order_status": "Shipped", "shipped_at": d(-4), "cancelled_at": d(-3), "cancelled_by": "seller"},  # after shipping
+        {
+            "order_status": "Shipped",
+            "shipped_at": d(-4),
+            "cancelled_at": d(-3),
+            "cancelled_by": "seller",
+        },  # after shipping
         {},
     )
     assert counts(value("cr_7d", data)) == (3, 7)
@@ -111,8 +125,14 @@ def test_cr_headroom_for_a_small_seller():
 
 # ------------------------------------------------------------------ ODR
 def test_odr_counts_orders_with_defects_once_per_order_and_per_channel():
-    data = orders({"order_id": "A", "fulfillment_channel": "AFN"}, {"order_id": "B"}, {"order_id": "C"},
-                  {"order_id": "D"}, {"order_id": "E"}, {"order_id": "F", "purchase_date": d(-61)})
+    data = orders(
+        {"order_id": "A", "fulfillment_channel": "AFN"},
+        {"order_id": "B"},
+        {"order_id": "C"},
+        {"order_id": "D"},
+        {"order_id": "E"},
+        {"order_id": "F", "purchase_date": d(-61)},
+    )
     found = defects(
         {"order_id": "A", "defect_type": "a_to_z_claim", "received_at": d(-1), "status": "open"},
         {"order_id": "B", "defect_type": "a_to_z_claim", "received_at": d(-2), "status": "granted"},
@@ -146,9 +166,13 @@ def test_odr_can_leave_cancelled_orders_out_of_the_denominator():
 
 # ------------------------------------------------------------------ VTR and OTDR
 def test_vtr_counts_valid_tracking_and_unknown_as_not_valid():
-    data = orders({"shipped_at": d(-2), "tracking_valid": True}, {"shipped_at": d(-2), "tracking_valid": False},
-                  {"shipped_at": d(-2), "tracking_valid": None}, {"shipped_at": d(-31), "tracking_valid": True},
-                  {"shipped_at": d(1), "tracking_valid": True})
+    data = orders(
+        {"shipped_at": d(-2), "tracking_valid": True},
+        {"shipped_at": d(-2), "tracking_valid": False},
+        {"shipped_at": d(-2), "tracking_valid": None},
+        {"shipped_at": d(-31), "tracking_valid": True},
+        {"shipped_at": d(1), "tracking_valid": True},
+    )
     v = value("vtr_30d", data)
     assert counts(v) == (1, 3) and v.direction == "min" and v.status == "critical" and v.headroom == 0
 
@@ -172,18 +196,32 @@ def test_otdr_counts_valid_tracking_shipments_due_in_the_window():
 
 
 # ------------------------------------------------------------------ status and headroom
-@pytest.mark.parametrize(("bad", "eligible", "status", "room"), [
-    (0, 100, "good", 3), (2, 100, "good", 1), (3, 100, "warning", 0), (4, 100, "critical", 0),
-    (7, 180, "warning", 0), (1, 40, "good", 0), (2, 40, "critical", 0),
-])
+@pytest.mark.parametrize(
+    ("bad", "eligible", "status", "room"),
+    [
+        (0, 100, "good", 3),
+        (2, 100, "good", 1),
+        (3, 100, "warning", 0),
+        (4, 100, "critical", 0),
+        (7, 180, "warning", 0),
+        (1, 40, "good", 0),
+        (2, 40, "critical", 0),
+    ],
+)
 def test_lsr_status_and_headroom(bad, eligible, status, room):
     rate, got, headroom = m.rate_and_status(METRICS_BY_ID["lsr_10d"], bad, eligible, TARGETS)
     assert (got, headroom) == (status, room) and rate == bad / eligible
 
 
-@pytest.mark.parametrize(("good", "eligible", "status", "room"), [
-    (100, 100, "good", 5), (96, 100, "warning", 1), (95, 100, "warning", 0), (94, 100, "critical", 0),
-])
+@pytest.mark.parametrize(
+    ("good", "eligible", "status", "room"),
+    [
+        (100, 100, "good", 5),
+        (96, 100, "warning", 1),
+        (95, 100, "warning", 0),
+        (94, 100, "critical", 0),
+    ],
+)
 def test_vtr_status_and_headroom(good, eligible, status, room):
     assert m.rate_and_status(METRICS_BY_ID["vtr_30d"], good, eligible, TARGETS)[1:] == (status, room)
 
@@ -195,6 +233,19 @@ def test_empty_window_is_no_data():
 
 def test_json_fields_follow_the_cli_contract():
     v = to_json(value("lsr_10d", orders({"latest_ship_date": d(-3), "shipped_at": d(-4)})))
-    assert {"account", "channel", "metric", "as_of", "window_start", "window_end", "numerator", "denominator",
-            "rate", "limit", "direction", "status", "headroom"} <= set(v)
+    assert {
+        "account",
+        "channel",
+        "metric",
+        "as_of",
+        "window_start",
+        "window_end",
+        "numerator",
+        "denominator",
+        "rate",
+        "limit",
+        "direction",
+        "status",
+        "headroom",
+    } <= set(v)
     assert v["window_start"] == "2026-10-22T00:00:00+00:00" and v["window_end"] == "2026-11-01T00:00:00+00:00"

@@ -7,53 +7,71 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.present.jsonout import to_json
 from monitor import metrics as m
+from monitor.present.jsonout import to_json
 from tests.conftest import TARGETS, T, d, defects, orders
 
 OFFSET = st.floats(-75, 3, allow_nan=False).map(lambda days: round(days * 24) / 24)  # whole hours
 MAYBE = st.none() | OFFSET
 
-order = st.fixed_dictionaries({
-    "fulfillment_channel": st.sampled_from(["AFN", "MFN", "MFN"]),
-    "order_status": st.sampled_from(["Shipped", "Unshipped", "Canceled"]),
-    "purchase_date": OFFSET,
-    "latest_ship_date": MAYBE,
-    "shipped_at": MAYBE,
-    "cancelled_at": MAYBE,
-    "cancelled_by": st.sampled_from([None, "seller", "buyer", "amazon"]),
-    "tracking_valid": st.sampled_from([None, True, False]),
-    "latest_delivery_date": MAYBE,
-    "delivered_at": MAYBE,
-})
-defect = st.fixed_dictionaries({
-    "index": st.integers(0, 39),
-    "defect_type": st.sampled_from(["a_to_z_claim", "chargeback", "negative_feedback"]),
-    "received_at": OFFSET,
-    "status": st.sampled_from([None, "open", "granted", "denied", "withdrawn", "reversed", "removed"]),
-    "rating": st.sampled_from([None, 1, 2, 3, 5]),
-})
+order = st.fixed_dictionaries(
+    {
+        "fulfillment_channel": st.sampled_from(["AFN", "MFN", "MFN"]),
+        "order_status": st.sampled_from(["Shipped", "Unshipped", "Canceled"]),
+        "purchase_date": OFFSET,
+        "latest_ship_date": MAYBE,
+        "shipped_at": MAYBE,
+        "cancelled_at": MAYBE,
+        "cancelled_by": st.sampled_from([None, "seller", "buyer", "amazon"]),
+        "tracking_valid": st.sampled_from([None, True, False]),
+        "latest_delivery_date": MAYBE,
+        "delivered_at": MAYBE,
+    }
+)
+defect = st.fixed_dictionaries(
+    {
+        "index": st.integers(0, 39),
+        "defect_type": st.sampled_from(["a_to_z_claim", "chargeback", "negative_feedback"]),
+        "received_at": OFFSET,
+        "status": st.sampled_from([None, "open", "granted", "denied", "withdrawn", "reversed", "removed"]),
+        "rating": st.sampled_from([None, 1, 2, 3, 5]),
+    }
+)
 
 
 def build(rows, found):
     data = orders(*[{k: (d(v) if isinstance(v, float) else v) for k, v in r.items()} for r in rows])
-    bad = defects(*[{**{k: v for k, v in f.items() if k != "index"}, "order_id": f"O-{f['index']}",
-                     "received_at": d(f["received_at"])} for f in found])
+    bad = defects(
+        *[
+            {
+                **{k: v for k, v in f.items() if k != "index"},
+                "order_id": f"O-{f['index']}",
+                "received_at": d(f["received_at"]),
+            }
+            for f in found
+        ]
+    )
     return data, bad
 
 
 @settings(max_examples=60, deadline=None)
-@given(rows=st.lists(order, min_size=0, max_size=40), found=st.lists(defect, max_size=15),
-       days=st.integers(1, 20))
+@given(rows=st.lists(order, min_size=0, max_size=40), found=st.lists(defect, max_size=15), days=st.integers(1, 20))
 def test_history_points_equal_direct_evaluation_and_rates_stay_in_bounds(rows, found, days):
     data, bad = build(rows, found)
     series = m.history(data, bad, T, days, TARGETS, "acme")
     assert len(series) == days * 7
     for point in series:
-        (direct,) = [v for v in m.evaluate(data, bad, point.as_of, TARGETS, "acme", [m.METRICS_BY_ID[point.metric]])
-                     if v.channel == point.channel]
-        assert (point.numerator, point.denominator, point.status, point.headroom) == \
-            (direct.numerator, direct.denominator, direct.status, direct.headroom), point
+        (direct,) = [
+            v
+            for v in m.evaluate(data, bad, point.as_of, TARGETS, "acme", [m.METRICS_BY_ID[point.metric]])
+            if v.channel == point.channel
+        ]
+        assert (point.numerator, point.denominator, point.status, point.headroom) == (
+            direct.numerator,
+            direct.denominator,
+            direct.status,
+            direct.headroom,
+        ), point
         assert point.numerator <= point.denominator
         if point.rate is not None:
             assert 0 <= point.rate <= 1 and point.rate == point.numerator / point.denominator
@@ -86,8 +104,9 @@ def test_order_of_rows_does_not_change_any_metric(rows, found, seed):
 
 def test_history_cost_grows_with_orders_plus_days_not_their_product():
     """Counting operations, not seconds: every order touches the difference array twice."""
-    rows = orders(*[{"purchase_date": d(-k % 60), "latest_ship_date": d(-k % 30), "shipped_at": d(-k % 30)}
-                    for k in range(2000)])
+    rows = orders(
+        *[{"purchase_date": d(-k % 60), "latest_ship_date": d(-k % 30), "shipped_at": d(-k % 30)} for k in range(2000)]
+    )
     p = m.prepare(rows, None)
     c = m.counting(p, m.METRICS_BY_ID["lsr_30d"], "mfn", TARGETS)
     calls = []

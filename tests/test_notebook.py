@@ -15,15 +15,25 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "explore_account_
 
 def test_notebook_recomputes_lsr_by_hand_and_matches_the_library(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'demo.db'}"
-    assert CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "demo")],
-                              env={"DATABASE_URL": url, "REPORTS_DIR": str(tmp_path / "reports")}).exit_code == 0
+    assert (
+        CliRunner()
+        .invoke(
+            cli,
+            ["demo", "--dir", str(tmp_path / "demo")],
+            env={"DATABASE_URL": url, "REPORTS_DIR": str(tmp_path / "reports")},
+        )
+        .exit_code
+        == 0
+    )
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("ACCOUNT", "acme-us")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(notebook, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
-    outputs = "\n".join(o.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
-                        for o in cell.get("outputs", []))
+    NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    outputs = "\n".join(
+        o.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])
+    )
     assert "by hand:" in outputs and "library:" in outputs
     by_hand = outputs.split("by hand: ")[1].split(" =")[0]
     library = outputs.split("library: ")[1].split(" =")[0]

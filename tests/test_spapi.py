@@ -13,9 +13,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from monitor.monitor import Monitor
 from monitor.config import load_settings
 from monitor.models import Order, PerformanceReport, SyncCursor
+from monitor.monitor import Monitor
 from monitor.spapi.client import TokenBucket
 from monitor.spapi.sync import map_order
 
@@ -24,10 +24,13 @@ class FakeSpApi:
     """Token endpoint, searchOrders (two pages of sandbox orders), the Reports API, and downloads."""
 
     def __init__(self, reference) -> None:
-        sandbox = json.loads((reference / "amazon" / "orders_2026-01-01__sandbox_static_200_responses.json").read_text())
+        sandbox = json.loads(
+            (reference / "amazon" / "orders_2026-01-01__sandbox_static_200_responses.json").read_text()
+        )
         self.pages = [example["response"] for example in sandbox["searchOrders"]]
-        self.performance = (reference / "amazon" / "transcribed__GET_V2_SELLER_PERFORMANCE_REPORT_DE_excerpt.json"
-                            ).read_bytes()
+        self.performance = (
+            reference / "amazon" / "transcribed__GET_V2_SELLER_PERFORMANCE_REPORT_DE_excerpt.json"
+        ).read_bytes()
         self.calls: Counter[str] = Counter()
         self.tokens_issued = 0
         self.valid_token: str | None = None
@@ -49,7 +52,10 @@ class FakeSpApi:
 
             def _authorised(self) -> bool:
                 if self.headers.get("x-amz-access-token") != outer.valid_token:
-                    self._send(403, {"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied."}]})
+                    self._send(
+                        403,
+                        {"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied."}]},
+                    )
                     return False
                 return True
 
@@ -63,8 +69,9 @@ class FakeSpApi:
                     outer.tokens_issued += 1
                     outer.valid_token = f"Atza|token-{outer.tokens_issued}"
                     outer.calls["token"] += 1
-                    return self._send(200, {"access_token": outer.valid_token, "token_type": "bearer",
-                                            "expires_in": 3600})
+                    return self._send(
+                        200, {"access_token": outer.valid_token, "token_type": "bearer", "expires_in": 3600}
+                    )
                 if not self._authorised():
                     return None
                 if path == "/reports/2021-06-30/reports":
@@ -99,12 +106,19 @@ class FakeSpApi:
                         return self._send(200, {"reportId": report_id, "processingStatus": "FATAL"})
                     if outer.report_polls[report_id] < 3:
                         return self._send(200, {"reportId": report_id, "processingStatus": "IN_PROGRESS"})
-                    return self._send(200, {"reportId": report_id, "processingStatus": "DONE",
-                                            "reportDocumentId": f"doc-{report_id}"})
+                    return self._send(
+                        200, {"reportId": report_id, "processingStatus": "DONE", "reportDocumentId": f"doc-{report_id}"}
+                    )
                 if url.path.startswith("/reports/2021-06-30/documents/"):
                     doc = url.path.rsplit("/", 1)[1]
-                    return self._send(200, {"reportDocumentId": doc, "compressionAlgorithm": "GZIP",
-                                            "url": f"http://127.0.0.1:{outer.port}/download/{doc}"})
+                    return self._send(
+                        200,
+                        {
+                            "reportDocumentId": doc,
+                            "compressionAlgorithm": "GZIP",
+                            "url": f"http://127.0.0.1:{outer.port}/download/{doc}",
+                        },
+                    )
                 return self._send(404, {"errors": [{"code": "NotFound"}]})
 
             def log_message(self, *args) -> None:
@@ -127,11 +141,18 @@ def fake(reference):
 
 
 def spapi_settings(tmp_path, fake, **extra):
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}", "INBOX_DIR": str(tmp_path / "inbox"),
-           "SPAPI_REFRESH_TOKEN": "Atzr|refresh", "SPAPI_CLIENT_ID": "amzn1.application-oa2-client.x",
-           "SPAPI_CLIENT_SECRET": "client-secret-value", "SPAPI_MARKETPLACE_IDS": "A1VC38T7YXB528",
-           "SPAPI_ACCOUNT": "jp-shop", "SPAPI_ENDPOINT": f"http://127.0.0.1:{fake.port}",
-           "LWA_TOKEN_URL": f"http://127.0.0.1:{fake.port}/auth/o2/token", **extra}
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}",
+        "INBOX_DIR": str(tmp_path / "inbox"),
+        "SPAPI_REFRESH_TOKEN": "Atzr|refresh",
+        "SPAPI_CLIENT_ID": "amzn1.application-oa2-client.x",
+        "SPAPI_CLIENT_SECRET": "client-secret-value",
+        "SPAPI_MARKETPLACE_IDS": "A1VC38T7YXB528",
+        "SPAPI_ACCOUNT": "jp-shop",
+        "SPAPI_ENDPOINT": f"http://127.0.0.1:{fake.port}",
+        "LWA_TOKEN_URL": f"http://127.0.0.1:{fake.port}/auth/o2/token",
+        **extra,
+    }
     settings = load_settings(environ=env)
     Monitor.init_database(settings)
     return settings
@@ -189,8 +210,9 @@ def test_a_report_stuck_in_progress_times_out_with_a_clear_message(tmp_path, fak
     with httpx.Client() as http:
         client = sync_module.make_client(settings, account, http, sleep=sleep, clock=lambda: clock["now"])
         with pytest.raises(sync_module.SpApiError, match="still IN_PROGRESS after 60 s"):
-            sync_module.fetch_report(client, "GET_V2_SELLER_PERFORMANCE_REPORT", ("A1",), 60, sleep,
-                                     lambda: clock["now"])
+            sync_module.fetch_report(
+                client, "GET_V2_SELLER_PERFORMANCE_REPORT", ("A1",), 60, sleep, lambda: clock["now"]
+            )
 
 
 def test_token_bucket_keeps_each_operations_rate():
@@ -216,10 +238,20 @@ def test_sync_is_off_without_credentials(tmp_path):
 
 
 def test_order_mapping_reads_cancellations_and_packages():
-    row = map_order({"orderId": "1", "createdTime": "2026-01-01T00:00:00Z",
-                     "fulfillment": {"fulfillmentStatus": "CANCELLED", "fulfilledBy": "MERCHANT"},
-                     "orderItems": [{"quantityOrdered": 2, "product": {"sellerSku": "A"},
-                                     "cancellation": {"cancellationExecution": {"cancelledBy": "MERCHANT"}}}]})
+    row = map_order(
+        {
+            "orderId": "1",
+            "createdTime": "2026-01-01T00:00:00Z",
+            "fulfillment": {"fulfillmentStatus": "CANCELLED", "fulfilledBy": "MERCHANT"},
+            "orderItems": [
+                {
+                    "quantityOrdered": 2,
+                    "product": {"sellerSku": "A"},
+                    "cancellation": {"cancellationExecution": {"cancelledBy": "MERCHANT"}},
+                }
+            ],
+        }
+    )
     assert (row["order_status"], row["cancelled_by"], row["quantity"], row["sku"]) == ("Canceled", "seller", "2", "A")
 
 
@@ -231,11 +263,19 @@ def test_the_daemon_cycle_syncs_when_credentials_are_set(tmp_path, fake):
 
     settings = spapi_settings(tmp_path, fake)
     fake.report_polls.update({"GET_V2_SELLER_PERFORMANCE_REPORT": 10})  # ready at the first poll
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "INBOX_DIR": str(tmp_path / "inbox"),
-           "REPORTS_DIR": str(tmp_path / "reports"), "SPAPI_REFRESH_TOKEN": "Atzr|refresh",
-           "SPAPI_CLIENT_ID": "amzn1.application-oa2-client.x", "SPAPI_CLIENT_SECRET": "client-secret-value",
-           "SPAPI_MARKETPLACE_IDS": "A1VC38T7YXB528", "SPAPI_ACCOUNT": "jp-shop",
-           "SPAPI_ENDPOINT": f"http://127.0.0.1:{fake.port}", "LWA_TOKEN_URL": f"http://127.0.0.1:{fake.port}/auth/o2/token"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "INBOX_DIR": str(tmp_path / "inbox"),
+        "REPORTS_DIR": str(tmp_path / "reports"),
+        "SPAPI_REFRESH_TOKEN": "Atzr|refresh",
+        "SPAPI_CLIENT_ID": "amzn1.application-oa2-client.x",
+        "SPAPI_CLIENT_SECRET": "client-secret-value",
+        "SPAPI_MARKETPLACE_IDS": "A1VC38T7YXB528",
+        "SPAPI_ACCOUNT": "jp-shop",
+        "SPAPI_ENDPOINT": f"http://127.0.0.1:{fake.port}",
+        "LWA_TOKEN_URL": f"http://127.0.0.1:{fake.port}/auth/o2/token",
+    }
     exe = str(Path(sys.executable).parent / "account-health")
     done = subprocess.run([exe, "run", "--once"], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

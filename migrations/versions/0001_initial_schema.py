@@ -80,9 +80,7 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_defects")),
-        sa.UniqueConstraint(
-            "account_id", "defect_key", name=op.f("uq_defects_account_id_defect_key")
-        ),
+        sa.UniqueConstraint("account_id", "defect_key", name=op.f("uq_defects_account_id_defect_key")),
     )
     with op.batch_alter_table("defects", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_defects_order_id"), ["order_id"], unique=False)
@@ -179,9 +177,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("account_id", "order_id", name=op.f("uq_orders_account_id_order_id")),
     )
     with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_orders_purchase_date"), ["purchase_date"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_orders_purchase_date"), ["purchase_date"], unique=False)
 
     op.create_table(
         "performance_reports",
@@ -209,9 +205,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_performance_reports")),
     )
     with op.batch_alter_table("performance_reports", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_performance_reports_account_id"), ["account_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_performance_reports_account_id"), ["account_id"], unique=False)
 
     op.create_table(
         "quarantine",
@@ -254,9 +248,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_performance_metrics")),
     )
     with op.batch_alter_table("performance_metrics", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_performance_metrics_report_id"), ["report_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_performance_metrics_report_id"), ["report_id"], unique=False)
 
     # ### end Alembic commands ###
 

@@ -75,9 +75,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
     )
     with op.batch_alter_table("notifications", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_notifications_account_id"), ["account_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_notifications_account_id"), ["account_id"], unique=False)
 
     op.create_table(
         "deliveries",
@@ -97,9 +95,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
     )
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_deliveries_notification_id"), ["notification_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_deliveries_notification_id"), ["notification_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_deliveries_status"), ["status"], unique=False)
 
     # ### end Alembic commands ###

@@ -36,9 +36,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_appeal_actions")),
     )
     with op.batch_alter_table("appeal_actions", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_appeal_actions_account_id"), ["account_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_appeal_actions_account_id"), ["account_id"], unique=False)
 
     op.create_table(
         "case_log",

@@ -21,19 +21,25 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
-        batch_op.alter_column("channel", new_column_name="notifier", existing_type=sa.String(length=20),
-                              existing_nullable=False)
+        batch_op.alter_column(
+            "channel", new_column_name="notifier", existing_type=sa.String(length=20), existing_nullable=False
+        )
         batch_op.add_column(sa.Column("payload", sa.Text(), nullable=True))
     # pending deliveries keep their message: each notifier's payload from the old per-medium columns
     connection = op.get_bind()
-    rows = connection.execute(sa.text(
-        "SELECT d.id, d.notifier, n.subject, n.text, n.html, n.slack FROM deliveries d "
-        "JOIN notifications n ON n.id = d.notification_id")).all()
+    rows = connection.execute(
+        sa.text(
+            "SELECT d.id, d.notifier, n.subject, n.text, n.html, n.slack FROM deliveries d "
+            "JOIN notifications n ON n.id = d.notification_id"
+        )
+    ).all()
     for delivery_id, notifier, subject, text, html, slack in rows:
         payload = {"slack": slack, "email": json.dumps({"subject": subject, "text": text, "html": html})}.get(
-            notifier, text)
-        connection.execute(sa.text("UPDATE deliveries SET payload = :p WHERE id = :i"),
-                           {"p": payload, "i": delivery_id})
+            notifier, text
+        )
+        connection.execute(
+            sa.text("UPDATE deliveries SET payload = :p WHERE id = :i"), {"p": payload, "i": delivery_id}
+        )
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.alter_column("payload", existing_type=sa.Text(), nullable=False)
     with op.batch_alter_table("notifications", schema=None) as batch_op:
@@ -52,14 +58,16 @@ def upgrade() -> None:
     op.drop_table("channel_health")
     # "channel" means the fulfilment channel only: the case log has a medium
     with op.batch_alter_table("case_log", schema=None) as batch_op:
-        batch_op.alter_column("channel", new_column_name="medium", existing_type=sa.String(length=10),
-                              existing_nullable=False)
+        batch_op.alter_column(
+            "channel", new_column_name="medium", existing_type=sa.String(length=10), existing_nullable=False
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("case_log", schema=None) as batch_op:
-        batch_op.alter_column("medium", new_column_name="channel", existing_type=sa.String(length=10),
-                              existing_nullable=False)
+        batch_op.alter_column(
+            "medium", new_column_name="channel", existing_type=sa.String(length=10), existing_nullable=False
+        )
     op.create_table(
         "channel_health",
         sa.Column("name", sa.String(length=20), nullable=False),
@@ -75,5 +83,6 @@ def downgrade() -> None:
         batch_op.add_column(sa.Column("slack", sa.Text(), nullable=False, server_default="{}"))
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_column("payload")
-        batch_op.alter_column("notifier", new_column_name="channel", existing_type=sa.String(length=20),
-                              existing_nullable=False)
+        batch_op.alter_column(
+            "notifier", new_column_name="channel", existing_type=sa.String(length=20), existing_nullable=False
+        )

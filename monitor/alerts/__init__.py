@@ -1,10 +1,10 @@
 """Alerts: `check_once` turns metric statuses into alert states, messages and deliveries.
 
-    metrics (health.load + metrics.evaluate)
-      -> state.step per (account, metric, channel), plus a stale-data key per account
-      -> one typed Message per account with every firing alert
-      -> outbox.enqueue: each notifier's payload (stored with the new state, in one transaction)
-      -> outbox.deliver: every pending delivery, each outcome committed as it happens
+metrics (health.load + metrics.evaluate)
+  -> state.step per (account, metric, channel), plus a stale-data key per account
+  -> one typed Message per account with every firing alert
+  -> outbox.enqueue: each notifier's payload (stored with the new state, in one transaction)
+  -> outbox.deliver: every pending delivery, each outcome committed as it happens
 """
 
 from __future__ import annotations
@@ -72,13 +72,19 @@ class CheckContext:
     dry_run: bool
 
 
-def check_once(sessions: sessionmaker[Session], settings: Settings, notifiers: Mapping[str, Notifier],
-               as_of: datetime, now: datetime, dashboard_url: str, dry_run: bool = False,
-               sleep: Callable[[float], None] = time.sleep) -> CheckRun:
+def check_once(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    notifiers: Mapping[str, Notifier],
+    as_of: datetime,
+    now: datetime,
+    dashboard_url: str,
+    dry_run: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+) -> CheckRun:
     """Evaluate every account, update alert state, queue and deliver due messages."""
     run = CheckRun(dry_run=dry_run)
-    context = CheckContext(settings, m.Targets.from_settings(settings), notifiers, as_of, now, dashboard_url,
-                           dry_run)
+    context = CheckContext(settings, m.Targets.from_settings(settings), notifiers, as_of, now, dashboard_url, dry_run)
     session = sessions()
     try:
         fresh = freshness(session, now, settings.stale_hours)
@@ -102,8 +108,11 @@ def _follow_up_reminders(session: Session, context: CheckContext, run: CheckRun)
 
     for key, entry in appeal.due_follow_ups(session, context.now.date()):
         assert entry.follow_up_on is not None
-        message = Message(key, dashboard_url=context.dashboard_url,
-                          reminder=Reminder(entry.case_id, entry.summary, entry.occurred_at, entry.follow_up_on))
+        message = Message(
+            key,
+            dashboard_url=context.dashboard_url,
+            reminder=Reminder(entry.case_id, entry.summary, entry.occurred_at, entry.follow_up_on),
+        )
         run.messages.append(message)
         entry.reminded_at = context.now
         if not context.dry_run:
@@ -116,8 +125,7 @@ def _observation(value: m.MetricValue, targets: m.Targets, margin: float) -> sta
     return state.Observation(value.status, value.bad_share, max(targets.warn_ratio - margin, 0) * value.allowance)
 
 
-def _check_account(session: Session, context: CheckContext, account: Account, fresh: Freshness,
-                   run: CheckRun) -> None:
+def _check_account(session: Session, context: CheckContext, account: Account, fresh: Freshness, run: CheckRun) -> None:
     settings, targets, as_of, now = context.settings, context.targets, context.as_of, context.now
     data = health.load(session.connection(), account, health.ORDER_FIELDS, health.since_for(as_of))
     prepared = m.prepare(data.orders, data.defects, data.present)
@@ -125,16 +133,19 @@ def _check_account(session: Session, context: CheckContext, account: Account, fr
     if fresh.stale:
         run.stale_accounts.append(account.key)
     observed: dict[tuple[str, str], tuple[state.Observation, m.MetricValue | None]] = {
-        (v.metric, v.channel): (_observation(v, targets, settings.alert_clear_margin), v) for v in values}
+        (v.metric, v.channel): (_observation(v, targets, settings.alert_clear_margin), v) for v in values
+    }
     observed[(STALE, "")] = (state.Observation("stale" if fresh.stale else "good"), None)
-    rows = {(r.metric, r.channel): r for r in session.scalars(select(AlertState).where(
-        AlertState.account_id == account.id))}
+    rows = {
+        (r.metric, r.channel): r for r in session.scalars(select(AlertState).where(AlertState.account_id == account.id))
+    }
     repeat = timedelta(hours=settings.alert_repeat_hours)
     steps = []
     for key, (observation, value) in observed.items():
         row = rows.get(key)
-        previous = state.Previous(AlertLevel(row.level), row.since, row.notified_level, row.last_notified_at) \
-            if row else None
+        previous = (
+            state.Previous(AlertLevel(row.level), row.since, row.notified_level, row.last_notified_at) if row else None
+        )
         step = state.step(previous, observation, now, repeat)
         run.transitions.append(Transition(account.key, key[0], key[1], step.level, step.event))
         steps.append((step, value))
@@ -145,8 +156,7 @@ def _check_account(session: Session, context: CheckContext, account: Account, fr
     for step, value in steps:
         if step.level.firing:
             offenders = _offenders(data, prepared, value, as_of, targets) if value else ()
-            items.append(Item(step.level, step.event, value, offenders,
-                              fresh.last_import if value is None else None))
+            items.append(Item(step.level, step.event, value, offenders, fresh.last_import if value is None else None))
         elif step.event == RESOLVED:
             items.append(Item(RESOLVED, step.event, value))
     marketplaces = tuple(sorted({str(x) for x in data.orders["marketplace"].dropna().unique()}))
@@ -162,14 +172,22 @@ def _check_account(session: Session, context: CheckContext, account: Account, fr
         outbox.enqueue(session, account.id, message, context.notifiers, now)
 
 
-def _offenders(data: health.AccountData, prepared: m.Prepared, value: m.MetricValue, as_of: datetime,
-               targets: m.Targets) -> list[Offending]:
+def _offenders(
+    data: health.AccountData, prepared: m.Prepared, value: m.MetricValue, as_of: datetime, targets: m.Targets
+) -> list[Offending]:
     found = health.offenders_of(data, prepared, value.definition, value.channel, as_of, targets)
     return [Offending(o.order_id, o.reason, o.sku) for o in found[::-1]]  # the most recent first
 
 
-def _save(session: Session, account_id: int, key: tuple[str, str], row: AlertState | None, step: state.Step,
-          value: m.MetricValue | None, now: datetime) -> AlertState:
+def _save(
+    session: Session,
+    account_id: int,
+    key: tuple[str, str],
+    row: AlertState | None,
+    step: state.Step,
+    value: m.MetricValue | None,
+    now: datetime,
+) -> AlertState:
     if row is None:
         row = AlertState(account_id=account_id, metric=key[0], channel=key[1])
         session.add(row)

@@ -45,16 +45,29 @@ def redact(text: str, secrets: list[str]) -> str:
     return text
 
 
-def enqueue(session: Session, account_id: int, message: Message, notifiers: Mapping[str, Notifier],
-            now: datetime) -> Notification:
+def enqueue(
+    session: Session, account_id: int, message: Message, notifiers: Mapping[str, Notifier], now: datetime
+) -> Notification:
     """Store a message and one pending delivery per notifier, with that notifier's payload."""
-    notification = Notification(account_id=account_id, created_at=now, level=message.level,
-                                subject=words.subject(message), text=words.text(message))
+    notification = Notification(
+        account_id=account_id,
+        created_at=now,
+        level=message.level,
+        subject=words.subject(message),
+        text=words.text(message),
+    )
     session.add(notification)
     session.flush()
     for kind, notifier in notifiers.items():
-        session.add(Delivery(notification_id=notification.id, notifier=kind, payload=notifier.render(message),
-                             status="pending", attempts=0))
+        session.add(
+            Delivery(
+                notification_id=notification.id,
+                notifier=kind,
+                payload=notifier.render(message),
+                status="pending",
+                attempts=0,
+            )
+        )
     return notification
 
 
@@ -77,8 +90,12 @@ def revive(session: Session, kind: str) -> int:
     health = session.get(NotifierHealth, kind)
     if health is not None:
         session.delete(health)
-    newest = (select(func.max(Delivery.id)).join(Notification, Notification.id == Delivery.notification_id)
-              .where(Delivery.notifier == kind, Delivery.status == "dead").group_by(Notification.account_id))
+    newest = (
+        select(func.max(Delivery.id))
+        .join(Notification, Notification.id == Delivery.notification_id)
+        .where(Delivery.notifier == kind, Delivery.status == "dead")
+        .group_by(Notification.account_id)
+    )
     ids = list(session.scalars(newest))
     if ids:
         session.execute(update(Delivery).where(Delivery.id.in_(ids)).values(status="pending"))
@@ -87,14 +104,22 @@ def revive(session: Session, kind: str) -> int:
     return len(ids)
 
 
-def deliver(sessions: sessionmaker[Session], notifiers: Mapping[str, Notifier], secrets: list[str],
-            now: Callable[[], datetime], sleep: Callable[[float], None] = time.sleep) -> DeliveryReport:
+def deliver(
+    sessions: sessionmaker[Session],
+    notifiers: Mapping[str, Notifier],
+    secrets: list[str],
+    now: Callable[[], datetime],
+    sleep: Callable[[float], None] = time.sleep,
+) -> DeliveryReport:
     """Try every pending delivery, oldest first; commit each outcome as it happens."""
     report = DeliveryReport()
     with sessions.begin() as session:
         dead = dead_notifiers(session, notifiers)
-        pending = session.execute(select(Delivery.id, Delivery.notifier, Delivery.payload)
-                                  .where(Delivery.status == "pending").order_by(Delivery.id)).all()
+        pending = session.execute(
+            select(Delivery.id, Delivery.notifier, Delivery.payload)
+            .where(Delivery.status == "pending")
+            .order_by(Delivery.id)
+        ).all()
     failing: set[str] = set()  # a notifier that failed this run is not hammered with the rest
     for delivery_id, kind, payload in pending:
         notifier = notifiers.get(kind)
@@ -138,8 +163,14 @@ def _attempt(notifier: Notifier, payload: str, sleep: Callable[[float], None]) -
         notifier.send(payload)
 
     try:
-        with_retries(once, attempts=ATTEMPTS_PER_RUN, backoff=BACKOFF_SECONDS, max_wait=MAX_WAIT_SECONDS,
-                     sleep=sleep, what=f"notifier {notifier.kind}")
+        with_retries(
+            once,
+            attempts=ATTEMPTS_PER_RUN,
+            backoff=BACKOFF_SECONDS,
+            max_wait=MAX_WAIT_SECONDS,
+            sleep=sleep,
+            what=f"notifier {notifier.kind}",
+        )
     except NotifierDead as exc:
         return "dead", str(exc), attempts
     except TransientError as exc:
@@ -147,8 +178,9 @@ def _attempt(notifier: Notifier, payload: str, sleep: Callable[[float], None]) -
     return "sent", None, attempts
 
 
-def _record(sessions: sessionmaker[Session], delivery_id: int, status: str, error: str | None, when: datetime,
-            attempts: int = 0) -> None:
+def _record(
+    sessions: sessionmaker[Session], delivery_id: int, status: str, error: str | None, when: datetime, attempts: int = 0
+) -> None:
     with sessions.begin() as session:
         delivery = session.get_one(Delivery, delivery_id)
         delivery.status = status
@@ -162,7 +194,10 @@ def _mark_dead(sessions: sessionmaker[Session], notifier: Notifier, reason: str,
     with sessions.begin() as session:
         row = session.get(NotifierHealth, notifier.kind)
         if row is None:
-            session.add(NotifierHealth(kind=notifier.kind, dead=True, reason=reason, since=when,
-                                       fingerprint=notifier.fingerprint))
+            session.add(
+                NotifierHealth(
+                    kind=notifier.kind, dead=True, reason=reason, since=when, fingerprint=notifier.fingerprint
+                )
+            )
         else:
             row.dead, row.reason, row.since, row.fingerprint = True, reason, when, notifier.fingerprint

@@ -53,8 +53,12 @@ def observed_level(observation: Observation, previous_level: AlertLevel) -> Aler
     if observation.status in ("critical", "warning"):
         return AlertLevel(observation.status)
     held = previous_level in (AlertLevel.WARNING, AlertLevel.CRITICAL) and observation.status == "good"
-    if held and observation.bad_share is not None and observation.clear_share is not None \
-            and observation.bad_share >= observation.clear_share:
+    if (
+        held
+        and observation.bad_share is not None
+        and observation.clear_share is not None
+        and observation.bad_share >= observation.clear_share
+    ):
         return AlertLevel.WARNING  # not clearly back: hold the alert rather than flap
     return AlertLevel.OK
 

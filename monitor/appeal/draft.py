@@ -32,31 +32,45 @@ class Draft:
     facts: dict = field(default_factory=dict)  # the numbers used, for tests and the dashboard
 
 
-def build_draft(session: Session, targets: m.Targets, account_key: str, metric_id: str, as_of: datetime,
-                channel: str | None = None) -> Draft:
+def build_draft(
+    session: Session, targets: m.Targets, account_key: str, metric_id: str, as_of: datetime, channel: str | None = None
+) -> Draft:
     metric = m.metric_def(metric_id)
     chosen = Channel(channel) if channel else (Channel.MFN if Channel.MFN in metric.channels else metric.channels[0])
     account = require_account(session, account_key)
     data = health.load(session.connection(), account, health.ORDER_FIELDS, health.since_for(as_of, HISTORY_DAYS))
-    series = [v for v in m.history(data.orders, data.defects, as_of, HISTORY_DAYS, targets, account.key, [metric],
-                                   data.present) if v.channel == chosen]
+    series = [
+        v
+        for v in m.history(data.orders, data.defects, as_of, HISTORY_DAYS, targets, account.key, [metric], data.present)
+        if v.channel == chosen
+    ]
     judged = [v for v in series if v.rate is not None]
     if not judged:
-        raise UsageError(f"{metric.name} of {account_key} has no data in the last {HISTORY_DAYS} days: nothing to explain")
+        raise UsageError(
+            f"{metric.name} of {account_key} has no data in the last {HISTORY_DAYS} days: nothing to explain"
+        )
 
     worst = max(judged, key=lambda v: v.bad_share or 0.0)
     missed = [v for v in judged if v.status == "critical"]
-    facts: dict = {"worst_day": _day(worst), "worst_rate": worst.rate, "worst_numerator": worst.numerator,
-                   "worst_denominator": worst.denominator,
-                   "period": (_day(missed[0]), _day(missed[-1])) if missed else None, "days_missed": len(missed)}
+    facts: dict = {
+        "worst_day": _day(worst),
+        "worst_rate": worst.rate,
+        "worst_numerator": worst.numerator,
+        "worst_denominator": worst.denominator,
+        "period": (_day(missed[0]), _day(missed[-1])) if missed else None,
+        "days_missed": len(missed),
+    }
     prepared = m.prepare(data.orders, data.defects, data.present)
     offenders = health.offenders_of(data, prepared, metric, chosen, worst.as_of, targets)
     facts["causes"] = _causes(data.orders, prepared, metric, chosen, worst.as_of, offenders, targets)
     done = appeal.actions(session, account_key, metric_id)
     facts["trend"] = _trend(judged, done)
     cases = [entry for _, entry in appeal.cases(session, account_key)]
-    evidence = [i for i in appeal.checklist(session, account_key, metric.family) if i.files] \
-        if metric.family in appeal.CHECKLISTS else []
+    evidence = (
+        [i for i in appeal.checklist(session, account_key, metric.family) if i.files]
+        if metric.family in appeal.CHECKLISTS
+        else []
+    )
     lines = _markdown(account_key, metric, chosen, worst, missed, offenders, facts, done, cases, evidence, as_of)
     text = "\n".join(lines) + "\n"
     return Draft(account_key, metric_id, text, _html(text, f"Plan of action: {metric.name}, {account_key}"), facts)
@@ -66,8 +80,15 @@ def _day(v: m.MetricValue) -> str:
     return (v.as_of - timedelta(microseconds=1)).date().isoformat()
 
 
-def _causes(orders: pd.DataFrame, prepared: m.Prepared, metric: m.MetricDef, channel: Channel, at: datetime,
-            offenders: list[health.Offender], targets: m.Targets) -> dict[str, list[tuple[str, int, int, int]]]:
+def _causes(
+    orders: pd.DataFrame,
+    prepared: m.Prepared,
+    metric: m.MetricDef,
+    channel: Channel,
+    at: datetime,
+    offenders: list[health.Offender],
+    targets: m.Targets,
+) -> dict[str, list[tuple[str, int, int, int]]]:
     """Per dimension: (value, bad orders, all counted orders, total bad) for the top values."""
     c = m.counting(prepared, metric, channel, targets)
     end = m.to_us(at)
@@ -76,8 +97,13 @@ def _causes(orders: pd.DataFrame, prepared: m.Prepared, metric: m.MetricDef, cha
     bad_ids = {o.order_id for o in offenders}
     bad = counted[counted["order_id"].isin(bad_ids)]
     out = {}
-    for label, values in (("SKU", "sku"), ("carrier", "carrier"), ("ship-service level", "ship_service_level"),
-                          ("weekday", "weekday"), ("fulfilment channel", "fulfillment_channel")):
+    for label, values in (
+        ("SKU", "sku"),
+        ("carrier", "carrier"),
+        ("ship-service level", "ship_service_level"),
+        ("weekday", "weekday"),
+        ("fulfilment channel", "fulfillment_channel"),
+    ):
         if values == "weekday":
             all_values = counted[metric.anchor].dt.day_name()
             bad_values = bad[metric.anchor].dt.day_name()
@@ -114,62 +140,112 @@ def _trend(judged: list[m.MetricValue], done) -> dict | None:
     now = judged[-1]
     if at_fix is None:
         return None
-    return {"since": since.isoformat(), "rate_then": at_fix.rate, "rate_now": now.rate, "status_now": now.status,
-            "numerator_now": now.numerator, "denominator_now": now.denominator}
+    return {
+        "since": since.isoformat(),
+        "rate_then": at_fix.rate,
+        "rate_now": now.rate,
+        "status_now": now.status,
+        "numerator_now": now.numerator,
+        "denominator_now": now.denominator,
+    }
 
 
-def _markdown(account: str, metric: m.MetricDef, channel: Channel, worst: m.MetricValue, missed, offenders, facts,
-              done, cases, evidence, as_of: datetime) -> list[str]:
+def _markdown(
+    account: str,
+    metric: m.MetricDef,
+    channel: Channel,
+    worst: m.MetricValue,
+    missed,
+    offenders,
+    facts,
+    done,
+    cases,
+    evidence,
+    as_of: datetime,
+) -> list[str]:
     target = fmt.target(worst.limit, metric.direction, words=True)
     what = metric.miss_label
-    lines = [f"# Plan of action: {metric.name} ({channel.upper()}), account {account}", "",
-             f"_Draft written by account-health-monitor on {as_of:%Y-%m-%d} from the orders and defects in its "
-             "database. Check every statement before you send it._", "", "## What happened", ""]
+    lines = [
+        f"# Plan of action: {metric.name} ({channel.upper()}), account {account}",
+        "",
+        f"_Draft written by account-health-monitor on {as_of:%Y-%m-%d} from the orders and defects in its "
+        "database. Check every statement before you send it._",
+        "",
+        "## What happened",
+        "",
+    ]
     if missed:
-        lines.append(f"The {metric.name} missed its target ({target}) on {len(missed)} of the last {HISTORY_DAYS} "
-                     f"days, from {facts['period'][0]} to {facts['period'][1]}.")
+        lines.append(
+            f"The {metric.name} missed its target ({target}) on {len(missed)} of the last {HISTORY_DAYS} "
+            f"days, from {facts['period'][0]} to {facts['period'][1]}."
+        )
     else:
         lines.append(f"The {metric.name} did not miss its target ({target}) in the last {HISTORY_DAYS} days.")
-    lines += [f"Its worst value was {fmt.percent(worst.rate)} on {facts['worst_day']}: {worst.numerator} of "
-              f"{worst.denominator} orders counted ({metric.days}-day window).", "", "## Root cause", "",
-              f"The {len(offenders)} {what} in that window, by what they have in common:", ""]
+    lines += [
+        f"Its worst value was {fmt.percent(worst.rate)} on {facts['worst_day']}: {worst.numerator} of "
+        f"{worst.denominator} orders counted ({metric.days}-day window).",
+        "",
+        "## Root cause",
+        "",
+        f"The {len(offenders)} {what} in that window, by what they have in common:",
+        "",
+    ]
     for label, rows in facts["causes"].items():
         if not rows:
             continue
-        parts = [f"{value}: {n} of the {total_bad} {what} ({n / total_bad:.0%}), out of {all_n} orders counted "
-                 f"with that {label}" for value, n, all_n, total_bad in rows]
+        parts = [
+            f"{value}: {n} of the {total_bad} {what} ({n / total_bad:.0%}), out of {all_n} orders counted "
+            f"with that {label}"
+            for value, n, all_n, total_bad in rows
+        ]
         lines.append(f"- **{label}**: " + "; ".join(parts))
     cause = _concentration(facts["causes"])
     facts["concentration"] = cause
     if cause:
         label, value, n, total_bad, all_n, counted = cause
-        lines += ["", f"The data points to **{label} {value}**: {n} of the {total_bad} {what} ({n / total_bad:.0%}), "
-                      f"while it had {all_n} of the {counted} orders counted ({all_n / counted:.0%})."]
+        lines += [
+            "",
+            f"The data points to **{label} {value}**: {n} of the {total_bad} {what} ({n / total_bad:.0%}), "
+            f"while it had {all_n} of the {counted} orders counted ({all_n / counted:.0%}).",
+        ]
     lines += ["", "## Actions taken", ""]
     corrective = [a for a in done if a.kind == "corrective"]
     lines += [f"- {a.taken_on.isoformat()}: {a.description}" for a in corrective] or [
-        "_No corrective action recorded yet: add them with `account-health appeal action add --kind corrective`._"]
+        "_No corrective action recorded yet: add them with `account-health appeal action add --kind corrective`._"
+    ]
     lines += ["", "## Preventive measures", ""]
     preventive = [a for a in done if a.kind == "preventive"]
     lines += [f"- {a.taken_on.isoformat()}: {a.description}" for a in preventive] or [
-        "_No preventive measure recorded yet: add them with `account-health appeal action add --kind preventive`._"]
+        "_No preventive measure recorded yet: add them with `account-health appeal action add --kind preventive`._"
+    ]
     lines += ["", "## Evidence of improvement", ""]
     trend = facts["trend"]
     if trend:
-        lines.append(f"Since the first corrective action on {trend['since']}, the {metric.name} went from "
-                     f"{fmt.percent(trend['rate_then'])} to {fmt.percent(trend['rate_now'])} ({trend['numerator_now']} of "
-                     f"{trend['denominator_now']} orders counted now; status {trend['status_now']}).")
+        lines.append(
+            f"Since the first corrective action on {trend['since']}, the {metric.name} went from "
+            f"{fmt.percent(trend['rate_then'])} to {fmt.percent(trend['rate_now'])} ({trend['numerator_now']} of "
+            f"{trend['denominator_now']} orders counted now; status {trend['status_now']})."
+        )
     else:
         lines.append("_No corrective action date recorded, so no before-and-after comparison yet._")
     if cases or evidence:
         lines += ["", "## Records", ""]
-        lines += [f"- {c.occurred_at:%Y-%m-%d} {c.medium}{' ' + c.case_id if c.case_id else ''}: {c.summary}"
-                  + (f" → {c.outcome}" if c.outcome else "") for c in cases]
-        lines += [f"- attached: {item.description}: {', '.join(Path(f.stored_path).name for f in item.files)}"
-                  for item in evidence]
+        lines += [
+            f"- {c.occurred_at:%Y-%m-%d} {c.medium}{' ' + c.case_id if c.case_id else ''}: {c.summary}"
+            + (f" → {c.outcome}" if c.outcome else "")
+            for c in cases
+        ]
+        lines += [
+            f"- attached: {item.description}: {', '.join(Path(f.stored_path).name for f in item.files)}"
+            for item in evidence
+        ]
     lines += ["", "## The orders concerned", ""]
-    lines += [f"- {o.order_id} ({o.when:%Y-%m-%d}): {o.reason}" + (f", SKU {o.sku}" if o.sku else "")
-              + (f", {o.carrier}" if o.carrier else "") for o in offenders[:50]]
+    lines += [
+        f"- {o.order_id} ({o.when:%Y-%m-%d}): {o.reason}"
+        + (f", SKU {o.sku}" if o.sku else "")
+        + (f", {o.carrier}" if o.carrier else "")
+        for o in offenders[:50]
+    ]
     return lines
 
 

@@ -105,12 +105,16 @@ class AccountView:
 
     @property
     def worst(self) -> Status:
-        return max((v.status for v in self.values), key=lambda s: ["no_data", "good", "warning", "critical"].index(s),
-                   default=Status.NO_DATA)
+        return max(
+            (v.status for v in self.values),
+            key=lambda s: ["no_data", "good", "warning", "critical"].index(s),
+            default=Status.NO_DATA,
+        )
 
 
-def account_view(session: Session, account: Account, targets: m.Targets, as_of: datetime, fresh: Freshness,
-                 out: Path) -> AccountView:
+def account_view(
+    session: Session, account: Account, targets: m.Targets, as_of: datetime, fresh: Freshness, out: Path
+) -> AccountView:
     data = health.load(session.connection(), account, health.ORDER_FIELDS, health.since_for(as_of, HISTORY_DAYS))
     prepared = m.prepare(data.orders, data.defects, data.present)
     values = m.evaluate(data.orders, data.defects, as_of, targets, account.key, present=data.present)
@@ -119,23 +123,47 @@ def account_view(session: Session, account: Account, targets: m.Targets, as_of: 
         if v.status in (Status.WARNING, Status.CRITICAL):
             found = health.offenders_of(data, prepared, v.definition, v.channel, as_of, targets)
             offenders += found[::-1][:OFFENDERS_SHOWN]
-    imports = list(session.scalars(select(ImportRecord).join(ImportAccount, ImportAccount.import_id == ImportRecord.id)
-                                   .where(ImportAccount.account_id == account.id)
-                                   .order_by(ImportRecord.id.desc()).limit(20)))
+    imports = list(
+        session.scalars(
+            select(ImportRecord)
+            .join(ImportAccount, ImportAccount.import_id == ImportRecord.id)
+            .where(ImportAccount.account_id == account.id)
+            .order_by(ImportRecord.id.desc())
+            .limit(20)
+        )
+    )
     reports = amazon.newest_reports(session, account.id)
     return AccountView(
-        account.key, page_name(account.key), appeal_page_name(account.key), as_of, values,
-        _history(session, account, data, targets, as_of), _defects_by_day(data.defects, as_of), offenders,
-        list(session.scalars(select(AlertState).where(AlertState.account_id == account.id,
-                                                      AlertState.level.in_(FIRING)))),
-        list(session.scalars(select(Notification).where(Notification.account_id == account.id)
-                             .order_by(Notification.id.desc()).limit(20))),
-        imports, fresh.last_import, fresh.stale,
-        amazon.compare_with_amazon(session, targets, account.key) if reports else [], reports,
-        amazon.policy_figures(session, reports), targets.warn_ratio,
+        account.key,
+        page_name(account.key),
+        appeal_page_name(account.key),
+        as_of,
+        values,
+        _history(session, account, data, targets, as_of),
+        _defects_by_day(data.defects, as_of),
+        offenders,
+        list(
+            session.scalars(select(AlertState).where(AlertState.account_id == account.id, AlertState.level.in_(FIRING)))
+        ),
+        list(
+            session.scalars(
+                select(Notification)
+                .where(Notification.account_id == account.id)
+                .order_by(Notification.id.desc())
+                .limit(20)
+            )
+        ),
+        imports,
+        fresh.last_import,
+        fresh.stale,
+        amazon.compare_with_amazon(session, targets, account.key) if reports else [],
+        reports,
+        amazon.policy_figures(session, reports),
+        targets.warn_ratio,
         [entry for _, entry in appeal.cases(session, account.key)],
         {reason: appeal.checklist(session, account.key, reason) for reason in appeal.CHECKLISTS},
-        _drafts(out, account.key))
+        _drafts(out, account.key),
+    )
 
 
 def _drafts(out: Path, key: str) -> list[str]:
@@ -143,15 +171,24 @@ def _drafts(out: Path, key: str) -> list[str]:
     return sorted((p.name for p in folder.glob(draft_pattern(key))), reverse=True) if folder.is_dir() else []
 
 
-def _history(session: Session, account: Account, data: health.AccountData, targets: m.Targets,
-             as_of: datetime) -> dict[tuple[str, str], list[tuple[str, float | None, str]]]:
+def _history(
+    session: Session, account: Account, data: health.AccountData, targets: m.Targets, as_of: datetime
+) -> dict[tuple[str, str], list[tuple[str, float | None, str]]]:
     """Daily values for the charts: the stored snapshots when they cover the range, else computed."""
     first_day = (as_of - timedelta(days=HISTORY_DAYS)).date()
-    rows = session.execute(select(MetricSnapshot.metric, MetricSnapshot.channel, MetricSnapshot.day,
-                                  MetricSnapshot.rate, MetricSnapshot.status)
-                           .where(MetricSnapshot.account_id == account.id, MetricSnapshot.day >= first_day,
-                                  MetricSnapshot.day < as_of.date())
-                           .order_by(MetricSnapshot.day)).all()
+    rows = session.execute(
+        select(
+            MetricSnapshot.metric,
+            MetricSnapshot.channel,
+            MetricSnapshot.day,
+            MetricSnapshot.rate,
+            MetricSnapshot.status,
+        )
+        .where(
+            MetricSnapshot.account_id == account.id, MetricSnapshot.day >= first_day, MetricSnapshot.day < as_of.date()
+        )
+        .order_by(MetricSnapshot.day)
+    ).all()
     series: dict[tuple[str, str], list[tuple[str, float | None, str]]] = {}
     days = {r.day for r in rows}
     if len(days) >= HISTORY_DAYS - 1:
@@ -167,8 +204,9 @@ def _history(session: Session, account: Account, data: health.AccountData, targe
 def _defects_by_day(defects: pd.DataFrame, as_of: datetime) -> dict[str, dict[str, int]]:
     if defects.empty:
         return {}
-    recent = defects[(defects["received_at"] >= as_of - timedelta(days=HISTORY_DAYS))
-                     & (defects["received_at"] < as_of)]
+    recent = defects[
+        (defects["received_at"] >= as_of - timedelta(days=HISTORY_DAYS)) & (defects["received_at"] < as_of)
+    ]
     out: dict[str, dict[str, int]] = {}
     for kind, day in zip(recent["defect_type"], recent["received_at"].dt.date, strict=True):
         days = out.setdefault(str(kind), {})

@@ -84,8 +84,9 @@ class AmazonAllOrders(Adapter):
     """One row per order item; the store folds items into their order."""
 
     def canonical_orders(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
-        canonical = pd.DataFrame({target: frame[source] for source, target in _ALL_ORDERS_COLUMNS.items()
-                                  if source in frame})
+        canonical = pd.DataFrame(
+            {target: frame[source] for source, target in _ALL_ORDERS_COLUMNS.items() if source in frame}
+        )
         if "marketplace" in canonical:
             canonical["marketplace"] = canonical["marketplace"].str.lower()
         if "is-buyer-requested-cancellation" in frame:
@@ -118,8 +119,13 @@ class AmazonFeedback(Adapter):
         }
         result: Records = [("feedback", feedback)]  # "Rater Email" is personal data: never kept
         if rating <= 2:
-            defect = {"order_id": order_id[:100], "defect_type": "negative_feedback",
-                      "received_at": received, "rating": rating, "status": "active"}
+            defect = {
+                "order_id": order_id[:100],
+                "defect_type": "negative_feedback",
+                "received_at": received,
+                "rating": rating,
+                "status": "active",
+            }
             if comment:
                 defect["comment"] = comment
             result.append(("defect", defect))
@@ -155,7 +161,7 @@ class MappedFormat(Adapter):
         canonical, reasons = self.canonical_orders(pd.DataFrame({k: [v] for k, v in values.items()}, dtype=object))
         if reasons:
             raise RowError(reasons[0])
-        return [("defect", records.defect_record(canonical.iloc[0].to_dict()))]
+        return [("defect", records.defect_record({str(k): str(v) for k, v in canonical.iloc[0].items()}))]
 
     def canonical_orders(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
         """Canonical columns from the mapping's rules (for a defects mapping too, despite the name)."""
@@ -182,8 +188,11 @@ class MappedFormat(Adapter):
             parsed = parsed.fillna(pd.to_datetime(column.where(missing), format=fmt, utc=True, errors="coerce"))
         failed = (column != "") & parsed.isna()
         for position in np.flatnonzero(failed.to_numpy()):
-            reasons.setdefault(int(position), f"bad {rule.source}: date {column.iat[position][:40]!r} matches "
-                                              f"none of {', '.join(rule.formats)}")
+            reasons.setdefault(
+                int(position),
+                f"bad {rule.source}: date {str(column.iat[int(position)])[:40]!r} matches none of "
+                f"{', '.join(rule.formats)}",
+            )
         iso = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00") if parsed.notna().any() else parsed.astype(object)
         return iso.where(parsed.notna(), "").astype(object)
 
@@ -213,8 +222,11 @@ def _mapping_from_spec(spec: dict[str, Any], default_name: str) -> MappedFormat:
             raise ValueError(f"{name!r} is not a column of the canonical {target} format")
         if isinstance(rule, str):
             rule = {"source": rule}
-        rules[name] = ColumnRule(str(rule["source"]), tuple(rule.get("formats", ())),
-                                 {str(k): str(v) for k, v in rule.get("values", {}).items()})
+        rules[name] = ColumnRule(
+            str(rule["source"]),
+            tuple(rule.get("formats", ())),
+            {str(k): str(v) for k, v in rule.get("values", {}).items()},
+        )
     constants = {str(k): str(v) for k, v in spec.get("constants", {}).items()}
     required = records.ORDER_REQUIRED if target == "orders" else ("order_id", "defect_type", "received_at")
     lacking = [c for c in required if c not in rules and c not in constants]
@@ -222,9 +234,18 @@ def _mapping_from_spec(spec: dict[str, Any], default_name: str) -> MappedFormat:
         raise ValueError(f"no rule for required column {', '.join(lacking)}")
     name = str(spec.get("name", default_name))
     item_rows = bool(spec.get("item_rows", False))
-    return MappedFormat(name, (), str(spec.get("description", "")), False, item_rows, target == "orders",
-                        target, rules, constants,
-                        tuple(spec.get("detect", {}).get("columns", ())))
+    return MappedFormat(
+        name,
+        (),
+        str(spec.get("description", "")),
+        False,
+        item_rows,
+        target == "orders",
+        target,
+        rules,
+        constants,
+        tuple(spec.get("detect", {}).get("columns", ())),
+    )
 
 
 def builtin_mappings() -> list[MappedFormat]:
@@ -236,10 +257,20 @@ def builtin_mappings() -> list[MappedFormat]:
 def adapters(feedback_date_formats: Sequence[str]) -> list[Adapter]:
     """Every built-in delimited-file format, in the order detection tries them."""
     return [
-        AmazonAllOrders("amazon-all-orders", ("amazon-order-id", "purchase-date", "order-status", "fulfillment-channel"),
-                        "Amazon All Orders / Archived Orders flat file", item_rows=True, orders=True),
-        AmazonFeedback("amazon-feedback", ("Date", "Rating", "Comments", "Order ID"),
-                       "Amazon seller feedback report", True, date_formats=tuple(feedback_date_formats)),
+        AmazonAllOrders(
+            "amazon-all-orders",
+            ("amazon-order-id", "purchase-date", "order-status", "fulfillment-channel"),
+            "Amazon All Orders / Archived Orders flat file",
+            item_rows=True,
+            orders=True,
+        ),
+        AmazonFeedback(
+            "amazon-feedback",
+            ("Date", "Rating", "Comments", "Order ID"),
+            "Amazon seller feedback report",
+            True,
+            date_formats=tuple(feedback_date_formats),
+        ),
         CanonicalOrders("orders", records.ORDER_REQUIRED, "canonical orders file", orders=True),
         CanonicalDefects("defects", ("order_id", "defect_type", "received_at"), "canonical defects file"),
         *builtin_mappings(),

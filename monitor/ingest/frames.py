@@ -19,13 +19,25 @@ from monitor.ingest import records
 from monitor.ingest.records import TEXT_LIMITS, RowError
 from monitor.timeutil import parse_timestamp
 
-_EXACT_CHANNELS = {**records.CHANNELS, "AFN": "AFN", "MFN": "MFN", "Amazon": "AFN", "Merchant": "MFN",
-                   "FBA": "AFN", "FBM": "MFN"}
-_EXACT_STATUSES = {**records.ORDER_STATUSES, **{v: v for v in records.ORDER_STATUSES.values()},
-                   "Cancelled": "Canceled"}
+_EXACT_CHANNELS = {
+    **records.CHANNELS,
+    "AFN": "AFN",
+    "MFN": "MFN",
+    "Amazon": "AFN",
+    "Merchant": "MFN",
+    "FBA": "AFN",
+    "FBM": "MFN",
+}
+_EXACT_STATUSES = {**records.ORDER_STATUSES, **{v: v for v in records.ORDER_STATUSES.values()}, "Cancelled": "Canceled"}
 _EXACT_BOOLEANS = {**records.BOOLEANS, "TRUE": True, "FALSE": False, "True": True, "False": False}
-_EXACT_CANCELLERS = {"seller": "seller", "buyer": "buyer", "amazon": "amazon", "Seller": "seller",
-                     "Buyer": "buyer", "Amazon": "amazon"}
+_EXACT_CANCELLERS = {
+    "seller": "seller",
+    "buyer": "buyer",
+    "amazon": "amazon",
+    "Seller": "seller",
+    "Buyer": "buyer",
+    "Amazon": "amazon",
+}
 STORED_COLUMNS = [c for c in records.ORDER_COLUMNS if c != "account"]
 
 
@@ -61,12 +73,17 @@ def order_frame(canonical: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
         bad |= wrong
         out[name] = values
     # object columns stay object: pandas' inferred string dtype would loop in Python on every isna()
-    frame = pd.DataFrame({name: pd.Series(values, dtype=object, copy=False)
-                          if isinstance(values, np.ndarray) and values.dtype == object else values
-                          for name, values in out.items()})
+    frame = pd.DataFrame(
+        {
+            name: pd.Series(values, dtype=object, copy=False)
+            if isinstance(values, np.ndarray) and values.dtype == object
+            else values
+            for name, values in out.items()
+        }
+    )
     reasons = {}
     for position in np.flatnonzero(bad):
-        row = {name: canonical[name].iat[position] for name in canonical.columns}
+        row = {str(name): str(canonical[name].iat[int(position)]) for name in canonical.columns}
         try:
             records.order_record(row)
             reasons[int(position)] = "cannot be read"  # the fast path disagreed; keep the row safe
@@ -101,7 +118,7 @@ def _convert(name: str, column: np.ndarray, empty: np.ndarray) -> tuple[Any, np.
     if name == "currency":
         values = np.array([v.upper()[:3] if v else v for v in column], dtype=object)
     elif name in TEXT_LIMITS and max(map(len, column[~empty]), default=0) > TEXT_LIMITS[name]:
-        values = np.array([v[:TEXT_LIMITS[name]] if v else v for v in column], dtype=object)
+        values = np.array([v[: TEXT_LIMITS[name]] if v else v for v in column], dtype=object)
     values[empty] = None
     return values, np.zeros(len(column), dtype=bool)
 

@@ -76,8 +76,11 @@ def import_file(
     if facts.problem:
         return _record_rejection(sessions, name, facts.sha256, forced_format, None, account, facts.problem)
     with sessions() as session:
-        done = session.scalar(select(ImportRecord).where(
-            ImportRecord.sha256 == facts.sha256, ImportRecord.status.in_(("ok", "partial"))).limit(1))
+        done = session.scalar(
+            select(ImportRecord)
+            .where(ImportRecord.sha256 == facts.sha256, ImportRecord.status.in_(("ok", "partial")))
+            .limit(1)
+        )
     if done is not None:
         return ImportResult(name, "duplicate", done.format, facts.encoding, error=None, import_id=done.id)
     try:
@@ -86,17 +89,37 @@ def import_file(
     except FileRejected as exc:
         return _record_rejection(sessions, name, facts.sha256, forced_format, facts.encoding, account, str(exc))
     except (OSError, UnicodeError) as exc:
-        return _record_rejection(sessions, name, facts.sha256, forced_format, facts.encoding, account,
-                                 f"cannot read the file: {exc}")
+        return _record_rejection(
+            sessions, name, facts.sha256, forced_format, facts.encoding, account, f"cannot read the file: {exc}"
+        )
     except SQLAlchemyError as exc:
-        raise MonitorError(f"database error while importing {name}: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from None
+        raise MonitorError(
+            f"database error while importing {name}: {str(getattr(exc, 'orig', exc)).splitlines()[0]}"
+        ) from None
 
 
-def _import(session: Session, path: Path, facts: FileFacts, settings: Settings, account: str | None,
-            forced_format: str | None, mapping: formats.MappedFormat | None) -> ImportResult:
+def _import(
+    session: Session,
+    path: Path,
+    facts: FileFacts,
+    settings: Settings,
+    account: str | None,
+    forced_format: str | None,
+    mapping: formats.MappedFormat | None,
+) -> ImportResult:
     db.without_foreign_key_checks(session)  # the keys written are the ledger's and looked-up accounts'
-    ledger = ImportRecord(file_name=path.name, sha256=facts.sha256, encoding=facts.encoding, account_key=account,
-                          rows_read=0, inserted=0, updated=0, quarantined=0, status="running", started_at=utcnow())
+    ledger = ImportRecord(
+        file_name=path.name,
+        sha256=facts.sha256,
+        encoding=facts.encoding,
+        account_key=account,
+        rows_read=0,
+        inserted=0,
+        updated=0,
+        quarantined=0,
+        status="running",
+        started_at=utcnow(),
+    )
     session.add(ledger)
     session.flush()
     store = Store(session, ledger.id, account or settings.default_account)
@@ -109,14 +132,39 @@ def _import(session: Session, path: Path, facts: FileFacts, settings: Settings, 
     ledger.inserted, ledger.updated = store.inserted, store.updated
     ledger.status = "partial" if ledger.quarantined else "ok"
     ledger.finished_at = utcnow()
-    log.info("imported %s as %s: %d rows, %d inserted, %d updated, %d quarantined", path.name, ledger.format,
-             ledger.rows_read, ledger.inserted, ledger.updated, ledger.quarantined)
-    return ImportResult(str(path), ledger.status, ledger.format, facts.encoding, ledger.rows_read,
-                        ledger.inserted, ledger.updated, ledger.quarantined, None, ledger.id)
+    log.info(
+        "imported %s as %s: %d rows, %d inserted, %d updated, %d quarantined",
+        path.name,
+        ledger.format,
+        ledger.rows_read,
+        ledger.inserted,
+        ledger.updated,
+        ledger.quarantined,
+    )
+    return ImportResult(
+        str(path),
+        ledger.status,
+        ledger.format,
+        facts.encoding,
+        ledger.rows_read,
+        ledger.inserted,
+        ledger.updated,
+        ledger.quarantined,
+        None,
+        ledger.id,
+    )
 
 
-def _import_rows(session: Session, path: Path, facts: FileFacts, settings: Settings, store: Store,
-                 ledger: ImportRecord, forced_format: str | None, mapping: formats.MappedFormat | None) -> None:
+def _import_rows(
+    session: Session,
+    path: Path,
+    facts: FileFacts,
+    settings: Settings,
+    store: Store,
+    ledger: ImportRecord,
+    forced_format: str | None,
+    mapping: formats.MappedFormat | None,
+) -> None:
     table = DelimitedFile(path, facts.encoding)
     if mapping is not None:
         mapping.check_header(table.header)
@@ -132,8 +180,7 @@ def _import_rows(session: Session, path: Path, facts: FileFacts, settings: Setti
         if lengths.count(width) < len(lengths):
             bad.update(i for i, length in enumerate(lengths) if length != width)
         good = [i for i in range(len(chunk)) if i not in bad] if bad else list(range(len(chunk)))
-        reasons = {i: chunk.errors.get(i) or f"has {len(chunk.fields[i])} fields, the header has {width}"
-                   for i in bad}
+        reasons = {i: chunk.errors.get(i) or f"has {len(chunk.fields[i])} fields, the header has {width}" for i in bad}
         if adapter.orders:
             _orders_chunk(store, adapter, table.header, chunk, good, reasons, table.delimiter)
         else:
@@ -147,12 +194,18 @@ def _padded(chunk: Chunk, delimiter: str) -> bool:
     """Does any field start or end with white space? Substring searches over the chunk's text."""
     text = "\n" + "".join(chunk.raws).replace("\r\n", "\n") + "\n"
     spaces = [space for space in (" ", "\t", "\xa0", "\f", "\v") if space != delimiter and space in text]
-    return any(f"{edge}{space}" in text or f"{space}{edge}" in text
-               for space in spaces for edge in (delimiter, "\n"))
+    return any(f"{edge}{space}" in text or f"{space}{edge}" in text for space in spaces for edge in (delimiter, "\n"))
 
 
-def _orders_chunk(store: Store, adapter: formats.Adapter, header: list[str], chunk: Chunk, good: list[int],
-                  reasons: dict[int, str], delimiter: str) -> None:
+def _orders_chunk(
+    store: Store,
+    adapter: formats.Adapter,
+    header: list[str],
+    chunk: Chunk,
+    good: list[int],
+    reasons: dict[int, str],
+    delimiter: str,
+) -> None:
     if not good:
         return
     rows = [chunk.fields[i] for i in good] if len(good) < len(chunk) else chunk.fields
@@ -171,8 +224,9 @@ def _orders_chunk(store: Store, adapter: formats.Adapter, header: list[str], chu
     store.write_orders(orders, adapter.item_rows)
 
 
-def _records_chunk(store: Store, adapter: formats.Adapter, header: list[str], chunk: Chunk, good: list[int],
-                   reasons: dict[int, str]) -> None:
+def _records_chunk(
+    store: Store, adapter: formats.Adapter, header: list[str], chunk: Chunk, good: list[int], reasons: dict[int, str]
+) -> None:
     batches: dict[str, list[dict[str, Any]]] = {"defect": [], "feedback": []}
     for i in good:
         try:
@@ -184,8 +238,7 @@ def _records_chunk(store: Store, adapter: formats.Adapter, header: list[str], ch
         store.write(kind, batch)
 
 
-def _quarantine(session: Session, ledger: ImportRecord, chunk: Chunk, reasons: dict[int, str],
-                private: bool) -> None:
+def _quarantine(session: Session, ledger: ImportRecord, chunk: Chunk, reasons: dict[int, str], private: bool) -> None:
     if not reasons:
         return
     rows = []
@@ -196,13 +249,32 @@ def _quarantine(session: Session, ledger: ImportRecord, chunk: Chunk, reasons: d
     ledger.quarantined += len(rows)
 
 
-def _record_rejection(sessions: sessionmaker[Session], name: str, sha256: str, fmt: str | None,
-                      encoding: str | None, account: str | None, reason: str) -> ImportResult:
+def _record_rejection(
+    sessions: sessionmaker[Session],
+    name: str,
+    sha256: str,
+    fmt: str | None,
+    encoding: str | None,
+    account: str | None,
+    reason: str,
+) -> ImportResult:
     now = utcnow()
     with sessions.begin() as session:
-        ledger = ImportRecord(file_name=Path(name).name, sha256=sha256, format=fmt, encoding=encoding,
-                              account_key=account, rows_read=0, inserted=0, updated=0, quarantined=0,
-                              status="rejected", error=reason, started_at=now, finished_at=now)
+        ledger = ImportRecord(
+            file_name=Path(name).name,
+            sha256=sha256,
+            format=fmt,
+            encoding=encoding,
+            account_key=account,
+            rows_read=0,
+            inserted=0,
+            updated=0,
+            quarantined=0,
+            status="rejected",
+            error=reason,
+            started_at=now,
+            finished_at=now,
+        )
         session.add(ledger)
         session.flush()
         ledger_id = ledger.id

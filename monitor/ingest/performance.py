@@ -23,8 +23,15 @@ from monitor.timeutil import parse_timestamp, utcnow
 
 MAX_BYTES = 50 << 20
 SPELLINGS = {"prefulfillmentCancelRate": "preFulfillmentCancellationRate", "warningState": "warningStates"}
-NUMERATORS = ("lateShipmentCount", "cancellationCount", "validTrackingCount", "onTimeDeliveryCount",
-              "unitOnTimeDeliveryCount", "defectsCount", "warningsCount")
+NUMERATORS = (
+    "lateShipmentCount",
+    "cancellationCount",
+    "validTrackingCount",
+    "onTimeDeliveryCount",
+    "unitOnTimeDeliveryCount",
+    "defectsCount",
+    "warningsCount",
+)
 DENOMINATORS = ("orderCount", "shipmentCount", "shipmentCountWithValidTracking", "totalUnitCount")
 NESTED_NUMERATORS = ("orderWithDefects", "invoiceDefect")
 FIGURE_KEYS = {"rate", "status", "targetValue", *NUMERATORS, *DENOMINATORS, *NESTED_NUMERATORS}
@@ -40,8 +47,9 @@ def import_report(session: Session, path: Path, encoding: str, store) -> None:
         raise FileRejected(f"not valid JSON: {exc}") from None
     if not isinstance(document, dict) or not isinstance(document.get("performanceMetrics"), list):
         raise FileRejected("JSON without performanceMetrics: not a GET_V2_SELLER_PERFORMANCE_REPORT document")
-    statuses = {s.get("marketplaceId"): s.get("status") for s in document.get("accountStatuses") or []
-                if isinstance(s, dict)}
+    statuses = {
+        s.get("marketplaceId"): s.get("status") for s in document.get("accountStatuses") or [] if isinstance(s, dict)
+    }
     account_id = store.account_id(None)
     for entry in document["performanceMetrics"]:
         if isinstance(entry, dict):
@@ -49,18 +57,28 @@ def import_report(session: Session, path: Path, encoding: str, store) -> None:
             store.inserted += 1
 
 
-def _store_marketplace(session: Session, import_id: int, account_id: int, entry: dict[str, Any],
-                       statuses: dict[str | None, str | None]) -> None:
+def _store_marketplace(
+    session: Session, import_id: int, account_id: int, entry: dict[str, Any], statuses: dict[str | None, str | None]
+) -> None:
     entry = {SPELLINGS.get(k, k): v for k, v in entry.items()}
     marketplace = entry.get("marketplaceId")
     if marketplace is None and len(statuses) == 1:
         marketplace = next(iter(statuses))
-    ahr = entry.get("accountHealthRating") if isinstance(entry.get("accountHealthRating"), dict) else {}
-    report_id = session.scalar(insert(PerformanceReport).values(
-        import_id=import_id, account_id=account_id, marketplace_id=marketplace,
-        account_status=statuses.get(marketplace), ahr_score=_int(ahr.get("ahrScore")),
-        ahr_status=_str(ahr.get("ahrStatus")), imported_at=utcnow(), document=json.dumps(entry),
-    ).returning(PerformanceReport.id))
+    ahr = _dict(entry.get("accountHealthRating"))
+    report_id = session.scalar(
+        insert(PerformanceReport)
+        .values(
+            import_id=import_id,
+            account_id=account_id,
+            marketplace_id=marketplace,
+            account_status=statuses.get(marketplace),
+            ahr_score=_int(ahr.get("ahrScore")),
+            ahr_status=_str(ahr.get("ahrStatus")),
+            imported_at=utcnow(),
+            document=json.dumps(entry),
+        )
+        .returning(PerformanceReport.id)
+    )
     rows = [dict(row, report_id=report_id) for row in figures(entry)]
     if rows:
         session.execute(insert(PerformanceMetric), rows)
@@ -89,7 +107,7 @@ def _figure(name: str, value: dict[str, Any], channel: str | None = None) -> dic
     for key in NESTED_NUMERATORS:
         if numerator is None and isinstance(value.get(key), dict):
             numerator = _int(value[key].get("count"))
-    dates = value.get("reportingDateRange") if isinstance(value.get("reportingDateRange"), dict) else {}
+    dates = _dict(value.get("reportingDateRange"))
     return {
         "name": name,
         "channel": channel,
@@ -102,6 +120,10 @@ def _figure(name: str, value: dict[str, Any], channel: str | None = None) -> dic
         "date_from": _time(dates.get("reportingDateFrom")),
         "date_to": _time(dates.get("reportingDateTo")),
     }
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _int(value: Any) -> int | None:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from monitor.errors import FileRejected
 
@@ -160,7 +161,7 @@ def _unwrap(field: str) -> str:
 def sniff_delimiter(header_line: str) -> str:
     """Tab, comma or semicolon: whichever the header line holds most of."""
     counts = {d: header_line.count(d) for d in ("\t", ",", ";")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda d: counts[d])
     if counts[best] == 0:
         raise FileRejected("no header row with tab-, comma- or semicolon-separated columns")
     return best
@@ -195,7 +196,7 @@ class DelimitedFile:
         # tab-separated ones whose header is quoted (spreadsheet exports).
         if quoted is None:
             quoted = self.delimiter != "\t" or first_line.lstrip("\ufeff").startswith('"')
-        self.quoting = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
+        self.quoting: Literal[0, 3] = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
         self.header, self._header_lines = self._read_header()
 
     def _open(self):

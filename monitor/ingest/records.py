@@ -46,7 +46,14 @@ DEFECT_STATUSES = {
 
 BOOLEANS = {"true": True, "yes": True, "y": True, "1": True, "false": False, "no": False, "n": False, "0": False}
 
-ORDER_TIMESTAMPS = ("purchase_date", "latest_ship_date", "shipped_at", "cancelled_at", "latest_delivery_date", "delivered_at")
+ORDER_TIMESTAMPS = (
+    "purchase_date",
+    "latest_ship_date",
+    "shipped_at",
+    "cancelled_at",
+    "latest_delivery_date",
+    "delivered_at",
+)
 
 
 def _key(text: str) -> str:
@@ -112,8 +119,17 @@ def _canceller(_name: str, text: str) -> str | None:
         raise RowError(f"unknown cancelled_by {text[:20]!r} (expected seller, buyer or amazon)") from None
 
 
-TEXT_LIMITS = {"order_id": 100, "account": 100, "marketplace": 50, "tracking_id": 100, "carrier": 100,
-               "ship_service_level": 100, "sku": 1000, "asin": 1000, "product_name": 2000}
+TEXT_LIMITS = {
+    "order_id": 100,
+    "account": 100,
+    "marketplace": 50,
+    "tracking_id": 100,
+    "carrier": 100,
+    "ship_service_level": 100,
+    "sku": 1000,
+    "asin": 1000,
+    "product_name": 2000,
+}
 
 _ORDER_FIELDS: dict[str, Callable[[str, str], Any]] = {
     "account": _text(TEXT_LIMITS["account"]),
@@ -151,7 +167,7 @@ def _required(values: Mapping[str, str], names: tuple[str, ...]) -> None:
 def order_record(values: Mapping[str, str]) -> dict[str, Any]:
     """A canonical order from canonical column names to strings."""
     _required(values, ORDER_REQUIRED)
-    record: dict[str, Any] = {"order_id": values["order_id"].strip()[:TEXT_LIMITS["order_id"]]}
+    record: dict[str, Any] = {"order_id": values["order_id"].strip()[: TEXT_LIMITS["order_id"]]}
     for name, parse in _ORDER_FIELDS.items():
         text = values.get(name)
         if text is not None and text.strip():

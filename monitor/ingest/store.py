@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -99,7 +99,7 @@ class Store:
         return (self.session.scalar(select(func.max(Order.id))) or 0) + 1
 
     def _count_from(self, first_id: int) -> int:
-        return self.session.scalar(select(func.count()).select_from(Order).where(Order.id >= first_id))
+        return self.session.scalar(select(func.count()).select_from(Order).where(Order.id >= first_id)) or 0
 
     def _fold_items_written_before(self, frame: pd.DataFrame) -> pd.Series:
         """Items of an order that an earlier chunk of this file wrote add to what it wrote."""
@@ -109,9 +109,10 @@ class Store:
         if own.any():
             stored = self._existing(Order, Order.order_id, {k: None for k, o in zip(keys, own, strict=True) if o})
             for index in frame.index[own]:
-                row = stored[(frame.at[index, "account_id"], frame.at[index, "order_id"])]
+                item: dict[str, Any] = {n: frame.at[index, n] for n in ("account_id", "order_id", *_ADDITIVE, *_LISTED)}
+                row = stored[(int(item["account_id"]), str(item["order_id"]))]
                 merged = {name: getattr(row, name) for name in (*_ADDITIVE, *_LISTED)}
-                _fold(merged, {n: frame.at[index, n] for n in (*_ADDITIVE, *_LISTED) if pd.notna(frame.at[index, n])})
+                _fold(merged, {n: item[n] for n in (*_ADDITIVE, *_LISTED) if pd.notna(item[n])})
                 for name, value in merged.items():
                     frame.at[index, name] = value
         return own
@@ -128,8 +129,10 @@ class Store:
         self._upsert(Defect, rows, "defect_key", Defect.defect_key)
 
     def _feedback(self, batch: list[dict[str, Any]]) -> None:
-        rows = {(self.account_id(r.get("account")), r["order_id"]): {k: v for k, v in r.items() if k != "account"}
-                for r in batch}
+        rows = {
+            (self.account_id(r.get("account")), r["order_id"]): {k: v for k, v in r.items() if k != "account"}
+            for r in batch
+        }
         self._upsert(Feedback, rows, "order_id", Feedback.order_id)
 
     # ------------------------------------------------------------ the upsert
@@ -145,8 +148,9 @@ class Store:
                 inserts.append(values)
                 continue
             own = row.last_import_id == self.import_id
-            changes = {name: value for name, value in record.items()
-                       if name != key_name and getattr(row, name) != value}
+            changes = {
+                name: value for name, value in record.items() if name != key_name and getattr(row, name) != value
+            }
             if changes:
                 updates.append({"id": row.id, **changes, "last_import_id": self.import_id})
             # a row this import already wrote (inserted or updated) is not counted twice
@@ -173,7 +177,7 @@ class Store:
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 # ------------------------------------------------------------------ order upsert helpers
@@ -200,7 +204,7 @@ def upsert_sql(dialect, columns: list[str], import_id: int) -> str:
 
 def _carried(column: pd.Series) -> bool:
     if column.dtype == object:  # missing is None in object columns (see frames.order_frame)
-        return bool(np.not_equal(column.to_numpy(), None).any())
+        return bool(np.not_equal(column.to_numpy(), cast(Any, None)).any())
     return bool(column.notna().any())
 
 
@@ -226,9 +230,12 @@ def fold_duplicates(frame: pd.DataFrame, item_rows: bool) -> pd.DataFrame:
         return frame
     merged: dict[tuple[int, str], dict[str, Any]] = {}
     for record in frame[duplicated].to_dict("records"):
-        values = {k: v for k, v in record.items() if v is not None and not (isinstance(v, float) and v != v)
-                  and v is not pd.NA and v is not pd.NaT}
-        key = (record["account_id"], record["order_id"])
+        values: dict[str, Any] = {
+            str(k): v
+            for k, v in record.items()
+            if v is not None and not (isinstance(v, float) and v != v) and v is not pd.NA and v is not pd.NaT
+        }
+        key = (int(record["account_id"]), str(record["order_id"]))
         if key not in merged:
             merged[key] = values
         elif item_rows:

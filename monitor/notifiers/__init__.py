@@ -18,8 +18,9 @@ from monitor.notifiers.email import EmailNotifier
 from monitor.notifiers.slack import SlackNotifier
 from monitor.notifiers.webhook import WebhookNotifier
 
-NOTIFIERS: dict[str, type[Notifier]] = {n.kind: n for n in (ConsoleNotifier, SlackNotifier, EmailNotifier,
-                                                             WebhookNotifier)}
+NOTIFIERS: dict[str, type[Notifier]] = {
+    n.kind: n for n in (ConsoleNotifier, SlackNotifier, EmailNotifier, WebhookNotifier)
+}
 
 __all__ = ["NOTIFIERS", "Notifier", "NotifierDead", "configured"]
 

@@ -45,26 +45,42 @@ class EmailNotifier(Notifier):
     def from_settings(cls, settings: Settings, http: httpx.Client, printer: Printer | None) -> EmailNotifier | None:
         if not settings.smtp_host:
             if settings.alert_email_to or settings.alert_email_from:
-                raise ConfigError("e-mail alerts are half configured: ALERT_EMAIL_FROM/ALERT_EMAIL_TO are set "
-                                  "but SMTP_HOST is empty")
+                raise ConfigError(
+                    "e-mail alerts are half configured: ALERT_EMAIL_FROM/ALERT_EMAIL_TO are set but SMTP_HOST is empty"
+                )
             return None
-        missing = [name for name, value in (("ALERT_EMAIL_FROM", settings.alert_email_from),
-                                            ("ALERT_EMAIL_TO", settings.alert_email_to)) if not value]
+        missing = [
+            name
+            for name, value in (
+                ("ALERT_EMAIL_FROM", settings.alert_email_from),
+                ("ALERT_EMAIL_TO", settings.alert_email_to),
+            )
+            if not value
+        ]
         if missing:
-            raise ConfigError(f"e-mail alerts are half configured: SMTP_HOST is set but {' and '.join(missing)} "
-                              f"{'is' if len(missing) == 1 else 'are'} empty")
-        return cls(SmtpSettings(settings.smtp_host, settings.smtp_port, settings.smtp_security,
-                                settings.smtp_username, settings.smtp_password, settings.alert_email_from,
-                                settings.alert_email_to, settings.smtp_ca_file))
+            raise ConfigError(
+                f"e-mail alerts are half configured: SMTP_HOST is set but {' and '.join(missing)} "
+                f"{'is' if len(missing) == 1 else 'are'} empty"
+            )
+        return cls(
+            SmtpSettings(
+                settings.smtp_host,
+                settings.smtp_port,
+                settings.smtp_security,
+                settings.smtp_username,
+                settings.smtp_password,
+                settings.alert_email_from,
+                settings.alert_email_to,
+                settings.smtp_ca_file,
+            )
+        )
 
     def settings_text(self) -> tuple[list[str], list[str]]:
         s = self.smtp
-        return [s.host, str(s.port), s.security, s.username, s.sender, ",".join(s.recipients), s.ca_file], \
-            [s.password]
+        return [s.host, str(s.port), s.security, s.username, s.sender, ",".join(s.recipients), s.ca_file], [s.password]
 
     def render(self, message: Message) -> str:
-        return json.dumps({"subject": words.subject(message), "text": words.text(message),
-                           "html": words.html(message)})
+        return json.dumps({"subject": words.subject(message), "text": words.text(message), "html": words.html(message)})
 
     def _context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.smtp.ca_file or None)
@@ -101,7 +117,8 @@ class EmailNotifier(Notifier):
         except smtplib.SMTPRecipientsRefused:
             raise NotifierDead("SMTP server refused every recipient") from None
         except (smtplib.SMTPException, OSError) as exc:
-            raise TransientError(f"SMTP delivery failed ({type(exc).__name__}: "
-                                 f"{words.one_line(str(exc))[:120]})") from None
+            raise TransientError(
+                f"SMTP delivery failed ({type(exc).__name__}: {words.one_line(str(exc))[:120]})"
+            ) from None
         if refused:
             log.warning("SMTP server refused %d of %d recipients", len(refused), len(s.recipients))

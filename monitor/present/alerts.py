@@ -23,25 +23,36 @@ SLACK_BLOCK_LIMIT = 50
 OFFENDERS_LISTED = 5
 
 ACTIONS: dict[str, list[str]] = {
-    Family.ODR: ["Answer every buyer message within 24 hours and every A-to-z claim before its deadline.",
-                 "Refund or replace quickly when an item is late or damaged: a resolved problem rarely becomes a "
-                 "claim.",
-                 "Ask for removal of feedback that is really a product review or about Amazon's delivery (FBA).",
-                 "Check the SKUs with defects below for listing errors, quality or packaging problems."],
-    Family.LSR: ["Confirm every shipment before its expected ship date, the same day it leaves.",
-                 "Lengthen the handling time of the SKUs that keep shipping late.",
-                 "Move the carrier pick-up earlier, or switch carriers for the services that are late.",
-                 "Turn on vacation mode or lower stock on days the team cannot ship."],
-    Family.CR: ["Keep inventory in sync across every channel so that nothing sells that is not in stock.",
-                "Ask the buyer to cancel through Amazon (a buyer-requested cancellation does not count).",
-                "Check the SKUs cancelled below for stock-count errors."],
-    Family.VTR: ["Confirm each shipment with the carrier's real tracking number, and pick the right carrier name.",
-                 "Use carriers that Amazon integrates with, and get the first scan on the day of shipping."],
-    Family.OTDR: ["Set delivery promises (transit times) that the carrier really meets.",
-                  "Switch slow carriers or services, and ship before the cut-off time.",
-                  "Check the late deliveries below for a carrier or region that keeps missing."],
-    "stale": ["Check that the report downloads or the Selling Partner API sync still run.",
-              "Drop a fresh All Orders report into the inbox, or run `account-health import FILE`."],
+    Family.ODR: [
+        "Answer every buyer message within 24 hours and every A-to-z claim before its deadline.",
+        "Refund or replace quickly when an item is late or damaged: a resolved problem rarely becomes a claim.",
+        "Ask for removal of feedback that is really a product review or about Amazon's delivery (FBA).",
+        "Check the SKUs with defects below for listing errors, quality or packaging problems.",
+    ],
+    Family.LSR: [
+        "Confirm every shipment before its expected ship date, the same day it leaves.",
+        "Lengthen the handling time of the SKUs that keep shipping late.",
+        "Move the carrier pick-up earlier, or switch carriers for the services that are late.",
+        "Turn on vacation mode or lower stock on days the team cannot ship.",
+    ],
+    Family.CR: [
+        "Keep inventory in sync across every channel so that nothing sells that is not in stock.",
+        "Ask the buyer to cancel through Amazon (a buyer-requested cancellation does not count).",
+        "Check the SKUs cancelled below for stock-count errors.",
+    ],
+    Family.VTR: [
+        "Confirm each shipment with the carrier's real tracking number, and pick the right carrier name.",
+        "Use carriers that Amazon integrates with, and get the first scan on the day of shipping.",
+    ],
+    Family.OTDR: [
+        "Set delivery promises (transit times) that the carrier really meets.",
+        "Switch slow carriers or services, and ship before the cut-off time.",
+        "Check the late deliveries below for a carrier or region that keeps missing.",
+    ],
+    "stale": [
+        "Check that the report downloads or the Selling Partner API sync still run.",
+        "Drop a fresh All Orders report into the inbox, or run `account-health import FILE`.",
+    ],
 }
 
 
@@ -76,20 +87,23 @@ def describe(item: Item) -> list[str]:
         return [f"No report has been imported for this account since {since}: its metrics cannot be trusted."]
     v = item.value
     metric = v.definition
-    lines = [f"{fmt.percent(v.rate)} against a target of {fmt.target(v.limit, v.direction, words=True)}: "
-             f"{v.numerator} of {v.denominator} {metric.numerator_label}, window {v.window_start:%Y-%m-%d} to "
-             f"{v.window_end:%Y-%m-%d}."]
+    lines = [
+        f"{fmt.percent(v.rate)} against a target of {fmt.target(v.limit, v.direction, words=True)}: "
+        f"{v.numerator} of {v.denominator} {metric.numerator_label}, window {v.window_start:%Y-%m-%d} to "
+        f"{v.window_end:%Y-%m-%d}."
+    ]
     if item.level == AlertLevel.CRITICAL:
         lines.append("The target is missed now.")
     elif v.headroom is not None:
-        lines.append(f"{v.headroom + 1} more {metric.miss_label} in the next {metric.days} days would miss the "
-                     "target.")
+        lines.append(f"{v.headroom + 1} more {metric.miss_label} in the next {metric.days} days would miss the target.")
     if v.forecast_breach:
         lines.append(f"At the current trend the target is missed around {v.forecast_breach}.")
     if item.offenders:
         lines.append(f"Orders that count against it ({len(item.offenders)}, the latest first):")
-        lines += [f"  {o.order_id}: {o.reason}" + (f" (SKU {o.sku})" if o.sku else "")
-                  for o in item.offenders[:OFFENDERS_LISTED]]
+        lines += [
+            f"  {o.order_id}: {o.reason}" + (f" (SKU {o.sku})" if o.sku else "")
+            for o in item.offenders[:OFFENDERS_LISTED]
+        ]
         skus = Counter(o.sku for o in item.offenders if o.sku).most_common(3)
         if skus:
             lines.append("Most affected SKUs: " + ", ".join(f"{sku} ({n})" for sku, n in skus))
@@ -139,26 +153,44 @@ def _reminder_text(message: Message) -> str:
     r = message.reminder
     assert r is not None
     what = f"case {r.case_id}" if r.case_id else "your contact with Amazon"
-    return (f"Follow-up due for {message.account}: {what}, recorded {r.occurred_at:%Y-%m-%d}.\n"
-            f"What was said: {r.summary}\n"
-            "Check the case in Seller Central, answer or escalate, then record the outcome:\n"
-            "  account-health case update NUMBER --outcome '...' [--follow-up YYYY-MM-DD | --close]\n"
-            f"Dashboard: {message.dashboard_url}\n")
+    return (
+        f"Follow-up due for {message.account}: {what}, recorded {r.occurred_at:%Y-%m-%d}.\n"
+        f"What was said: {r.summary}\n"
+        "Check the case in Seller Central, answer or escalate, then record the outcome:\n"
+        "  account-health case update NUMBER --outcome '...' [--follow-up YYYY-MM-DD | --close]\n"
+        f"Dashboard: {message.dashboard_url}\n"
+    )
 
 
 def _sections(message: Message) -> list[dict[str, Any]]:
-    return [{"level": str(item.level), "label": fmt.level_label(item.level), "title": title(item),
-             "lines": describe(item), "actions": actions(item)} for item in message.firing]
+    return [
+        {
+            "level": str(item.level),
+            "label": fmt.level_label(item.level),
+            "title": title(item),
+            "lines": describe(item),
+            "actions": actions(item),
+        }
+        for item in message.firing
+    ]
 
 
 def html(message: Message) -> str:
     """The e-mail's HTML part."""
     if message.reminder is not None:
-        return render("email_reminder.html", message=message, reminder=message.reminder,
-                      what=f"case {message.reminder.case_id}" if message.reminder.case_id
-                      else "your contact with Amazon")
-    return render("email.html", where=where(message), sections=_sections(message),
-                  resolved=[(title(i), resolution(i)) for i in message.resolved], dashboard=message.dashboard_url)
+        return render(
+            "email_reminder.html",
+            message=message,
+            reminder=message.reminder,
+            what=f"case {message.reminder.case_id}" if message.reminder.case_id else "your contact with Amazon",
+        )
+    return render(
+        "email.html",
+        where=where(message),
+        sections=_sections(message),
+        resolved=[(title(i), resolution(i)) for i in message.resolved],
+        dashboard=message.dashboard_url,
+    )
 
 
 def slack(message: Message) -> dict[str, Any]:
@@ -170,16 +202,23 @@ def slack(message: Message) -> dict[str, Any]:
         return {"text": s(head), "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": body}}]}
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": head[:150]}}]
     for item in message.firing:
-        body = "\n".join([f"*{fmt.level_label(item.level)} {s(title(item))}*", *(s(x) for x in describe(item)),
-                          "_What to do:_", *(f"• {s(a)}" for a in actions(item))])
+        body = "\n".join(
+            [
+                f"*{fmt.level_label(item.level)} {s(title(item))}*",
+                *(s(x) for x in describe(item)),
+                "_What to do:_",
+                *(f"• {s(a)}" for a in actions(item)),
+            ]
+        )
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body[:SLACK_TEXT_LIMIT]}})
     if message.resolved:
         body = "\n".join(f"*RESOLVED* {s(title(i))}: {s(resolution(i))}." for i in message.resolved)
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body[:SLACK_TEXT_LIMIT]}})
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn",
-                                                    "text": s(f"Dashboard: {message.dashboard_url}")}]})
+    blocks.append(
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": s(f"Dashboard: {message.dashboard_url}")}]}
+    )
     if len(blocks) > SLACK_BLOCK_LIMIT:
-        blocks = blocks[:SLACK_BLOCK_LIMIT - 1] + [blocks[-1]]
+        blocks = blocks[: SLACK_BLOCK_LIMIT - 1] + [blocks[-1]]
     return {"text": s(head), "blocks": blocks}
 
 
@@ -189,11 +228,23 @@ def webhook(message: Message) -> dict[str, Any]:
 
     alerts = []
     for item in message.sorted_items:
-        alerts.append({"level": str(item.level), "event": item.event, "title": title(item),
-                       "value": to_json(item.value) if item.value else None,
-                       "stale_since": to_json(item.stale_since),
-                       "offenders": [to_json(o) for o in item.offenders]})
-    return {"account": message.account, "level": message.level, "subject": subject(message),
-            "text": text(message), "marketplaces": list(message.marketplaces),
-            "dashboard_url": message.dashboard_url, "alerts": alerts,
-            "reminder": to_json(message.reminder) if message.reminder else None}
+        alerts.append(
+            {
+                "level": str(item.level),
+                "event": item.event,
+                "title": title(item),
+                "value": to_json(item.value) if item.value else None,
+                "stale_since": to_json(item.stale_since),
+                "offenders": [to_json(o) for o in item.offenders],
+            }
+        )
+    return {
+        "account": message.account,
+        "level": message.level,
+        "subject": subject(message),
+        "text": text(message),
+        "marketplaces": list(message.marketplaces),
+        "dashboard_url": message.dashboard_url,
+        "alerts": alerts,
+        "reminder": to_json(message.reminder) if message.reminder else None,
+    }

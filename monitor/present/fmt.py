@@ -8,13 +8,24 @@ from monitor.domain import Direction, Status
 
 NONE = "–"  # how a missing number is shown, everywhere
 
-STATUS_LABELS = {Status.CRITICAL: "critical", Status.WARNING: "warning", Status.GOOD: "good",
-                 Status.NO_DATA: "no data"}
+STATUS_LABELS = {Status.CRITICAL: "critical", Status.WARNING: "warning", Status.GOOD: "good", Status.NO_DATA: "no data"}
 # colours: terminal names (click) and hex (pages, e-mail), per status or alert level
-TERMINAL_COLOURS = {"critical": "red", "warning": "yellow", "good": "green", "no_data": "bright_black",
-                    "ok": "green", "resolved": "green"}
-HEX_COLOURS = {"critical": "#d92d20", "warning": "#f79009", "good": "#12b76a", "no_data": "#98a2b3",
-               "ok": "#12b76a", "resolved": "#067647"}
+TERMINAL_COLOURS = {
+    "critical": "red",
+    "warning": "yellow",
+    "good": "green",
+    "no_data": "bright_black",
+    "ok": "green",
+    "resolved": "green",
+}
+HEX_COLOURS = {
+    "critical": "#d92d20",
+    "warning": "#f79009",
+    "good": "#12b76a",
+    "no_data": "#98a2b3",
+    "ok": "#12b76a",
+    "resolved": "#067647",
+}
 LEVEL_LABELS = {"critical": "CRITICAL", "warning": "WARNING", "no_data": "STALE DATA", "resolved": "RESOLVED"}
 
 

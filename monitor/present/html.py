@@ -20,12 +20,23 @@ def script_json(value: Any) -> Markup:
 
 @cache
 def environment() -> Environment:
-    env = Environment(loader=PackageLoader("monitor.present", "templates"),
-                      autoescape=select_autoescape(["html", "htm"], default_for_string=True),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(percent=fmt.percent, day=fmt.day, minute=fmt.minute, status_label=fmt.status_label,
-                       level_label=fmt.level_label, colour=lambda status: fmt.HEX_COLOURS[str(status)],
-                       script_json=script_json, count=fmt.count)
+    env = Environment(
+        loader=PackageLoader("monitor.present", "templates"),
+        autoescape=select_autoescape(["html", "htm"], default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        percent=fmt.percent,
+        day=fmt.day,
+        minute=fmt.minute,
+        status_label=fmt.status_label,
+        level_label=fmt.level_label,
+        colour=lambda status: fmt.HEX_COLOURS[str(status)],
+        script_json=script_json,
+        count=fmt.count,
+    )
     env.globals.update(target=fmt.target)
     return env
 

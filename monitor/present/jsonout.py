@@ -25,8 +25,11 @@ def to_json(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        data = {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if f.repr and not f.name.startswith("_")}
+        data = {
+            f.name: to_json(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.repr and not f.name.startswith("_")
+        }
         for name in getattr(value, "JSON_EXTRA", ()):
             data[name] = to_json(getattr(value, name))
         return data

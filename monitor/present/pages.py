@@ -15,8 +15,7 @@ if TYPE_CHECKING:
     from monitor.appeal import ChecklistItem
     from monitor.dashboard.build import AccountView
 
-DEFECT_NAMES = {"a_to_z_claim": "A-to-z claims", "negative_feedback": "negative feedback",
-                "chargeback": "chargebacks"}
+DEFECT_NAMES = {"a_to_z_claim": "A-to-z claims", "negative_feedback": "negative feedback", "chargeback": "chargebacks"}
 
 
 def index_page(views: Sequence[AccountView], as_of: datetime) -> str:
@@ -24,34 +23,91 @@ def index_page(views: Sequence[AccountView], as_of: datetime) -> str:
 
 
 def account_page(view: AccountView) -> str:
-    charts = [(f"chart-{v.metric}-{v.channel}",
-               metric_chart(v, view.history.get((v.metric, v.channel), []), view.warn_ratio)) for v in view.values]
+    charts = [
+        (f"chart-{v.metric}-{v.channel}", metric_chart(v, view.history.get((v.metric, v.channel), []), view.warn_ratio))
+        for v in view.values
+    ]
     charts.append(("chart-defects", defects_chart(view.defects_by_day)))
-    offenders = [(METRICS_BY_ID[o.metric].name, o.channel.upper(), o.order_id, f"{o.when:%Y-%m-%d %H:%M}",
-                  o.reason, o.sku, o.product_name, o.carrier) for o in view.offenders]
-    amazon = [(c.metric, c.channel, f"{c.date_from:%Y-%m-%d} – {c.date_to:%Y-%m-%d}",
-               f"{fmt.count(c.amazon_numerator)}/{fmt.count(c.amazon_denominator)} {fmt.percent(c.amazon_rate)} "
-               f"{c.amazon_status or ''}", f"{c.numerator}/{c.denominator} {fmt.percent(c.rate)} {c.status}",
-               c.count_difference, c.denominator_difference) for c in view.amazon]
+    offenders = [
+        (
+            METRICS_BY_ID[o.metric].name,
+            o.channel.upper(),
+            o.order_id,
+            f"{o.when:%Y-%m-%d %H:%M}",
+            o.reason,
+            o.sku,
+            o.product_name,
+            o.carrier,
+        )
+        for o in view.offenders
+    ]
+    amazon = [
+        (
+            c.metric,
+            c.channel,
+            f"{c.date_from:%Y-%m-%d} – {c.date_to:%Y-%m-%d}",
+            f"{fmt.count(c.amazon_numerator)}/{fmt.count(c.amazon_denominator)} {fmt.percent(c.amazon_rate)} "
+            f"{c.amazon_status or ''}",
+            f"{c.numerator}/{c.denominator} {fmt.percent(c.rate)} {c.status}",
+            c.count_difference,
+            c.denominator_difference,
+        )
+        for c in view.amazon
+    ]
     policies = [(p.name, p.numerator, p.status) for p in view.policies]
-    open_alerts = [(a.level, a.metric, a.channel.upper(), f"{a.since:%Y-%m-%d %H:%M}", fmt.percent(a.last_rate))
-                   for a in view.open_alerts]
+    open_alerts = [
+        (a.level, a.metric, a.channel.upper(), f"{a.since:%Y-%m-%d %H:%M}", fmt.percent(a.last_rate))
+        for a in view.open_alerts
+    ]
     alert_history = [(f"{n.created_at:%Y-%m-%d %H:%M}", n.level, n.subject) for n in view.alert_history]
-    imports = [(f"{i.started_at:%Y-%m-%d %H:%M}", i.file_name, i.format, i.status, i.rows_read, i.inserted,
-                i.updated, i.quarantined, i.error) for i in view.imports]
-    return render("account.html", view=view, charts=charts, offenders=offenders, amazon=amazon, policies=policies,
-                  open_alerts=open_alerts, alert_history=alert_history, imports=imports)
+    imports = [
+        (
+            f"{i.started_at:%Y-%m-%d %H:%M}",
+            i.file_name,
+            i.format,
+            i.status,
+            i.rows_read,
+            i.inserted,
+            i.updated,
+            i.quarantined,
+            i.error,
+        )
+        for i in view.imports
+    ]
+    return render(
+        "account.html",
+        view=view,
+        charts=charts,
+        offenders=offenders,
+        amazon=amazon,
+        policies=policies,
+        open_alerts=open_alerts,
+        alert_history=alert_history,
+        imports=imports,
+    )
 
 
 def appeal_page(view: AccountView) -> str:
-    cases = [(c.id, f"{c.occurred_at:%Y-%m-%d %H:%M}", c.medium, c.case_id, c.summary, c.outcome,
-              "closed" if c.closed else (c.follow_up_on or "")) for c in view.cases]
+    cases = [
+        (
+            c.id,
+            f"{c.occurred_at:%Y-%m-%d %H:%M}",
+            c.medium,
+            c.case_id,
+            c.summary,
+            c.outcome,
+            "closed" if c.closed else (c.follow_up_on or ""),
+        )
+        for c in view.cases
+    ]
     return render("appeal.html", view=view, cases=cases, checklist_rows=_checklist_rows)
 
 
 def _checklist_rows(items: Sequence[ChecklistItem]) -> list[tuple[str, str, str]]:
-    return [("missing" if i.missing else "attached", i.description,
-             ", ".join(Path(f.stored_path).name for f in i.files)) for i in items]
+    return [
+        ("missing" if i.missing else "attached", i.description, ", ".join(Path(f.stored_path).name for f in i.files))
+        for i in items
+    ]
 
 
 def metric_chart(v: MetricValue, series: list[tuple[str, float | None, str]], warn: float) -> dict[str, Any]:
@@ -64,20 +120,70 @@ def metric_chart(v: MetricValue, series: list[tuple[str, float | None, str]], wa
         band, bad = (warn * limit, limit), (limit, max([limit * 1.5, *known]))
     else:
         band, bad = (limit, 100 - warn * (100 - limit)), (min([limit - 5, *known]), limit)
-    shapes = [{"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "y0": band[0], "y1": band[1],
-               "fillcolor": "#fef0c7", "line": {"width": 0}, "layer": "below"},
-              {"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "y0": bad[0], "y1": bad[1],
-               "fillcolor": "#fee4e2", "line": {"width": 0}, "layer": "below"},
-              {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": limit, "y1": limit,
-               "line": {"color": "#d92d20", "dash": "dash"}}]
-    return {"data": [{"type": "scatter", "mode": "lines", "x": days, "y": values, "name": "daily value",
-                      "line": {"color": "#1570ef"}, "connectgaps": False}],
-            "layout": {"title": {"text": f"{v.definition.name} · {v.channel.upper()} (%)"},
-                       "shapes": shapes, "margin": {"l": 40, "r": 10, "t": 40, "b": 30}, "showlegend": False}}
+    shapes = [
+        {
+            "type": "rect",
+            "xref": "paper",
+            "x0": 0,
+            "x1": 1,
+            "y0": band[0],
+            "y1": band[1],
+            "fillcolor": "#fef0c7",
+            "line": {"width": 0},
+            "layer": "below",
+        },
+        {
+            "type": "rect",
+            "xref": "paper",
+            "x0": 0,
+            "x1": 1,
+            "y0": bad[0],
+            "y1": bad[1],
+            "fillcolor": "#fee4e2",
+            "line": {"width": 0},
+            "layer": "below",
+        },
+        {
+            "type": "line",
+            "xref": "paper",
+            "x0": 0,
+            "x1": 1,
+            "y0": limit,
+            "y1": limit,
+            "line": {"color": "#d92d20", "dash": "dash"},
+        },
+    ]
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": days,
+                "y": values,
+                "name": "daily value",
+                "line": {"color": "#1570ef"},
+                "connectgaps": False,
+            }
+        ],
+        "layout": {
+            "title": {"text": f"{v.definition.name} · {v.channel.upper()} (%)"},
+            "shapes": shapes,
+            "margin": {"l": 40, "r": 10, "t": 40, "b": 30},
+            "showlegend": False,
+        },
+    }
 
 
 def defects_chart(by_day: dict[str, dict[str, int]]) -> dict[str, Any]:
-    data = [{"type": "bar", "name": DEFECT_NAMES.get(kind, kind), "x": sorted(days),
-             "y": [days[d] for d in sorted(days)]} for kind, days in sorted(by_day.items())]
-    return {"data": data, "layout": {"title": {"text": "Defects received, by type"}, "barmode": "stack",
-                                     "margin": {"l": 40, "r": 10, "t": 40, "b": 30}}}
+    data = [
+        {"type": "bar", "name": DEFECT_NAMES.get(kind, kind), "x": sorted(days), "y": [days[d] for d in sorted(days)]}
+        for kind, days in sorted(by_day.items())
+    ]
+    return {
+        "data": data,
+        "layout": {
+            "title": {"text": "Defects received, by type"},
+            "barmode": "stack",
+            "margin": {"l": 40, "r": 10, "t": 40, "b": 30},
+        },
+    }

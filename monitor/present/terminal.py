@@ -38,15 +38,19 @@ def import_line(result: ImportResult) -> str:
         return f"{name}: rejected: {result.error}"
     if result.status == "duplicate":
         return f"{name}: already imported (import #{result.import_id}), nothing changed"
-    return (f"{name}: {result.format}, {result.rows_read} rows read, {result.inserted} inserted, "
-            f"{result.updated} updated, {result.quarantined} quarantined")
+    return (
+        f"{name}: {result.format}, {result.rows_read} rows read, {result.inserted} inserted, "
+        f"{result.updated} updated, {result.quarantined} quarantined"
+    )
 
 
 def demo_lines(run: ImportRun, directory: Path) -> Iterator[str]:
     yield f"wrote {len(run.results)} sample reports to {directory}/"
     for r in run.results:
-        yield (f"  {Path(r.file).name}: {r.status}, {r.rows_read} rows, {r.inserted} inserted, "
-               f"{r.updated} updated, {r.quarantined} quarantined")
+        yield (
+            f"  {Path(r.file).name}: {r.status}, {r.rows_read} rows, {r.inserted} inserted, "
+            f"{r.updated} updated, {r.quarantined} quarantined"
+        )
 
 
 # ------------------------------------------------------------------ metrics
@@ -56,8 +60,9 @@ def metrics_table(values: Sequence[MetricValue], history: bool = False) -> Itera
         yield "no accounts yet: import some reports first (account-health import FILE)"
         return
     first = "day" if history else "account"
-    yield click.style(f"{first:<12} {'metric':<40} {'status':<9} {'value':>8} {'target':>7}  counts"
-                      f"{'':<36} headroom", bold=True)
+    yield click.style(
+        f"{first:<12} {'metric':<40} {'status':<9} {'value':>8} {'target':>7}  counts{'':<36} headroom", bold=True
+    )
     for v in values:
         label = (v.as_of.date().isoformat() if history else v.account)[:12]
         name = f"{v.definition.name}, {v.channel.upper()}"
@@ -67,8 +72,10 @@ def metrics_table(values: Sequence[MetricValue], history: bool = False) -> Itera
             counts = f"{v.numerator} of {v.denominator} {v.definition.numerator_label}"
             room = "" if v.headroom is None else f"{v.headroom} more bad"
         forecast = f"  breach forecast {v.forecast_breach}" if v.forecast_breach else ""
-        yield (f"{label:<12} {name:<40} {_status(v.status)} {fmt.percent(v.rate, '   -  '):>8} "
-               f"{fmt.target(v.limit, v.direction):>7}  {counts:<42} {room}{forecast}")
+        yield (
+            f"{label:<12} {name:<40} {_status(v.status)} {fmt.percent(v.rate, '   -  '):>8} "
+            f"{fmt.target(v.limit, v.direction):>7}  {counts:<42} {room}{forecast}"
+        )
 
 
 def offenders_table(rows: Sequence[Offender], metric: str) -> Iterator[str]:
@@ -81,22 +88,28 @@ def offenders_table(rows: Sequence[Offender], metric: str) -> Iterator[str]:
     for r in rows:
         details = ", ".join(x for x in (r.sku and f"SKU {r.sku}", r.carrier, r.ship_service_level) if x)
         yield f"  {r.account:<12} {r.channel.upper()} {r.order_id:<22} {r.when:%Y-%m-%d %H:%M}  {r.reason}" + (
-            f"  [{details}]" if details else "")
+            f"  [{details}]" if details else ""
+        )
 
 
 def comparison_table(rows: Sequence[Comparison]) -> Iterator[str]:
     if not rows:
         yield "no Amazon performance report imported yet (GET_V2_SELLER_PERFORMANCE_REPORT)"
         return
-    yield click.style(f"{'account':<12} {'market':<15} {'metric':<9} {'ch':<3} {'range':<23} "
-                      f"{'Amazon':>18} {'ours':>18} {'diff':>11}", bold=True)
+    yield click.style(
+        f"{'account':<12} {'market':<15} {'metric':<9} {'ch':<3} {'range':<23} "
+        f"{'Amazon':>18} {'ours':>18} {'diff':>11}",
+        bold=True,
+    )
     for r in rows:
         theirs = f"{fmt.count(r.amazon_numerator)}/{fmt.count(r.amazon_denominator)} {fmt.percent(r.amazon_rate)}"
         ours = f"{r.numerator}/{r.denominator} {fmt.percent(r.rate)}"
         diff = "/".join(fmt.NONE if x is None else f"{x:+d}" for x in (r.count_difference, r.denominator_difference))
         span = f"{r.date_from:%Y-%m-%d}..{r.date_to:%Y-%m-%d}"
-        yield (f"{r.account:<12} {str(r.marketplace or '-'):<15} {r.metric:<9} {r.channel:<3} {span:<23} "
-               f"{theirs:>18} {ours:>18} {diff:>11}")
+        yield (
+            f"{r.account:<12} {str(r.marketplace or '-'):<15} {r.metric:<9} {r.channel:<3} {span:<23} "
+            f"{theirs:>18} {ours:>18} {diff:>11}"
+        )
 
 
 # ------------------------------------------------------------------ alerts
@@ -108,16 +121,19 @@ def check_summary(run: CheckRun) -> Iterator[str]:
         for message in run.messages:
             yield click.style(f"would send: {subject(message)}", bold=True)
             yield text(message)
-    yield (f"{len(run.firing)} alerts firing, {len(run.messages)} messages "
-           f"{'due (dry run: nothing sent, nothing changed)' if run.dry_run else 'queued'}")
+    yield (
+        f"{len(run.firing)} alerts firing, {len(run.messages)} messages "
+        f"{'due (dry run: nothing sent, nothing changed)' if run.dry_run else 'queued'}"
+    )
     if not run.dry_run:
         d = run.delivery
         yield f"deliveries: {d.sent} sent, {d.pending} pending (retried next run), {d.dead} undeliverable"
         for error in d.errors:
             yield click.style(f"  {error}", fg="red")
         for kind in d.dead_notifiers:
-            yield click.style(f"  notifier {kind} is dead: fix its settings, then `account-health notifier reset "
-                              f"{kind}`", fg="red")
+            yield click.style(
+                f"  notifier {kind} is dead: fix its settings, then `account-health notifier reset {kind}`", fg="red"
+            )
     for account in run.stale_accounts:
         yield click.style(f"stale data: no successful import for {account} recently", fg="yellow")
 
@@ -153,8 +169,10 @@ def job_line(name: str, result: object) -> str:
         return _sync_summary(result)
     if isinstance(result, CheckRun):
         d = result.delivery
-        return (f"{len(result.firing)} alerts firing, {len(result.messages)} messages, deliveries {d.sent} sent "
-                f"{d.pending} pending {d.dead} dead, {len(result.stale_accounts)} accounts stale")
+        return (
+            f"{len(result.firing)} alerts firing, {len(result.messages)} messages, deliveries {d.sent} sent "
+            f"{d.pending} pending {d.dead} dead, {len(result.stale_accounts)} accounts stale"
+        )
     if isinstance(result, DashboardRun):
         return f"{len(result.pages)} account pages written to {result.index.parent}"
     if isinstance(result, int):
@@ -163,10 +181,12 @@ def job_line(name: str, result: object) -> str:
 
 
 def _inbox_summary(run: InboxRun) -> str:
-    summary = (f"{len(run.results)} files ({run.count('ok', 'partial')} imported, {run.count('duplicate')} already "
-               f"known, {run.count('rejected')} rejected), {sum(r.inserted for r in run.results)} new and "
-               f"{sum(r.updated for r in run.results)} updated rows, "
-               f"{sum(r.quarantined for r in run.results)} quarantined")
+    summary = (
+        f"{len(run.results)} files ({run.count('ok', 'partial')} imported, {run.count('duplicate')} already "
+        f"known, {run.count('rejected')} rejected), {sum(r.inserted for r in run.results)} new and "
+        f"{sum(r.updated for r in run.results)} updated rows, "
+        f"{sum(r.quarantined for r in run.results)} quarantined"
+    )
     if run.waiting:
         summary += f", {len(run.waiting)} still being written"
     return summary + ("; data changed" if run.changed else "")
@@ -174,8 +194,7 @@ def _inbox_summary(run: InboxRun) -> str:
 
 def _sync_summary(run: SyncRun) -> str:
     errors = [e for r in run.accounts for e in r.errors]
-    summary = (f"{len(run.accounts)} accounts, {sum(r.orders for r in run.accounts)} orders pulled, "
-               f"{len(errors)} errors")
+    summary = f"{len(run.accounts)} accounts, {sum(r.orders for r in run.accounts)} orders pulled, {len(errors)} errors"
     if errors:
         summary += f" (first: {errors[0][:160]})"
     return summary + ("; data changed" if run.changed else "")
@@ -202,16 +221,24 @@ def case_lines(entries: Sequence[tuple[str, CaseEntry]]) -> Iterator[str]:
     for key, c in entries:
         follow = f", follow up {c.follow_up_on}" if c.follow_up_on and not c.closed else ""
         outcome = f" -> {c.outcome[:40]}" if c.outcome else ""
-        yield (f"#{c.id:<4} {c.occurred_at:%Y-%m-%d %H:%M} {key:<12} {c.medium:<6} {c.case_id or '-':<14} "
-               f"{c.summary[:60]}{outcome}{follow}{' (closed)' if c.closed else ''}")
+        yield (
+            f"#{c.id:<4} {c.occurred_at:%Y-%m-%d %H:%M} {key:<12} {c.medium:<6} {c.case_id or '-':<14} "
+            f"{c.summary[:60]}{outcome}{follow}{' (closed)' if c.closed else ''}"
+        )
 
 
 def case_detail(c: CaseEntry) -> Iterator[str]:
     yield f"case log entry #{c.id}"
-    for label, value in (("when", fmt.minute(c.occurred_at)), ("medium", c.medium),
-                         ("case id", c.case_id or "-"), ("summary", c.summary), ("outcome", c.outcome or "-"),
-                         ("follow up", c.follow_up_on or "-"), ("reminded", c.reminded_at or "-"),
-                         ("closed", "yes" if c.closed else "no")):
+    for label, value in (
+        ("when", fmt.minute(c.occurred_at)),
+        ("medium", c.medium),
+        ("case id", c.case_id or "-"),
+        ("summary", c.summary),
+        ("outcome", c.outcome or "-"),
+        ("follow up", c.follow_up_on or "-"),
+        ("reminded", c.reminded_at or "-"),
+        ("closed", "yes" if c.closed else "no"),
+    ):
         yield f"  {label:<10} {value}"
 
 

@@ -17,13 +17,21 @@ from monitor.retry import TransientError, parse_retry_after, with_retries
 
 log = logging.getLogger(__name__)
 
-ENDPOINTS = {"na": "https://sellingpartnerapi-na.amazon.com", "eu": "https://sellingpartnerapi-eu.amazon.com",
-             "fe": "https://sellingpartnerapi-fe.amazon.com"}
+ENDPOINTS = {
+    "na": "https://sellingpartnerapi-na.amazon.com",
+    "eu": "https://sellingpartnerapi-eu.amazon.com",
+    "fe": "https://sellingpartnerapi-fe.amazon.com",
+}
 LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
 # Each operation's documented default usage plan: (requests per second, burst).
 RATE_LIMITS = {
-    "searchOrders": (0.0056, 20), "getOrder": (0.5, 30), "getOrders": (0.0167, 20), "getOrderItems": (0.5, 30),
-    "createReport": (0.0167, 15), "getReport": (2.0, 15), "getReportDocument": (0.0167, 15),
+    "searchOrders": (0.0056, 20),
+    "getOrder": (0.5, 30),
+    "getOrders": (0.0167, 20),
+    "getOrderItems": (0.5, 30),
+    "createReport": (0.0167, 15),
+    "getReport": (2.0, 15),
+    "getReportDocument": (0.0167, 15),
 }
 MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = 1.0
@@ -69,8 +77,15 @@ class Credentials:
 
 
 class SpApiClient:
-    def __init__(self, http: httpx.Client, credentials: Credentials, endpoint: str, token_url: str,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        http: httpx.Client,
+        credentials: Credentials,
+        endpoint: str,
+        token_url: str,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.http = http
         self.credentials = credentials
         self.endpoint = endpoint.rstrip("/")
@@ -87,9 +102,15 @@ class SpApiClient:
         if not force and self._token and self.clock() < self._token_expires:
             return self._token
         try:
-            response = self.http.post(self.token_url, data={
-                "grant_type": "refresh_token", "refresh_token": self.credentials.refresh_token,
-                "client_id": self.credentials.client_id, "client_secret": self.credentials.client_secret})
+            response = self.http.post(
+                self.token_url,
+                data={
+                    "grant_type": "refresh_token",
+                    "refresh_token": self.credentials.refresh_token,
+                    "client_id": self.credentials.client_id,
+                    "client_secret": self.credentials.client_secret,
+                },
+            )
         except httpx.HTTPError as exc:
             raise SpApiError(f"Login with Amazon unreachable ({type(exc).__name__})") from None
         if response.status_code != 200:
@@ -100,8 +121,14 @@ class SpApiClient:
         return self._token
 
     # -------------------------------------------------------------- calls
-    def call(self, operation: str, method: str, path: str, params: dict[str, Any] | None = None,
-             json: dict[str, Any] | None = None) -> dict[str, Any]:
+    def call(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """One API call: rate-limited, authenticated (one refresh on 401/403), retried on 429/5xx."""
         refreshed = False
 
@@ -119,20 +146,32 @@ class SpApiClient:
             return response.json() if response.content else {}
 
         try:
-            body, _ = with_retries(attempt, attempts=MAX_ATTEMPTS, backoff=BACKOFF_SECONDS,
-                                   max_wait=MAX_BACKOFF_SECONDS, sleep=self.sleep, what=operation)
+            body, _ = with_retries(
+                attempt,
+                attempts=MAX_ATTEMPTS,
+                backoff=BACKOFF_SECONDS,
+                max_wait=MAX_BACKOFF_SECONDS,
+                sleep=self.sleep,
+                what=operation,
+            )
         except TransientError as exc:
             raise SpApiError(f"{operation}: {exc} after {MAX_ATTEMPTS} attempts") from None
         return body
 
-    def _request(self, operation: str, method: str, path: str, params: dict[str, Any] | None,
-                 json: dict[str, Any] | None) -> httpx.Response:
+    def _request(
+        self, operation: str, method: str, path: str, params: dict[str, Any] | None, json: dict[str, Any] | None
+    ) -> httpx.Response:
         bucket = self.buckets.get(operation)
         if bucket:
             bucket.take()
         try:
-            return self.http.request(method, f"{self.endpoint}{path}", params=params, json=json,
-                                     headers={"x-amz-access-token": self.access_token(), "user-agent": USER_AGENT})
+            return self.http.request(
+                method,
+                f"{self.endpoint}{path}",
+                params=params,
+                json=json,
+                headers={"x-amz-access-token": self.access_token(), "user-agent": USER_AGENT},
+            )
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             raise TransientError(f"no answer ({type(exc).__name__})") from None
 
@@ -151,8 +190,14 @@ class SpApiClient:
             return response.content
 
         try:
-            data, _ = with_retries(attempt, attempts=MAX_ATTEMPTS, backoff=BACKOFF_SECONDS,
-                                   max_wait=MAX_BACKOFF_SECONDS, sleep=self.sleep, what="report download")
+            data, _ = with_retries(
+                attempt,
+                attempts=MAX_ATTEMPTS,
+                backoff=BACKOFF_SECONDS,
+                max_wait=MAX_BACKOFF_SECONDS,
+                sleep=self.sleep,
+                what="report download",
+            )
         except TransientError as exc:
             raise SpApiError(str(exc)) from None
         return data

@@ -44,13 +44,36 @@ REPORTS_PATH = "/reports/2021-06-30"
 FIRST_SYNC_DAYS = 60  # the ODR window: how far back a first sync reaches
 REPORT_TYPES = ("GET_SELLER_FEEDBACK_DATA", "GET_V2_SELLER_PERFORMANCE_REPORT")
 CHANNELS = {"AMAZON": "AFN", "MERCHANT": "MFN"}
-STATUSES = {"PENDING_AVAILABILITY": "PendingAvailability", "PENDING": "Pending", "UNSHIPPED": "Unshipped",
-            "PARTIALLY_SHIPPED": "PartiallyShipped", "SHIPPED": "Shipped", "CANCELLED": "Canceled",
-            "UNFULFILLABLE": "Unfulfillable"}
+STATUSES = {
+    "PENDING_AVAILABILITY": "PendingAvailability",
+    "PENDING": "Pending",
+    "UNSHIPPED": "Unshipped",
+    "PARTIALLY_SHIPPED": "PartiallyShipped",
+    "SHIPPED": "Shipped",
+    "CANCELLED": "Canceled",
+    "UNFULFILLABLE": "Unfulfillable",
+}
 CANCELLERS = {"BUYER": "buyer", "MERCHANT": "seller", "SELLER": "seller", "AMAZON": "amazon"}
-COLUMNS = ["order_id", "purchase_date", "fulfillment_channel", "order_status", "marketplace", "latest_ship_date",
-           "shipped_at", "cancelled_by", "tracking_id", "carrier", "ship_service_level", "latest_delivery_date",
-           "sku", "asin", "product_name", "quantity", "order_total", "currency"]
+COLUMNS = [
+    "order_id",
+    "purchase_date",
+    "fulfillment_channel",
+    "order_status",
+    "marketplace",
+    "latest_ship_date",
+    "shipped_at",
+    "cancelled_by",
+    "tracking_id",
+    "carrier",
+    "ship_service_level",
+    "latest_delivery_date",
+    "sku",
+    "asin",
+    "product_name",
+    "quantity",
+    "order_total",
+    "currency",
+]
 
 
 @dataclass(frozen=True)
@@ -67,8 +90,14 @@ def sync_accounts(settings: Settings) -> list[SpApiAccount]:
         return _accounts_file(Path(settings.spapi_accounts_file), settings)
     if not settings.spapi_refresh_token:
         return []
-    return [SpApiAccount(settings.spapi_account or settings.default_account, settings.spapi_region or "na",
-                         tuple(settings.spapi_marketplace_ids), settings.spapi_refresh_token)]
+    return [
+        SpApiAccount(
+            settings.spapi_account or settings.default_account,
+            settings.spapi_region or "na",
+            tuple(settings.spapi_marketplace_ids),
+            settings.spapi_refresh_token,
+        )
+    ]
 
 
 def _accounts_file(path: Path, settings: Settings) -> list[SpApiAccount]:
@@ -81,10 +110,15 @@ def _accounts_file(path: Path, settings: Settings) -> list[SpApiAccount]:
         name = entry.get("refresh_token_env", "")
         token = os.environ.get(name, "") if name else ""
         if not entry.get("key") or not entry.get("marketplace_ids") or not token:
-            raise ConfigError(f"SPAPI_ACCOUNTS_FILE: account #{n} needs key, marketplace_ids and refresh_token_env "
-                              "naming an environment variable that holds its refresh token")
-        accounts.append(SpApiAccount(entry["key"], entry.get("region", settings.spapi_region or "na"),
-                                     tuple(entry["marketplace_ids"]), token))
+            raise ConfigError(
+                f"SPAPI_ACCOUNTS_FILE: account #{n} needs key, marketplace_ids and refresh_token_env "
+                "naming an environment variable that holds its refresh token"
+            )
+        accounts.append(
+            SpApiAccount(
+                entry["key"], entry.get("region", settings.spapi_region or "na"), tuple(entry["marketplace_ids"]), token
+            )
+        )
     return accounts
 
 
@@ -92,8 +126,14 @@ def make_client(settings: Settings, account: SpApiAccount, http, sleep=time.slee
     if not (settings.spapi_client_id and settings.spapi_client_secret):
         raise ConfigError("SPAPI_CLIENT_ID and SPAPI_CLIENT_SECRET are needed for the Selling Partner API")
     endpoint = settings.spapi_endpoint or ENDPOINTS[account.region]
-    return SpApiClient(http, Credentials(account.refresh_token, settings.spapi_client_id, settings.spapi_client_secret),
-                       endpoint, settings.lwa_token_url or LWA_TOKEN_URL, sleep, clock)
+    return SpApiClient(
+        http,
+        Credentials(account.refresh_token, settings.spapi_client_id, settings.spapi_client_secret),
+        endpoint,
+        settings.lwa_token_url or LWA_TOKEN_URL,
+        sleep,
+        clock,
+    )
 
 
 # ------------------------------------------------------------------ orders
@@ -108,24 +148,28 @@ def map_order(order: dict[str, Any]) -> dict[str, str]:
         execution = ((item.get("cancellation") or {}).get("cancellationExecution") or {}).get("cancelledBy")
         request = ((item.get("cancellation") or {}).get("cancellationRequest") or {}).get("requester")
         cancelled_by = cancelled_by or CANCELLERS.get(str(execution or request or "").upper(), "")
-    total = ((order.get("proceeds") or {}).get("grandTotal") or {})
+    total = (order.get("proceeds") or {}).get("grandTotal") or {}
     products = [i.get("product") or {} for i in items]
     first = packages[0] if packages else {}
     return {
-        "order_id": order["orderId"], "purchase_date": order.get("createdTime", ""),
+        "order_id": order["orderId"],
+        "purchase_date": order.get("createdTime", ""),
         "fulfillment_channel": CHANNELS.get(str(fulfillment.get("fulfilledBy", "")).upper(), ""),
         "order_status": STATUSES.get(str(fulfillment.get("fulfillmentStatus", "")).upper(), ""),
         "marketplace": (order.get("salesChannel") or {}).get("marketplaceId", ""),
         "latest_ship_date": (fulfillment.get("shipByWindow") or {}).get("latestDateTime", ""),
         "shipped_at": ship_times[0] if ship_times else "",
-        "cancelled_by": cancelled_by, "tracking_id": first.get("trackingNumber", ""),
-        "carrier": first.get("carrier", ""), "ship_service_level": fulfillment.get("fulfillmentServiceLevel", ""),
+        "cancelled_by": cancelled_by,
+        "tracking_id": first.get("trackingNumber", ""),
+        "carrier": first.get("carrier", ""),
+        "ship_service_level": fulfillment.get("fulfillmentServiceLevel", ""),
         "latest_delivery_date": (fulfillment.get("deliverByWindow") or {}).get("latestDateTime", ""),
         "sku": ", ".join(p["sellerSku"] for p in products if p.get("sellerSku")),
         "asin": ", ".join(p["asin"] for p in products if p.get("asin")),
         "product_name": ", ".join(p["title"] for p in products if p.get("title"))[:2000],
         "quantity": str(sum(int(i.get("quantityOrdered") or 0) for i in items)) if items else "",
-        "order_total": str(total.get("amount", "")), "currency": total.get("currencyCode", ""),
+        "order_total": str(total.get("amount", "")),
+        "currency": total.get("currencyCode", ""),
     }
 
 
@@ -137,16 +181,31 @@ class SyncResult:
     errors: list[str] = field(default_factory=list)
 
 
-def sync_orders(client: SpApiClient, sessions: sessionmaker[Session], settings: Settings, account: SpApiAccount,
-                marketplace: str, folder: Path) -> tuple[int, ImportResult | None]:
+def sync_orders(
+    client: SpApiClient,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    account: SpApiAccount,
+    marketplace: str,
+    folder: Path,
+) -> tuple[int, ImportResult | None]:
     """New and changed orders since the stored cursor, imported; the cursor moves on."""
     with sessions.begin() as session:
         account_id = accounts.account_id(session, account.key)
-        cursor_row = session.scalar(select(SyncCursor).where(
-            SyncCursor.account_id == account_id, SyncCursor.marketplace_id == marketplace, SyncCursor.kind == "orders"))
+        cursor_row = session.scalar(
+            select(SyncCursor).where(
+                SyncCursor.account_id == account_id,
+                SyncCursor.marketplace_id == marketplace,
+                SyncCursor.kind == "orders",
+            )
+        )
         since = cursor_row.cursor if cursor_row else utcnow() - timedelta(days=FIRST_SYNC_DAYS)
-    params: dict[str, Any] = {"marketplaceIds": marketplace, "lastUpdatedAfter": _iso(since),
-                              "includedData": "FULFILLMENT,PACKAGES,CANCELLATION,PROCEEDS", "maxResultsPerPage": 100}
+    params: dict[str, Any] = {
+        "marketplaceIds": marketplace,
+        "lastUpdatedAfter": _iso(since),
+        "includedData": "FULFILLMENT,PACKAGES,CANCELLATION,PROCEEDS",
+        "maxResultsPerPage": 100,
+    }
     orders: list[dict[str, Any]] = []
     while True:
         body = client.call("searchOrders", "GET", ORDERS_PATH, params=params)
@@ -167,23 +226,44 @@ def sync_orders(client: SpApiClient, sessions: sessionmaker[Session], settings: 
     if result.status != "rejected":
         newest = max(parse_timestamp(o["lastUpdatedTime"]) for o in orders if o.get("lastUpdatedTime"))
         with sessions.begin() as session:
-            row = session.scalar(select(SyncCursor).where(
-                SyncCursor.account_id == account_id, SyncCursor.marketplace_id == marketplace,
-                SyncCursor.kind == "orders"))
+            row = session.scalar(
+                select(SyncCursor).where(
+                    SyncCursor.account_id == account_id,
+                    SyncCursor.marketplace_id == marketplace,
+                    SyncCursor.kind == "orders",
+                )
+            )
             if row is None:
-                session.add(SyncCursor(account_id=account_id, marketplace_id=marketplace, kind="orders",
-                                       cursor=newest, updated_at=utcnow()))
+                session.add(
+                    SyncCursor(
+                        account_id=account_id,
+                        marketplace_id=marketplace,
+                        kind="orders",
+                        cursor=newest,
+                        updated_at=utcnow(),
+                    )
+                )
             else:
                 row.cursor, row.updated_at = max(row.cursor, newest), utcnow()
     return len(orders), result
 
 
 # ------------------------------------------------------------------ reports
-def fetch_report(client: SpApiClient, report_type: str, marketplaces: tuple[str, ...], timeout_seconds: float,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> bytes:
+def fetch_report(
+    client: SpApiClient,
+    report_type: str,
+    marketplaces: tuple[str, ...],
+    timeout_seconds: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> bytes:
     """Request a report, wait for it, download it (decompressed)."""
-    body = client.call("createReport", "POST", f"{REPORTS_PATH}/reports",
-                       json={"reportType": report_type, "marketplaceIds": list(marketplaces)})
+    body = client.call(
+        "createReport",
+        "POST",
+        f"{REPORTS_PATH}/reports",
+        json={"reportType": report_type, "marketplaceIds": list(marketplaces)},
+    )
     report_id = body["reportId"]
     started, wait = clock(), 5.0
     while True:
@@ -194,8 +274,10 @@ def fetch_report(client: SpApiClient, report_type: str, marketplaces: tuple[str,
         if status in ("FATAL", "CANCELLED"):
             raise SpApiError(f"{report_type} report {report_id} ended {status}; Amazon produced no document")
         if clock() - started > timeout_seconds:
-            raise SpApiError(f"{report_type} report {report_id} still {status} after {timeout_seconds:.0f} s; "
-                             "gave up (it will be requested again on the next sync)")
+            raise SpApiError(
+                f"{report_type} report {report_id} still {status} after {timeout_seconds:.0f} s; "
+                "gave up (it will be requested again on the next sync)"
+            )
         sleep(wait)
         wait = min(wait * 1.5, 60.0)
     document = client.call("getReportDocument", "GET", f"{REPORTS_PATH}/documents/{report['reportDocumentId']}")
@@ -205,9 +287,15 @@ def fetch_report(client: SpApiClient, report_type: str, marketplaces: tuple[str,
     return data
 
 
-def sync_account(client: SpApiClient, sessions: sessionmaker[Session], settings: Settings, account: SpApiAccount,
-                 folder: Path, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> SyncResult:
+def sync_account(
+    client: SpApiClient,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    account: SpApiAccount,
+    folder: Path,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> SyncResult:
     """Orders of every marketplace, then the feedback and performance reports; one failure does not stop the rest."""
     result = SyncResult(account.key)
     folder.mkdir(parents=True, exist_ok=True)
@@ -221,8 +309,9 @@ def sync_account(client: SpApiClient, sessions: sessionmaker[Session], settings:
             result.errors.append(str(exc))
     for report_type in REPORT_TYPES:
         try:
-            data = fetch_report(client, report_type, account.marketplace_ids,
-                                settings.spapi_report_timeout_minutes * 60, sleep, clock)
+            data = fetch_report(
+                client, report_type, account.marketplace_ids, settings.spapi_report_timeout_minutes * 60, sleep, clock
+            )
         except SpApiError as exc:
             result.errors.append(str(exc))
             continue
@@ -236,5 +325,3 @@ def sync_account(client: SpApiClient, sessions: sessionmaker[Session], settings:
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
-
-
