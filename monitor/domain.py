@@ -63,6 +63,17 @@ _LEVEL_RANK = {AlertLevel.OK: 0, AlertLevel.NO_DATA: 1, AlertLevel.WARNING: 2, A
 FIRING = tuple(level for level in AlertLevel if level.firing)
 
 
+# the timestamp fields of an order, as stored (UTC)
+ORDER_TIMESTAMPS = (
+    "purchase_date",
+    "latest_ship_date",
+    "shipped_at",
+    "cancelled_at",
+    "latest_delivery_date",
+    "delivered_at",
+)
+
+
 class Family(StrEnum):
     """Metrics that measure the same thing over different windows share a family."""
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from monitor import metrics as m
 from monitor.accounts import find_accounts
 from monitor.db import driver_connection
-from monitor.domain import Channel, Direction, Family
+from monitor.domain import ORDER_TIMESTAMPS, Channel, Direction, Family
 from monitor.gcpause import gc_paused
 from monitor.models import Account, MetricSnapshot
 from monitor.timeutil import to_utc, utcnow
@@ -38,7 +38,6 @@ METRIC_FIELDS = (
     "delivered_at",
 )
 ORDER_FIELDS = (*METRIC_FIELDS, "marketplace", "carrier", "ship_service_level", "sku", "product_name")
-TIMESTAMPS = ("purchase_date", "latest_ship_date", "shipped_at", "cancelled_at", "latest_delivery_date", "delivered_at")
 DEFECT_FIELDS = ("order_id", "defect_type", "received_at", "status", "rating", "comment")
 
 
@@ -82,7 +81,7 @@ def load(
         orders["tracking_valid"] = orders["tracking_valid"].map({True: True, False: False})
         defects = _query(connection, f"SELECT {', '.join(DEFECT_FIELDS)} FROM defects WHERE {where}", DEFECT_FIELDS)
         return AccountData(
-            account.key, _timestamps(orders, TIMESTAMPS), _timestamps(defects, ("received_at",)), present
+            account.key, _timestamps(orders, ORDER_TIMESTAMPS), _timestamps(defects, ("received_at",)), present
         )
 
 

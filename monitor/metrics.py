@@ -34,7 +34,7 @@ from monitor import forecast
 
 if TYPE_CHECKING:
     from monitor.config import Settings
-from monitor.domain import Channel, Direction, Family, MetricKey, Status
+from monitor.domain import ORDER_TIMESTAMPS, Channel, Direction, Family, MetricKey, Status
 from monitor.errors import UsageError
 
 NEVER = np.iinfo(np.int64).max  # an event that has not happened (as microseconds)
@@ -296,17 +296,7 @@ def prepare(
     """Counting times of one account's orders (see the module docstring). `present` says which
     fields the account's data carries at all, when `orders` is only its recent part."""
     orders = orders.reset_index(drop=True)
-    t = {
-        name: _us(orders[name])
-        for name in (
-            "purchase_date",
-            "latest_ship_date",
-            "shipped_at",
-            "cancelled_at",
-            "latest_delivery_date",
-            "delivered_at",
-        )
-    }
+    t = {name: _us(orders[name]) for name in ORDER_TIMESTAMPS}
     status = orders["order_status"].to_numpy(dtype=object)
     cancelled = (status == "Canceled") | (t["cancelled_at"] != NEVER)
     shipped = t["shipped_at"]

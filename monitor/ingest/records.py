@@ -13,7 +13,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from monitor.domain import ORDER_TIMESTAMPS
 from monitor.timeutil import parse_timestamp
+
+__all__ = ["ORDER_TIMESTAMPS", "RowError", "defect_record", "order_record"]
 
 
 class RowError(ValueError):
@@ -45,15 +48,6 @@ DEFECT_STATUSES = {
 }
 
 BOOLEANS = {"true": True, "yes": True, "y": True, "1": True, "false": False, "no": False, "n": False, "0": False}
-
-ORDER_TIMESTAMPS = (
-    "purchase_date",
-    "latest_ship_date",
-    "shipped_at",
-    "cancelled_at",
-    "latest_delivery_date",
-    "delivered_at",
-)
 
 
 def _key(text: str) -> str:
