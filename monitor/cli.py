@@ -141,6 +141,7 @@ def import_(
 
 @cli.command(name="metrics")
 @click.option("--account", help="one account (default: all)")
+@click.option("--marketplace", help="one marketplace: amazon.com, or its id (default: all)")
 @click.option("--as-of", "as_of", help="ISO timestamp, or a date meaning the end of that day (UTC); default now")
 @click.option(
     "--history", "history_days", type=click.IntRange(1, 3650), help="one value per day for the last DAYS days"
@@ -153,6 +154,7 @@ def import_(
 def metrics_(
     settings: Settings,
     account: str | None,
+    marketplace: str | None,
     as_of: str | None,
     history_days: int | None,
     output: str,
@@ -167,13 +169,14 @@ def metrics_(
     moment = _as_of(as_of)
     with _monitor(settings) as monitor:
         if explain_metric:
-            offenders = monitor.explain(explain_metric, account, Channel(channel) if channel else None, moment)
+            channel_ = Channel(channel) if channel else None
+            offenders = monitor.explain(explain_metric, account, channel_, moment, marketplace)
             _json(offenders) if output == "json" else _echo(terminal.offenders_table(offenders, explain_metric))
         elif amazon:
-            rows = monitor.compare_with_amazon(account)
+            rows = monitor.compare_with_amazon(account, marketplace)
             _json(rows) if output == "json" else _echo(terminal.comparison_table(rows))
         else:
-            values = monitor.metrics(account, moment, history_days)
+            values = monitor.metrics(account, moment, history_days, marketplace)
             _json(values) if output == "json" else _echo(terminal.metrics_table(values, bool(history_days)))
 
 
@@ -366,12 +369,15 @@ def appeal_action_add(
 @click.option("--account", required=True)
 @click.option("--metric", required=True)
 @click.option("--channel", type=click.Choice(["afn", "mfn"]))
+@click.option("--marketplace", help="one marketplace (default: the one where the metric was worst)")
 @click.option("--as-of", "as_of")
 @_common
-def appeal_draft(settings: Settings, account: str, metric: str, channel: str | None, as_of: str | None) -> None:
+def appeal_draft(
+    settings: Settings, account: str, metric: str, channel: str | None, marketplace: str | None, as_of: str | None
+) -> None:
     """Write the plan of action (Markdown and HTML) built from the data."""
     with _monitor(settings) as monitor:
-        files = monitor.draft_appeal(account, metric, channel, _as_of(as_of))
+        files = monitor.draft_appeal(account, metric, channel, _as_of(as_of), marketplace)
     click.echo(str(files.markdown.resolve()))
     click.echo(str(files.html.resolve()))
 

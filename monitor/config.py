@@ -124,6 +124,28 @@ def _csv_list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def _days(value: str) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ValueError(f"expected a whole number of days, got {value!r}") from None
+    if not 0 <= number <= 365:
+        raise ValueError(f"must be between 0 and 365 days, got {number}")
+    return number
+
+
+def _marketplace(value: str) -> str:
+    from monitor.marketplaces import normalize
+
+    return normalize(value) or ""
+
+
+def _timezones(value: str) -> tuple[tuple[str, str], ...]:
+    from monitor.marketplaces import parse_timezones
+
+    return tuple(sorted(parse_timezones(value).items()))
+
+
 def _account_key(value: str) -> str:
     value = value.strip()
     if not value or len(value) > 100 or any(c.isspace() for c in value):
@@ -219,6 +241,32 @@ class Settings:
     limit_vtr: float = _setting("0.95", "Valid Tracking Rate target (must stay at or above)", _fraction, group=METRICS)
     limit_otdr: float = _setting(
         "0.90", "On-Time Delivery Rate target (must stay at or above)", _fraction, group=METRICS
+    )
+    lag_odr_days: int = _setting(
+        "15",
+        "how many days before the report day Amazon's ODR window ends (an imported Amazon report of the "
+        "marketplace overrides it)",
+        _days,
+        group=METRICS,
+    )
+    lag_lsr_days: int = _setting("0", "the same for the Late Shipment Rate", _days, group=METRICS)
+    lag_cr_days: int = _setting("1", "the same for the Pre-fulfilment Cancellation Rate", _days, group=METRICS)
+    lag_vtr_days: int = _setting("10", "the same for the Valid Tracking Rate", _days, group=METRICS)
+    lag_otdr_days: int = _setting("7", "the same for the On-Time Delivery Rate (in units)", _days, group=METRICS)
+    default_marketplace: str = _setting(
+        "", "marketplace of orders that name none, e.g. amazon.com (empty: unknown)", _marketplace, group=METRICS
+    )
+    marketplace_timezones: tuple[tuple[str, str], ...] = _setting(
+        "",
+        "time zones that override Amazon's for date-only deadlines, e.g. amazon.com=America/New_York,...",
+        _timezones,
+        group=METRICS,
+    )
+    cr_unknown_initiator: str = _setting(
+        "count",
+        "count or ignore: cancellations whose initiator is unknown (count is the cautious reading)",
+        _choice("count", "ignore"),
+        group=METRICS,
     )
     alert_repeat_hours: int = _setting(
         "24", "re-send a still-firing alert after this many hours", _positive_int, group=ALERTS

@@ -74,6 +74,35 @@ ORDER_TIMESTAMPS = (
 )
 
 
+class Source(StrEnum):
+    """What an account's data can carry; each metric rests on some of these."""
+
+    ORDERS = "orders"
+    SHIP_BY = "ship_by"
+    CONFIRMATIONS = "ship_confirmations"
+    TRACKING_NUMBERS = "tracking_numbers"
+    TRACKING = "tracking_validity"
+    PROMISES = "delivery_promises"
+    DELIVERY = "delivery_scans"
+    FEEDBACK = "feedback"
+    CLAIMS = "claims"
+    AMAZON_REPORT = "amazon_report"
+
+
+# per order source: the field an order must carry, the field whose newest value is the data's time,
+# and whether only MFN orders count (the seller's own shipments)
+ORDER_SOURCES: dict[Source, tuple[str, str, bool]] = {
+    Source.ORDERS: ("purchase_date", "purchase_date", False),
+    Source.SHIP_BY: ("latest_ship_date", "latest_ship_date", True),
+    Source.CONFIRMATIONS: ("shipped_at", "shipped_at", True),
+    Source.TRACKING_NUMBERS: ("tracking_id", "shipped_at", True),
+    Source.TRACKING: ("tracking_valid", "shipped_at", True),
+    Source.PROMISES: ("latest_delivery_date", "latest_delivery_date", True),
+    Source.DELIVERY: ("delivered_at", "delivered_at", True),
+}
+DEFECT_SOURCES = (Source.FEEDBACK, Source.CLAIMS, Source.AMAZON_REPORT)  # ODR needs one of them
+
+
 class Family(StrEnum):
     """Metrics that measure the same thing over different windows share a family."""
 

@@ -1,94 +1,198 @@
-"""When will a metric miss its target if the recent trend continues? Pure.
+"""What Amazon will show in the coming days: the projection, and the trend forecast. Pure.
 
-A metric's window value is the sum of daily cohorts (the orders whose anchor
-falls on one day). Rolling window values overlap and lag, so the trend is
-fitted to the daily cohorts instead, which are independent of each other:
+Both read daily cohorts as known now (counting.Cohorts: index `today` is day0's cohort).
 
-1. Take the bad share of each of the last FIT_DAYS daily cohorts (late
-   shipments of the orders due that day, and so on), in "bad share" space (for
-   a min metric, 1 - its good share).
-2. Fit a straight line, weighting each day by its number of orders.
-3. Trust the line only when it rises clearly above the day-to-day noise: its
-   slope must be at least MIN_T standard errors above zero.
-4. Project the coming days' cohorts on that line (with the recent average
-   number of orders a day), roll the metric's window forward day by day over
-   the known and the projected cohorts, and report the first day on which the
-   window misses the target, up to HORIZON_DAYS ahead.
+**Projection.** Amazon's window ends `lag` days before its report day, so the orders its
+windows will hold over the next `lag` days are already placed, shipped or promised.
+Each of those windows, counted with what is known now, is a floor for a MAX metric
+(defects still to come can only add): the worst of them is `projected`.
 
-Scenario tests (tests/test_forecast.py) show the trade-off: a steadily rising
-late-shipment rate is flagged days before it reaches the limit, and steady,
-noisy sellers get no forecast warning over a year.
+**Forecast.** Beyond the lag the window takes in days that have not happened yet:
+
+1. Each recent complete cohort's eventual bad share is estimated. For ODR and CR a young
+   cohort is still filling up (claims arrive weeks after the order), so its known bad
+   count is divided by the share of defects that orders of its age usually have by then
+   (the completeness curve, learned from the account's older orders, else a default).
+2. A line is drawn through the last FIT_DAYS estimates, each day weighted by its orders
+   times its completeness: at the recent level, less LEVEL_Z standard errors (binomial
+   noise), rising only when a weighted least-squares slope is at least MIN_T standard
+   errors above zero, and then by the slope less CAUTION standard errors. A seller whose
+   recent orders already go bad more often than the target allows is forecast to breach
+   when those orders enter Amazon's window; a steady seller's noise is not.
+3. Amazon's window is rolled forward day by day: known cohorts keep their known bad
+   (plus, for ODR and CR, the defects their age says are still to come), days to come
+   get the recent daily volume at the line's share. The first day the window misses the
+   target is the forecast breach, up to HORIZON_DAYS ahead.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
+
+from monitor.counting import Cohorts
 
 FIT_DAYS = 21
 MIN_DAYS_WITH_ORDERS = 10
 MIN_T = 2.5
 HORIZON_DAYS = 30
 CAUTION = 0.5  # standard errors taken off the slope before projecting
+LEVEL_Z = 1.0  # standard errors taken off the recent level before projecting
+MIN_COMPLETENESS = 0.15  # younger cohorts say too little to fit on
+MIN_CURVE_SAMPLES = 30  # fewer learned delays than this: the default curve
+
+# Default completeness curves (ours): the share of a cohort's eventual defects known at each
+# age in days, as (age, share) points, linear in between. A-to-z claims may be filed up to 90
+# days after the latest delivery date and feedback within 90 days; cancellations come in days.
+DEFAULT_CURVES = {
+    "odr": ((0, 0.0), (7, 0.25), (14, 0.5), (21, 0.65), (30, 0.78), (45, 0.9), (60, 0.96), (90, 1.0)),
+    "cr": ((0, 0.0), (1, 0.8), (2, 0.92), (3, 0.97), (7, 1.0)),
+}
+CURVE_DAYS = {"odr": 90, "cr": 14}
 
 
+@dataclass(frozen=True)
+class Curve:
+    """completeness[a]: the share of eventual bad events known a days after the anchor day
+    (1 beyond the end)."""
+
+    completeness: np.ndarray
+    learned: bool
+
+    def at(self, ages: np.ndarray) -> np.ndarray:
+        ages = np.asarray(ages)
+        out = np.ones(ages.shape, dtype=float)
+        inside = (ages >= 0) & (ages < len(self.completeness))
+        out[inside] = self.completeness[ages[inside]]
+        out[ages < 0] = 0.0
+        return out
+
+
+def default_curve(family: str) -> Curve:
+    points = DEFAULT_CURVES[family]
+    days = CURVE_DAYS[family]
+    ages = np.arange(days + 1)
+    return Curve(np.interp(ages, [a for a, _ in points], [s for _, s in points]), learned=False)
+
+
+def curve_from_delays(family: str, delays: np.ndarray) -> Curve:
+    """The completeness curve from a histogram of delays in days (see counting.delays_at):
+    at age a, the share of delays shorter than a days."""
+    total = int(delays.sum())
+    if total < MIN_CURVE_SAMPLES:
+        return default_curve(family)
+    shorter = np.concatenate(([0], np.cumsum(delays)[:-1])) / total
+    return Curve(shorter, learned=True)
+
+
+# ------------------------------------------------------------------ the projection
+@dataclass(frozen=True)
+class Projection:
+    days_ahead: int
+    bad: int
+    judged: int
+
+
+def project(cohorts: Cohorts, today: int, window_days: int, lag: int) -> Projection | None:
+    """The window with the worst bad share Amazon will show over the next max(lag, 1) days,
+    counted with what is known now (None when those windows hold no judged order)."""
+    worst: Projection | None = None
+    for k in range(1, max(lag, 1) + 1):
+        start, end = today - lag - window_days + k, today - lag + k
+        _, judged, bad = cohorts.window(max(start, 0), end)
+        if judged and (worst is None or bad * worst.judged > worst.bad * judged):
+            worst = Projection(k, bad, judged)
+    return worst
+
+
+# ------------------------------------------------------------------ the forecast
 def days_to_breach(
-    eligible: Sequence[int] | np.ndarray,
-    bad: Sequence[int] | np.ndarray,
-    window_days: int,
-    allowance: float,
-    strict: bool,
+    cohorts: Cohorts, today: int, window_days: int, lag: int, allowance: float, strict: bool, curve: Curve | None = None
 ) -> int | None:
-    """Days from now until the window's bad share reaches `allowance` (`strict`: exceeds it).
-
-    `eligible` and `bad` are daily cohort counts, oldest first, the last one ending now;
-    they must cover at least max(window_days, FIT_DAYS) days.
-    """
-    n = np.asarray(eligible, dtype=float)
-    b = np.asarray(bad, dtype=float)
-    slope, intercept = _trend(n[-FIT_DAYS:], b[-FIT_DAYS:])
-    if slope is None:
+    """Days from now until Amazon's window's bad share reaches `allowance` (`strict`: exceeds
+    it) if the trend of the recent cohorts goes on; None when there is no trusted rising trend."""
+    n = cohorts.judged.astype(float)
+    b = cohorts.bad.astype(float)
+    ages = today - np.arange(len(n))
+    c_now = curve.at(ages) if curve else np.ones(len(n))
+    fit = np.arange(max(0, today - FIT_DAYS), today)  # the complete days before today
+    trend = _trend(fit, n[fit], b[fit], c_now[fit])
+    if trend is None:
         return None
-    per_day = float(n[-7:].mean())
+    slope, intercept = trend
+    recent = n[max(0, today - 7) : today]
+    per_day = float(recent.mean()) if len(recent) else 0.0
     if per_day <= 0:
         return None
-    known_n, known_b = list(n[-window_days:]), list(b[-window_days:])
-    for ahead in range(1, HORIZON_DAYS + 1):
-        share = min(max(intercept + slope * (FIT_DAYS - 1 + ahead), 0.0), 1.0)
-        known_n = known_n[1:] + [per_day]
-        known_b = known_b[1:] + [per_day * share]
-        total = sum(known_n)
-        window_share = sum(known_b) / total if total else 0.0
-        if window_share > allowance or (not strict and window_share >= allowance):
-            return ahead
-    return None
+    days = np.arange(today - lag - window_days + 1, today - lag + HORIZON_DAYS)  # every cohort any window needs
+    share = np.clip(intercept + slope * days, 0.0, 1.0)
+    known = days < len(n)
+    n_days = np.where(known, n[np.minimum(days, len(n) - 1)], 0.0)
+    b_days = np.where(known, b[np.minimum(days, len(n) - 1)], 0.0)
+    future = days >= today
+    n_days = np.where(future, np.maximum(n_days, per_day), n_days)
+    ahead = np.arange(1, HORIZON_DAYS + 1)[:, None]  # j, one row per day ahead
+    age_then = (today - days)[None, :] + ahead
+    if curve is not None:
+        c_then = curve.at(age_then)
+        still_to_come = np.maximum(c_then - curve.at(today - days)[None, :], 0.0)
+        bad = np.where(
+            future[None, :], np.maximum(b_days, n_days * share * c_then), b_days + n_days * share * still_to_come
+        )
+    else:
+        bad = np.where(future[None, :], np.maximum(b_days, n_days * share)[None, :], b_days[None, :])
+        bad = np.broadcast_to(bad, (HORIZON_DAYS, len(days)))
+    start = (today - lag - window_days + ahead) - days[0]
+    column = np.arange(len(days))[None, :]
+    in_window = (column >= start) & (column < start + window_days)
+    total_n = (in_window * n_days[None, :]).sum(axis=1)
+    total_b = (in_window * bad).sum(axis=1)
+    window_share = np.divide(total_b, total_n, out=np.zeros(HORIZON_DAYS), where=total_n > 0)
+    missed = window_share > allowance if strict else window_share >= allowance
+    hits = np.flatnonzero(missed)
+    return int(hits[0]) + 1 if len(hits) else None
 
 
-def _trend(n: np.ndarray, b: np.ndarray) -> tuple[float | None, float]:
-    """Weighted least-squares line through the daily bad shares; (None, 0) when not trusted."""
-    x = np.arange(len(n), dtype=float)
-    has = n > 0
+def _trend(x: np.ndarray, n: np.ndarray, b: np.ndarray, completeness: np.ndarray) -> tuple[float, float] | None:
+    """A cautious line through the estimated eventual bad shares of the recent cohorts:
+    (slope, intercept), or None with too few days to say anything.
+
+    Its level is the recent share's lower confidence bound (LEVEL_Z binomial standard
+    errors under the estimate), and it rises only when the rise is clear of the noise
+    (MIN_T standard errors), by the slope less CAUTION standard errors."""
+    effective = n * completeness
+    has = (n > 0) & (completeness >= MIN_COMPLETENESS)
     if has.sum() < MIN_DAYS_WITH_ORDERS:
-        return None, 0.0
-    x, n, share = x[has], n[has], b[has] / n[has]
-    w = n / n.sum()
-    x_mean, y_mean = float((w * x).sum()), float((w * share).sum())
+        return None
+    x, eff = x[has].astype(float), effective[has]
+    total = float(eff.sum())
+    share = np.clip(b[has] / eff, 0.0, 1.0)
+    w = eff / total
+    x_mean = float((w * x).sum())
+    level = float((w * share).sum())
+    floor = max(level, 1 / total)  # never less noise than one order's worth
+    cautious_level = level - LEVEL_Z * math.sqrt(floor * (1 - floor) / total)
+    slope = _significant_slope(x, eff, share, w, x_mean, level)
+    return slope, cautious_level - slope * x_mean
+
+
+def _significant_slope(
+    x: np.ndarray, eff: np.ndarray, share: np.ndarray, w: np.ndarray, x_mean: float, level: float
+) -> float:
+    """The weighted least-squares slope less CAUTION standard errors, when it is at least MIN_T
+    standard errors above zero; else 0."""
     sxx = float((w * (x - x_mean) ** 2).sum())
     if sxx == 0:
-        return None, 0.0
-    slope = float((w * (x - x_mean) * (share - y_mean)).sum()) / sxx
-    intercept = y_mean - slope * x_mean
+        return 0.0
+    slope = float((w * (x - x_mean) * (share - level)).sum()) / sxx
     if slope <= 0:
-        return None, 0.0
+        return 0.0
     # the noise of a share from n orders: binomial, around the fitted line (never below one order's worth)
-    fitted = np.clip(intercept + slope * x, 1 / n.max(), 1.0)
-    variance = fitted * (1 - fitted) / n
-    weights = n / n.sum()
-    se = math.sqrt(float((weights**2 * (x - x_mean) ** 2 * variance).sum())) / sxx
+    fitted = np.clip(level + slope * (x - x_mean), 1 / eff.max(), 1.0)
+    variance = fitted * (1 - fitted) / eff
+    se = math.sqrt(float((w**2 * (x - x_mean) ** 2 * variance).sum())) / sxx
     if se > 0 and slope / se < MIN_T:
-        return None, 0.0
-    # project the cautious slope (one standard error less), pivoting on the weighted mean
-    cautious = slope - CAUTION * se
-    return cautious, y_mean - cautious * x_mean
+        return 0.0
+    return slope - CAUTION * se

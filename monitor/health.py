@@ -1,5 +1,5 @@
-"""Metrics of stored accounts: loading their data, evaluating, explaining, snapshotting,
-and setting Amazon's own figures beside ours. The arithmetic lives in metrics.py."""
+"""Metrics of stored accounts: loading their data and facts, evaluating, explaining and
+snapshotting. The arithmetic lives in metrics.py and counting.py."""
 
 from __future__ import annotations
 
@@ -14,31 +14,39 @@ import pandas as pd
 from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.orm import Session
 
+from monitor import counting as cnt
 from monitor import metrics as m
 from monitor.accounts import find_accounts
 from monitor.db import driver_connection
-from monitor.domain import ORDER_TIMESTAMPS, Channel, Direction, Family
+from monitor.domain import ORDER_TIMESTAMPS, Channel, Family
+from monitor.facts import account_facts
 from monitor.gcpause import gc_paused
 from monitor.models import Account, MetricSnapshot
 from monitor.timeutil import to_utc, utcnow
 
 log = logging.getLogger(__name__)
 
-METRIC_FIELDS = (
+ORDER_FIELDS = (
     "order_id",
     "purchase_date",
     "fulfillment_channel",
     "order_status",
+    "marketplace",
+    "sales_channel",
     "latest_ship_date",
     "shipped_at",
     "cancelled_at",
     "cancelled_by",
+    "buyer_requested_cancel",
+    "tracking_id",
     "tracking_valid",
     "latest_delivery_date",
     "delivered_at",
+    "quantity",
 )
-ORDER_FIELDS = (*METRIC_FIELDS, "marketplace", "carrier", "ship_service_level", "sku", "product_name")
+DETAIL_FIELDS = (*ORDER_FIELDS, "carrier", "ship_service_level", "sku", "product_name")
 DEFECT_FIELDS = ("order_id", "defect_type", "received_at", "status", "rating", "comment")
+ANCHORS = ("purchase_date", "latest_ship_date", "shipped_at", "latest_delivery_date")
 
 
 @dataclass(frozen=True)
@@ -46,7 +54,7 @@ class AccountData:
     key: str
     orders: pd.DataFrame
     defects: pd.DataFrame
-    present: dict[str, bool] | None = None  # set when `orders` is only the recent part
+    facts: m.AccountFacts
 
 
 def _timestamps(frame: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
@@ -60,28 +68,36 @@ def _timestamps(frame: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
 
 
 def load(
-    connection: Connection, account: Account, fields: tuple[str, ...] = METRIC_FIELDS, since: datetime | None = None
+    session: Session,
+    account: Account,
+    targets: m.Targets,
+    fields: tuple[str, ...] = ORDER_FIELDS,
+    since: datetime | None = None,
 ) -> AccountData:
-    """One account's orders and defects as DataFrames (raw SQL, only the fields asked for:
-    loading, not counting, is what a million orders cost).
+    """One account's orders, defects and facts (raw SQL, only the fields asked for: loading,
+    not counting, is what a million orders cost).
 
-    With `since`, only orders that can still count at or after it (an anchor at or after
-    `since`) are loaded, and which fields the account ever carried is asked of the database.
+    With `since`, only the orders that can still count at or after it are loaded (an anchor
+    at or after `since`), with every order that ever had a defect or a cancellation (the
+    completeness of young cohorts is learned from those).
     """
+    connection = session.connection()
+    facts = account_facts(session, account.id, targets.default_marketplace)
     where = f"account_id = {int(account.id)}"
-    present = None
     recent = where
     if since is not None:
         stamp = f"'{to_utc(since).replace(tzinfo=None):%Y-%m-%d %H:%M:%S.%f}'"  # the stored text form
-        recent += " AND (" + " OR ".join(f"{a} >= {stamp}" for a in ANCHORS) + ")"
-        present = _present(connection, where)
+        recent += (
+            " AND ("
+            + " OR ".join(f"{a} >= {stamp}" for a in ANCHORS)
+            + f" OR cancelled_at IS NOT NULL OR order_status = 'Canceled' OR order_id IN "
+            f"(SELECT order_id FROM defects WHERE {where}))"
+        )
     with gc_paused():
         orders = _query(connection, f"SELECT {', '.join(fields)} FROM orders WHERE {recent}", fields)
-        # SQLite answers 1/0, PostgreSQL True/False: one form
-        orders["tracking_valid"] = orders["tracking_valid"].map({True: True, False: False})
         defects = _query(connection, f"SELECT {', '.join(DEFECT_FIELDS)} FROM defects WHERE {where}", DEFECT_FIELDS)
         return AccountData(
-            account.key, _timestamps(orders, ORDER_TIMESTAMPS), _timestamps(defects, ("received_at",)), present
+            account.key, _timestamps(orders, ORDER_TIMESTAMPS), _timestamps(defects, ("received_at",)), facts
         )
 
 
@@ -99,37 +115,29 @@ def _query(connection: Connection, sql: str, columns: Iterable[str]) -> pd.DataF
     return pd.DataFrame({name: table[:, i] for i, name in enumerate(columns)}, dtype=object, copy=False)
 
 
-ANCHORS = ("purchase_date", "latest_ship_date", "shipped_at", "latest_delivery_date")
-
-
-def _present(connection: Connection, where: str) -> dict[str, bool]:
-    """m.present_fields over all of the account's orders, asked of the database (EXISTS stops
-    at the first order that carries the field)."""
-    columns = ", ".join(
-        f"CASE WHEN EXISTS (SELECT 1 FROM orders WHERE {where} AND fulfillment_channel = 'MFN' "
-        f"AND {f} IS NOT NULL) THEN 1 ELSE 0 END AS {f}"
-        for f in m.PRESENCE_FIELDS
-    )
-    row = _query(connection, f"SELECT {columns}", m.PRESENCE_FIELDS).iloc[0]
-    return {f: bool(row[f] == 1) for f in m.PRESENCE_FIELDS}
-
-
 def since_for(as_of: datetime, days: int = 1) -> datetime:
-    """The earliest anchor that can count for `days` daily values ending at `as_of`."""
-    return as_of - timedelta(days=days - 1 + m.LOOKBACK_DAYS + 1)
+    """The earliest anchor that can count for `days` daily values ending at `as_of` (with any
+    window Amazon may show: a generous bound)."""
+    return as_of - timedelta(days=days - 1 + m.LOOKBACK_DAYS + 60)
 
 
 def current(
-    session: Session, targets: m.Targets, as_of: datetime, key: str | None = None, days: int | None = None
+    session: Session,
+    targets: m.Targets,
+    as_of: datetime,
+    key: str | None = None,
+    days: int | None = None,
+    marketplace: str | None = None,
 ) -> list[m.MetricValue]:
     """Every metric of every account (or one) at `as_of`, or its daily history."""
     values: list[m.MetricValue] = []
     for account in find_accounts(session, key):
-        data = load(session.connection(), account, since=since_for(as_of, days or 1))
+        data = load(session, account, targets, since=since_for(as_of, days or 1))
         if days:
-            values += m.history(data.orders, data.defects, as_of, days, targets, account.key, present=data.present)
+            found = m.history(data.orders, data.defects, as_of, days, targets, account.key, facts=data.facts)
         else:
-            values += m.evaluate(data.orders, data.defects, as_of, targets, account.key, present=data.present)
+            found = m.evaluate(data.orders, data.defects, as_of, targets, account.key, facts=data.facts)
+        values += [v for v in found if marketplace is None or v.marketplace == marketplace]
     return values
 
 
@@ -139,6 +147,7 @@ class Offender:
     """An order that counts against a metric now, and why."""
 
     account: str
+    marketplace: str
     channel: Channel
     metric: str
     order_id: str
@@ -156,45 +165,59 @@ def explain(
     as_of: datetime,
     metric_id: str,
     key: str | None = None,
-    channel: str | None = None,
+    channel: Channel | None = None,
+    marketplace: str | None = None,
 ) -> list[Offender]:
-    """The orders that count as bad for `metric_id` in the current window, worst first."""
+    """The orders that count as bad for `metric_id` in Amazon's current window, oldest first."""
     metric = m.metric_def(metric_id)
     offenders: list[Offender] = []
     for account in find_accounts(session, key):
-        data = load(session.connection(), account, ORDER_FIELDS, since_for(as_of))
-        prepared = m.prepare(data.orders, data.defects, data.present)
-        for ch in metric.channels:
-            if not channel or ch == channel:
-                offenders += offenders_of(data, prepared, metric, ch, as_of, targets)
+        data = load(session, account, targets, DETAIL_FIELDS, since_for(as_of))
+        groups = m.account_groups(data.orders, data.defects, targets, account.key, [metric], data.facts).groups
+        for group in groups:
+            if (channel is None or group.channel == channel) and (
+                marketplace is None or group.marketplace == marketplace
+            ):
+                offenders += offenders_of(data, group, as_of)
     return offenders
 
 
-def offenders_of(
-    data: AccountData, prepared: m.Prepared, metric: m.MetricDef, channel: Channel, as_of: datetime, targets: m.Targets
-) -> list[Offender]:
-    """The orders of one account and channel that count against `metric` at `as_of`, oldest first."""
-    c = m.counting(prepared, metric, channel, targets)
-    if c.no_data:
+def offenders_of(data: AccountData, group: m.Group, as_of: datetime) -> list[Offender]:
+    """The orders of one group that count against its metric in its window at `as_of`."""
+    if group.blocked:
         return []
-    end = m.to_us(as_of)
-    eligible, flagged = m.count_at(c, end, end - metric.days * m.US_PER_DAY)
-    bad = flagged if metric.direction is Direction.MAX else eligible & ~flagged
-    rows = data.orders.iloc[c.index[bad]].sort_values(metric.anchor)
+    c, metric, window = group.counting, group.metric, group.window
+    known = m.to_us(as_of)
+    end = m.day_start(known) - window.lag * m.US_PER_DAY
+    start = end - window.days * m.US_PER_DAY
+    bad = (
+        (c.anchor >= start)
+        & (c.anchor < end)
+        & (c.enter < known)
+        & (known <= c.drop)
+        & c.judged
+        & c.flag
+        & (c.flag_from < known)
+    )
+    positions = c.index[bad]
+    order = np.argsort(c.anchor[bad], kind="stable")
+    rows = data.orders.iloc[positions[order]]
+    anchors = c.anchor[bad][order]
     return [
         Offender(
             data.key,
-            channel,
+            group.marketplace,
+            group.channel,
             metric.id,
             row["order_id"],
-            row[metric.anchor].to_pydatetime(),
+            m.from_us(int(anchor)),
             _reason(metric, row, as_of, data.defects),
             _text(row.get("sku")),
             _text(row.get("carrier")),
             _text(row.get("ship_service_level")),
             _text(row.get("product_name")),
         )
-        for _, row in rows.iterrows()
+        for (_, row), anchor in zip(rows.iterrows(), anchors, strict=True)
     ]
 
 
@@ -220,27 +243,29 @@ def _reason(metric: m.MetricDef, row: pd.Series, as_of: datetime, defects: pd.Da
         by = row["cancelled_by"] or None
         return f"cancelled by {by}" if by else "cancelled, initiator unknown (counted as the seller's)"
     if metric.family is Family.VTR:
-        if row["tracking_valid"] is False:
-            return f"tracking {row.get('carrier') or ''} not valid".replace("  ", " ")
-        return "tracking validity unknown (counted as not valid)"
+        if not isinstance(row.get("tracking_id"), str) or not row.get("tracking_id"):
+            return "confirmed without a tracking number"
+        return f"tracking {row.get('carrier') or ''} not valid".replace("  ", " ")
     if metric.family is Family.OTDR:
         if _known(row["delivered_at"], as_of):
             return f"delivered {_span(row['delivered_at'] - row['latest_delivery_date'])} after the promised date"
         return f"not delivered, {_span(as_of - row['latest_delivery_date'])} past the promised date"
-    counted = m.counting_defects(defects[defects["order_id"] == row["order_id"]])
+    return _defect_reason(row, as_of, defects)
+
+
+def _defect_reason(row: pd.Series, as_of: datetime, defects: pd.DataFrame) -> str:
+    counted = cnt.counting_defects(defects[defects["order_id"] == row["order_id"]])
     counted = counted[counted["received_at"] < as_of]
     parts = []
+    labels = {"a_to_z_claim": "A-to-z claim", "chargeback": "chargeback", "negative_feedback": "negative feedback"}
     for _, d in counted.sort_values("received_at").iterrows():
-        label = {"a_to_z_claim": "A-to-z claim", "chargeback": "chargeback", "negative_feedback": "negative feedback"}[
-            d["defect_type"]
-        ]
         detail = (
             f"{int(d['rating'])} star"
             if d["defect_type"] == "negative_feedback" and pd.notna(d["rating"])
             else (d["status"] or "status unknown")
         )
         comment = f': "{d["comment"][:80]}"' if isinstance(d.get("comment"), str) and d["comment"] else ""
-        parts.append(f"{label} ({detail}) received {d['received_at'].date().isoformat()}{comment}")
+        parts.append(f"{labels[d['defect_type']]} ({detail}) received {d['received_at'].date().isoformat()}{comment}")
     return "; ".join(parts)
 
 
@@ -257,10 +282,8 @@ def refresh_snapshots(
     last_day = (today or utcnow().date()) - timedelta(days=1)
     written = 0
     for account in session.scalars(select(Account).where(Account.id.in_(list(account_ids)))):
-        data = load(session.connection(), account, since=since_for(end_of(last_day), days))
-        series = m.history(
-            data.orders, data.defects, end_of(last_day), days, targets, account.key, present=data.present
-        )
+        data = load(session, account, targets, since=since_for(end_of(last_day), days))
+        series = m.history(data.orders, data.defects, end_of(last_day), days, targets, account.key, facts=data.facts)
         first_day = last_day - timedelta(days=days - 1)
         session.execute(
             delete(MetricSnapshot).where(
@@ -271,6 +294,7 @@ def refresh_snapshots(
         rows = [
             {
                 "account_id": account.id,
+                "marketplace": v.marketplace,
                 "metric": v.metric,
                 "channel": v.channel,
                 "day": (v.as_of - timedelta(days=1)).date(),

@@ -1,45 +1,40 @@
-"""The account health metrics: pure functions of order and defect tables and a time.
+"""The account health metrics (metrics contract, version 2): pure functions of one account's
+order and defect tables, what the database knows besides (`AccountFacts`) and a time.
 
-Nothing here reads the clock, the database or the network: callers pass the
-data (pandas DataFrames) and the evaluation time `as_of` in, and get typed
-results out. That makes history, back-tests and tests free.
+Nothing here reads the clock, the database or the network.
 
-How every metric is counted (see the README's "How the metrics are counted"):
-
-* A window of N days ending at T is [T - N days, T).
-* What is known at T: an event stamped at or after T has not happened yet.
-* Each order contributes to a metric through three times: its *anchor* (the
-  timestamp that puts it in the window: purchase, ship-by, shipment or
-  promised delivery), the time from which it *drops out* (a cancellation
-  that excludes it, once known), and the time from which it is *bad* (a
-  defect received, a cancellation known). As a function of T, each order is
-  therefore counted on an interval (lo, hi], which makes a daily history a
-  matter of adding intervals (linear in orders plus days), and one evaluation
-  a matter of comparing arrays.
+* Every metric is computed per marketplace and fulfilment channel, over whole UTC days,
+  in Amazon's lagged window: with day0 the start of T's day, the window is
+  [day0 - (lag + days), day0 - lag) on the metric's anchor. Lag and window length are
+  Amazon's when an imported performance report of the marketplace shows them, else the
+  settings'.
+* What is known at T counts: an event stamped at or after T has not happened yet, but
+  an event known at T counts even if it came after the window (a claim filed today
+  against an order of the window).
+* Every value, the projection and the forecast are read off daily cohorts as known at T
+  (monitor/counting.py), so a history is as cheap as a few evaluations, and equal to them.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from monitor import counting as cnt
 from monitor import forecast
+from monitor.counting import NEVER, US_PER_DAY
+from monitor.domain import Channel, Direction, Family, MetricKey, Status
+from monitor.errors import UsageError
 
 if TYPE_CHECKING:
     from monitor.config import Settings
-from monitor.domain import ORDER_TIMESTAMPS, Channel, Direction, Family, MetricKey, Status
-from monitor.errors import UsageError
-
-NEVER = np.iinfo(np.int64).max  # an event that has not happened (as microseconds)
-ALWAYS = np.iinfo(np.int64).min  # a fact without a time: known at every T
-US_PER_DAY = 86_400_000_000
 
 
 @dataclass(frozen=True)
@@ -48,22 +43,24 @@ class MetricDef:
     name: str
     family: Family
     channels: tuple[Channel, ...]
-    days: int
+    days: int  # the window's length, unless Amazon's report of the marketplace says otherwise
     direction: Direction  # MAX: must stay below the limit; MIN: must stay at or above it
     limit_setting: str
-    anchor: str  # the order field that places an order in the window
+    lag_setting: str
     counted: str  # what the denominator counts, in words ("shipments")
     numerator_label: str  # what the numerator counts ("late shipments"; good ones for a MIN metric)
     miss_label: str  # one bad outcome, in words, whatever the direction ("late deliveries")
+    needs: tuple[tuple[str, str], ...] = ()  # (field, what it is) the group's data must carry
+    coverage: bool = False  # reports the share of eligible orders that could be judged
 
     def short_name(self) -> str:
-        """The name with its window, as a seller says it: "LSR 10d", "ODR"."""
-        days = f" {self.days}d" if self.family in (Family.LSR,) else ""
-        return f"{self.family.upper()}{days}"
+        """The name a seller uses: "ODR", "LSR 10d", "CR", "VTR", "OTDR"."""
+        return f"{self.family.upper()} {self.days}d" if self.family is Family.LSR else self.family.upper()
 
 
 AFN_MFN = (Channel.AFN, Channel.MFN)
 MFN = (Channel.MFN,)
+CONFIRMATIONS = ("shipped_at", "ship-confirmation times")
 METRICS: tuple[MetricDef, ...] = (
     MetricDef(
         "odr",
@@ -73,7 +70,7 @@ METRICS: tuple[MetricDef, ...] = (
         60,
         Direction.MAX,
         "limit_odr",
-        "purchase_date",
+        "lag_odr_days",
         "orders",
         "orders with a defect",
         "orders with a defect",
@@ -86,10 +83,12 @@ METRICS: tuple[MetricDef, ...] = (
         10,
         Direction.MAX,
         "limit_lsr",
-        "latest_ship_date",
+        "lag_lsr_days",
         "shipments",
         "late shipments",
         "late shipments",
+        (CONFIRMATIONS, ("latest_ship_date", "expected ship dates")),
+        coverage=True,
     ),
     MetricDef(
         "lsr_30d",
@@ -99,10 +98,12 @@ METRICS: tuple[MetricDef, ...] = (
         30,
         Direction.MAX,
         "limit_lsr",
-        "latest_ship_date",
+        "lag_lsr_days",
         "shipments",
         "late shipments",
         "late shipments",
+        (CONFIRMATIONS, ("latest_ship_date", "expected ship dates")),
+        coverage=True,
     ),
     MetricDef(
         "cr_7d",
@@ -112,7 +113,7 @@ METRICS: tuple[MetricDef, ...] = (
         7,
         Direction.MAX,
         "limit_cr",
-        "purchase_date",
+        "lag_cr_days",
         "orders",
         "seller cancellations",
         "cancellations counted against the seller",
@@ -125,10 +126,12 @@ METRICS: tuple[MetricDef, ...] = (
         30,
         Direction.MIN,
         "limit_vtr",
-        "shipped_at",
+        "lag_vtr_days",
         "shipments",
         "shipments with valid tracking",
         "shipments without valid tracking",
+        (CONFIRMATIONS,),
+        coverage=True,
     ),
     MetricDef(
         "otdr_14d",
@@ -138,13 +141,28 @@ METRICS: tuple[MetricDef, ...] = (
         14,
         Direction.MIN,
         "limit_otdr",
-        "latest_delivery_date",
-        "deliveries",
-        "deliveries on time",
-        "late deliveries",
+        "lag_otdr_days",
+        "units",
+        "units delivered on time",
+        "units delivered late",
+        (
+            ("delivered_at", "delivery scans"),
+            ("latest_delivery_date", "promised delivery dates"),
+            ("tracking_valid", "tracking validity"),
+        ),
     ),
 )
 METRICS_BY_ID = {m.id: m for m in METRICS}
+PRESENCE_FIELDS = (
+    "shipped_at",
+    "latest_ship_date",
+    "tracking_valid",
+    "tracking_id",
+    "delivered_at",
+    "latest_delivery_date",
+)
+MIN_COVERAGE = 0.5
+AMAZON_FRESH_DAYS = 7
 
 
 def metric_def(metric_id: str) -> MetricDef:
@@ -155,14 +173,20 @@ def metric_def(metric_id: str) -> MetricDef:
         raise UsageError(f"unknown metric {metric_id!r} (known: {', '.join(METRICS_BY_ID)})") from None
 
 
-# How far before an evaluation time an order's anchor can still count: the longest window, or
-# the span of daily cohorts the forecast reads, whichever is longer.
-LOOKBACK_DAYS = max(max(m.days for m in METRICS), forecast.FIT_DAYS)
+# ------------------------------------------------------------------ what a value is judged by
+@dataclass(frozen=True)
+class Window:
+    days: int
+    lag: int
+    source: str  # "default", "setting" or "amazon-report YYYY-MM-DD"
+
+
+DEFAULT_LAGS = {"lag_odr_days": 15, "lag_lsr_days": 0, "lag_cr_days": 1, "lag_vtr_days": 10, "lag_otdr_days": 7}
 
 
 @dataclass(frozen=True)
 class Targets:
-    """The limits and thresholds a status is judged by (from settings)."""
+    """The limits, lags and thresholds values are judged by (from settings)."""
 
     limit_odr: float = 0.01
     limit_lsr: float = 0.04
@@ -172,20 +196,62 @@ class Targets:
     warn_ratio: float = 0.75
     forecast_days: int = 7
     odr_count_cancelled: bool = True
+    cr_unknown_initiator: str = "count"
+    default_marketplace: str = ""
+    lags: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_LAGS))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Targets:
-        return cls(**{name: getattr(settings, name) for name in cls.__dataclass_fields__})
+        plain = {name: getattr(settings, name) for name in cls.__dataclass_fields__ if name != "lags"}
+        return cls(**plain, lags={name: getattr(settings, name) for name in DEFAULT_LAGS})
 
     def limit(self, metric: MetricDef) -> float:
-        return getattr(self, metric.limit_setting)
+        return float(getattr(self, metric.limit_setting))
+
+    def window(self, metric: MetricDef, learned: Mapping[str, Window]) -> Window:
+        """Amazon's window for the marketplace when its report showed one, else the settings'."""
+        if metric.id in learned:
+            return learned[metric.id]
+        lag = self.lags.get(metric.lag_setting, DEFAULT_LAGS[metric.lag_setting])
+        return Window(metric.days, lag, "setting" if lag != DEFAULT_LAGS[metric.lag_setting] else "default")
+
+
+@dataclass(frozen=True)
+class AmazonFigure:
+    """One of Amazon's own figures, from its newest performance report of the marketplace."""
+
+    rate: float | None
+    status: str | None
+    missed: bool  # Amazon says the target is missed
+    report_day: date  # the report's day (the end of its late-shipment range)
+    known_at: datetime  # from when the report was known (its creation, or its day's end)
+
+
+@dataclass(frozen=True)
+class MarketplaceFacts:
+    """What the database knows of one marketplace of an account besides its orders."""
+
+    windows: Mapping[str, Window] = field(default_factory=dict)  # metric id -> Amazon's window
+    amazon: Mapping[tuple[str, Channel], AmazonFigure] = field(default_factory=dict)
+    present: frozenset[str] | None = None  # fields any MFN order ever carried (None: read the orders given)
+
+
+@dataclass(frozen=True)
+class AccountFacts:
+    marketplaces: Mapping[str, MarketplaceFacts] = field(default_factory=dict)
+    defect_source: bool | None = None  # a feedback report, defects file or Amazon report was imported (None: a
+    # defects table was given)
+
+    def of(self, marketplace: str) -> MarketplaceFacts:
+        return self.marketplaces.get(marketplace) or MarketplaceFacts()
 
 
 @dataclass
 class MetricValue:
-    """One metric of one account and channel at one time (the JSON contract of `metrics`)."""
+    """One metric of one account, marketplace and channel at one time (the JSON contract of `metrics`)."""
 
     account: str
+    marketplace: str
     channel: Channel
     metric: str
     as_of: datetime
@@ -198,9 +264,15 @@ class MetricValue:
     direction: Direction
     status: Status
     headroom: int | None
+    lag_days: int = 0
+    lag_source: str = "default"
+    coverage: float | None = None
+    projected_rate: float | None = None
+    projected_date: str | None = None
     forecast_breach: str | None = None  # ISO date on which the trend would miss the target
+    amazon_rate: float | None = None
+    amazon_status: str | None = None
     no_data_reason: str | None = None
-    marketplace: str | None = None
 
     @property
     def key(self) -> MetricKey:
@@ -222,18 +294,17 @@ class MetricValue:
         """The largest bad share the target allows."""
         return self.limit if self.direction is Direction.MAX else 1 - self.limit
 
-
-# ------------------------------------------------------------------ input preparation
-def _us(values: pd.Series) -> np.ndarray:
-    """Timestamps as int64 microseconds since the epoch, NEVER where missing."""
-    if len(values) == 0:
-        return np.zeros(0, dtype=np.int64)
-    stamps = pd.to_datetime(values, utc=True)
-    out = stamps.dt.tz_convert(None).to_numpy(dtype="datetime64[us]").astype(np.int64)
-    out[stamps.isna().to_numpy()] = NEVER
-    return out
+    @property
+    def projection_misses(self) -> bool:
+        """Amazon's figure will miss the target within the lag, from what is known already."""
+        if self.projected_rate is None:
+            return False
+        return (
+            self.projected_rate >= self.limit if self.direction is Direction.MAX else self.projected_rate < self.limit
+        )
 
 
+# ------------------------------------------------------------------ time
 def to_us(moment: datetime) -> int:
     return int(pd.Timestamp(moment).tz_convert("UTC").value // 1000)
 
@@ -242,224 +313,234 @@ def from_us(value: int) -> datetime:
     return pd.Timestamp(value * 1000, tz="UTC").to_pydatetime()
 
 
-@dataclass
-class Prepared:
-    """One account's orders as arrays: timestamps (microseconds, NEVER when missing) and flags."""
-
-    orders: pd.DataFrame
-    channel: np.ndarray  # "afn" or "mfn"
-    times: dict[str, np.ndarray]
-    pre_fulfilment: np.ndarray  # cancelled before it shipped
-    cancelled_by: np.ndarray
-    valid_tracking: np.ndarray
-    present: dict[str, bool]  # PRESENCE_FIELDS: has any MFN order of the account ever carried it?
+def day_start(value: int) -> int:
+    """day0: the start of the UTC day of `value`, or `value` itself at midnight."""
+    return value - value % US_PER_DAY
 
 
-COUNTING_STATUSES_EXCLUDED = {
-    "a_to_z_claim": {"denied", "withdrawn"},
-    "chargeback": {"reversed"},
-    "negative_feedback": {"removed"},
-}
+def span_of(window: Window) -> int:
+    """How many daily cohorts (today's included) a value, its projection and forecast read."""
+    return max(window.lag + window.days, forecast.FIT_DAYS) + 1
 
 
-def counting_defects(defects: pd.DataFrame) -> pd.DataFrame:
-    """Defects that count for ODR: feedback of 1-2 stars not removed; claims not denied or
-    withdrawn; chargebacks not reversed."""
-    if defects.empty:
-        return defects
-    kind = defects["defect_type"]
-    status = defects["status"].fillna("").str.lower()
-    rating = (
-        pd.to_numeric(defects["rating"], errors="coerce")
-        if "rating" in defects
-        else pd.Series(np.nan, index=defects.index)
-    )
-    excluded = pd.Series(False, index=defects.index)
-    for defect_type, statuses in COUNTING_STATUSES_EXCLUDED.items():
-        excluded |= (kind == defect_type) & status.isin(statuses)
-    low_rating = (kind != "negative_feedback") | rating.isna() | (rating <= 2)
-    return defects[~excluded & low_rating & kind.isin(COUNTING_STATUSES_EXCLUDED)]
-
-
-PRESENCE_FIELDS = ("shipped_at", "latest_ship_date", "tracking_valid", "delivered_at", "latest_delivery_date")
-
-
-def present_fields(orders: pd.DataFrame) -> dict[str, bool]:
-    """Which fields any MFN order carries: a metric whose field was never imported says no_data."""
-    mfn = (orders["fulfillment_channel"].str.upper() == "MFN").to_numpy(dtype=bool)
-    return {name: bool(orders[name].notna().to_numpy()[mfn].any()) for name in PRESENCE_FIELDS}
-
-
-def prepare(
-    orders: pd.DataFrame, defects: pd.DataFrame | None = None, present: dict[str, bool] | None = None
-) -> Prepared:
-    """Counting times of one account's orders (see the module docstring). `present` says which
-    fields the account's data carries at all, when `orders` is only its recent part."""
-    orders = orders.reset_index(drop=True)
-    t = {name: _us(orders[name]) for name in ORDER_TIMESTAMPS}
-    status = orders["order_status"].to_numpy(dtype=object)
-    cancelled = (status == "Canceled") | (t["cancelled_at"] != NEVER)
-    shipped = t["shipped_at"]
-    pre_fulfilment = cancelled & ((shipped == NEVER) | ((t["cancelled_at"] != NEVER) & (t["cancelled_at"] < shipped)))
-    # when the cancellation is known: its time, or always when it carries none
-    cancel_known = np.where(cancelled, np.where(t["cancelled_at"] != NEVER, t["cancelled_at"], ALWAYS), NEVER)
-    by = orders["cancelled_by"].fillna("").to_numpy(dtype=object)
-    valid = orders["tracking_valid"].eq(True).to_numpy(dtype=bool)
-    first_defect = np.full(len(orders), NEVER, dtype=np.int64)
-    if defects is not None and len(defects) and len(orders):
-        counted = counting_defects(defects)
-        if len(counted):
-            earliest = counted.assign(us=_us(counted["received_at"])).groupby("order_id")["us"].min()
-            position = earliest.index.get_indexer(pd.Index(orders["order_id"]))
-            first_defect = np.where(position >= 0, earliest.to_numpy(dtype=np.int64)[position], NEVER)
-    t.update(
-        pre_fulfilment_cancel_known=np.where(pre_fulfilment, cancel_known, NEVER),
-        cancel_known=cancel_known,
-        first_defect=first_defect,
-    )
-    channel = orders["fulfillment_channel"].str.lower().to_numpy(dtype=object)
-    return Prepared(
-        orders, channel, t, pre_fulfilment, by, valid, present if present is not None else present_fields(orders)
-    )
-
-
-@dataclass
-class Counting:
-    """For one metric and channel: which orders take part, and their counting times.
-
-    An order is eligible at T when anchor in [window start, T) and T <= drop;
-    it is bad (max metrics) or good (min metrics) when also `flag` and T > flag_from.
-    """
-
-    index: np.ndarray  # positions in Prepared.orders
-    anchor: np.ndarray
-    drop: np.ndarray
-    flag: np.ndarray
-    flag_from: np.ndarray
-    no_data: str | None = None
-
-
-def counting(p: Prepared, metric: MetricDef, channel: str, targets: Targets) -> Counting:
-    """The counting times of `metric` for the orders of `channel`."""
-    t = p.times
-    in_channel = p.channel == channel
-    anchor = t[metric.anchor]
-    if metric.family is Family.ODR:
-        drop = np.full(len(anchor), NEVER, dtype=np.int64) if targets.odr_count_cancelled else t["cancel_known"]
-        return _select(in_channel, anchor, drop, t["first_defect"] != NEVER, t["first_defect"])
-    mfn = in_channel & (channel == "mfn")
-    if metric.family is Family.LSR:
-        on_time = (t["shipped_at"] != NEVER) & (t["shipped_at"] <= t["latest_ship_date"])
-        result = _select(mfn & (anchor != NEVER), anchor, t["pre_fulfilment_cancel_known"], ~on_time, ALWAYS)
-        if not p.present["shipped_at"]:
-            result.no_data = "no ship-confirmation times imported (shipped_at)"
-        elif not p.present["latest_ship_date"]:
-            result.no_data = "no expected ship dates imported (latest_ship_date)"
-        return result
-    if metric.family is Family.CR:
-        counts = p.pre_fulfilment & (p.cancelled_by != "buyer")
-        return _select(
-            mfn, anchor, np.full(len(anchor), NEVER, dtype=np.int64), counts, t["pre_fulfilment_cancel_known"]
-        )
-    if metric.family is Family.VTR:
-        result = _select(
-            mfn & (anchor != NEVER), anchor, np.full(len(anchor), NEVER, dtype=np.int64), p.valid_tracking, ALWAYS
-        )
-        if not p.present["tracking_valid"]:
-            result.no_data = "no tracking validity imported (tracking_valid)"
-        return result
-    if metric.family is Family.OTDR:
-        on_time = (t["delivered_at"] != NEVER) & (t["delivered_at"] <= t["latest_delivery_date"])
-        result = _select(
-            mfn & p.valid_tracking & (anchor != NEVER),
-            anchor,
-            np.full(len(anchor), NEVER, dtype=np.int64),
-            on_time,
-            ALWAYS,
-        )
-        if not p.present["delivered_at"]:
-            result.no_data = "no delivery scans imported (delivered_at)"
-        elif not p.present["latest_delivery_date"]:
-            result.no_data = "no promised delivery dates imported (latest_delivery_date)"
-        return result
-    raise KeyError(metric.id)
-
-
-def _select(mask: np.ndarray, anchor, drop, flag, flag_from) -> Counting:
-    index = np.flatnonzero(mask)
-    flag_from = np.broadcast_to(np.asarray(flag_from, dtype=np.int64), anchor.shape)
-    return Counting(index, anchor[index], drop[index], np.asarray(flag)[index], flag_from[index])
-
-
-# ------------------------------------------------------------------ evaluation
-def count_at(c: Counting, as_of: int, start: int) -> tuple[np.ndarray, np.ndarray]:
-    """(eligible, flagged) masks at time `as_of` for the window [start, as_of)."""
-    eligible = (c.anchor >= start) & (c.anchor < as_of) & (as_of <= c.drop)
-    return eligible, eligible & c.flag & (as_of > c.flag_from)
-
-
-def count_history(c: Counting, first: int, days: int, window_us: int) -> tuple[np.ndarray, np.ndarray]:
-    """Eligible and flagged counts at T_k = first + k days (k < days), each for the window
-    [T_k - window, T_k): every order adds 1 on the interval of k where it counts."""
-    lo_den = c.anchor
-    hi_den = np.minimum(np.where(c.anchor == NEVER, ALWAYS, c.anchor + window_us), c.drop)
-    flagged = c.flag
-    lo_num = np.maximum(c.anchor[flagged], c.flag_from[flagged])
-    hi_num = hi_den[flagged]
-    return _interval_counts(lo_den, hi_den, first, days), _interval_counts(lo_num, hi_num, first, days)
-
-
-def _interval_counts(lo: np.ndarray, hi: np.ndarray, first: int, days: int) -> np.ndarray:
-    """How many intervals (lo, hi] contain T_k = first + k days, for each k < days."""
-    valid = (lo != NEVER) & (hi != ALWAYS) & (hi > lo)
-    lo, hi = lo[valid], hi[valid]
-    # k counts when lo < T_k <= hi:  k > (lo - first) / day  and  k <= (hi - first) / day
-    k_first = np.floor_divide(lo - first, US_PER_DAY) + 1
-    k_last = np.floor_divide(np.minimum(hi, first + days * US_PER_DAY) - first, US_PER_DAY)
-    k_first = np.clip(k_first, 0, days)
-    k_last = np.clip(k_last, -1, days - 1)
-    keep = k_last >= k_first
-    diff = np.zeros(days + 1, dtype=np.int64)
-    np.add.at(diff, k_first[keep], 1)
-    np.add.at(diff, k_last[keep] + 1, -1)
-    return np.cumsum(diff)[:days]
+# How far before an evaluation time an order's anchor can still matter (for loading).
+LOOKBACK_DAYS = max(m.days for m in METRICS) + max(DEFAULT_LAGS.values()) + forecast.FIT_DAYS + 1
 
 
 # ------------------------------------------------------------------ judging a value
+def missed(direction: Direction, bad: int, judged: int, limit: float) -> bool:
+    """Is the target missed by `bad` of `judged`? Exactly (fractions), as Amazon compares."""
+    allowance = Fraction(str(limit)) if direction is Direction.MAX else 1 - Fraction(str(limit))
+    share = Fraction(bad, judged)
+    return share >= allowance if direction is Direction.MAX else share > allowance
+
+
 def rate_and_status(
     metric: MetricDef,
-    flagged: int,
-    eligible: int,
+    numerator: int,
+    denominator: int,
     targets: Targets,
     no_data: str | None = None,
     forecast_within: bool = False,
 ) -> tuple[float | None, Status, int | None]:
-    """(rate, status, headroom) for `flagged` of `eligible` orders, judged exactly (fractions)."""
-    if eligible == 0 or no_data:
+    """(rate, status, headroom) for `numerator` of `denominator`, judged exactly (counts only)."""
+    if denominator == 0 or no_data:
         return None, Status.NO_DATA, None
-    limit = Fraction(str(targets.limit(metric)))
-    bad = flagged if metric.direction is Direction.MAX else eligible - flagged
-    allowance = limit if metric.direction is Direction.MAX else 1 - limit
-    share = Fraction(bad, eligible)
-    missed = share >= allowance if metric.direction is Direction.MAX else share > allowance
-    if missed:
+    limit = targets.limit(metric)
+    bad = numerator if metric.direction is Direction.MAX else denominator - numerator
+    allowance = Fraction(str(limit)) if metric.direction is Direction.MAX else 1 - Fraction(str(limit))
+    if missed(metric.direction, bad, denominator, limit):
         status = Status.CRITICAL
-    elif share >= Fraction(str(targets.warn_ratio)) * allowance or forecast_within:
+    elif Fraction(bad, denominator) >= Fraction(str(targets.warn_ratio)) * allowance or forecast_within:
         status = Status.WARNING
     else:
         status = Status.GOOD
-    return flagged / eligible, status, headroom(metric, flagged, eligible, targets)
+    return numerator / denominator, status, headroom(metric, numerator, denominator, targets)
 
 
-def headroom(metric: MetricDef, flagged: int, eligible: int, targets: Targets) -> int | None:
-    """How many more bad orders, with no more eligible ones, keep the metric within target."""
-    if eligible == 0:
+def headroom(metric: MetricDef, numerator: int, denominator: int, targets: Targets) -> int | None:
+    """How many more bad orders (units), with no more eligible ones, keep the metric within target."""
+    if denominator == 0:
         return None
     limit = Fraction(str(targets.limit(metric)))
     if metric.direction is Direction.MAX:  # largest k with (b + k) / n < L
-        return max(math.ceil(limit * eligible) - 1 - flagged, 0)
-    bad = eligible - flagged  # largest k with (b + k) / n <= 1 - L
-    return max(math.floor((1 - limit) * eligible) - bad, 0)
+        return max(math.ceil(limit * denominator) - 1 - numerator, 0)
+    bad = denominator - numerator  # largest k with (b + k) / n <= 1 - L
+    return max(math.floor((1 - limit) * denominator) - bad, 0)
+
+
+@dataclass(frozen=True)
+class Group:
+    """One (marketplace, channel) of one metric: who counts, and by which window."""
+
+    account: str
+    marketplace: str
+    channel: Channel
+    metric: MetricDef
+    window: Window
+    counting: cnt.Counting
+    facts: MarketplaceFacts
+    blocked: str | None  # why the group's data cannot give this metric (a field never imported...)
+
+
+def judge(
+    group: Group, cohorts: cnt.Cohorts, known_at: int, targets: Targets, curve: forecast.Curve | None
+) -> MetricValue:
+    """The value of one group from its cohorts as known at `known_at` (today = the last cohort)."""
+    metric, window = group.metric, group.window
+    day0 = day_start(known_at)
+    today = len(cohorts.eligible) - 1
+    eligible, judged, bad = cohorts.window(today - window.lag - window.days, today - window.lag)
+    as_of = from_us(known_at)
+    end = from_us(day0 - window.lag * US_PER_DAY)
+    value = MetricValue(
+        group.account,
+        group.marketplace,
+        group.channel,
+        metric.id,
+        as_of,
+        end - timedelta(days=window.days),
+        end,
+        0,
+        0,
+        None,
+        targets.limit(metric),
+        metric.direction,
+        Status.NO_DATA,
+        None,
+        window.lag,
+        window.source,
+    )
+    figure = group.facts.amazon.get((metric.id, group.channel))
+    amazon_missed = False
+    if (
+        figure is not None
+        and figure.known_at <= as_of
+        and figure.report_day >= as_of.date() - timedelta(days=AMAZON_FRESH_DAYS)
+    ):
+        value.amazon_rate, value.amazon_status, amazon_missed = figure.rate, figure.status, figure.missed
+    if metric.coverage and eligible:
+        value.coverage = judged / eligible
+    no_data = group.blocked or _too_little(metric, eligible, judged, value.coverage)
+    if no_data:
+        value.no_data_reason = no_data
+        value.status = Status.CRITICAL if amazon_missed else Status.NO_DATA
+        return value
+    value.numerator = bad if metric.direction is Direction.MAX else judged - bad
+    value.denominator = judged
+    value.rate = value.numerator / judged
+    value.headroom = headroom(metric, value.numerator, judged, targets)
+    projected = forecast.project(cohorts, today, window.days, window.lag)
+    if projected is not None:
+        share = projected.bad / projected.judged
+        value.projected_rate = share if metric.direction is Direction.MAX else 1 - share
+        value.projected_date = (as_of + timedelta(days=projected.days_ahead)).date().isoformat()
+    allowance = value.allowance
+    ahead = forecast.days_to_breach(
+        cohorts, today, window.days, window.lag, allowance, strict=metric.direction is Direction.MIN, curve=curve
+    )
+    breach = None if ahead is None else (as_of + timedelta(days=ahead)).date()
+    soon = ahead is not None and ahead <= targets.forecast_days
+    warn = Fraction(bad, judged) >= Fraction(str(targets.warn_ratio)) * Fraction(str(allowance))
+    projection_misses = projected is not None and missed(metric.direction, projected.bad, projected.judged, value.limit)
+    if missed(metric.direction, bad, judged, value.limit) or amazon_missed:
+        value.status = Status.CRITICAL
+    elif warn or soon or projection_misses:
+        value.status = Status.WARNING
+        value.forecast_breach = breach.isoformat() if breach else None
+    else:
+        value.status = Status.GOOD
+        value.forecast_breach = breach.isoformat() if breach else None
+    return value
+
+
+def _too_little(metric: MetricDef, eligible: int, judged: int, coverage: float | None) -> str | None:
+    if eligible == 0:
+        return f"no eligible {metric.counted} in the window"
+    if coverage is not None and coverage < MIN_COVERAGE:
+        what = "ship-confirmation time" if metric.family is Family.LSR else "tracking validity"
+        return (
+            f"{what} known for {judged} of {eligible} {metric.counted} in the window "
+            f"(coverage {coverage:.0%}, below {MIN_COVERAGE:.0%})"
+        )
+    if judged == 0:
+        return f"no {metric.counted} in the window could be judged"
+    return None
+
+
+# ------------------------------------------------------------------ groups of one account
+def _present(p: cnt.Prepared, marketplace: str) -> frozenset[str]:
+    mfn = p.mask(Channel.MFN, marketplace)
+    return frozenset(f for f in PRESENCE_FIELDS if f in p.orders and p.orders[f][mfn].notna().any())
+
+
+def _blocked(metric: MetricDef, present: frozenset[str], defect_source: bool) -> str | None:
+    if metric.family is Family.ODR and not defect_source:
+        return "no feedback or claims imported (a feedback report, a defects file or Amazon's performance report)"
+    for name, what in metric.needs:
+        if name not in present:
+            return f"no {what} imported ({name})"
+    if metric.family is Family.VTR and not {"tracking_valid", "tracking_id"} & present:
+        return "no tracking numbers or tracking validity imported (tracking_id, tracking_valid)"
+    return None
+
+
+@dataclass
+class Account:
+    """One account's orders made ready, its groups enumerated."""
+
+    prepared: cnt.Prepared
+    groups: list[Group]
+    countings: dict[Family, cnt.Counting]
+
+
+def account_groups(
+    orders: pd.DataFrame,
+    defects: pd.DataFrame | None,
+    targets: Targets,
+    account: str,
+    metrics: Iterable[MetricDef],
+    facts: AccountFacts | None,
+) -> Account:
+    facts = facts or AccountFacts()
+    p = cnt.prepare(orders, cnt.first_counting_defect(orders, defects), targets.default_marketplace)
+    defect_source = facts.defect_source if facts.defect_source is not None else defects is not None
+    markets = sorted({str(x) for x in p.marketplace[p.amazon]} | set(facts.marketplaces))
+    metrics = list(metrics)
+    countings = {
+        metric.family: cnt.counting(
+            p, metric.family, targets.odr_count_cancelled, targets.cr_unknown_initiator == "count"
+        )
+        for metric in metrics
+    }
+    groups = []
+    for marketplace in markets:
+        mp = facts.of(marketplace)
+        present = mp.present if mp.present is not None else _present(p, marketplace)
+        for metric in metrics:
+            for channel in metric.channels:
+                c = countings[metric.family].subset(p.mask(channel, marketplace))
+                groups.append(
+                    Group(
+                        account,
+                        marketplace,
+                        channel,
+                        metric,
+                        targets.window(metric, mp.windows),
+                        c,
+                        mp,
+                        _blocked(metric, present, defect_source),
+                    )
+                )
+    return Account(p, groups, countings)
+
+
+def _curve(family: Family, c: cnt.Counting | None, delays: np.ndarray | None) -> forecast.Curve | None:
+    if family not in (Family.ODR, Family.CR) or c is None:
+        return None
+    if delays is None:
+        return forecast.default_curve(family)
+    return forecast.curve_from_delays(family, delays)
 
 
 # ------------------------------------------------------------------ public entry points
@@ -470,85 +551,22 @@ def evaluate(
     targets: Targets,
     account: str = "",
     metrics: Iterable[MetricDef] = METRICS,
-    window_start: datetime | None = None,
-    present: dict[str, bool] | None = None,
+    facts: AccountFacts | None = None,
 ) -> list[MetricValue]:
-    """Every metric and channel of one account at `as_of` (orders of that account only).
-
-    With `window_start`, the window is [window_start, as_of) instead of the metric's own
-    length (to recompute a figure over Amazon's reporting range); no forecast then.
-    """
-    p = prepare(orders, defects, present)
-    end = to_us(as_of)
+    """Every metric of one account at `as_of`, per marketplace and channel."""
+    known_at = to_us(as_of)
+    day0 = day_start(known_at)
+    prepared = account_groups(orders, defects, targets, account, metrics, facts)
+    curves: dict[Family, forecast.Curve | None] = {
+        family: _curve(family, c, cnt.delays_at(c, known_at, forecast.CURVE_DAYS[family]))
+        for family, c in prepared.countings.items()
+        if family in (Family.ODR, Family.CR)
+    }
     values = []
-    for metric in metrics:
-        start = to_us(window_start) if window_start else end - metric.days * US_PER_DAY
-        for channel in metric.channels:
-            c = counting(p, metric, channel, targets)
-            eligible, flagged = count_at(c, end, start)
-            n, k = int(eligible.sum()), int(flagged.sum())
-            breach = None if window_start else _recent_breach(c, metric, end, targets)
-            values.append(_value(account, channel, metric, as_of, from_us(start), k, n, targets, c.no_data, breach))
+    for group in prepared.groups:
+        cohorts = cnt.cohorts_at(group.counting, known_at, day0, span_of(group.window))
+        values.append(judge(group, cohorts, known_at, targets, curves.get(group.metric.family)))
     return values
-
-
-def _cohort_span(metric: MetricDef) -> int:
-    return max(metric.days, forecast.FIT_DAYS)
-
-
-def _recent_breach(c: Counting, metric: MetricDef, end: int, targets: Targets) -> datetime | None:
-    span = _cohort_span(metric)
-    eligible, flagged = count_history(c, end - (span - 1) * US_PER_DAY, span, US_PER_DAY)
-    return _breach(metric, from_us(end), eligible, flagged, targets)
-
-
-def _breach(
-    metric: MetricDef, as_of: datetime, eligible: np.ndarray, flagged: np.ndarray, targets: Targets
-) -> datetime | None:
-    """The forecast breach day from daily cohorts (each day's orders, as known when it ended)."""
-    limit = targets.limit(metric)
-    if metric.direction is Direction.MAX:
-        ahead = forecast.days_to_breach(eligible, flagged, metric.days, limit, strict=False)
-    else:
-        ahead = forecast.days_to_breach(eligible, eligible - flagged, metric.days, 1 - limit, strict=True)
-    return None if ahead is None else as_of + timedelta(days=ahead)
-
-
-def _value(
-    account: str,
-    channel: Channel,
-    metric: MetricDef,
-    as_of: datetime,
-    start: datetime,
-    flagged: int,
-    eligible: int,
-    targets: Targets,
-    no_data: str | None,
-    breach: datetime | None,
-) -> MetricValue:
-    if no_data:  # the counts would mislead (every unconfirmed order looks late): report none
-        flagged = eligible = 0
-    soon = breach is not None and breach - as_of <= timedelta(days=targets.forecast_days)
-    rate, status, room = rate_and_status(metric, flagged, eligible, targets, no_data, soon)
-    if status in (Status.CRITICAL, Status.NO_DATA):
-        breach = None  # a forecast of what has already happened, or of nothing, helps no one
-    return MetricValue(
-        account,
-        channel,
-        metric.id,
-        as_of,
-        start,
-        as_of,
-        flagged,
-        eligible,
-        rate,
-        targets.limit(metric),
-        metric.direction,
-        status,
-        room,
-        forecast_breach=breach.date().isoformat() if breach else None,
-        no_data_reason=(no_data or "no eligible orders in the window") if status is Status.NO_DATA else None,
-    )
 
 
 def history(
@@ -559,39 +577,74 @@ def history(
     targets: Targets,
     account: str = "",
     metrics: Iterable[MetricDef] = METRICS,
-    present: dict[str, bool] | None = None,
+    facts: AccountFacts | None = None,
 ) -> list[MetricValue]:
-    """One value per metric, channel and day for the `days` days ending at `as_of`
-    (T = as_of - (days - 1 - k) days), computed in time linear in orders plus days."""
-    p = prepare(orders, defects, present)
-    first = to_us(as_of) - (days - 1) * US_PER_DAY
-    stamps = [from_us(first + k * US_PER_DAY) for k in range(days)]
+    """One value per group and day for the `days` days ending at `as_of` (T = as_of - (days - 1 - k)
+    days), in time linear in orders plus days; each equals `evaluate` at that T."""
+    last = to_us(as_of)
+    first = last - (days - 1) * US_PER_DAY
+    if first % US_PER_DAY:  # points off midnight: evaluate them one by one
+        return [
+            v
+            for k in range(days)
+            for v in evaluate(orders, defects, from_us(first + k * US_PER_DAY), targets, account, metrics, facts)
+        ]
+    prepared = account_groups(orders, defects, targets, account, metrics, facts)
+    delays = {
+        family: cnt.delay_table(c, first, days, forecast.CURVE_DAYS[family])
+        for family, c in prepared.countings.items()
+        if family in (Family.ODR, Family.CR)
+    }
+    tables = [cnt.cohort_table(g.counting, first, days, span_of(g.window)) for g in prepared.groups]
     values = []
-    for metric in metrics:
-        span = _cohort_span(metric)
-        for channel in metric.channels:
-            c = counting(p, metric, channel, targets)
-            eligible, flagged = count_history(c, first, days, metric.days * US_PER_DAY)
-            # daily cohorts for the forecasts, from `span - 1` days before the first point
-            daily_n, daily_b = count_history(c, first - (span - 1) * US_PER_DAY, days + span - 1, US_PER_DAY)
-            for k in range(days):
-                breach = (
-                    None
-                    if c.no_data
-                    else _breach(metric, stamps[k], daily_n[k : k + span], daily_b[k : k + span], targets)
-                )
-                values.append(
-                    _value(
-                        account,
-                        channel,
-                        metric,
-                        stamps[k],
-                        stamps[k] - timedelta(days=metric.days),
-                        int(flagged[k]),
-                        int(eligible[k]),
-                        targets,
-                        c.no_data,
-                        breach,
-                    )
-                )
+    for k in range(days):
+        known_at = first + k * US_PER_DAY
+        curves: dict[Family, forecast.Curve | None] = {
+            family: _curve(family, prepared.countings[family], table[k]) for family, table in delays.items()
+        }
+        for group, table in zip(prepared.groups, tables, strict=True):
+            values.append(judge(group, table.at(k), known_at, targets, curves.get(group.metric.family)))
     return values
+
+
+def evaluate_range(
+    orders: pd.DataFrame,
+    defects: pd.DataFrame | None,
+    metric: MetricDef,
+    channel: Channel,
+    marketplace: str,
+    start: datetime,
+    end: datetime,
+    known_at: datetime,
+    targets: Targets,
+) -> tuple[int, int, float | None, Status]:
+    """(numerator, denominator, rate, status) of one group over exactly [start, end), with what
+    was known at `known_at` (to set our figure beside one of Amazon's)."""
+    p = cnt.prepare(orders, cnt.first_counting_defect(orders, defects), targets.default_marketplace)
+    c = cnt.counting(p, metric.family, targets.odr_count_cancelled, targets.cr_unknown_initiator == "count").subset(
+        p.mask(channel, marketplace)
+    )
+    k, lo, hi = to_us(known_at), to_us(start), to_us(end)
+    eligible = (c.anchor >= lo) & (c.anchor < hi) & (c.enter < k) & (k <= c.drop) & c.judged
+    bad = int((c.weight * (eligible & c.flag & (c.flag_from < k))).sum())
+    judged = int((c.weight * eligible).sum())
+    numerator = bad if metric.direction is Direction.MAX else judged - bad
+    rate, status, _ = rate_and_status(metric, numerator, judged, targets)
+    return numerator, judged, rate, status
+
+
+__all__ = [
+    "NEVER",
+    "US_PER_DAY",
+    "AccountFacts",
+    "AmazonFigure",
+    "MarketplaceFacts",
+    "MetricDef",
+    "MetricValue",
+    "Targets",
+    "Window",
+    "evaluate",
+    "evaluate_range",
+    "history",
+    "metric_def",
+]

@@ -105,7 +105,8 @@ class Order(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     order_id: Mapped[str] = mapped_column(String(100))
-    marketplace: Mapped[str | None] = mapped_column(String(50))
+    marketplace: Mapped[str | None] = mapped_column(String(50))  # its domain (amazon.com)
+    sales_channel: Mapped[str | None] = mapped_column(String(50))  # Amazon.com, ..., or Non-Amazon (multi-channel)
     purchase_date: Mapped[datetime] = mapped_column(UTCDateTime)
     fulfillment_channel: Mapped[str] = mapped_column(String(3))
     order_status: Mapped[str] = mapped_column(String(30))
@@ -113,6 +114,7 @@ class Order(Base):
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_by: Mapped[str | None] = mapped_column(String(10))
+    buyer_requested_cancel: Mapped[bool | None] = mapped_column(Boolean)
     tracking_id: Mapped[str | None] = mapped_column(String(100))
     tracking_valid: Mapped[bool | None] = mapped_column(Boolean)
     carrier: Mapped[str | None] = mapped_column(String(100))
@@ -159,6 +161,7 @@ class Feedback(Base):
     rating: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
     response: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="active")  # active, or removed (a later report lacks it)
     last_import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="SET NULL"))
 
 
@@ -174,6 +177,8 @@ class PerformanceReport(Base):
     account_status: Mapped[str | None] = mapped_column(String(50))
     ahr_score: Mapped[int | None] = mapped_column(Integer)
     ahr_status: Mapped[str | None] = mapped_column(String(50))
+    report_date: Mapped[date | None] = mapped_column(Date)  # the report's day: the end of its late-shipment range
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when Amazon made it, when known
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
     document: Mapped[str] = mapped_column(Text)  # the marketplace's JSON, unknown fields kept
 
@@ -198,13 +203,14 @@ class PerformanceMetric(Base):
 
 
 class MetricSnapshot(Base):
-    """One metric of one account and channel at the end of one day: trends and charts read these."""
+    """One metric of one account, marketplace and channel at the end of one day: trends and charts read these."""
 
     __tablename__ = "metric_snapshots"
-    __table_args__ = (UniqueConstraint("account_id", "metric", "channel", "day"),)
+    __table_args__ = (UniqueConstraint("account_id", "marketplace", "metric", "channel", "day"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    marketplace: Mapped[str] = mapped_column(String(50))
     metric: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str] = mapped_column(String(3))
     day: Mapped[date] = mapped_column(Date)
@@ -218,13 +224,14 @@ class MetricSnapshot(Base):
 
 
 class AlertState(Base):
-    """The alert of one (account, metric, channel): survives restarts so nothing is sent twice."""
+    """The alert of one (account, marketplace, metric, channel): survives restarts so nothing is sent twice."""
 
     __tablename__ = "alert_states"
-    __table_args__ = (UniqueConstraint("account_id", "metric", "channel"),)
+    __table_args__ = (UniqueConstraint("account_id", "marketplace", "metric", "channel"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    marketplace: Mapped[str] = mapped_column(String(50))  # "" for the account as a whole
     metric: Mapped[str] = mapped_column(String(20))  # a metric id, or "stale" for the account's data
     channel: Mapped[str] = mapped_column(String(3))  # afn, mfn, or "" for the account
     level: Mapped[str] = mapped_column(String(10))  # ok, warning, critical, no_data
@@ -357,3 +364,18 @@ class AppealAction(Base):
     description: Mapped[str] = mapped_column(Text)
     taken_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AccountSource(Base):
+    """What an account's data carries, per marketplace and source (orders, ship-by dates, ship
+    confirmations, tracking validity, delivery scans, feedback, claims, Amazon's report): the
+    newest data time it holds and the last import that brought it."""
+
+    __tablename__ = "account_sources"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    marketplace: Mapped[str] = mapped_column(String(50), primary_key=True)  # "" when the data names none
+    source: Mapped[str] = mapped_column(String(30), primary_key=True)
+    newest_data_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="SET NULL"))
+    last_import_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -172,23 +172,38 @@ class Monitor:
 
     # ------------------------------------------------------------ metrics
     def metrics(
-        self, account: str | None = None, as_of: datetime | None = None, history_days: int | None = None
+        self,
+        account: str | None = None,
+        as_of: datetime | None = None,
+        history_days: int | None = None,
+        marketplace: str | None = None,
     ) -> list[m.MetricValue]:
-        """Every metric now (or at `as_of`), or its daily history."""
+        """Every metric now (or at `as_of`), or its daily history, per marketplace and channel."""
         with self.sessions() as session:
-            return health.current(session, self.targets, as_of or self.clock(), account, history_days)
+            return health.current(
+                session, self.targets, as_of or self.clock(), account, history_days, _marketplace(marketplace)
+            )
 
     def explain(
-        self, metric: str, account: str | None = None, channel: Channel | None = None, as_of: datetime | None = None
+        self,
+        metric: str,
+        account: str | None = None,
+        channel: Channel | None = None,
+        as_of: datetime | None = None,
+        marketplace: str | None = None,
     ) -> list[health.Offender]:
-        """The orders that count against a metric now."""
+        """The orders that count against a metric in Amazon's current window."""
         with self.sessions() as session:
-            return health.explain(session, self.targets, as_of or self.clock(), metric, account, channel)
+            return health.explain(
+                session, self.targets, as_of or self.clock(), metric, account, channel, _marketplace(marketplace)
+            )
 
-    def compare_with_amazon(self, account: str | None = None) -> list[amazon.Comparison]:
-        """Amazon's figures beside ours, over Amazon's ranges."""
+    def compare_with_amazon(
+        self, account: str | None = None, marketplace: str | None = None
+    ) -> list[amazon.Comparison]:
+        """Amazon's figures beside ours, over Amazon's ranges, at each report's time."""
         with self.sessions() as session:
-            return amazon.compare_with_amazon(session, self.targets, account)
+            return amazon.compare_with_amazon(session, self.targets, account, _marketplace(marketplace))
 
     # ------------------------------------------------------------ alerts, pages, health
     def check(self, as_of: datetime | None = None, dry_run: bool = False) -> alerts.CheckRun:
@@ -275,14 +290,19 @@ class Monitor:
             return appeal.add_action(session, account, metric, kind, description, taken_on)
 
     def draft_appeal(
-        self, account: str, metric: str, channel: str | None = None, as_of: datetime | None = None
+        self,
+        account: str,
+        metric: str,
+        channel: str | None = None,
+        as_of: datetime | None = None,
+        marketplace: str | None = None,
     ) -> DraftFiles:
         """The plan of action as Markdown and HTML files."""
         from monitor.appeal.draft import build_draft, write_draft
 
         moment = as_of or self.clock()
         with self.sessions() as session:
-            draft = build_draft(session, self.targets, account, metric, moment, channel)
+            draft = build_draft(session, self.targets, account, metric, moment, channel, _marketplace(marketplace))
         md, page = write_draft(draft, Path(self.settings.reports_dir) / "appeals", moment.date().isoformat())
         return DraftFiles(md, page)
 
@@ -297,3 +317,10 @@ class Monitor:
             run.results += import_paths(self.sessions, [path], self.settings, account=account)
         run.snapshots = self.refresh_snapshots(run)
         return run
+
+
+def _marketplace(value: str | None) -> str | None:
+    """--marketplace as a user writes it (amazon.de, A1PA6795UKMFR9), as the values carry it."""
+    from monitor.marketplaces import normalize
+
+    return normalize(value) if value else None

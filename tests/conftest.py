@@ -242,6 +242,10 @@ TARGETS = Targets()
 FRAME_COLUMNS = [
     "order_id",
     "marketplace",
+    "sales_channel",
+    "buyer_requested_cancel",
+    "tracking_id",
+    "quantity",
     "purchase_date",
     "fulfillment_channel",
     "order_status",

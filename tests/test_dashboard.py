@@ -48,10 +48,11 @@ def built(tmp_path, sqlite_settings):
         f"{_csv_field(HOSTILE_SKU)},{_csv_field(HOSTILE_NAME)}"
     )
     rows.append("AFN-1,2026-10-20T10:00:00Z,AFN,Shipped,,,,,")
+    rows.append("OLD-1,2026-09-20T10:00:00Z,MFN,Shipped,2026-09-22T23:00:00Z,2026-09-21T10:00:00Z,true,MUG,Mug")
     (tmp_path / "orders.csv").write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
     (tmp_path / "feedback.txt").write_text(
         "Date\tRating\tComments\tYour Response\tOrder ID\tRater Email\n"
-        f"10/28/26\t1\t{HOSTILE_COMMENT}\t\tOK-1\tx@marketplace.amazon.com\n",
+        f"10/28/26\t1\t{HOSTILE_COMMENT}\t\tOLD-1\tx@marketplace.amazon.com\n",
         encoding="utf-8",
     )
     (tmp_path / "b.csv").write_text(header + rows[0] + "\n", encoding="utf-8")

@@ -7,7 +7,9 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor import counting as cnt
 from monitor import metrics as m
+from monitor.metrics import Targets
 from monitor.present.jsonout import to_json
 from tests.conftest import TARGETS, T, d, defects, orders
 
@@ -16,6 +18,11 @@ MAYBE = st.none() | OFFSET
 
 order = st.fixed_dictionaries(
     {
+        "marketplace": st.sampled_from([None, "amazon.com", "amazon.com", "amazon.ca"]),
+        "sales_channel": st.sampled_from([None, None, "Amazon.com", "Non-Amazon"]),
+        "buyer_requested_cancel": st.sampled_from([None, True, False]),
+        "tracking_id": st.sampled_from([None, "1Z999"]),
+        "quantity": st.sampled_from([None, 1, 3]),
         "fulfillment_channel": st.sampled_from(["AFN", "MFN", "MFN"]),
         "order_status": st.sampled_from(["Shipped", "Unshipped", "Canceled"]),
         "purchase_date": OFFSET,
@@ -33,7 +40,9 @@ defect = st.fixed_dictionaries(
         "index": st.integers(0, 39),
         "defect_type": st.sampled_from(["a_to_z_claim", "chargeback", "negative_feedback"]),
         "received_at": OFFSET,
-        "status": st.sampled_from([None, "open", "granted", "denied", "withdrawn", "reversed", "removed"]),
+        "status": st.sampled_from(
+            [None, "open", "granted", "denied", "withdrawn", "reversed", "removed", "protected", "fraud"]
+        ),
         "rating": st.sampled_from([None, 1, 2, 3, 5]),
     }
 )
@@ -54,28 +63,37 @@ def build(rows, found):
     return data, bad
 
 
+LAGS = st.fixed_dictionaries({name: st.integers(0, 20) for name in m.DEFAULT_LAGS})
+
+
 @settings(max_examples=60, deadline=None)
-@given(rows=st.lists(order, min_size=0, max_size=40), found=st.lists(defect, max_size=15), days=st.integers(1, 20))
-def test_history_points_equal_direct_evaluation_and_rates_stay_in_bounds(rows, found, days):
+@given(
+    rows=st.lists(order, min_size=0, max_size=40),
+    found=st.lists(defect, max_size=15),
+    days=st.integers(1, 20),
+    lags=LAGS,
+)
+def test_history_points_equal_direct_evaluation_and_rates_stay_in_bounds(rows, found, days, lags):
+    """Every field of every daily value (projection, forecast, coverage included) is what
+    evaluating on that day gives; rates stay in bounds, headroom is exact."""
     data, bad = build(rows, found)
-    series = m.history(data, bad, T, days, TARGETS, "acme")
-    assert len(series) == days * 7
+    targets = Targets(lags=lags)
+    series = m.history(data, bad, T, days, targets, "acme")
+    per_day = len(m.evaluate(data, bad, T, targets, "acme"))
+    assert len(series) == days * per_day
+    by_key = {(v.as_of, v.marketplace, v.metric, v.channel): v for v in series}
+    for k in range(days):
+        at = T - timedelta(days=days - 1 - k)
+        for direct in m.evaluate(data, bad, at, targets, "acme"):
+            point = by_key[(at, direct.marketplace, direct.metric, direct.channel)]
+            assert to_json(point) == to_json(direct)
     for point in series:
-        (direct,) = [
-            v
-            for v in m.evaluate(data, bad, point.as_of, TARGETS, "acme", [m.METRICS_BY_ID[point.metric]])
-            if v.channel == point.channel
-        ]
-        assert (point.numerator, point.denominator, point.status, point.headroom) == (
-            direct.numerator,
-            direct.denominator,
-            direct.status,
-            direct.headroom,
-        ), point
         assert point.numerator <= point.denominator
         if point.rate is not None:
             assert 0 <= point.rate <= 1 and point.rate == point.numerator / point.denominator
             _check_headroom(point)
+        if point.coverage is not None:
+            assert 0 <= point.coverage <= 1
 
 
 def _check_headroom(v: m.MetricValue) -> None:
@@ -102,23 +120,20 @@ def test_order_of_rows_does_not_change_any_metric(rows, found, seed):
     assert first == again
 
 
-def test_history_cost_grows_with_orders_plus_days_not_their_product():
-    """Counting operations, not seconds: every order touches the difference array twice."""
+def test_history_cost_grows_with_orders_plus_days_not_their_product(monkeypatch):
+    """Counting operations, not seconds: each group's cohort table is three bincounts over its
+    orders, into a table of (days + span) x span cells."""
     rows = orders(
         *[{"purchase_date": d(-k % 60), "latest_ship_date": d(-k % 30), "shipped_at": d(-k % 30)} for k in range(2000)]
     )
-    p = m.prepare(rows, None)
-    c = m.counting(p, m.METRICS_BY_ID["lsr_30d"], "mfn", TARGETS)
     calls = []
-    original = m._interval_counts
+    original = cnt._banded
 
-    def spy(lo, hi, first, days):
-        calls.append((len(lo), days))
-        return original(lo, hi, first, days)
+    def spy(day, k_from, k_to, weight, rows_, span, points):
+        calls.append((len(day), rows_, span, points))
+        return original(day, k_from, k_to, weight, rows_, span, points)
 
-    m._interval_counts = spy
-    try:
-        m.count_history(c, m.to_us(T - timedelta(days=364)), 365, 30 * m.US_PER_DAY)
-    finally:
-        m._interval_counts = original
-    assert calls == [(len(c.anchor), 365), (int(c.flag.sum()), 365)]
+    monkeypatch.setattr(cnt, "_banded", spy)
+    m.history(rows, None, T, 365, TARGETS, "s", [m.METRICS_BY_ID["lsr_30d"]])
+    assert len(calls) == 3
+    assert all(n <= 2000 and table_rows == 365 + span and points == 365 for n, table_rows, span, points in calls)

@@ -24,10 +24,12 @@ from monitor.alerts import outbox, state
 from monitor.alerts.message import RESOLVED, Item, Message, Offending, Reminder
 from monitor.config import Settings
 from monitor.domain import AlertLevel
+from monitor.marketplaces import UNKNOWN
 from monitor.models import Account, AlertState
 from monitor.notifiers import Notifier
 
 STALE = "stale"  # the alert key (metric) of an account whose data went stale
+AlertKey = tuple[str, str, str]  # (marketplace, metric, channel); ("", STALE, "") for the account's data
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Transition:
     """What one alert key did in a check."""
 
     account: str
+    marketplace: str  # "" for the account as a whole
     metric: str  # a metric id, or STALE
     channel: str  # afn, mfn, or "" for the account
     level: AlertLevel
@@ -127,27 +130,33 @@ def _observation(value: m.MetricValue, targets: m.Targets, margin: float) -> sta
 
 def _check_account(session: Session, context: CheckContext, account: Account, fresh: Freshness, run: CheckRun) -> None:
     settings, targets, as_of, now = context.settings, context.targets, context.as_of, context.now
-    data = health.load(session.connection(), account, health.ORDER_FIELDS, health.since_for(as_of))
-    prepared = m.prepare(data.orders, data.defects, data.present)
-    values = m.evaluate(data.orders, data.defects, as_of, targets, account.key, present=data.present)
+    data = health.load(session, account, targets, health.DETAIL_FIELDS, health.since_for(as_of))
+    prepared = m.account_groups(data.orders, data.defects, targets, account.key, m.METRICS, data.facts)
+    groups = {(g.marketplace, g.metric.id, str(g.channel)): g for g in prepared.groups}
+    values = m.evaluate(data.orders, data.defects, as_of, targets, account.key, facts=data.facts)
     if fresh.stale:
         run.stale_accounts.append(account.key)
-    observed: dict[tuple[str, str], tuple[state.Observation, m.MetricValue | None]] = {
-        (v.metric, v.channel): (_observation(v, targets, settings.alert_clear_margin), v) for v in values
+    observed: dict[AlertKey, tuple[state.Observation, m.MetricValue | None]] = {
+        (v.marketplace, v.metric, str(v.channel)): (_observation(v, targets, settings.alert_clear_margin), v)
+        for v in values
     }
-    observed[(STALE, "")] = (state.Observation("stale" if fresh.stale else "good"), None)
+    observed[("", STALE, "")] = (state.Observation("stale" if fresh.stale else "good"), None)
     rows = {
-        (r.metric, r.channel): r for r in session.scalars(select(AlertState).where(AlertState.account_id == account.id))
+        (r.marketplace, r.metric, r.channel): r
+        for r in session.scalars(select(AlertState).where(AlertState.account_id == account.id))
     }
+    for key, gone in rows.items():  # a key no longer observed (an older contract's, a marketplace gone) closes quietly
+        if key not in observed and AlertLevel(gone.level).firing:
+            gone.level, gone.since, gone.updated_at = AlertLevel.OK, now, now
     repeat = timedelta(hours=settings.alert_repeat_hours)
     steps = []
     for key, (observation, value) in observed.items():
-        row = rows.get(key)
+        row: AlertState | None = rows.get(key)
         previous = (
             state.Previous(AlertLevel(row.level), row.since, row.notified_level, row.last_notified_at) if row else None
         )
         step = state.step(previous, observation, now, repeat)
-        run.transitions.append(Transition(account.key, key[0], key[1], step.level, step.event))
+        run.transitions.append(Transition(account.key, key[0], key[1], key[2], step.level, step.event))
         steps.append((step, value))
         rows[key] = _save(session, account.id, key, row, step, value, now)
     if not any(step.event for step, _ in steps):
@@ -155,11 +164,13 @@ def _check_account(session: Session, context: CheckContext, account: Account, fr
     items = []
     for step, value in steps:
         if step.level.firing:
-            offenders = _offenders(data, prepared, value, as_of, targets) if value else ()
+            offenders = (
+                _offenders(data, groups[value.marketplace, value.metric, str(value.channel)], as_of) if value else ()
+            )
             items.append(Item(step.level, step.event, value, offenders, fresh.last_import if value is None else None))
         elif step.event == RESOLVED:
             items.append(Item(RESOLVED, step.event, value))
-    marketplaces = tuple(sorted({str(x) for x in data.orders["marketplace"].dropna().unique()}))
+    marketplaces = tuple(sorted({v.marketplace for v in values} - {UNKNOWN}))
     message = Message(account.key, marketplaces, tuple(items), context.dashboard_url)
     run.messages.append(message)
     from monitor.present.alerts import subject
@@ -172,24 +183,22 @@ def _check_account(session: Session, context: CheckContext, account: Account, fr
         outbox.enqueue(session, account.id, message, context.notifiers, now)
 
 
-def _offenders(
-    data: health.AccountData, prepared: m.Prepared, value: m.MetricValue, as_of: datetime, targets: m.Targets
-) -> list[Offending]:
-    found = health.offenders_of(data, prepared, value.definition, value.channel, as_of, targets)
+def _offenders(data: health.AccountData, group: m.Group, as_of: datetime) -> list[Offending]:
+    found = health.offenders_of(data, group, as_of)
     return [Offending(o.order_id, o.reason, o.sku) for o in found[::-1]]  # the most recent first
 
 
 def _save(
     session: Session,
     account_id: int,
-    key: tuple[str, str],
+    key: AlertKey,
     row: AlertState | None,
     step: state.Step,
     value: m.MetricValue | None,
     now: datetime,
 ) -> AlertState:
     if row is None:
-        row = AlertState(account_id=account_id, metric=key[0], channel=key[1])
+        row = AlertState(account_id=account_id, marketplace=key[0], metric=key[1], channel=key[2])
         session.add(row)
     row.level, row.since = step.level, step.since
     row.notified_level, row.last_notified_at = step.notified_level, step.last_notified_at

@@ -33,17 +33,36 @@ class Draft:
 
 
 def build_draft(
-    session: Session, targets: m.Targets, account_key: str, metric_id: str, as_of: datetime, channel: str | None = None
+    session: Session,
+    targets: m.Targets,
+    account_key: str,
+    metric_id: str,
+    as_of: datetime,
+    channel: str | None = None,
+    marketplace: str | None = None,
 ) -> Draft:
     metric = m.metric_def(metric_id)
     chosen = Channel(channel) if channel else (Channel.MFN if Channel.MFN in metric.channels else metric.channels[0])
     account = require_account(session, account_key)
-    data = health.load(session.connection(), account, health.ORDER_FIELDS, health.since_for(as_of, HISTORY_DAYS))
-    series = [
+    data = health.load(session, account, targets, health.DETAIL_FIELDS, health.since_for(as_of, HISTORY_DAYS))
+    groups = [
+        g
+        for g in m.account_groups(data.orders, data.defects, targets, account.key, [metric], data.facts).groups
+        if g.channel == chosen and (marketplace is None or g.marketplace == marketplace)
+    ]
+    if not groups:
+        raise UsageError(f"{metric.name} of {account_key}: no orders{' on ' + marketplace if marketplace else ''}")
+    all_series = [
         v
-        for v in m.history(data.orders, data.defects, as_of, HISTORY_DAYS, targets, account.key, [metric], data.present)
+        for v in m.history(data.orders, data.defects, as_of, HISTORY_DAYS, targets, account.key, [metric], data.facts)
         if v.channel == chosen
     ]
+    # the marketplace with the worst value over the period, when none is named
+    group = max(
+        groups,
+        key=lambda g: max((v.bad_share or 0.0 for v in all_series if v.marketplace == g.marketplace), default=-1.0),
+    )
+    series = [v for v in all_series if v.marketplace == group.marketplace]
     judged = [v for v in series if v.rate is not None]
     if not judged:
         raise UsageError(
@@ -60,9 +79,9 @@ def build_draft(
         "period": (_day(missed[0]), _day(missed[-1])) if missed else None,
         "days_missed": len(missed),
     }
-    prepared = m.prepare(data.orders, data.defects, data.present)
-    offenders = health.offenders_of(data, prepared, metric, chosen, worst.as_of, targets)
-    facts["causes"] = _causes(data.orders, prepared, metric, chosen, worst.as_of, offenders, targets)
+    offenders = health.offenders_of(data, group, worst.as_of)
+    facts["causes"] = _causes(data.orders, group, worst.as_of, offenders)
+    facts["marketplace"] = group.marketplace
     done = appeal.actions(session, account_key, metric_id)
     facts["trend"] = _trend(judged, done)
     cases = [entry for _, entry in appeal.cases(session, account_key)]
@@ -81,19 +100,20 @@ def _day(v: m.MetricValue) -> str:
 
 
 def _causes(
-    orders: pd.DataFrame,
-    prepared: m.Prepared,
-    metric: m.MetricDef,
-    channel: Channel,
-    at: datetime,
-    offenders: list[health.Offender],
-    targets: m.Targets,
+    orders: pd.DataFrame, group: m.Group, at: datetime, offenders: list[health.Offender]
 ) -> dict[str, list[tuple[str, int, int, int]]]:
     """Per dimension: (value, bad orders, all counted orders, total bad) for the top values."""
-    c = m.counting(prepared, metric, channel, targets)
-    end = m.to_us(at)
-    eligible, _ = m.count_at(c, end, end - metric.days * m.US_PER_DAY)
-    counted = orders.iloc[c.index[eligible]]
+    c, window = group.counting, group.window
+    known = m.to_us(at)
+    end = m.day_start(known) - window.lag * m.US_PER_DAY
+    eligible = (
+        (c.anchor >= end - window.days * m.US_PER_DAY)
+        & (c.anchor < end)
+        & (c.enter < known)
+        & (known <= c.drop)
+        & c.judged
+    )
+    counted = orders.iloc[c.index[eligible]].assign(anchor=pd.to_datetime(c.anchor[eligible] * 1000, utc=True))
     bad_ids = {o.order_id for o in offenders}
     bad = counted[counted["order_id"].isin(bad_ids)]
     out = {}
@@ -105,8 +125,8 @@ def _causes(
         ("fulfilment channel", "fulfillment_channel"),
     ):
         if values == "weekday":
-            all_values = counted[metric.anchor].dt.day_name()
-            bad_values = bad[metric.anchor].dt.day_name()
+            all_values = counted["anchor"].dt.day_name()
+            bad_values = bad["anchor"].dt.day_name()
         else:
             all_values, bad_values = counted[values].fillna("(not recorded)"), bad[values].fillna("(not recorded)")
         totals = Counter(all_values)

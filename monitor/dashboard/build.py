@@ -87,7 +87,7 @@ class AccountView:
     appeal_page: str
     as_of: datetime
     values: list[m.MetricValue]
-    history: dict[tuple[str, str], list[tuple[str, float | None, str]]]  # (metric, channel) -> (day, rate, status)
+    history: dict[tuple[str, str, str], list[tuple[str, float | None, str]]]  # (marketplace, metric, channel) -> ...
     defects_by_day: dict[str, dict[str, int]]  # defect type -> day -> count
     offenders: list[health.Offender]
     open_alerts: list[AlertState]
@@ -115,13 +115,16 @@ class AccountView:
 def account_view(
     session: Session, account: Account, targets: m.Targets, as_of: datetime, fresh: Freshness, out: Path
 ) -> AccountView:
-    data = health.load(session.connection(), account, health.ORDER_FIELDS, health.since_for(as_of, HISTORY_DAYS))
-    prepared = m.prepare(data.orders, data.defects, data.present)
-    values = m.evaluate(data.orders, data.defects, as_of, targets, account.key, present=data.present)
+    data = health.load(session, account, targets, health.DETAIL_FIELDS, health.since_for(as_of, HISTORY_DAYS))
+    groups = {
+        (g.marketplace, g.metric.id, g.channel): g
+        for g in m.account_groups(data.orders, data.defects, targets, account.key, m.METRICS, data.facts).groups
+    }
+    values = m.evaluate(data.orders, data.defects, as_of, targets, account.key, facts=data.facts)
     offenders: list[health.Offender] = []
     for v in values:
         if v.status in (Status.WARNING, Status.CRITICAL):
-            found = health.offenders_of(data, prepared, v.definition, v.channel, as_of, targets)
+            found = health.offenders_of(data, groups[(v.marketplace, v.metric, v.channel)], as_of)
             offenders += found[::-1][:OFFENDERS_SHOWN]
     imports = list(
         session.scalars(
@@ -173,11 +176,12 @@ def _drafts(out: Path, key: str) -> list[str]:
 
 def _history(
     session: Session, account: Account, data: health.AccountData, targets: m.Targets, as_of: datetime
-) -> dict[tuple[str, str], list[tuple[str, float | None, str]]]:
+) -> dict[tuple[str, str, str], list[tuple[str, float | None, str]]]:
     """Daily values for the charts: the stored snapshots when they cover the range, else computed."""
     first_day = (as_of - timedelta(days=HISTORY_DAYS)).date()
     rows = session.execute(
         select(
+            MetricSnapshot.marketplace,
             MetricSnapshot.metric,
             MetricSnapshot.channel,
             MetricSnapshot.day,
@@ -189,15 +193,14 @@ def _history(
         )
         .order_by(MetricSnapshot.day)
     ).all()
-    series: dict[tuple[str, str], list[tuple[str, float | None, str]]] = {}
-    days = {r.day for r in rows}
-    if len(days) >= HISTORY_DAYS - 1:
+    series: dict[tuple[str, str, str], list[tuple[str, float | None, str]]] = {}
+    if len({r.day for r in rows}) >= HISTORY_DAYS - 1:
         for r in rows:
-            series.setdefault((r.metric, r.channel), []).append((r.day.isoformat(), r.rate, r.status))
+            series.setdefault((r.marketplace, r.metric, r.channel), []).append((r.day.isoformat(), r.rate, r.status))
         return series
-    for v in m.history(data.orders, data.defects, as_of, HISTORY_DAYS, targets, account.key, present=data.present):
+    for v in m.history(data.orders, data.defects, as_of, HISTORY_DAYS, targets, account.key, facts=data.facts):
         day = (v.as_of - timedelta(microseconds=1)).date().isoformat()
-        series.setdefault((v.metric, v.channel), []).append((day, v.rate, v.status))
+        series.setdefault((v.marketplace, v.metric, str(v.channel)), []).append((day, v.rate, v.status))
     return series
 
 

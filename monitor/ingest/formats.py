@@ -69,7 +69,7 @@ _ALL_ORDERS_COLUMNS = {
     "purchase-date": "purchase_date",
     "order-status": "order_status",
     "fulfillment-channel": "fulfillment_channel",
-    "sales-channel": "marketplace",
+    "sales-channel": "sales_channel",
     "sku": "sku",
     "asin": "asin",
     "product-name": "product_name",
@@ -87,13 +87,17 @@ class AmazonAllOrders(Adapter):
         canonical = pd.DataFrame(
             {target: frame[source] for source, target in _ALL_ORDERS_COLUMNS.items() if source in frame}
         )
-        if "marketplace" in canonical:
-            canonical["marketplace"] = canonical["marketplace"].str.lower()
+        if "sales_channel" in canonical:  # Amazon.com is a marketplace; Non-Amazon is multi-channel fulfilment
+            amazon = canonical["sales_channel"].str.lower().str.startswith("amazon.")
+            canonical["marketplace"] = canonical["sales_channel"].where(amazon, "")
         if "is-buyer-requested-cancellation" in frame:
-            status = frame["order-status"].str.lower()
-            buyer = frame["is-buyer-requested-cancellation"].str.lower() == "true"
-            canonical["cancelled_by"] = np.where(status.isin(("cancelled", "canceled")) & buyer, "buyer", "")
+            canonical["buyer_requested_cancel"] = frame["is-buyer-requested-cancellation"]
         return canonical, {}
+
+
+def feedback_key(order_id: str) -> str:
+    """The key of the one negative-feedback defect an order can have (a revision replaces it)."""
+    return f"feedback:{order_id}"
 
 
 @dataclass
@@ -116,6 +120,7 @@ class AmazonFeedback(Adapter):
             "rating": rating,
             "comment": comment,
             "response": values.get("Your Response", "").strip()[:5000] or None,
+            "status": "active",
         }
         result: Records = [("feedback", feedback)]  # "Rater Email" is personal data: never kept
         if rating <= 2:
@@ -125,6 +130,7 @@ class AmazonFeedback(Adapter):
                 "received_at": received,
                 "rating": rating,
                 "status": "active",
+                "defect_key": feedback_key(order_id[:100]),
             }
             if comment:
                 defect["comment"] = comment

@@ -10,6 +10,7 @@ quarantine reason from `order_record` itself, so both paths agree.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ import pandas as pd
 
 from monitor.ingest import records
 from monitor.ingest.records import TEXT_LIMITS, RowError
+from monitor.marketplaces import normalize, timezone_name
 from monitor.timeutil import parse_timestamp
 
 _EXACT_CHANNELS = {
@@ -39,6 +41,7 @@ _EXACT_CANCELLERS = {
     "Amazon": "amazon",
 }
 STORED_COLUMNS = [c for c in records.ORDER_COLUMNS if c != "account"]
+US_PER_DAY = 86_400_000_000
 
 
 def db_timestamps(values: pd.Series) -> np.ndarray:
@@ -51,15 +54,34 @@ def db_timestamps(values: pd.Series) -> np.ndarray:
     return out
 
 
-def order_frame(canonical: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
+@dataclass(frozen=True)
+class Zones:
+    """Where a date without a time begins and ends: in its order's marketplace's zone."""
+
+    default_marketplace: str = ""
+    overrides: tuple[tuple[str, str], ...] = ()
+
+    def of(self, marketplaces: np.ndarray) -> np.ndarray:
+        """The zone name of each order, from its (normalized) marketplace or the default."""
+        overrides = dict(self.overrides)
+        names = {m: timezone_name(m or self.default_marketplace or None, overrides) for m in set(marketplaces)}
+        return np.array([names[m] for m in marketplaces], dtype=object)
+
+
+DEADLINES = ("latest_ship_date", "latest_delivery_date")
+
+
+def order_frame(canonical: pd.DataFrame, zones: Zones | None = None) -> tuple[pd.DataFrame, dict[int, str]]:
     """(storable orders, {row position: quarantine reason}) from canonical string columns.
 
     Fields must already be stripped. Absent columns and empty values become
-    None: "this file does not say".
+    None: "this file does not say". A date without a time means the end of that day in
+    the order's marketplace's zone for a deadline, else its start (metrics.md, Time).
     """
     size = len(canonical)
     bad = np.zeros(size, dtype=bool)
     out: dict[str, Any] = {}
+    zone_names: np.ndarray | None = None
     for name in records.ORDER_COLUMNS:
         if name not in canonical:
             bad |= name in records.ORDER_REQUIRED
@@ -69,7 +91,12 @@ def order_frame(canonical: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
         empty = column == ""  # adapters hand over strings only
         if name in records.ORDER_REQUIRED:
             bad |= empty
-        values, wrong = _convert(name, column, empty)
+        if name in records.ORDER_TIMESTAMPS:
+            if zone_names is None:
+                zone_names = (zones or Zones()).of(np.where(pd.isna(out["marketplace"]), "", out["marketplace"]))
+            values, wrong = _timestamps(column, empty, zone_names, name in DEADLINES)
+        else:
+            values, wrong = _convert(name, column, empty)
         bad |= wrong
         out[name] = values
     # object columns stay object: pandas' inferred string dtype would loop in Python on every isna()
@@ -93,8 +120,11 @@ def order_frame(canonical: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
 
 
 def _convert(name: str, column: np.ndarray, empty: np.ndarray) -> tuple[Any, np.ndarray]:
-    if name in records.ORDER_TIMESTAMPS:
-        return _timestamps(column, empty)
+    if name == "marketplace":
+        domains = {v: normalize(v) for v in set(column[~empty])}
+        return np.array(
+            [None if e else domains[v] for v, e in zip(column, empty, strict=True)], dtype=object
+        ), np.zeros(len(column), dtype=bool)
     if name == "fulfillment_channel":
         return _mapped(column, empty, _EXACT_CHANNELS, records.channel)
     if name == "order_status":
@@ -103,6 +133,8 @@ def _convert(name: str, column: np.ndarray, empty: np.ndarray) -> tuple[Any, np.
         return _mapped(column, empty, _EXACT_BOOLEANS, lambda v: records.boolean(name, v))
     if name == "cancelled_by":
         return _mapped(column, empty, _EXACT_CANCELLERS, _canceller)
+    if name == "buyer_requested_cancel":
+        return _mapped(column, empty, _EXACT_BOOLEANS, lambda v: records.boolean(name, v))
     if name == "quantity":
         numbers = pd.to_numeric(pd.Series(column, dtype=object), errors="coerce").to_numpy()
         whole = np.where((numbers >= 0) & (numbers == np.round(numbers)), numbers, np.nan)
@@ -142,8 +174,11 @@ def _fallback(column: np.ndarray, empty: np.ndarray, fast: np.ndarray, parse: Ca
     return fast, wrong
 
 
-def _timestamps(column: np.ndarray, empty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _timestamps(
+    column: np.ndarray, empty: np.ndarray, zones: np.ndarray, deadline: bool
+) -> tuple[np.ndarray, np.ndarray]:
     parsed = pd.to_datetime(pd.Series(column, dtype=object), format="ISO8601", utc=True, errors="coerce")
+    parsed = _local_dates(parsed, column, zones, deadline)
     out = db_timestamps(parsed)
     wrong = np.zeros(len(column), dtype=bool)
     for position in np.flatnonzero(~empty & parsed.isna().to_numpy()):
@@ -153,6 +188,25 @@ def _timestamps(column: np.ndarray, empty: np.ndarray) -> tuple[np.ndarray, np.n
         except ValueError:
             wrong[position] = True
     return out, wrong
+
+
+def _local_dates(parsed: pd.Series, column: np.ndarray, zones: np.ndarray, deadline: bool) -> pd.Series:
+    """Dates without a time, which parse as midnight UTC, moved to the start (or for a
+    deadline, the end) of that day in their zone."""
+    stamps = parsed.dt.tz_convert(None).to_numpy(dtype="datetime64[us]").astype(np.int64)
+    midnight = parsed.notna().to_numpy() & (stamps % US_PER_DAY == 0)  # few rows: a date alone, or a true midnight
+    positions = [p for p in np.flatnonzero(midnight) if len(str(column[p]).strip()) == 10]
+    if not positions or (not deadline and all(zones[p] == "UTC" for p in positions)):
+        return parsed
+    parsed = parsed.copy()
+    shift = pd.Timedelta(days=1) - pd.Timedelta(microseconds=1) if deadline else pd.Timedelta(0)
+    for zone in {zones[p] for p in positions}:
+        rows = [int(p) for p in positions if zones[p] == zone]
+        local = (parsed.iloc[rows].dt.tz_convert(None) + shift).dt.tz_localize(
+            zone, nonexistent="shift_forward", ambiguous=True
+        )
+        parsed.iloc[rows] = local.dt.tz_convert("UTC")
+    return parsed
 
 
 def _canceller(value: str) -> str | None:

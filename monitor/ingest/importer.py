@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import db
 from monitor.config import Settings
+from monitor.domain import Source
 from monitor.errors import FileRejected, MonitorError
 from monitor.gcpause import gc_paused
 from monitor.ingest import formats, performance
-from monitor.ingest.frames import order_frame
+from monitor.ingest.feedback import apply_snapshot
+from monitor.ingest.frames import Zones, order_frame
 from monitor.ingest.reader import Chunk, DelimitedFile, FileFacts, inspect_file
 from monitor.ingest.records import RowError
 from monitor.ingest.store import Store
@@ -33,6 +36,15 @@ from monitor.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """What a report's source knows beyond the file: the period a feedback report was asked for,
+    and when Amazon created a performance report."""
+
+    period: tuple[datetime, datetime] | None = None
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,7 @@ def import_file(
     account: str | None = None,
     forced_format: str | None = None,
     mapping: formats.MappedFormat | None = None,
+    context: ReportContext | None = None,
 ) -> ImportResult:
     """Import one file; never raises for a bad file, returns a `rejected` result instead."""
     name = str(path)
@@ -85,7 +98,7 @@ def import_file(
         return ImportResult(name, "duplicate", done.format, facts.encoding, error=None, import_id=done.id)
     try:
         with gc_paused(), sessions.begin() as session:
-            return _import(session, path, facts, settings, account, forced_format, mapping)
+            return _import(session, path, facts, settings, account, forced_format, mapping, context or ReportContext())
     except FileRejected as exc:
         return _record_rejection(sessions, name, facts.sha256, forced_format, facts.encoding, account, str(exc))
     except (OSError, UnicodeError) as exc:
@@ -106,6 +119,7 @@ def _import(
     account: str | None,
     forced_format: str | None,
     mapping: formats.MappedFormat | None,
+    context: ReportContext,
 ) -> ImportResult:
     db.without_foreign_key_checks(session)  # the keys written are the ledger's and looked-up accounts'
     ledger = ImportRecord(
@@ -125,10 +139,12 @@ def _import(
     store = Store(session, ledger.id, account or settings.default_account)
     if facts.looks_like_json and forced_format in (None, formats.PERFORMANCE) and mapping is None:
         ledger.format = formats.PERFORMANCE
-        performance.import_report(session, path, facts.encoding, store)
+        performance.import_report(session, path, facts.encoding, store, context.created_at)
         ledger.rows_read = 1
     else:
-        _import_rows(session, path, facts, settings, store, ledger, forced_format, mapping)
+        adapter = _import_rows(session, path, facts, settings, store, ledger, forced_format, mapping)
+        _finish_records(session, store, adapter, context)
+    store.flush_sources(utcnow())
     ledger.inserted, ledger.updated = store.inserted, store.updated
     ledger.status = "partial" if ledger.quarantined else "ok"
     ledger.finished_at = utcnow()
@@ -164,7 +180,7 @@ def _import_rows(
     ledger: ImportRecord,
     forced_format: str | None,
     mapping: formats.MappedFormat | None,
-) -> None:
+) -> formats.Adapter:
     table = DelimitedFile(path, facts.encoding)
     if mapping is not None:
         mapping.check_header(table.header)
@@ -173,6 +189,7 @@ def _import_rows(
         adapter = formats.choose(table.header, formats.adapters(settings.feedback_date_formats), forced_format)
     ledger.format = adapter.name
     width = len(table.header)
+    zones = Zones(settings.default_marketplace, settings.marketplace_timezones)
     for chunk in table.chunks(settings.import_chunk_rows):
         ledger.rows_read += len(chunk)
         lengths = list(map(len, chunk.fields))
@@ -182,12 +199,23 @@ def _import_rows(
         good = [i for i in range(len(chunk)) if i not in bad] if bad else list(range(len(chunk)))
         reasons = {i: chunk.errors.get(i) or f"has {len(chunk.fields[i])} fields, the header has {width}" for i in bad}
         if adapter.orders:
-            _orders_chunk(store, adapter, table.header, chunk, good, reasons, table.delimiter)
+            _orders_chunk(store, adapter, table.header, chunk, good, reasons, table.delimiter, zones)
         else:
             _records_chunk(store, adapter, table.header, chunk, good, reasons)
         _quarantine(session, ledger, chunk, reasons, adapter.private)
-    if ledger.rows_read == 0:
-        raise FileRejected("the file has a header but no rows")
+    return adapter
+
+
+def _finish_records(session: Session, store: Store, adapter: formats.Adapter, context: ReportContext) -> None:
+    """A report of feedback or defects says something even when it lists nothing (an empty
+    feedback report: no feedback in its period), and a feedback report replaces its period."""
+    source = {"amazon-feedback": Source.FEEDBACK, "defects": Source.CLAIMS}.get(adapter.name)
+    if isinstance(adapter, formats.MappedFormat) and adapter.target == "defects":
+        source = Source.CLAIMS
+    if source is not None:
+        store.note(store.account_id(None), "", source, None)
+    if adapter.name == "amazon-feedback":
+        apply_snapshot(session, store.import_id, store.feedback_seen, context.period)
 
 
 def _padded(chunk: Chunk, delimiter: str) -> bool:
@@ -205,6 +233,7 @@ def _orders_chunk(
     good: list[int],
     reasons: dict[int, str],
     delimiter: str,
+    zones: Zones,
 ) -> None:
     if not good:
         return
@@ -217,7 +246,7 @@ def _orders_chunk(
     else:  # a header that repeats a name
         frame = pd.DataFrame(rows, columns=header, dtype=object)
     canonical, early = adapter.canonical_orders(frame)
-    orders, late = order_frame(canonical.drop(index=list(early)) if early else canonical)
+    orders, late = order_frame(canonical.drop(index=list(early)) if early else canonical, zones)
     kept = [p for p in range(len(good)) if p not in early]
     reasons.update({good[p]: reason for p, reason in early.items()})
     reasons.update({good[kept[p]]: reason for p, reason in late.items()})

@@ -10,14 +10,19 @@ lenient: it reads both spellings, keeps each marketplace's document whole
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+if TYPE_CHECKING:
+    from monitor.ingest.store import Store
+
+from monitor.domain import Source
 from monitor.errors import FileRejected
+from monitor.marketplaces import normalize
 from monitor.models import PerformanceMetric, PerformanceReport
 from monitor.timeutil import parse_timestamp, utcnow
 
@@ -37,8 +42,10 @@ NESTED_NUMERATORS = ("orderWithDefects", "invoiceDefect")
 FIGURE_KEYS = {"rate", "status", "targetValue", *NUMERATORS, *DENOMINATORS, *NESTED_NUMERATORS}
 
 
-def import_report(session: Session, path: Path, encoding: str, store) -> None:
-    """Store each marketplace of a performance report document."""
+def import_report(
+    session: Session, path: Path, encoding: str, store: Store, created_at: datetime | None = None
+) -> None:
+    """Store each marketplace of a performance report document (`created_at`: when Amazon made it)."""
     if path.stat().st_size > MAX_BYTES:
         raise FileRejected(f"performance report larger than {MAX_BYTES >> 20} MB")
     try:
@@ -53,18 +60,33 @@ def import_report(session: Session, path: Path, encoding: str, store) -> None:
     account_id = store.account_id(None)
     for entry in document["performanceMetrics"]:
         if isinstance(entry, dict):
-            _store_marketplace(session, store.import_id, account_id, entry, statuses)
+            marketplace, day = _store_marketplace(session, store.import_id, account_id, entry, statuses, created_at)
+            end = datetime.combine(day + timedelta(days=1), time(0)) if day else created_at
+            store.note(account_id, normalize(marketplace) or "", Source.AMAZON_REPORT, end)
             store.inserted += 1
 
 
+def report_day(rows: list[dict[str, Any]]) -> date | None:
+    """The report's day: the last day of its late-shipment range (Amazon's windows end before it)."""
+    ends = [r["date_to"] for r in rows if r["name"] == "lateShipmentRate" and r["date_to"] is not None]
+    return max(ends).date() if ends else None
+
+
 def _store_marketplace(
-    session: Session, import_id: int, account_id: int, entry: dict[str, Any], statuses: dict[str | None, str | None]
-) -> None:
+    session: Session,
+    import_id: int,
+    account_id: int,
+    entry: dict[str, Any],
+    statuses: dict[str | None, str | None],
+    created_at: datetime | None,
+) -> tuple[str | None, date | None]:
     entry = {SPELLINGS.get(k, k): v for k, v in entry.items()}
     marketplace = entry.get("marketplaceId")
     if marketplace is None and len(statuses) == 1:
         marketplace = next(iter(statuses))
     ahr = _dict(entry.get("accountHealthRating"))
+    rows = figures(entry)
+    day = report_day(rows)
     report_id = session.scalar(
         insert(PerformanceReport)
         .values(
@@ -74,14 +96,16 @@ def _store_marketplace(
             account_status=statuses.get(marketplace),
             ahr_score=_int(ahr.get("ahrScore")),
             ahr_status=_str(ahr.get("ahrStatus")),
+            report_date=day,
+            created_at=created_at,
             imported_at=utcnow(),
             document=json.dumps(entry),
         )
         .returning(PerformanceReport.id)
     )
-    rows = [dict(row, report_id=report_id) for row in figures(entry)]
     if rows:
-        session.execute(insert(PerformanceMetric), rows)
+        session.execute(insert(PerformanceMetric), [dict(row, report_id=report_id) for row in rows])
+    return marketplace, day
 
 
 def figures(entry: dict[str, Any]) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from monitor.domain import ORDER_TIMESTAMPS
+from monitor.marketplaces import normalize
 from monitor.timeutil import parse_timestamp
 
 __all__ = ["ORDER_TIMESTAMPS", "RowError", "defect_record", "order_record"]
@@ -42,8 +43,8 @@ ORDER_STATUSES = {
 CANCELLERS = {"seller": "seller", "buyer": "buyer", "amazon": "amazon", "unknown": None}
 
 DEFECT_STATUSES = {
-    "a_to_z_claim": {"open", "granted", "denied", "withdrawn"},
-    "chargeback": {"open", "reversed"},
+    "a_to_z_claim": {"open", "granted", "denied", "withdrawn", "protected"},
+    "chargeback": {"open", "reversed", "fraud"},
     "negative_feedback": {"active", "removed"},
 }
 
@@ -62,8 +63,11 @@ def channel(text: str) -> str:
 
 
 def order_status(text: str) -> str:
+    key = _key(text)
+    if key.startswith("shipped"):  # Amazon's detailed forms: "Shipped - Delivered to Buyer", ...
+        return "Shipped"
     try:
-        return ORDER_STATUSES[_key(text)]
+        return ORDER_STATUSES[key]
     except KeyError:
         raise RowError(f"unknown order_status {text[:40]!r}") from None
 
@@ -114,6 +118,7 @@ def _canceller(_name: str, text: str) -> str | None:
 
 
 TEXT_LIMITS = {
+    "sales_channel": 50,
     "order_id": 100,
     "account": 100,
     "marketplace": 50,
@@ -127,7 +132,8 @@ TEXT_LIMITS = {
 
 _ORDER_FIELDS: dict[str, Callable[[str, str], Any]] = {
     "account": _text(TEXT_LIMITS["account"]),
-    "marketplace": _text(TEXT_LIMITS["marketplace"]),
+    "marketplace": lambda _n, v: normalize(v),
+    "sales_channel": _text(TEXT_LIMITS["sales_channel"]),
     "purchase_date": timestamp,
     "fulfillment_channel": lambda _n, v: channel(v),
     "order_status": lambda _n, v: order_status(v),
@@ -135,6 +141,7 @@ _ORDER_FIELDS: dict[str, Callable[[str, str], Any]] = {
     "shipped_at": timestamp,
     "cancelled_at": timestamp,
     "cancelled_by": _canceller,
+    "buyer_requested_cancel": boolean,
     "tracking_id": _text(TEXT_LIMITS["tracking_id"]),
     "tracking_valid": boolean,
     "carrier": _text(TEXT_LIMITS["carrier"]),

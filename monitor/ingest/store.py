@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, cast
 
 import numpy as np
@@ -12,9 +13,11 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from monitor import accounts
+from monitor.domain import ORDER_SOURCES, Source
 from monitor.ingest.frames import STORED_COLUMNS
 from monitor.ingest.records import defect_key
-from monitor.models import Defect, Feedback, ImportAccount, Order
+from monitor.models import AccountSource, Defect, Feedback, ImportAccount, Order
+from monitor.timeutil import to_utc
 
 IN_CHUNK = 500
 # Item rows of one order add up; any other field takes the latest non-empty value.
@@ -40,7 +43,8 @@ def _fold(target: dict[str, Any], item: dict[str, Any]) -> None:
 
 @dataclass
 class Store:
-    """Writes one import's records; counts what it inserted and changed."""
+    """Writes one import's records; counts what it inserted and changed, and notes which
+    sources of which accounts and marketplaces it brought (account_sources)."""
 
     session: Session
     import_id: int
@@ -50,6 +54,8 @@ class Store:
     _accounts: dict[str, int] = field(default_factory=dict)
     _touched_accounts: set[int] = field(default_factory=set)
     _written: set[tuple[int, str]] = field(default_factory=set)  # orders of item-row files, for folding
+    _sources: dict[tuple[int, str, Source], str | None] = field(default_factory=dict)  # -> newest data time
+    feedback_seen: dict[int, dict[str, tuple[int, datetime]]] = field(default_factory=dict)  # account -> order
 
     def account_id(self, key: str | None) -> int:
         key = key or self.default_account
@@ -66,6 +72,50 @@ class Store:
         if batch:
             {"defect": self._defects, "feedback": self._feedback}[kind](batch)
 
+    # ------------------------------------------------------------ sources
+    def note(self, account_id: int, marketplace: str, source: Source, newest: str | datetime | None) -> None:
+        """This import brought `source` for an account and marketplace, its newest data at `newest`."""
+        text = newest.isoformat(sep=" ") if isinstance(newest, datetime) else newest
+        key = (account_id, marketplace, source)
+        old = self._sources.get(key)
+        self._sources[key] = max(filter(None, (old, text)), default=None)
+
+    def _note_orders(self, frame: pd.DataFrame) -> None:
+        marketplace = frame["marketplace"].where(frame["marketplace"].notna(), "")
+        mfn = frame["fulfillment_channel"] == "MFN"
+        for source, (carried, newest, mfn_only) in ORDER_SOURCES.items():
+            rows = frame[carried].notna() & (mfn if mfn_only else True)
+            if not rows.any():
+                continue
+            part = pd.DataFrame(
+                {"account": frame["account_id"][rows], "marketplace": marketplace[rows], "newest": frame[newest][rows]}
+            )
+            for keys, group in part.groupby(["account", "marketplace"]):
+                account, market = cast(tuple[int, str], keys)
+                times = group["newest"].dropna()
+                self.note(int(account), str(market), source, str(times.max()) if len(times) else None)
+
+    def flush_sources(self, now: datetime) -> None:
+        """Write what the import brought into account_sources (newest data times only move forward)."""
+        for (account_id, marketplace, source), newest in self._sources.items():
+            moment = datetime.fromisoformat(newest) if newest else None
+            row = self.session.get(AccountSource, (account_id, marketplace, str(source)))
+            if row is None:
+                self.session.add(
+                    AccountSource(
+                        account_id=account_id,
+                        marketplace=marketplace,
+                        source=str(source),
+                        newest_data_at=moment,
+                        last_import_id=self.import_id,
+                        last_import_at=now,
+                    )
+                )
+                continue
+            if moment is not None and (row.newest_data_at is None or to_utc(moment) > row.newest_data_at):
+                row.newest_data_at = moment
+            row.last_import_id, row.last_import_at = self.import_id, now
+
     # ------------------------------------------------------------ orders
     def write_orders(self, frame: pd.DataFrame, item_rows: bool) -> None:
         """Upsert a chunk of converted orders (see frames.order_frame) in one statement."""
@@ -75,6 +125,7 @@ class Store:
         ids = {key: self.account_id(key) for key in accounts.unique()}
         frame = frame.drop(columns="account").assign(account_id=accounts.map(ids))
         frame = fold_duplicates(frame, item_rows)
+        self._note_orders(frame)
         own = pd.Series(False, index=frame.index)
         if item_rows:
             own = self._fold_items_written_before(frame)
@@ -123,16 +174,20 @@ class Store:
         for record in batch:
             record = dict(record)
             account = self.account_id(record.pop("account", None))
-            key = defect_key(record)
+            key = record.pop("defect_key", None) or defect_key(record)
             record.pop("defect_id", None)
             rows[(account, key)] = record
+            source = Source.FEEDBACK if record["defect_type"] == "negative_feedback" else Source.CLAIMS
+            self.note(account, "", source, record["received_at"].replace(tzinfo=None))
         self._upsert(Defect, rows, "defect_key", Defect.defect_key)
 
     def _feedback(self, batch: list[dict[str, Any]]) -> None:
-        rows = {
-            (self.account_id(r.get("account")), r["order_id"]): {k: v for k, v in r.items() if k != "account"}
-            for r in batch
-        }
+        rows = {}
+        for r in batch:
+            account = self.account_id(r.get("account"))
+            rows[(account, r["order_id"])] = {k: v for k, v in r.items() if k != "account"}
+            self.note(account, "", Source.FEEDBACK, r["received_at"].replace(tzinfo=None))
+            self.feedback_seen.setdefault(account, {})[r["order_id"]] = (r["rating"], r["received_at"])
         self._upsert(Feedback, rows, "order_id", Feedback.order_id)
 
     # ------------------------------------------------------------ the upsert

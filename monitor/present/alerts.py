@@ -13,6 +13,8 @@ from typing import Any
 
 from monitor.alerts.message import Item, Message
 from monitor.domain import AlertLevel, Family
+from monitor.marketplaces import UNKNOWN
+from monitor.marketplaces import name as marketplace_name
 from monitor.present import fmt
 from monitor.present.html import render
 
@@ -69,7 +71,9 @@ def slack_escape(text: str) -> str:
 def title(item: Item) -> str:
     if item.value is None:
         return "Report data is stale"
-    return f"{item.value.definition.name}, {item.value.channel.upper()}"
+    v = item.value
+    where = f" on {marketplace_name(v.marketplace)}" if v.marketplace != UNKNOWN else ""
+    return f"{v.definition.name}, {v.channel.upper()}{where}"
 
 
 def actions(item: Item) -> list[str]:
@@ -96,6 +100,11 @@ def describe(item: Item) -> list[str]:
         lines.append("The target is missed now.")
     elif v.headroom is not None:
         lines.append(f"{v.headroom + 1} more {metric.miss_label} in the next {metric.days} days would miss the target.")
+    if v.projected_rate is not None and v.projection_misses and item.level != AlertLevel.CRITICAL:
+        lines.append(
+            f"Amazon will show at least {fmt.percent(v.projected_rate)} on {v.projected_date}: the orders "
+            "of that window are already known."
+        )
     if v.forecast_breach:
         lines.append(f"At the current trend the target is missed around {v.forecast_breach}.")
     if item.offenders:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from monitor.metrics import METRICS_BY_ID, MetricValue
 from monitor.present import fmt
 from monitor.present.html import render
+from monitor.slugs import slug
 
 if TYPE_CHECKING:
     from monitor.appeal import ChecklistItem
@@ -24,7 +25,10 @@ def index_page(views: Sequence[AccountView], as_of: datetime) -> str:
 
 def account_page(view: AccountView) -> str:
     charts = [
-        (f"chart-{v.metric}-{v.channel}", metric_chart(v, view.history.get((v.metric, v.channel), []), view.warn_ratio))
+        (
+            f"chart-{slug(v.marketplace)}-{v.metric}-{v.channel}",
+            metric_chart(v, view.history.get((v.marketplace, v.metric, str(v.channel)), []), view.warn_ratio),
+        )
         for v in view.values
     ]
     charts.append(("chart-defects", defects_chart(view.defects_by_day)))

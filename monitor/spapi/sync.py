@@ -32,6 +32,7 @@ from monitor import accounts
 from monitor.config import Settings
 from monitor.errors import ConfigError
 from monitor.ingest import ImportResult, import_file
+from monitor.ingest.importer import ReportContext
 from monitor.models import SyncCursor
 from monitor.slugs import slug
 from monitor.spapi.client import ENDPOINTS, LWA_TOKEN_URL, Credentials, SpApiClient, SpApiError
@@ -42,7 +43,9 @@ log = logging.getLogger(__name__)
 ORDERS_PATH = "/orders/2026-01-01/orders"
 REPORTS_PATH = "/reports/2021-06-30"
 FIRST_SYNC_DAYS = 60  # the ODR window: how far back a first sync reaches
-REPORT_TYPES = ("GET_SELLER_FEEDBACK_DATA", "GET_V2_SELLER_PERFORMANCE_REPORT")
+FEEDBACK_REPORT = "GET_SELLER_FEEDBACK_DATA"
+REPORT_TYPES = (FEEDBACK_REPORT, "GET_V2_SELLER_PERFORMANCE_REPORT")
+FEEDBACK_DAYS = 90  # the period each feedback report is asked for, and replaces
 CHANNELS = {"AMAZON": "AFN", "MERCHANT": "MFN"}
 STATUSES = {
     "PENDING_AVAILABILITY": "PendingAvailability",
@@ -63,6 +66,8 @@ COLUMNS = [
     "latest_ship_date",
     "shipped_at",
     "cancelled_by",
+    "buyer_requested_cancel",
+    "sales_channel",
     "tracking_id",
     "carrier",
     "ship_service_level",
@@ -143,11 +148,14 @@ def map_order(order: dict[str, Any]) -> dict[str, str]:
     packages = order.get("packages") or []
     items = order.get("orderItems") or []
     ship_times = sorted(p["shipTime"] for p in packages if p.get("shipTime"))
-    cancelled_by = ""
+    cancelled_by, buyer_requested = "", ""
     for item in items:
         execution = ((item.get("cancellation") or {}).get("cancellationExecution") or {}).get("cancelledBy")
-        request = ((item.get("cancellation") or {}).get("cancellationRequest") or {}).get("requester")
-        cancelled_by = cancelled_by or CANCELLERS.get(str(execution or request or "").upper(), "")
+        requester = ((item.get("cancellation") or {}).get("cancellationRequest") or {}).get("requester")
+        # who asked wins over who carried it out: a buyer's request the seller executed is the buyer's
+        cancelled_by = cancelled_by or CANCELLERS.get(str(requester or execution or "").upper(), "")
+        if str(requester or "").upper() == "BUYER":
+            buyer_requested = "true"
     total = (order.get("proceeds") or {}).get("grandTotal") or {}
     products = [i.get("product") or {} for i in items]
     first = packages[0] if packages else {}
@@ -160,6 +168,10 @@ def map_order(order: dict[str, Any]) -> dict[str, str]:
         "latest_ship_date": (fulfillment.get("shipByWindow") or {}).get("latestDateTime", ""),
         "shipped_at": ship_times[0] if ship_times else "",
         "cancelled_by": cancelled_by,
+        "buyer_requested_cancel": buyer_requested,
+        "sales_channel": "Non-Amazon"
+        if str((order.get("salesChannel") or {}).get("channelName", "")).upper() == "NON_AMAZON"
+        else "",
         "tracking_id": first.get("trackingNumber", ""),
         "carrier": first.get("carrier", ""),
         "ship_service_level": fulfillment.get("fulfillmentServiceLevel", ""),
@@ -249,6 +261,12 @@ def sync_orders(
 
 
 # ------------------------------------------------------------------ reports
+@dataclass(frozen=True)
+class Fetched:
+    data: bytes
+    created_at: datetime | None
+
+
 def fetch_report(
     client: SpApiClient,
     report_type: str,
@@ -256,14 +274,13 @@ def fetch_report(
     timeout_seconds: float,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-) -> bytes:
-    """Request a report, wait for it, download it (decompressed)."""
-    body = client.call(
-        "createReport",
-        "POST",
-        f"{REPORTS_PATH}/reports",
-        json={"reportType": report_type, "marketplaceIds": list(marketplaces)},
-    )
+    period: tuple[datetime, datetime] | None = None,
+) -> Fetched:
+    """Request a report (for `period` when given), wait for it, download it (decompressed)."""
+    request: dict[str, Any] = {"reportType": report_type, "marketplaceIds": list(marketplaces)}
+    if period is not None:
+        request.update(dataStartTime=_iso(period[0]), dataEndTime=_iso(period[1]))
+    body = client.call("createReport", "POST", f"{REPORTS_PATH}/reports", json=request)
     report_id = body["reportId"]
     started, wait = clock(), 5.0
     while True:
@@ -284,7 +301,14 @@ def fetch_report(
     data = client.download(document["url"])
     if str(document.get("compressionAlgorithm", "")).upper() == "GZIP":
         data = gzip.decompress(data)
-    return data
+    return Fetched(data, _time(report.get("createdTime")))
+
+
+def _time(value: Any) -> datetime | None:
+    try:
+        return parse_timestamp(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def sync_account(
@@ -308,18 +332,28 @@ def sync_account(
         except SpApiError as exc:
             result.errors.append(str(exc))
     for report_type in REPORT_TYPES:
-        try:
-            data = fetch_report(
-                client, report_type, account.marketplace_ids, settings.spapi_report_timeout_minutes * 60, sleep, clock
-            )
-        except SpApiError as exc:
-            result.errors.append(str(exc))
-            continue
-        suffix = "json" if report_type.startswith("GET_V2") else "txt"
-        path = folder / f"spapi-{report_type}-{slug(account.key)}-{utcnow():%Y%m%dT%H%M%S%f}.{suffix}"
-        path.write_bytes(data)
-        result.imports.append(import_file(sessions, path, settings, account=account.key))
-        path.unlink()
+        for marketplace in account.marketplace_ids:  # Amazon reports each marketplace alone
+            now = utcnow()
+            period = (now - timedelta(days=FEEDBACK_DAYS), now) if report_type == FEEDBACK_REPORT else None
+            try:
+                fetched = fetch_report(
+                    client,
+                    report_type,
+                    (marketplace,),
+                    settings.spapi_report_timeout_minutes * 60,
+                    sleep,
+                    clock,
+                    period,
+                )
+            except SpApiError as exc:
+                result.errors.append(str(exc))
+                continue
+            suffix = "json" if report_type.startswith("GET_V2") else "txt"
+            path = folder / f"spapi-{report_type}-{slug(account.key)}-{marketplace}-{now:%Y%m%dT%H%M%S%f}.{suffix}"
+            path.write_bytes(fetched.data)
+            context = ReportContext(period, fetched.created_at)
+            result.imports.append(import_file(sessions, path, settings, account=account.key, context=context))
+            path.unlink()
     return result
 
 

@@ -1,0 +1,374 @@
+"""How each order counts for each metric, and daily cohorts of those counts. Pure numpy.
+
+Every order takes part in a metric through a few times (microseconds since the
+epoch; NEVER for an event that has not happened, ALWAYS for a fact without a time):
+
+* `anchor`: the time that places it in a window (purchase, ship-by, promised delivery...);
+* `enter`: from when it is eligible at all (the order exists, the shipment was confirmed...);
+* `drop`: from when it no longer is (a cancellation before shipping, once known);
+* `flag_from`: from when it is bad (a defect received, the ship-by passed unconfirmed...),
+  if `flag` says it ever is;
+
+plus a `weight` (units for OTDR, else 1) and whether it can be `judged` at all (an order
+Amazon says shipped but whose confirmation time is unknown cannot be judged late or not).
+
+At a knowledge time K an order is eligible when enter < K <= drop, and bad when also
+flag and flag_from < K. A **cohort** is the orders whose anchor falls on one UTC day.
+Windows are whole days, so a window's counts are sums of cohorts, and everything the
+monitor says about a metric (its value, the projection, the forecast) is read off the
+cohorts as known at K. `cohorts_at` builds them for one K; `cohort_table` builds them
+for every day of a history at once (a banded table, one bincount per array), so that a
+history costs orders + days, not orders x days, and equals evaluating day by day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from monitor.domain import ORDER_TIMESTAMPS, Channel, Family
+from monitor.marketplaces import UNKNOWN, normalize
+
+NEVER = np.iinfo(np.int64).max
+ALWAYS = np.iinfo(np.int64).min
+US_PER_DAY = 86_400_000_000
+_BIG = 1 << 40  # a day index beyond any history
+
+SHIPPED = "Shipped"
+
+
+def to_us(values: pd.Series) -> np.ndarray:
+    """Timestamps as int64 microseconds since the epoch, NEVER where missing."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    stamps = pd.to_datetime(values, utc=True)
+    out = stamps.dt.tz_convert(None).to_numpy(dtype="datetime64[us]").astype(np.int64)
+    out[stamps.isna().to_numpy()] = NEVER
+    return out
+
+
+def _column(orders: pd.DataFrame, name: str, default: object = None) -> pd.Series:
+    if name in orders:
+        return orders[name]
+    return pd.Series([default] * len(orders), index=orders.index, dtype=object)
+
+
+def _flags(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(known, true) masks of a column of True/False/None (1/0 from SQLite)."""
+    mapped = values.map({True: True, False: False, "true": True, "false": False})  # 1 and 0 hash as True, False
+    known = mapped.notna().to_numpy(dtype=bool)
+    return known, (mapped == True).to_numpy(dtype=bool)  # noqa: E712 (elementwise)
+
+
+@dataclass
+class Prepared:
+    """One account's orders as arrays, ready to count."""
+
+    orders: pd.DataFrame
+    channel: np.ndarray  # "afn" / "mfn"
+    marketplace: np.ndarray  # the marketplace each order counts in (its domain, the default, or "unknown")
+    amazon: np.ndarray  # an Amazon order (multi-channel fulfilment orders count in no metric)
+    t: dict[str, np.ndarray]
+    shipped_status: np.ndarray  # the status says it shipped
+    pre_fulfilment: np.ndarray  # cancelled before it shipped
+    cancel_known: np.ndarray
+    cancelled_by: np.ndarray
+    buyer_requested: np.ndarray
+    valid_known: np.ndarray
+    valid: np.ndarray
+    has_tracking_id: np.ndarray
+    quantity: np.ndarray
+    first_defect: np.ndarray  # when the first counting defect arrived (NEVER: none)
+
+    def mask(self, channel: Channel, marketplace: str) -> np.ndarray:
+        return self.amazon & (self.channel == channel) & (self.marketplace == marketplace)
+
+
+def effective_marketplaces(values: pd.Series, default: str) -> np.ndarray:
+    """The marketplace each order counts in: its own (as a domain), else the default, else unknown."""
+    fallback = default or UNKNOWN
+    uniques = {v: (normalize(v) if isinstance(v, str) else None) or fallback for v in values.unique()}
+    return values.map(uniques).to_numpy(dtype=object)
+
+
+def amazon_orders(sales_channel: pd.Series) -> np.ndarray:
+    """False for multi-channel fulfilment orders: a sales channel given and not Amazon's
+    (Amazon's reports say `Non-Amazon`; a shipping tool may name the shop)."""
+    text = sales_channel.fillna("").astype(str).str.strip().str.lower()
+    return ((text == "") | (text.str.startswith("amazon") & ~text.str.contains("non-amazon"))).to_numpy(dtype=bool)
+
+
+def prepare(orders: pd.DataFrame, first_defect: np.ndarray | None = None, default_marketplace: str = "") -> Prepared:
+    """Counting arrays of one account's orders; `first_defect` per order (see defects.first_counting)."""
+    orders = orders.reset_index(drop=True)
+    t = {name: to_us(_column(orders, name)) for name in ORDER_TIMESTAMPS}
+    status = orders["order_status"].fillna("").astype(str).to_numpy(dtype=object)
+    shipped_status = np.char.startswith(status.astype(str), SHIPPED)
+    cancelled = (status == "Canceled") | (t["cancelled_at"] != NEVER)
+    shipped = t["shipped_at"]
+    pre_fulfilment = cancelled & ((shipped == NEVER) | ((t["cancelled_at"] != NEVER) & (t["cancelled_at"] < shipped)))
+    # when the cancellation is known: its time, or always when it carries none
+    cancel_known = np.where(cancelled, np.where(t["cancelled_at"] != NEVER, t["cancelled_at"], ALWAYS), NEVER)
+    valid_known, valid = _flags(_column(orders, "tracking_valid"))
+    _, buyer_requested = _flags(_column(orders, "buyer_requested_cancel"))
+    tracking_id = _column(orders, "tracking_id").fillna("").astype(str).str.strip()
+    quantity = pd.to_numeric(_column(orders, "quantity"), errors="coerce").fillna(1).clip(lower=0)
+    return Prepared(
+        orders,
+        orders["fulfillment_channel"].astype(str).str.lower().to_numpy(dtype=object),
+        effective_marketplaces(_column(orders, "marketplace"), default_marketplace),
+        amazon_orders(_column(orders, "sales_channel")),
+        t,
+        shipped_status,
+        pre_fulfilment,
+        cancel_known,
+        _column(orders, "cancelled_by").fillna("").astype(str).to_numpy(dtype=object),
+        buyer_requested,
+        valid_known,
+        valid,
+        (tracking_id != "").to_numpy(dtype=bool),
+        quantity.to_numpy(dtype=np.int64),
+        np.full(len(orders), NEVER, dtype=np.int64) if first_defect is None else first_defect,
+    )
+
+
+@dataclass
+class Counting:
+    """The counting times of one metric for some orders (see the module docstring)."""
+
+    index: np.ndarray  # positions in Prepared.orders
+    anchor: np.ndarray
+    enter: np.ndarray
+    drop: np.ndarray
+    flag: np.ndarray
+    flag_from: np.ndarray
+    weight: np.ndarray
+    judged: np.ndarray
+
+    def subset(self, keep: np.ndarray) -> Counting:
+        """The orders of `keep` (a mask over Prepared.orders) only."""
+        inside = keep[self.index]
+        return Counting(*(getattr(self, f)[inside] for f in self.__dataclass_fields__))
+
+
+def counting(p: Prepared, family: Family, odr_count_cancelled: bool = True, cr_count_unknown: bool = True) -> Counting:
+    """The counting times of every order of the account for a metric family (both channels)."""
+    t = p.t
+    n = len(p.orders)
+    never = np.full(n, NEVER, dtype=np.int64)
+    always = np.full(n, ALWAYS, dtype=np.int64)
+    ones = np.ones(n, dtype=np.int64)
+    every = np.ones(n, dtype=bool)
+    purchase = t["purchase_date"]
+    if family is Family.ODR:
+        drop = never if odr_count_cancelled else p.cancel_known
+        return _select(p, purchase, purchase, drop, p.first_defect != NEVER, p.first_defect, ones, every)
+    if family is Family.LSR:
+        ship_by, shipped = t["latest_ship_date"], t["shipped_at"]
+        on_time = (shipped != NEVER) & (shipped <= ship_by)
+        judged = ~(p.shipped_status & (shipped == NEVER))  # shipped, but when is unknown: cannot be judged
+        drop = np.where(p.pre_fulfilment, p.cancel_known, NEVER)
+        return _select(p, ship_by, purchase, drop, ~on_time, ship_by, ones, judged)
+    if family is Family.CR:
+        return _select(
+            p,
+            purchase,
+            purchase,
+            never,
+            _cancellation_counts(p, cr_count_unknown),
+            np.where(p.pre_fulfilment, p.cancel_known, NEVER),
+            ones,
+            every,
+        )
+    if family is Family.VTR:
+        shipped = t["shipped_at"]
+        anchor = np.where(t["latest_delivery_date"] != NEVER, t["latest_delivery_date"], shipped)
+        judged = p.valid_known | ~p.has_tracking_id  # no tracking at all is never valid
+        return _select(p, anchor, shipped, never, ~(p.valid_known & p.valid), always, ones, judged)
+    if family is Family.OTDR:
+        promised, delivered = t["latest_delivery_date"], t["delivered_at"]
+        on_time = (delivered != NEVER) & (delivered <= promised)
+        enter = np.where(p.valid_known & p.valid, np.minimum(delivered, promised), NEVER)
+        return _select(p, promised, enter, never, ~on_time, promised, p.quantity, every)
+    raise ValueError(f"unknown metric family {family}")
+
+
+def _cancellation_counts(p: Prepared, count_unknown: bool) -> np.ndarray:
+    """Which pre-fulfilment cancellations count against the seller (metrics.md, CR)."""
+    by = p.cancelled_by
+    cancelled_at, ship_by, shipped = p.t["cancelled_at"], p.t["latest_ship_date"], p.t["shipped_at"]
+    amazon_for_no_shipment = (
+        (by == "amazon")
+        & (cancelled_at != NEVER)
+        & (ship_by != NEVER)
+        & (cancelled_at > ship_by)
+        & ((shipped == NEVER) | (shipped > cancelled_at))
+    )
+    counts = (by == "seller") | amazon_for_no_shipment | ((by == "") & count_unknown)
+    return p.pre_fulfilment & counts & ~p.buyer_requested
+
+
+def _select(
+    p: Prepared,
+    anchor: np.ndarray,
+    enter: np.ndarray,
+    drop: np.ndarray,
+    flag: np.ndarray,
+    flag_from: np.ndarray,
+    weight: np.ndarray,
+    judged: np.ndarray,
+) -> Counting:
+    index = np.flatnonzero(p.amazon & (anchor != NEVER) & (enter != NEVER))
+    return Counting(
+        index, anchor[index], enter[index], drop[index], flag[index], flag_from[index], weight[index], judged[index]
+    )
+
+
+# ------------------------------------------------------------------ cohorts
+@dataclass
+class Cohorts:
+    """Per anchor day, oldest first, the last being day0 (today): what is known at K."""
+
+    eligible: np.ndarray  # weight of eligible orders
+    judged: np.ndarray  # of those, the ones that can be judged
+    bad: np.ndarray  # of those, the bad ones
+
+    def window(self, start: int, end: int) -> tuple[int, int, int]:
+        """(eligible, judged, bad) summed over cohorts [start, end)."""
+        return (int(self.eligible[start:end].sum()), int(self.judged[start:end].sum()), int(self.bad[start:end].sum()))
+
+
+def cohorts_at(c: Counting, known_at: int, day0: int, span: int) -> Cohorts:
+    """The `span` daily cohorts ending with day0's, as known at `known_at`."""
+    first = day0 - (span - 1) * US_PER_DAY
+    eligible = (c.enter < known_at) & (known_at <= c.drop) & (c.anchor >= first) & (c.anchor < day0 + US_PER_DAY)
+    day = ((c.anchor[eligible] - first) // US_PER_DAY).astype(np.int64)
+    weight = c.weight[eligible]
+    judged = c.judged[eligible]
+    bad = judged & c.flag[eligible] & (c.flag_from[eligible] < known_at)
+    return Cohorts(
+        *(
+            np.bincount(day, weights=weight * mask, minlength=span).astype(np.int64)
+            for mask in (np.ones(len(day), dtype=np.int64), judged, bad)
+        )
+    )
+
+
+def _day_index(times: np.ndarray, first: int, sentinel_low: int, sentinel_high: int) -> np.ndarray:
+    """floor((times - first) / day), with ALWAYS and NEVER mapped to the sentinels."""
+    safe = np.where((times == ALWAYS) | (times == NEVER), first, times)
+    out = (safe - first) // US_PER_DAY
+    out[times == ALWAYS] = sentinel_low
+    out[times == NEVER] = sentinel_high
+    return out
+
+
+@dataclass
+class CohortTable:
+    """Cohorts for every point of a history: point k (known at first + k days, its day0)
+    has cohorts `table[k + i, i]` for i < span."""
+
+    eligible: np.ndarray  # shape (points + span, span)
+    judged: np.ndarray
+    bad: np.ndarray
+    span: int
+
+    def at(self, k: int) -> Cohorts:
+        rows = k + np.arange(self.span)
+        cols = np.arange(self.span)
+        return Cohorts(self.eligible[rows, cols], self.judged[rows, cols], self.bad[rows, cols])
+
+
+def cohort_table(c: Counting, first: int, points: int, span: int) -> CohortTable:
+    """Cohorts at K_k = first + k days (each point's day0 is K_k itself), for k < points."""
+    origin = first - (span - 1) * US_PER_DAY  # the anchor day of row 0
+    rows = points + span
+    day = _day_index(c.anchor, origin, -1, rows)
+    k_enter = _day_index(c.enter, first, -_BIG, _BIG) + 1  # first k with K_k > enter
+    k_drop = _day_index(c.drop, first, -_BIG, _BIG)  # last k with K_k <= drop
+    k_bad = np.maximum(k_enter, _day_index(c.flag_from, first, -_BIG, _BIG) + 1)
+    inside = (day >= 0) & (day < rows)
+    tables = []
+    for start, weight in ((k_enter, c.weight), (k_enter, c.weight * c.judged), (k_bad, c.weight * (c.judged & c.flag))):
+        tables.append(_banded(day[inside], start[inside], k_drop[inside], weight[inside], rows, span, points))
+    return CohortTable(tables[0], tables[1], tables[2], span)
+
+
+def _banded(
+    day: np.ndarray, k_from: np.ndarray, k_to: np.ndarray, weight: np.ndarray, rows: int, span: int, points: int
+) -> np.ndarray:
+    """table[g, i] = sum of weights of orders of anchor day g counted at point k = g - i."""
+    k_lo = np.maximum(k_from, np.maximum(day - span + 1, 0))
+    k_hi = np.minimum(k_to, np.minimum(day, points - 1))
+    keep = (k_hi >= k_lo) & (weight != 0)
+    g, k_lo, k_hi, w = day[keep], k_lo[keep], k_hi[keep], weight[keep]
+    i_lo, i_hi = g - k_hi, g - k_lo  # along a row, the point k = g - i runs backwards
+    diff = np.bincount(g * (span + 1) + i_lo, weights=w, minlength=rows * (span + 1))
+    diff -= np.bincount(g * (span + 1) + i_hi + 1, weights=w, minlength=rows * (span + 1))
+    return np.cumsum(diff.reshape(rows, span + 1), axis=1)[:, :span].round().astype(np.int64)
+
+
+# ------------------------------------------------------------------ how complete young cohorts are
+def delays_at(c: Counting, known_at: int, horizon_days: int) -> np.ndarray:
+    """Histogram (days 0..horizon) of how long after its anchor each order's bad event came,
+    over the orders at least `horizon_days` old at K whose bad event is known at K."""
+    learn = (
+        c.flag & (c.flag_from != ALWAYS) & (c.flag_from < known_at) & (c.anchor + horizon_days * US_PER_DAY <= known_at)
+    )
+    delay = np.clip((c.flag_from[learn] - c.anchor[learn]) // US_PER_DAY, 0, horizon_days)
+    return np.bincount(delay.astype(np.int64), minlength=horizon_days + 1)
+
+
+def delay_table(c: Counting, first: int, points: int, horizon_days: int) -> np.ndarray:
+    """delays_at for every point k of a history: shape (points, horizon + 1)."""
+    learn = c.flag & (c.flag_from != ALWAYS) & (c.flag_from != NEVER)
+    anchor, flag_from = c.anchor[learn], c.flag_from[learn]
+    old_enough = -(-(anchor + horizon_days * US_PER_DAY - first) // US_PER_DAY)  # first k with K_k >= anchor + H
+    known = (flag_from - first) // US_PER_DAY + 1  # first k with K_k > flag_from
+    k = np.clip(np.maximum(old_enough, known), 0, points)
+    delay = np.clip((flag_from - anchor) // US_PER_DAY, 0, horizon_days)
+    counts = np.bincount(k * (horizon_days + 1) + delay, minlength=(points + 1) * (horizon_days + 1))
+    return np.cumsum(counts.reshape(points + 1, horizon_days + 1), axis=0)[:points]
+
+
+# ------------------------------------------------------------------ defects
+NOT_COUNTING = {
+    "a_to_z_claim": {"denied", "withdrawn", "protected"},
+    "chargeback": {"reversed", "fraud"},
+    "negative_feedback": {"removed"},
+}
+
+
+def counting_defects(defects: pd.DataFrame) -> pd.DataFrame:
+    """Defects that count for ODR: feedback of 1-2 stars not removed (a revision to 3 stars or
+    more stops it counting); claims not denied, withdrawn or protected; chargebacks not
+    reversed or fraud."""
+    if defects.empty:
+        return defects
+    kind = defects["defect_type"]
+    status = defects["status"].fillna("").astype(str).str.lower()
+    rating = (
+        pd.to_numeric(defects["rating"], errors="coerce")
+        if "rating" in defects
+        else pd.Series(np.nan, index=defects.index)
+    )
+    excluded = pd.Series(False, index=defects.index)
+    for defect_type, statuses in NOT_COUNTING.items():
+        excluded |= (kind == defect_type) & status.isin(statuses)
+    low_rating = (kind != "negative_feedback") | rating.isna() | (rating <= 2)
+    return defects[~excluded & low_rating & kind.isin(NOT_COUNTING)]
+
+
+def first_counting_defect(orders: pd.DataFrame, defects: pd.DataFrame | None) -> np.ndarray:
+    """Per order (in `orders`' row order): when its first counting defect arrived, NEVER if none."""
+    out = np.full(len(orders), NEVER, dtype=np.int64)
+    if defects is None or defects.empty or orders.empty:
+        return out
+    counted = counting_defects(defects)
+    if counted.empty:
+        return out
+    earliest = counted.assign(us=to_us(counted["received_at"])).groupby("order_id")["us"].min()
+    position = earliest.index.get_indexer(pd.Index(orders["order_id"]))
+    return np.where(position >= 0, earliest.to_numpy(dtype=np.int64)[position], NEVER)

@@ -1,0 +1,169 @@
+"""What the database knows of an account besides its orders, for the metrics: Amazon's windows
+and figures from its newest performance report of each marketplace, which sources the
+account's data carries, and whether any defect source was ever imported."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor import metrics as m
+from monitor.domain import DEFECT_SOURCES, ORDER_SOURCES, Channel, Direction, Source
+from monitor.marketplaces import UNKNOWN, normalize
+from monitor.models import AccountSource, PerformanceMetric, PerformanceReport
+from monitor.timeutil import to_utc
+
+MISSED_STATUSES = {"BAD", "POOR", "CRITICAL", "AT_RISK", "FAILING"}
+KEPT_STATUSES = {"GOOD", "NORMAL", "GREAT", "FAIR", "NONE", "HEALTHY"}
+FIELD_OF_SOURCE = {source: carried for source, (carried, _, _) in ORDER_SOURCES.items()}
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    """One of Amazon's figures that matches one of our metrics."""
+
+    metric: m.MetricDef
+    channel: Channel
+    figure: PerformanceMetric
+    start: datetime
+    end: datetime  # exclusive: the day after Amazon's inclusive last day
+
+    @property
+    def days(self) -> int:
+        return round((self.end - self.start) / timedelta(days=1))
+
+
+def range_of(figure: PerformanceMetric) -> tuple[datetime, datetime] | None:
+    """[start, end) of an Amazon figure: Amazon writes inclusive last days (23:59 or 23:59:59)."""
+    if figure.date_from is None or figure.date_to is None:
+        return None
+    start, last = to_utc(figure.date_from), to_utc(figure.date_to)
+    end = (
+        datetime.combine(last.date() + timedelta(days=1), time(0), tzinfo=UTC)
+        if (last.hour, last.minute) == (23, 59)
+        else last
+    )
+    return start, end
+
+
+def metric_of(figure: PerformanceMetric, span: tuple[datetime, datetime] | None) -> str | None:
+    """Which of our metrics an Amazon figure is, if any."""
+    name = figure.name
+    if name == "orderDefectRate":
+        return "odr"
+    if name == "lateShipmentRate":
+        days = round((span[1] - span[0]) / timedelta(days=1)) if span else None
+        return {10: "lsr_10d", 30: "lsr_30d"}.get(days) if days else None
+    return {
+        "preFulfillmentCancellationRate": "cr_7d",
+        "validTrackingRate": "vtr_30d",
+        "unitOnTimeDeliveryRate": "otdr_14d",
+        "onTimeDeliveryRate": "otdr_14d",
+    }.get(name)
+
+
+def report_figures(session: Session, report: PerformanceReport) -> list[ReportFigure]:
+    """The figures of a report that match our metrics (OTDR in units when Amazon gives it)."""
+    found: dict[tuple[str, Channel], ReportFigure] = {}
+    for figure in session.scalars(
+        select(PerformanceMetric).where(PerformanceMetric.report_id == report.id).order_by(PerformanceMetric.id)
+    ):
+        span = range_of(figure)
+        metric_id = metric_of(figure, span)
+        if metric_id is None or span is None:
+            continue
+        key = (metric_id, Channel(figure.channel or "mfn"))
+        if key in found and figure.name == "onTimeDeliveryRate":
+            continue  # unitOnTimeDeliveryRate is the enforced one
+        found[key] = ReportFigure(m.METRICS_BY_ID[metric_id], key[1], figure, *span)
+    return list(found.values())
+
+
+def newest_reports(session: Session, account_id: int) -> list[PerformanceReport]:
+    """The newest performance report of each marketplace of an account, by its day (not by
+    when it was imported)."""
+    reports = session.scalars(select(PerformanceReport).where(PerformanceReport.account_id == account_id))
+    newest: dict[str | None, PerformanceReport] = {}
+    for report in reports:
+        key = normalize(report.marketplace_id)
+        held = newest.get(key)
+        if held is None or _order(report) > _order(held):
+            newest[key] = report
+    return sorted(newest.values(), key=lambda r: normalize(r.marketplace_id) or "")
+
+
+def _order(report: PerformanceReport) -> tuple[datetime, int]:
+    if report.report_date is not None:
+        return datetime.combine(report.report_date, time(0), tzinfo=UTC), report.id
+    return to_utc(report.imported_at), report.id
+
+
+def known_at(report: PerformanceReport) -> datetime:
+    """When a report's figures were Amazon's: its creation, else the end of its day."""
+    if report.created_at is not None:
+        return to_utc(report.created_at)
+    if report.report_date is not None:
+        return datetime.combine(report.report_date + timedelta(days=1), time(0), tzinfo=UTC)
+    return to_utc(report.imported_at)
+
+
+def amazon_missed(figure: PerformanceMetric, direction: Direction) -> bool:
+    """Does Amazon say this figure misses its target? Its status when it says, else its rate
+    against its target and condition."""
+    status = (figure.status or "").upper()
+    if status in MISSED_STATUSES:
+        return True
+    if status in KEPT_STATUSES or figure.rate is None or figure.target_value is None:
+        return False
+    condition = (figure.target_condition or "").upper()
+    rate, target = figure.rate, figure.target_value
+    checks = {
+        "LESS_THAN": rate < target,
+        "LESS_THAN_OR_EQUAL": rate <= target,
+        "GREATER_THAN": rate > target,
+        "GREATER_THAN_OR_EQUAL": rate >= target,
+    }
+    if condition in checks:
+        return not checks[condition]
+    return rate >= target if direction is Direction.MAX else rate < target
+
+
+def _from_report(session: Session, report: PerformanceReport) -> m.MarketplaceFacts:
+    windows: dict[str, m.Window] = {}
+    figures: dict[tuple[str, Channel], m.AmazonFigure] = {}
+    day = report.report_date
+    for found in report_figures(session, report):
+        if day is not None:
+            lag = (day - found.end.date()).days + 1
+            windows[found.metric.id] = m.Window(found.days, max(lag, 0), f"amazon-report {day.isoformat()}")
+            figures[(found.metric.id, found.channel)] = m.AmazonFigure(
+                found.figure.rate,
+                found.figure.status,
+                amazon_missed(found.figure, found.metric.direction),
+                day,
+                known_at(report),
+            )
+    return m.MarketplaceFacts(windows, figures)
+
+
+def account_facts(session: Session, account_id: int, default_marketplace: str = "") -> m.AccountFacts:
+    """Everything the metrics of one account need from the database besides orders and defects."""
+    per_marketplace: dict[str, m.MarketplaceFacts] = {}
+    for report in newest_reports(session, account_id):
+        domain = normalize(report.marketplace_id) or default_marketplace or UNKNOWN
+        per_marketplace[domain] = _from_report(session, report)
+    rows = list(session.scalars(select(AccountSource).where(AccountSource.account_id == account_id)))
+    present: dict[str, set[str]] = {}
+    for row in rows:
+        if row.source in FIELD_OF_SOURCE:
+            present.setdefault(row.marketplace or default_marketplace or UNKNOWN, set()).add(
+                FIELD_OF_SOURCE[Source(row.source)]
+            )
+    for domain in set(present) | set(per_marketplace):
+        base = per_marketplace.get(domain) or m.MarketplaceFacts()
+        per_marketplace[domain] = m.MarketplaceFacts(base.windows, base.amazon, frozenset(present.get(domain, ())))
+    defect_source = any(row.source in DEFECT_SOURCES for row in rows)
+    return m.AccountFacts(per_marketplace, defect_source)
