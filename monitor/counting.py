@@ -23,7 +23,9 @@ history costs orders + days, not orders x days, and equals evaluating day by day
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,9 +45,10 @@ def to_us(values: pd.Series) -> np.ndarray:
     """Timestamps as int64 microseconds since the epoch, NEVER where missing."""
     if len(values) == 0:
         return np.zeros(0, dtype=np.int64)
-    stamps = pd.to_datetime(values, utc=True)
-    out = stamps.dt.tz_convert(None).to_numpy(dtype="datetime64[us]").astype(np.int64)
-    out[stamps.isna().to_numpy()] = NEVER
+    stamps = values if isinstance(values.dtype, pd.DatetimeTZDtype) else pd.to_datetime(values, utc=True)
+    naive = stamps.dt.tz_convert(None)
+    out = np.asarray(naive.dt.as_unit("us").to_numpy(dtype="datetime64[us]")).view(np.int64).copy()  # NaT: min
+    out[out == np.iinfo(np.int64).min] = NEVER
     return out
 
 
@@ -57,9 +60,10 @@ def _column(orders: pd.DataFrame, name: str, default: object = None) -> pd.Serie
 
 def _flags(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(known, true) masks of a column of True/False/None (1/0 from SQLite)."""
-    mapped = values.map({True: True, False: False, "true": True, "false": False})  # 1 and 0 hash as True, False
-    known = mapped.notna().to_numpy(dtype=bool)
-    return known, (mapped == True).to_numpy(dtype=bool)  # noqa: E712 (elementwise)
+    meaning = {True: True, False: False, "true": True, "false": False}  # 1 and 0 hash as True and False
+    mapped = _per_value(values, lambda v: meaning.get(v) if isinstance(v, bool | int | str) else None)
+    known = ~pd.isna(mapped)
+    return known, known & (mapped == True)  # noqa: E712 (elementwise)
 
 
 @dataclass
@@ -68,7 +72,8 @@ class Prepared:
 
     orders: pd.DataFrame
     channel: np.ndarray  # "afn" / "mfn"
-    marketplace: np.ndarray  # the marketplace each order counts in (its domain, the default, or "unknown")
+    marketplace_code: np.ndarray  # per order, an index into marketplace_names
+    marketplace_names: np.ndarray  # the marketplaces orders count in (domains, the default, or "unknown")
     amazon: np.ndarray  # an Amazon order (multi-channel fulfilment orders count in no metric)
     t: dict[str, np.ndarray]
     shipped_status: np.ndarray  # the status says it shipped
@@ -82,30 +87,55 @@ class Prepared:
     quantity: np.ndarray
     first_defect: np.ndarray  # when the first counting defect arrived (NEVER: none)
 
+    @property
+    def marketplace(self) -> np.ndarray:
+        """The marketplace each order counts in."""
+        return self.marketplace_names[self.marketplace_code]
+
     def mask(self, channel: Channel, marketplace: str) -> np.ndarray:
         return self.amazon & (self.channel == channel) & (self.marketplace == marketplace)
 
+    def group_codes(self, marketplaces: list[str]) -> np.ndarray:
+        """A code per order for its (marketplace, channel) group: 2 * marketplace index + (MFN)."""
+        index = np.array(
+            [marketplaces.index(m) if m in marketplaces else -1 for m in self.marketplace_names], dtype=np.int64
+        )
+        market = index[self.marketplace_code] if len(index) else np.zeros(0, dtype=np.int64)
+        return market * 2 + (self.channel == Channel.MFN)
 
-def effective_marketplaces(values: pd.Series, default: str) -> np.ndarray:
-    """The marketplace each order counts in: its own (as a domain), else the default, else unknown."""
+
+def effective_marketplaces(values: pd.Series, default: str) -> tuple[np.ndarray, np.ndarray]:
+    """The marketplace each order counts in (its own as a domain, else the default, else
+    unknown): (a code per order, the marketplace of each code)."""
     fallback = default or UNKNOWN
-    uniques = {v: (normalize(v) if isinstance(v, str) else None) or fallback for v in values.unique()}
-    return values.map(uniques).to_numpy(dtype=object)
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    names = [(normalize(v) if isinstance(v, str) else None) or fallback for v in uniques]
+    distinct = sorted(set(names))
+    remap = np.array([distinct.index(n) for n in names], dtype=np.int64)
+    return (remap[codes] if len(codes) else np.zeros(0, dtype=np.int64)), np.array(distinct, dtype=object)
 
 
-def amazon_orders(sales_channel: pd.Series) -> np.ndarray:
-    """False for multi-channel fulfilment orders: a sales channel given and not Amazon's
+def is_amazon_sales_channel(value: object) -> bool:
+    """False for a multi-channel fulfilment order: a sales channel given and not Amazon's
     (Amazon's reports say `Non-Amazon`; a shipping tool may name the shop)."""
-    text = sales_channel.fillna("").astype(str).str.strip().str.lower()
-    return ((text == "") | (text.str.startswith("amazon") & ~text.str.contains("non-amazon"))).to_numpy(dtype=bool)
+    text = str(value).strip().lower() if isinstance(value, str) else ""
+    return not text or (text.startswith("amazon") and "non-amazon" not in text)
+
+
+def _per_value(values: pd.Series, rule: Callable[[Any], Any]) -> np.ndarray:
+    """`rule` of each value, computed once per distinct value (a column holds few)."""
+    if values.isna().all():  # optional columns are often empty: one answer for all
+        return np.full(len(values), rule(None), dtype=object)
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return np.array([rule(value) for value in uniques], dtype=object)[codes]
 
 
 def prepare(orders: pd.DataFrame, first_defect: np.ndarray | None = None, default_marketplace: str = "") -> Prepared:
     """Counting arrays of one account's orders; `first_defect` per order (see defects.first_counting)."""
     orders = orders.reset_index(drop=True)
     t = {name: to_us(_column(orders, name)) for name in ORDER_TIMESTAMPS}
-    status = orders["order_status"].fillna("").astype(str).to_numpy(dtype=object)
-    shipped_status = np.char.startswith(status.astype(str), SHIPPED)
+    status = orders["order_status"].to_numpy(dtype=object)  # canonical: importers store Amazon's detailed forms
+    shipped_status = status == SHIPPED  # as Shipped
     cancelled = (status == "Canceled") | (t["cancelled_at"] != NEVER)
     shipped = t["shipped_at"]
     pre_fulfilment = cancelled & ((shipped == NEVER) | ((t["cancelled_at"] != NEVER) & (t["cancelled_at"] < shipped)))
@@ -113,13 +143,14 @@ def prepare(orders: pd.DataFrame, first_defect: np.ndarray | None = None, defaul
     cancel_known = np.where(cancelled, np.where(t["cancelled_at"] != NEVER, t["cancelled_at"], ALWAYS), NEVER)
     valid_known, valid = _flags(_column(orders, "tracking_valid"))
     _, buyer_requested = _flags(_column(orders, "buyer_requested_cancel"))
-    tracking_id = _column(orders, "tracking_id").fillna("").astype(str).str.strip()
     quantity = pd.to_numeric(_column(orders, "quantity"), errors="coerce").fillna(1).clip(lower=0)
     return Prepared(
         orders,
-        orders["fulfillment_channel"].astype(str).str.lower().to_numpy(dtype=object),
-        effective_marketplaces(_column(orders, "marketplace"), default_marketplace),
-        amazon_orders(_column(orders, "sales_channel")),
+        np.where(
+            orders["fulfillment_channel"].to_numpy(dtype=object) == "MFN", Channel.MFN.value, Channel.AFN.value
+        ).astype(object),
+        *effective_marketplaces(_column(orders, "marketplace"), default_marketplace),
+        _per_value(_column(orders, "sales_channel"), is_amazon_sales_channel).astype(bool),
         t,
         shipped_status,
         pre_fulfilment,
@@ -128,10 +159,18 @@ def prepare(orders: pd.DataFrame, first_defect: np.ndarray | None = None, defaul
         buyer_requested,
         valid_known,
         valid,
-        (tracking_id != "").to_numpy(dtype=bool),
+        _has_tracking_id(orders),
         quantity.to_numpy(dtype=np.int64),
         np.full(len(orders), NEVER, dtype=np.int64) if first_defect is None else first_defect,
     )
+
+
+def _has_tracking_id(orders: pd.DataFrame) -> np.ndarray:
+    """Whether each order carries a tracking number (the database hands over has_tracking_id)."""
+    if "has_tracking_id" in orders:
+        return orders["has_tracking_id"].to_numpy() == 1
+    ids = _column(orders, "tracking_id").to_numpy(dtype=object)
+    return ~pd.isna(ids) & (ids != "")
 
 
 @dataclass
@@ -151,6 +190,16 @@ class Counting:
         """The orders of `keep` (a mask over Prepared.orders) only."""
         inside = keep[self.index]
         return Counting(*(getattr(self, f)[inside] for f in self.__dataclass_fields__))
+
+    def split(self, codes: np.ndarray) -> dict[int, Counting]:
+        """The orders of each group code (`codes` over Prepared.orders), in one sort rather than
+        a pass per group; each part keeps the orders' order."""
+        mine = codes[self.index]
+        parts = {}
+        for code in np.unique(mine):
+            chosen = np.flatnonzero(mine == code)
+            parts[int(code)] = Counting(*(getattr(self, f)[chosen] for f in self.__dataclass_fields__))
+        return parts
 
 
 def counting(p: Prepared, family: Family, odr_count_cancelled: bool = True, cr_count_unknown: bool = True) -> Counting:

@@ -98,12 +98,17 @@ class Projection:
 def project(cohorts: Cohorts, today: int, window_days: int, lag: int) -> Projection | None:
     """The window with the worst bad share Amazon will show over the next max(lag, 1) days,
     counted with what is known now (None when those windows hold no judged order)."""
+    ahead = np.arange(1, max(lag, 1) + 1)
+    starts = np.maximum(today - lag - window_days + ahead, 0)
+    ends = today - lag + ahead
+    judged_sums = np.concatenate(([0], np.cumsum(cohorts.judged)))
+    bad_sums = np.concatenate(([0], np.cumsum(cohorts.bad)))
+    judged = judged_sums[ends] - judged_sums[starts]
+    bad = bad_sums[ends] - bad_sums[starts]
     worst: Projection | None = None
-    for k in range(1, max(lag, 1) + 1):
-        start, end = today - lag - window_days + k, today - lag + k
-        _, judged, bad = cohorts.window(max(start, 0), end)
-        if judged and (worst is None or bad * worst.judged > worst.bad * judged):
-            worst = Projection(k, bad, judged)
+    for k, j, b in zip(ahead.tolist(), judged.tolist(), bad.tolist(), strict=True):
+        if j and (worst is None or b * worst.judged > worst.bad * j):  # exact: no float ties
+            worst = Projection(k, b, j)
     return worst
 
 

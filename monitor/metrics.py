@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from fractions import Fraction
+from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -328,9 +329,20 @@ LOOKBACK_DAYS = max(m.days for m in METRICS) + max(DEFAULT_LAGS.values()) + fore
 
 
 # ------------------------------------------------------------------ judging a value
+@cache
+def allowance_of(direction: Direction, limit: float) -> Fraction:
+    """The largest bad share a target allows, exactly."""
+    return Fraction(str(limit)) if direction is Direction.MAX else 1 - Fraction(str(limit))
+
+
+@cache
+def _warn_share(warn_ratio: float, direction: Direction, limit: float) -> Fraction:
+    return Fraction(str(warn_ratio)) * allowance_of(direction, limit)
+
+
 def missed(direction: Direction, bad: int, judged: int, limit: float) -> bool:
     """Is the target missed by `bad` of `judged`? Exactly (fractions), as Amazon compares."""
-    allowance = Fraction(str(limit)) if direction is Direction.MAX else 1 - Fraction(str(limit))
+    allowance = allowance_of(direction, limit)
     share = Fraction(bad, judged)
     return share >= allowance if direction is Direction.MAX else share > allowance
 
@@ -441,7 +453,7 @@ def judge(
     )
     breach = None if ahead is None else (as_of + timedelta(days=ahead)).date()
     soon = ahead is not None and ahead <= targets.forecast_days
-    warn = Fraction(bad, judged) >= Fraction(str(targets.warn_ratio)) * Fraction(str(allowance))
+    warn = Fraction(bad, judged) >= _warn_share(targets.warn_ratio, metric.direction, value.limit)
     projection_misses = projected is not None and missed(metric.direction, projected.bad, projected.judged, value.limit)
     if missed(metric.direction, bad, judged, value.limit) or amazon_missed:
         value.status = Status.CRITICAL
@@ -505,7 +517,8 @@ def account_groups(
     facts = facts or AccountFacts()
     p = cnt.prepare(orders, cnt.first_counting_defect(orders, defects), targets.default_marketplace)
     defect_source = facts.defect_source if facts.defect_source is not None else defects is not None
-    markets = sorted({str(x) for x in p.marketplace[p.amazon]} | set(facts.marketplaces))
+    used = np.unique(p.marketplace_code[p.amazon])
+    markets = sorted({str(p.marketplace_names[i]) for i in used} | set(facts.marketplaces))
     metrics = list(metrics)
     countings = {
         metric.family: cnt.counting(
@@ -514,12 +527,16 @@ def account_groups(
         for metric in metrics
     }
     groups = []
-    for marketplace in markets:
+    codes = p.group_codes(markets)
+    parts = {family: c.split(codes) for family, c in countings.items()}
+    empty = {family: c.subset(np.zeros(len(p.orders), dtype=bool)) for family, c in countings.items()}
+    for position, marketplace in enumerate(markets):
         mp = facts.of(marketplace)
         present = mp.present if mp.present is not None else _present(p, marketplace)
         for metric in metrics:
             for channel in metric.channels:
-                c = countings[metric.family].subset(p.mask(channel, marketplace))
+                code = 2 * position + (channel is Channel.MFN)
+                c = parts[metric.family].get(code, empty[metric.family])
                 groups.append(
                     Group(
                         account,
