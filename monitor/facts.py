@@ -5,13 +5,13 @@ account's data carries, and whether any defect source was ever imported."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor import metrics as m
-from monitor.domain import DEFECT_SOURCES, ORDER_SOURCES, Channel, Direction, Source
+from monitor.domain import DEFECT_SOURCES, ORDER_SOURCES, Channel, Direction, Family, Source, Status
 from monitor.marketplaces import UNKNOWN, normalize
 from monitor.models import AccountSource, PerformanceMetric, PerformanceReport
 from monitor.timeutil import to_utc
@@ -146,6 +146,10 @@ def _from_report(session: Session, report: PerformanceReport) -> m.MarketplaceFa
                 day,
                 known_at(report),
             )
+    if day is not None:  # the report's day is where the late-shipment ranges end: LSR's lag is 0 by definition
+        for metric in m.METRICS:
+            if metric.family is Family.LSR and metric.id not in windows:
+                windows[metric.id] = m.Window(metric.days, 0, f"amazon-report {day.isoformat()}")
     return m.MarketplaceFacts(windows, figures)
 
 
@@ -167,3 +171,55 @@ def account_facts(session: Session, account_id: int, default_marketplace: str = 
         per_marketplace[domain] = m.MarketplaceFacts(base.windows, base.amazon, frozenset(present.get(domain, ())))
     defect_source = any(row.source in DEFECT_SOURCES for row in rows)
     return m.AccountFacts(per_marketplace, defect_source)
+
+
+@dataclass(frozen=True)
+class AmazonSignal:
+    """Something Amazon itself says about the account in a marketplace, worth an alert alone."""
+
+    marketplace: str
+    kind: str  # "amazon_ahr" or "amazon_status"
+    status: Status
+    detail: str  # what Amazon says, in words
+    report_day: date | None
+
+
+AHR_AT_RISK = 200  # Amazon: below 200 the account is at risk; below 100, deactivation
+AHR_DEACTIVATION = 100
+SIGNAL_FRESH_DAYS = 7
+
+
+def amazon_signals(
+    session: Session, account_id: int, as_of: datetime, default_marketplace: str = ""
+) -> list[AmazonSignal]:
+    """Amazon's Account Health Rating and account status from each marketplace's newest report
+    (no older than SIGNAL_FRESH_DAYS at `as_of`)."""
+    signals = []
+    for report in newest_reports(session, account_id):
+        if known_at(report) > as_of or known_at(report) < as_of - timedelta(days=SIGNAL_FRESH_DAYS + 1):
+            continue
+        domain = normalize(report.marketplace_id) or default_marketplace or UNKNOWN
+        if report.ahr_score is not None:
+            score = report.ahr_score
+            status = Status.CRITICAL if score < AHR_AT_RISK else Status.GOOD
+            detail = f"Amazon rates the account's health {score}: " + (
+                "in the deactivation range (below 100)"
+                if score < AHR_DEACTIVATION
+                else "at risk (below 200)"
+                if score < AHR_AT_RISK
+                else "healthy (200 or more)"
+            )
+            signals.append(AmazonSignal(domain, "amazon_ahr", status, detail, report.report_date))
+        if report.account_status:
+            state = report.account_status.upper()
+            status = Status.GOOD if state == "NORMAL" else Status.WARNING if state == "AT_RISK" else Status.CRITICAL
+            signals.append(
+                AmazonSignal(
+                    domain,
+                    "amazon_status",
+                    status,
+                    f"Amazon gives the account status {report.account_status}",
+                    report.report_date,
+                )
+            )
+    return signals

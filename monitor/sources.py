@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, literal, select
+from sqlalchemy import Select, delete, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from monitor.counting import is_amazon_sales_channel
 from monitor.domain import ORDER_SOURCES, Source
 from monitor.marketplaces import normalize
 from monitor.models import AccountSource, Defect, Feedback, Order, PerformanceReport
@@ -27,24 +28,34 @@ def rebuild_sources(session: Session, account_ids: list[int] | None = None) -> i
     session.execute(scope)
     rows: list[dict[str, object]] = []
     marketplace = func.coalesce(Order.marketplace, "")
+    channels = session.scalars(select(Order.sales_channel).where(Order.sales_channel.is_not(None)).distinct())
+    other = [c for c in channels if not is_amazon_sales_channel(c)]  # multi-channel orders count nowhere
     for source, (carried, newest, mfn_only) in ORDER_SOURCES.items():
         query = (
             select(Order.account_id, marketplace, func.max(getattr(Order, newest)), func.max(Order.last_import_id))
-            .where(getattr(Order, carried).is_not(None))
+            .where(
+                getattr(Order, carried).is_not(None), Order.sales_channel.is_(None) | Order.sales_channel.not_in(other)
+            )
             .group_by(Order.account_id, marketplace)
         )
         if mfn_only:
             query = query.where(Order.fulfillment_channel == "MFN")
         rows += _rows(session, query, source, account_ids, now, Order.account_id)
+    feedback = union_all(  # a feedback report, or negative feedback in a defects file
+        select(Feedback.account_id, Feedback.received_at, Feedback.last_import_id),
+        select(Defect.account_id, Defect.received_at, Defect.last_import_id).where(
+            Defect.defect_type == "negative_feedback"
+        ),
+    ).subquery()
     rows += _rows(
         session,
         select(
-            Feedback.account_id, literal(""), func.max(Feedback.received_at), func.max(Feedback.last_import_id)
-        ).group_by(Feedback.account_id),
+            feedback.c.account_id, literal(""), func.max(feedback.c.received_at), func.max(feedback.c.last_import_id)
+        ).group_by(feedback.c.account_id),
         Source.FEEDBACK,
         account_ids,
         now,
-        Feedback.account_id,
+        feedback.c.account_id,
     )
     rows += _rows(
         session,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import json
+import json
 import logging
 import ssl
 from datetime import UTC, datetime, timedelta
@@ -331,3 +332,64 @@ def test_no_header_injection_through_an_account_name():
     )
     assert "\n" not in words.subject(message) and "\r" not in words.subject(message)
     assert json.loads(json.dumps(words.slack(message)))["text"].count("\n") == 0
+
+
+# ------------------------------------------------------------------ metrics v2 in the messages
+def test_the_projection_is_said_in_words(monitor, tmp_path):
+    """metrics.md, Projection: the orders leaving Amazon's window tomorrow leave 1 defect in 60:
+    Amazon will show at least 1.67 % on the next day, though today's value is good."""
+    rows = [f"OLD-{n},2026-08-18T00:30:00Z,MFN,Shipped" for n in range(300)]  # leave the window tomorrow
+    rows += [f"NEW-{n},2026-09-21T10:00:00Z,MFN,Shipped" for n in range(60)]
+    write(tmp_path / "o.csv", "order_id,purchase_date,fulfillment_channel,order_status\n" + "\n".join(rows) + "\n")
+    write(tmp_path / "d.csv", "order_id,defect_type,received_at,status\nNEW-1,a_to_z_claim,2026-10-20T00:00:00Z,open\n")
+    monitor.import_paths([tmp_path / "o.csv", tmp_path / "d.csv"], account="acme")
+    result = run_check(monitor)
+    (message,) = result.messages
+    odr = next(i.value for i in message.items if i.value and i.value.metric == "odr")
+    assert (odr.numerator, odr.denominator, odr.status) == (1, 360, "warning")
+    assert (odr.projected_rate, odr.projected_date) == (1 / 60, "2026-11-02")
+    assert "Amazon will show at least 1.67 % on 2026-11-02" in words.text(message)
+
+
+def test_amazons_own_signals_alert_by_themselves(monitor, reference, tmp_path):
+    """metrics.md, Amazon's own figures: an Account Health Rating below 200, or an account status
+    other than normal, alerts without any order."""
+    document = json.loads(
+        (reference / "amazon" / "transcribed__GET_V2_SELLER_PERFORMANCE_REPORT_DE_excerpt.json").read_text()
+    )
+    document["performanceMetrics"][0]["accountHealthRating"]["ahrScore"] = 150
+    document["accountStatuses"][0]["status"] = "AT_RISK"
+    monitor.import_paths([write(tmp_path / "report.json", json.dumps(document))], account="bolt")
+    result = monitor.check()  # now: the report has no late-shipment range, so it counts from its import
+    (message,) = result.messages
+    text = words.text(message)
+    assert "CRITICAL Amazon's Account Health Rating on Amazon.de (Germany)" in text
+    assert "Amazon rates the account's health 150: at risk (below 200)" in text
+    assert "WARNING Amazon's account status on Amazon.de (Germany)" in text
+    assert {(t.marketplace, t.metric, t.level) for t in result.firing} >= {
+        ("amazon.de", "amazon_ahr", "critical"),
+        ("amazon.de", "amazon_status", "warning"),
+    }
+
+
+def test_sources_rebuilt_from_the_data_equal_what_imports_recorded(monitor, reference, tmp_path):
+    from monitor.models import AccountSource
+    from monitor.sources import rebuild_sources
+
+    monitor.import_paths([shop(tmp_path), reference / "amazon" / "accountHealthReport-example.json"], account="acme")
+    write(tmp_path / "d.csv", "order_id,defect_type,received_at,status\nOK-1,chargeback,2026-10-20T00:00:00Z,open\n")
+    monitor.import_paths([tmp_path / "d.csv"], account="acme")
+
+    def recorded() -> dict:
+        with monitor.sessions() as session:
+            return {
+                (s.account_id, s.marketplace, s.source): s.newest_data_at
+                for s in session.scalars(select(AccountSource))
+            }
+
+    before = recorded()
+    with monitor.sessions.begin() as session:
+        rebuild_sources(session)
+    after = recorded()
+    assert set(before) == set(after)
+    assert all(before[k] == after[k] for k in before if k[2] != "amazon_report")  # the report: its day vs import

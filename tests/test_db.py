@@ -103,3 +103,51 @@ def test_an_import_skips_foreign_key_checks_only_in_its_own_transaction(sqlite_e
         with pytest.raises(IntegrityError, match="FOREIGN KEY"):
             session.flush()
     assert seen == [0, 1]
+
+
+def test_a_version_1_database_upgrades_to_the_metrics_v2_schema_with_its_data(engine):
+    """Migration 0009: marketplace ids become domains, version 1's Non-Amazon marketplace becomes a
+    multi-channel order, negative feedback gets one key per order, the report's day and the
+    account's sources are filled in."""
+    from alembic import command
+
+    command.upgrade(db.alembic_config(engine), "0008")
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO accounts (id, key, created_at) VALUES (1, 'acme', '2026-01-01 00:00:00')"))
+        c.execute(
+            text(
+                "INSERT INTO imports (id, file_name, sha256, rows_read, inserted, updated, quarantined, status, "
+                "started_at) VALUES (1, 'f', 'x', 0, 0, 0, 0, 'ok', '2026-01-01 00:00:00')"
+            )
+        )
+        for oid, market, shipped in (
+            ("A", "ATVPDKIKX0DER", "2026-10-02 10:00:00"),
+            ("B", "non-amazon", None),
+            ("C", None, None),
+        ):
+            c.execute(
+                text(
+                    "INSERT INTO orders (account_id, order_id, marketplace, purchase_date, fulfillment_channel, "
+                    "order_status, shipped_at, last_import_id) VALUES (1, :o, :m, '2026-10-01 10:00:00', "
+                    "'MFN', 'Shipped', :s, 1)"
+                ),
+                {"o": oid, "m": market, "s": shipped},
+            )
+        c.execute(
+            text(
+                "INSERT INTO defects (account_id, defect_key, order_id, defect_type, received_at, status, "
+                "rating) VALUES (1, 'A|negative_feedback|2026-10-05T00:00:00+00:00', 'A', 'negative_feedback', "
+                "'2026-10-05 00:00:00', 'active', 1)"
+            )
+        )
+    db.migrate(engine)
+    with engine.connect() as c:
+        orders = {
+            r[0]: (r[1], r[2]) for r in c.execute(text("SELECT order_id, marketplace, sales_channel FROM orders"))
+        }
+        keys = list(c.execute(text("SELECT defect_key FROM defects")).scalars())
+        sources = {(r[0], r[1]) for r in c.execute(text("SELECT marketplace, source FROM account_sources"))}
+    assert orders == {"A": ("amazon.com", None), "B": (None, "Non-Amazon"), "C": (None, None)}
+    assert keys == ["feedback:A"]
+    assert {("amazon.com", "orders"), ("amazon.com", "ship_confirmations"), ("", "orders"), ("", "feedback")} <= sources
+    assert ("", "ship_confirmations") not in sources  # B (multi-channel) and C carry none

@@ -129,7 +129,10 @@ def _backfill(connection: sa.Connection) -> None:
         )
     now = datetime.now(UTC).replace(tzinfo=None)
     for source, (column, mfn_only) in ORDER_SOURCES.items():
-        where = f"{column} IS NOT NULL" + (" AND fulfillment_channel = 'MFN'" if mfn_only else "")
+        # multi-channel orders (only version 1's Non-Amazon ones exist now) count nowhere
+        where = f"{column} IS NOT NULL AND sales_channel IS NULL" + (
+            " AND fulfillment_channel = 'MFN'" if mfn_only else ""
+        )
         _insert_sources(
             connection,
             source,
@@ -142,6 +145,7 @@ def _backfill(connection: sa.Connection) -> None:
         "tracking_validity",
         "SELECT account_id, coalesce(marketplace, ''), max(shipped_at), "
         "max(last_import_id) FROM orders WHERE tracking_valid IS NOT NULL AND fulfillment_channel = 'MFN' "
+        "AND sales_channel IS NULL "
         "GROUP BY account_id, coalesce(marketplace, '')",
         now,
     )
@@ -150,13 +154,16 @@ def _backfill(connection: sa.Connection) -> None:
         "tracking_numbers",
         "SELECT account_id, coalesce(marketplace, ''), max(shipped_at), "
         "max(last_import_id) FROM orders WHERE tracking_id IS NOT NULL AND fulfillment_channel = 'MFN' "
+        "AND sales_channel IS NULL "
         "GROUP BY account_id, coalesce(marketplace, '')",
         now,
     )
     _insert_sources(
         connection,
         "feedback",
-        "SELECT account_id, '', max(received_at), max(last_import_id) FROM feedback GROUP BY account_id",
+        "SELECT account_id, '', max(received_at), max(last_import_id) FROM (SELECT account_id, received_at, "
+        "last_import_id FROM feedback UNION ALL SELECT account_id, received_at, last_import_id FROM defects "
+        "WHERE defect_type = 'negative_feedback') AS f GROUP BY account_id",
         now,
     )
     _insert_sources(

@@ -24,6 +24,7 @@ from monitor.alerts import outbox, state
 from monitor.alerts.message import RESOLVED, Item, Message, Offending, Reminder
 from monitor.config import Settings
 from monitor.domain import AlertLevel
+from monitor.facts import amazon_signals
 from monitor.marketplaces import UNKNOWN
 from monitor.models import Account, AlertState
 from monitor.notifiers import Notifier
@@ -141,6 +142,11 @@ def _check_account(session: Session, context: CheckContext, account: Account, fr
         for v in values
     }
     observed[("", STALE, "")] = (state.Observation("stale" if fresh.stale else "good"), None)
+    signals = {
+        (s.marketplace, s.kind, ""): s for s in amazon_signals(session, account.id, as_of, targets.default_marketplace)
+    }
+    for key, signal in signals.items():
+        observed[key] = (state.Observation(signal.status), None)
     rows = {
         (r.marketplace, r.metric, r.channel): r
         for r in session.scalars(select(AlertState).where(AlertState.account_id == account.id))
@@ -157,19 +163,21 @@ def _check_account(session: Session, context: CheckContext, account: Account, fr
         )
         step = state.step(previous, observation, now, repeat)
         run.transitions.append(Transition(account.key, key[0], key[1], key[2], step.level, step.event))
-        steps.append((step, value))
+        steps.append((key, step, value))
         rows[key] = _save(session, account.id, key, row, step, value, now)
-    if not any(step.event for step, _ in steps):
+    if not any(step.event for _, step, _ in steps):
         return
     items = []
-    for step, value in steps:
+    for key, step, value in steps:
         if step.level.firing:
             offenders = (
                 _offenders(data, groups[value.marketplace, value.metric, str(value.channel)], as_of) if value else ()
             )
-            items.append(Item(step.level, step.event, value, offenders, fresh.last_import if value is None else None))
+            said = signals.get(key)
+            stale_since = fresh.last_import if value is None and said is None else None
+            items.append(Item(step.level, step.event, value, offenders, stale_since, said))
         elif step.event == RESOLVED:
-            items.append(Item(RESOLVED, step.event, value))
+            items.append(Item(RESOLVED, step.event, value, signal=signals.get(key)))
     marketplaces = tuple(sorted({v.marketplace for v in values} - {UNKNOWN}))
     message = Message(account.key, marketplaces, tuple(items), context.dashboard_url)
     run.messages.append(message)

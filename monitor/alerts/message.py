@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from monitor.domain import AlertLevel
+from monitor.facts import AmazonSignal
 from monitor.metrics import MetricValue
 
 RESOLVED = "resolved"
@@ -29,9 +30,10 @@ class Item:
 
     level: AlertLevel | str  # a firing level, or RESOLVED
     event: str | None
-    value: MetricValue | None = None  # None for a stale-data alert
+    value: MetricValue | None = None  # None for a stale-data alert or one of Amazon's signals
     offenders: Sequence[Offending] = ()
     stale_since: datetime | None = None
+    signal: AmazonSignal | None = None  # what Amazon itself says (rating, account status)
 
     @property
     def resolved(self) -> bool:
@@ -84,6 +86,8 @@ class Message:
 
 
 def _title_key(item: Item) -> str:
+    if item.signal is not None:
+        return f"amazon {item.signal.kind}"
     if item.value is None:
         return ""
     return f"{item.value.definition.name}, {item.value.channel.upper()}"

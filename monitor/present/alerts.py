@@ -51,6 +51,10 @@ ACTIONS: dict[str, list[str]] = {
         "Switch slow carriers or services, and ship before the cut-off time.",
         "Check the late deliveries below for a carrier or region that keeps missing.",
     ],
+    "amazon": [
+        "Open Account Health in Seller Central and answer every issue it lists, oldest first.",
+        "Keep the evidence of what was fixed: `account-health evidence add` and the case log.",
+    ],
     "stale": [
         "Check that the report downloads or the Selling Partner API sync still run.",
         "Drop a fresh All Orders report into the inbox, or run `account-health import FILE`.",
@@ -68,7 +72,13 @@ def slack_escape(text: str) -> str:
 
 
 # ------------------------------------------------------------------ wording
+SIGNAL_TITLES = {"amazon_ahr": "Amazon's Account Health Rating", "amazon_status": "Amazon's account status"}
+
+
 def title(item: Item) -> str:
+    if item.signal is not None:
+        where = f" on {marketplace_name(item.signal.marketplace)}" if item.signal.marketplace != UNKNOWN else ""
+        return f"{SIGNAL_TITLES[item.signal.kind]}{where}"
     if item.value is None:
         return "Report data is stale"
     v = item.value
@@ -77,6 +87,8 @@ def title(item: Item) -> str:
 
 
 def actions(item: Item) -> list[str]:
+    if item.signal is not None:
+        return ACTIONS["amazon"]
     return ACTIONS[item.value.definition.family if item.value else "stale"]
 
 
@@ -86,6 +98,9 @@ def where(message: Message) -> str:
 
 def describe(item: Item) -> list[str]:
     """The lines about one alert, plain text (escaping is the medium's)."""
+    if item.signal is not None:
+        day = f" (report of {item.signal.report_day.isoformat()})" if item.signal.report_day else ""
+        return [f"{item.signal.detail}{day}."]
     if item.value is None:
         since = fmt.minute(item.stale_since)
         return [f"No report has been imported for this account since {since}: its metrics cannot be trusted."]
@@ -120,6 +135,8 @@ def describe(item: Item) -> list[str]:
 
 
 def resolution(item: Item) -> str:
+    if item.signal is not None:
+        return item.signal.detail
     if item.value is None:
         return "fresh report data arrived"
     return f"back within target ({fmt.percent(item.value.rate)})"
