@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import json
-import json
 import logging
 import ssl
 from datetime import UTC, datetime, timedelta
