@@ -1,8 +1,9 @@
 """Sample data: realistic report files for two seller accounts, ending today.
 
-`acme-us` ships its own orders (MFN) and uses FBA; its late shipments have been
-rising over the last three weeks and a few A-to-z claims came in. `bolt-de` is a small, healthy FBM seller
-whose export comes from a German shipping tool (tab-separated, cp1252).
+`acme-us` sells on Amazon.com and Amazon.ca, ships its own orders (MFN) and uses FBA; its late
+shipments have been rising over the last three weeks and a few A-to-z claims came in. `bolt-de` is a
+small, healthy FBM seller on Amazon.de and Amazon.fr whose export comes from a German shipping tool
+(tab-separated, cp1252). Amazon judges every marketplace alone, so each one gets its own figures.
 The data is random but seeded, so every run tells the same story.
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 from monitor.timeutil import utcnow
 
 DAYS = 120
-TREND_DAYS = 21
+TREND_DAYS = 14
 ORDER_COLUMNS = [
     "order_id",
     "purchase_date",
@@ -45,8 +46,7 @@ DEFECT_COLUMNS = ["order_id", "defect_type", "received_at", "status", "rating", 
 @dataclass(frozen=True)
 class Profile:
     account: str
-    marketplace: str
-    currency: str
+    marketplaces: tuple[tuple[str, str, str, float], ...]  # (marketplace, currency, order-id prefix, share)
     mfn_per_day: int
     afn_per_day: int
     late_share: float  # share of MFN orders shipped late, before the trend
@@ -59,12 +59,11 @@ class Profile:
 
 ACME = Profile(
     "acme-us",
-    "amazon.com",
-    "USD",
+    (("amazon.com", "USD", "113", 0.8), ("amazon.ca", "CAD", "702", 0.2)),
     32,
     20,
     0.018,
-    0.0022,
+    0.009,
     0.003,
     0.0015,
     ("UPS", "USPS", "FedEx"),
@@ -72,13 +71,12 @@ ACME = Profile(
 )
 BOLT = Profile(
     "bolt-de",
-    "amazon.de",
-    "EUR",
+    (("amazon.de", "EUR", "302", 0.75), ("amazon.fr", "EUR", "405", 0.25)),
     12,
     0,
     0.008,
     0.0,
-    0.002,
+    0.0008,
     0.0,
     ("DHL", "Hermes", "DPD"),
     ("SCHRAUBE-M6", "DÜBEL-8MM", "WINKEL-GRÖSSE-L", "HAKEN-GROß"),
@@ -127,10 +125,12 @@ def _orders(p: Profile, now: datetime, rng: random.Random) -> Iterator[dict[str,
                 if purchased >= now:
                     continue
                 number += 1
+                market = _marketplace(p, rng)
                 yield _order(
                     p,
+                    market,
                     channel,
-                    f"{_prefix(p)}-{number:07d}-{rng.randint(1000000, 9999999)}",
+                    f"{market[2]}-{number:07d}-{rng.randint(1000000, 9999999)}",
                     purchased,
                     now,
                     late_share,
@@ -138,12 +138,24 @@ def _orders(p: Profile, now: datetime, rng: random.Random) -> Iterator[dict[str,
                 )
 
 
-def _prefix(p: Profile) -> str:
-    return "113" if p.marketplace == "amazon.com" else "302"
+def _marketplace(p: Profile, rng: random.Random) -> tuple[str, str, str, float]:
+    draw = rng.random()
+    for market in p.marketplaces:
+        draw -= market[3]
+        if draw < 0:
+            return market
+    return p.marketplaces[-1]
 
 
 def _order(
-    p: Profile, channel: str, order_id: str, purchased: datetime, now: datetime, late_share: float, rng: random.Random
+    p: Profile,
+    market: tuple[str, str, str, float],
+    channel: str,
+    order_id: str,
+    purchased: datetime,
+    now: datetime,
+    late_share: float,
+    rng: random.Random,
 ) -> dict[str, str]:
     sku = rng.choice(p.skus)
     quantity = rng.choice((1, 1, 1, 2, 3))
@@ -151,11 +163,11 @@ def _order(
         "order_id": order_id,
         "purchase_date": _iso(purchased),
         "fulfillment_channel": channel,
-        "marketplace": p.marketplace,
+        "marketplace": market[0],
         "sku": sku,
         "quantity": str(quantity),
         "order_total": f"{quantity * rng.uniform(9, 60):.2f}",
-        "currency": p.currency,
+        "currency": market[1],
     }
     ship_by = datetime.combine((purchased + timedelta(days=2)).date(), time(23, 59, 59), tzinfo=UTC)
     if channel == "MFN":

@@ -107,7 +107,7 @@ def test_one_message_per_account_with_every_firing_metric_critical_first(shop_db
         "Pre-fulfilment Cancellation Rate, MFN",
     ):
         assert f"CRITICAL {title}" in text
-    assert "3 of 23 late shipments, window 2026-10-22 to 2026-11-01" in text
+    assert "3 of 23 late shipments, window 2026-10-22 to 2026-10-31" in text
     assert "LATE-1: shipped 10 h after the expected ship date (SKU POT)" in text
     assert "Confirm every shipment before its expected ship date" in text
     assert "Dashboard: file://" in text

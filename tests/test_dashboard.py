@@ -133,3 +133,40 @@ def test_every_page_loads_draws_its_charts_and_runs_nothing_from_a_report(built)
         finally:
             browser.close()
     assert (REPORT_DIR / "dashboard-index.png").stat().st_size > 10_000
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_each_marketplace_has_its_own_section_with_amazons_window(tmp_path, sqlite_settings):
+    """An account on two marketplaces: two sections, each with its own cards and charts, and the
+    window shown with its last day included (Amazon's LSR window at 2026-11-01: 10-22 to 10-31)."""
+    from playwright.sync_api import sync_playwright
+
+    header = "order_id,purchase_date,fulfillment_channel,order_status,marketplace,latest_ship_date,shipped_at\n"
+    rows = [
+        f"US-{n},2026-10-25T10:00:00Z,MFN,Shipped,amazon.com,2026-10-27T23:00:00Z,2026-10-26T10:00:00Z"
+        for n in range(20)
+    ] + [
+        f"CA-{n},2026-10-25T10:00:00Z,MFN,Shipped,A2EUQ1WTGCTBG2,2026-10-27T23:00:00Z,2026-10-2{8 if n < 3 else 6}T10:00:00Z"
+        for n in range(10)
+    ]
+    (tmp_path / "orders.csv").write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
+    with Monitor.open(sqlite_settings, migrate=True) as monitor:
+        monitor.import_paths([tmp_path / "orders.csv"], account="acme")
+        monitor.check(AS_OF)
+        result = monitor.build_dashboards(None, AS_OF)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1800})
+            page.goto((result.index.parent / page_name("acme")).as_uri())
+            page.wait_for_load_state("load")
+            headings = page.locator("h2").all_inner_texts()
+            assert headings[:2] == ["Amazon.ca (Canada)", "Amazon.com (US)"]
+            assert page.locator(".js-plotly-plot .main-svg").count() >= 15  # 7 metric charts per marketplace + defects
+            text = page.inner_text("body")
+            assert "Amazon's window 2026-10-22 to 2026-10-31 (ends 0 days before the report day; default)" in text
+            assert "3 of 10 late shipments" in text and "0 of 20 late shipments" in text
+            open_alerts = page.locator("table", has_text="since").inner_text()
+            assert "Amazon.ca (Canada)" in open_alerts and "Amazon.com (US)" not in open_alerts
+        finally:
+            browser.close()

@@ -108,8 +108,7 @@ def describe(item: Item) -> list[str]:
     metric = v.definition
     lines = [
         f"{fmt.percent(v.rate)} against a target of {fmt.target(v.limit, v.direction, words=True)}: "
-        f"{v.numerator} of {v.denominator} {metric.numerator_label}, window {v.window_start:%Y-%m-%d} to "
-        f"{v.window_end:%Y-%m-%d}."
+        f"{v.numerator} of {v.denominator} {metric.numerator_label}, window {fmt.window(v.window_start, v.window_end)}."
     ]
     if item.level == AlertLevel.CRITICAL:
         lines.append("The target is missed now.")

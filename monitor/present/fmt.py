@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from monitor.domain import Direction, Status
 
@@ -54,6 +54,12 @@ def day(moment: date | datetime | None) -> str:
     if moment is None:
         return NONE
     return (moment.date() if isinstance(moment, datetime) else moment).isoformat()
+
+
+def window(start: datetime, end: datetime, joiner: str = " to ") -> str:
+    """A window of whole days, its last day inclusive as Amazon writes it ("2026-10-28 to 2026-11-26");
+    `end` is exclusive (midnight after the last day)."""
+    return f"{day(start)}{joiner}{day(end - timedelta(days=1))}"
 
 
 def minute(moment: datetime | None, none: str = "never") -> str:

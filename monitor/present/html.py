@@ -36,6 +36,7 @@ def environment() -> Environment:
         colour=lambda status: fmt.HEX_COLOURS[str(status)],
         script_json=script_json,
         count=fmt.count,
+        window=lambda v: fmt.window(v.window_start, v.window_end),
     )
     env.globals.update(target=fmt.target)
     return env

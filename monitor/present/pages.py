@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from monitor.marketplaces import name as marketplace_name
 from monitor.metrics import METRICS_BY_ID, MetricValue
 from monitor.present import fmt
 from monitor.present.html import render
@@ -31,9 +32,18 @@ def account_page(view: AccountView) -> str:
         )
         for v in view.values
     ]
+    marketplaces = [
+        (
+            marketplace_name(market),
+            values,
+            [div for (div, _), v in zip(charts, view.values, strict=True) if v.marketplace == market],
+        )
+        for market, values in _by_marketplace(view.values)
+    ]
     charts.append(("chart-defects", defects_chart(view.defects_by_day)))
     offenders = [
         (
+            marketplace_name(o.marketplace),
             METRICS_BY_ID[o.metric].name,
             o.channel.upper(),
             o.order_id,
@@ -47,20 +57,27 @@ def account_page(view: AccountView) -> str:
     ]
     amazon = [
         (
-            c.metric,
-            c.channel,
-            f"{c.date_from:%Y-%m-%d} – {c.date_to:%Y-%m-%d}",
-            f"{fmt.count(c.amazon_numerator)}/{fmt.count(c.amazon_denominator)} {fmt.percent(c.amazon_rate)} "
+            marketplace_name(c.marketplace),
+            METRICS_BY_ID[c.metric].short_name(),
+            c.channel.upper(),
+            fmt.window(c.date_from, c.date_to),
+            f"{fmt.count(c.amazon_numerator)} of {fmt.count(c.amazon_denominator)}, {fmt.percent(c.amazon_rate)} "
             f"{c.amazon_status or ''}",
-            f"{c.numerator}/{c.denominator} {fmt.percent(c.rate)} {c.status}",
-            c.count_difference,
-            c.denominator_difference,
+            f"{c.numerator} of {c.denominator}, {fmt.percent(c.rate)} {fmt.status_label(c.status)}",
+            c.cause or "",
         )
         for c in view.amazon
     ]
     policies = [(p.name, p.numerator, p.status) for p in view.policies]
     open_alerts = [
-        (a.level, a.metric, a.channel.upper(), f"{a.since:%Y-%m-%d %H:%M}", fmt.percent(a.last_rate))
+        (
+            a.level,
+            marketplace_name(a.marketplace),
+            METRICS_BY_ID[a.metric].short_name(),
+            a.channel.upper(),
+            f"{a.since:%Y-%m-%d %H:%M}",
+            fmt.percent(a.last_rate),
+        )
         for a in view.open_alerts
     ]
     alert_history = [(f"{n.created_at:%Y-%m-%d %H:%M}", n.level, n.subject) for n in view.alert_history]
@@ -80,6 +97,8 @@ def account_page(view: AccountView) -> str:
     ]
     return render(
         "account.html",
+        marketplaces=marketplaces,
+        marketplace_name=marketplace_name,
         view=view,
         charts=charts,
         offenders=offenders,
@@ -89,6 +108,13 @@ def account_page(view: AccountView) -> str:
         alert_history=alert_history,
         imports=imports,
     )
+
+
+def _by_marketplace(values: Sequence[MetricValue]) -> list[tuple[str, list[MetricValue]]]:
+    groups: dict[str, list[MetricValue]] = {}
+    for v in values:
+        groups.setdefault(v.marketplace, []).append(v)
+    return list(groups.items())
 
 
 def appeal_page(view: AccountView) -> str:
@@ -170,7 +196,7 @@ def metric_chart(v: MetricValue, series: list[tuple[str, float | None, str]], wa
             }
         ],
         "layout": {
-            "title": {"text": f"{v.definition.name} · {v.channel.upper()} (%)"},
+            "title": {"text": f"{v.definition.name} · {v.channel.upper()} · {v.marketplace} (%)"},
             "shapes": shapes,
             "margin": {"l": 40, "r": 10, "t": 40, "b": 30},
             "showlegend": False,

@@ -61,7 +61,8 @@ def metrics_table(values: Sequence[MetricValue], history: bool = False) -> Itera
         return
     first = "day" if history else "account"
     yield click.style(
-        f"{first:<12} {'metric':<40} {'status':<9} {'value':>8} {'target':>7}  counts{'':<36} headroom", bold=True
+        f"{first:<12} {'marketplace':<13} {'metric':<40} {'status':<9} {'value':>8} {'target':>7}  counts{'':<36} headroom",
+        bold=True,
     )
     for v in values:
         label = (v.as_of.date().isoformat() if history else v.account)[:12]
@@ -73,7 +74,7 @@ def metrics_table(values: Sequence[MetricValue], history: bool = False) -> Itera
             room = "" if v.headroom is None else f"{v.headroom} more bad"
         forecast = f"  breach forecast {v.forecast_breach}" if v.forecast_breach else ""
         yield (
-            f"{label:<12} {name:<40} {_status(v.status)} {fmt.percent(v.rate, '   -  '):>8} "
+            f"{label:<12} {v.marketplace:<13} {name:<40} {_status(v.status)} {fmt.percent(v.rate, '   -  '):>8} "
             f"{fmt.target(v.limit, v.direction):>7}  {counts:<42} {room}{forecast}"
         )
 
@@ -87,8 +88,9 @@ def offenders_table(rows: Sequence[Offender], metric: str) -> Iterator[str]:
     yield click.style(f"{len(rows)} orders count against {metric_def(metric).name}:", bold=True)
     for r in rows:
         details = ", ".join(x for x in (r.sku and f"SKU {r.sku}", r.carrier, r.ship_service_level) if x)
-        yield f"  {r.account:<12} {r.channel.upper()} {r.order_id:<22} {r.when:%Y-%m-%d %H:%M}  {r.reason}" + (
-            f"  [{details}]" if details else ""
+        yield (
+            f"  {r.account:<12} {r.marketplace:<13} {r.channel.upper()} {r.order_id:<22} {r.when:%Y-%m-%d %H:%M}  {r.reason}"
+            + (f"  [{details}]" if details else "")
         )
 
 
@@ -105,7 +107,7 @@ def comparison_table(rows: Sequence[Comparison]) -> Iterator[str]:
         theirs = f"{fmt.count(r.amazon_numerator)}/{fmt.count(r.amazon_denominator)} {fmt.percent(r.amazon_rate)}"
         ours = f"{r.numerator}/{r.denominator} {fmt.percent(r.rate)}"
         diff = "/".join(fmt.NONE if x is None else f"{x:+d}" for x in (r.count_difference, r.denominator_difference))
-        span = f"{r.date_from:%Y-%m-%d}..{r.date_to:%Y-%m-%d}"
+        span = fmt.window(r.date_from, r.date_to, "..")
         yield (
             f"{r.account:<12} {str(r.marketplace or '-'):<15} {r.metric:<9} {r.channel:<3} {span:<23} "
             f"{theirs:>18} {ours:>18} {diff:>11}"
