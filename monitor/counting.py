@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,55 @@ US_PER_DAY = 86_400_000_000
 _BIG = 1 << 40  # a day index beyond any history
 
 SHIPPED = "Shipped"
+CANCELED = "Canceled"
+
+# What counting needs of an order's few-valued fields, as bits of one small integer. The
+# database computes it (FLAGS_SQL), so a million orders cross the driver as one int each
+# instead of six strings and flags; a frame without a `flags` column gets the same bits from
+# its columns (flags_of). Both read this one table.
+FLAGS = "flags"
+FLAG_BITS: tuple[tuple[str, tuple[tuple[str | bool, int], ...]], ...] = (
+    ("fulfillment_channel", (("MFN", 1),)),
+    ("order_status", ((SHIPPED, 2), (CANCELED, 4))),
+    ("cancelled_by", (("seller", 8), ("buyer", 16), ("amazon", 24))),
+    ("buyer_requested_cancel", ((True, 32),)),
+    ("tracking_valid", ((True, 64), (False, 128))),
+)
+HAS_TRACKING_BIT = 256
+CANCELLERS = np.array(["", "seller", "buyer", "amazon"], dtype=object)  # by (flags >> 3) & 3
+CHANNELS = np.array([Channel.AFN.value, Channel.MFN.value], dtype=object)  # by flags & 1
+
+
+def _sql_literal(value: str | bool) -> str:
+    return ("TRUE" if value else "FALSE") if isinstance(value, bool) else "'" + value.replace("'", "''") + "'"
+
+
+FLAGS_SQL = " + ".join(
+    [
+        f"CASE {column} " + " ".join(f"WHEN {_sql_literal(v)} THEN {bit}" for v, bit in values) + " ELSE 0 END"
+        for column, values in FLAG_BITS
+    ]
+    + [f"CASE WHEN tracking_id IS NULL OR tracking_id = '' THEN 0 ELSE {HAS_TRACKING_BIT} END"]
+)
+
+
+def _bit(bits: dict[object, int], value: object) -> int:
+    return bits.get(value, 0)
+
+
+def flags_of(orders: pd.DataFrame) -> np.ndarray:
+    """The FLAG_BITS of each order, from its columns (what FLAGS_SQL computes in the database)."""
+    flags = np.zeros(len(orders), dtype=np.int64)
+    for column, values in FLAG_BITS:
+        bits: dict[object, int] = dict(values)
+        series = _column(orders, column)
+        if isinstance(values[0][0], bool):
+            known, true = _flags(series)
+            flags += np.where(true, bits.get(True, 0), np.where(known, bits.get(False, 0), 0))
+        else:
+            flags += _per_value(series, partial(_bit, bits)).astype(np.int64)
+    ids = _column(orders, "tracking_id").to_numpy(dtype=object)
+    return flags + np.where(~pd.isna(ids) & (ids != ""), HAS_TRACKING_BIT, 0)
 
 
 def to_us(values: pd.Series) -> np.ndarray:
@@ -134,43 +184,31 @@ def prepare(orders: pd.DataFrame, first_defect: np.ndarray | None = None, defaul
     """Counting arrays of one account's orders; `first_defect` per order (see defects.first_counting)."""
     orders = orders.reset_index(drop=True)
     t = {name: to_us(_column(orders, name)) for name in ORDER_TIMESTAMPS}
-    status = orders["order_status"].to_numpy(dtype=object)  # canonical: importers store Amazon's detailed forms
-    shipped_status = status == SHIPPED  # as Shipped
-    cancelled = (status == "Canceled") | (t["cancelled_at"] != NEVER)
+    flags = orders[FLAGS].to_numpy(dtype=np.int64) if FLAGS in orders else flags_of(orders)
+    shipped_status = (flags & 6) == 2  # importers store Amazon's detailed shipped statuses as Shipped
+    cancelled = ((flags & 6) == 4) | (t["cancelled_at"] != NEVER)
     shipped = t["shipped_at"]
     pre_fulfilment = cancelled & ((shipped == NEVER) | ((t["cancelled_at"] != NEVER) & (t["cancelled_at"] < shipped)))
     # when the cancellation is known: its time, or always when it carries none
     cancel_known = np.where(cancelled, np.where(t["cancelled_at"] != NEVER, t["cancelled_at"], ALWAYS), NEVER)
-    valid_known, valid = _flags(_column(orders, "tracking_valid"))
-    _, buyer_requested = _flags(_column(orders, "buyer_requested_cancel"))
     quantity = pd.to_numeric(_column(orders, "quantity"), errors="coerce").fillna(1).clip(lower=0)
     return Prepared(
         orders,
-        np.where(
-            orders["fulfillment_channel"].to_numpy(dtype=object) == "MFN", Channel.MFN.value, Channel.AFN.value
-        ).astype(object),
+        CHANNELS[flags & 1],
         *effective_marketplaces(_column(orders, "marketplace"), default_marketplace),
         _per_value(_column(orders, "sales_channel"), is_amazon_sales_channel).astype(bool),
         t,
         shipped_status,
         pre_fulfilment,
         cancel_known,
-        _column(orders, "cancelled_by").fillna("").astype(str).to_numpy(dtype=object),
-        buyer_requested,
-        valid_known,
-        valid,
-        _has_tracking_id(orders),
+        CANCELLERS[(flags >> 3) & 3],
+        (flags & 32) != 0,
+        (flags & (64 | 128)) != 0,
+        (flags & 64) != 0,
+        (flags & HAS_TRACKING_BIT) != 0,
         quantity.to_numpy(dtype=np.int64),
         np.full(len(orders), NEVER, dtype=np.int64) if first_defect is None else first_defect,
     )
-
-
-def _has_tracking_id(orders: pd.DataFrame) -> np.ndarray:
-    """Whether each order carries a tracking number (the database hands over has_tracking_id)."""
-    if "has_tracking_id" in orders:
-        return orders["has_tracking_id"].to_numpy() == 1
-    ids = _column(orders, "tracking_id").to_numpy(dtype=object)
-    return ~pd.isna(ids) & (ids != "")
 
 
 @dataclass
@@ -195,11 +233,14 @@ class Counting:
         """The orders of each group code (`codes` over Prepared.orders), in one sort rather than
         a pass per group; each part keeps the orders' order."""
         mine = codes[self.index]
-        parts = {}
-        for code in np.unique(mine):
-            chosen = np.flatnonzero(mine == code)
-            parts[int(code)] = Counting(*(getattr(self, f)[chosen] for f in self.__dataclass_fields__))
-        return parts
+        order = np.argsort(mine, kind="stable")
+        fields = [getattr(self, f)[order] for f in self.__dataclass_fields__]
+        values, starts = np.unique(mine[order], return_index=True)
+        ends = [*starts[1:], len(order)][: len(starts)]
+        return {
+            int(code): Counting(*(f[start:end] for f in fields))
+            for code, start, end in zip(values, starts, ends, strict=True)
+        }
 
 
 def counting(p: Prepared, family: Family, odr_count_cancelled: bool = True, cr_count_unknown: bool = True) -> Counting:

@@ -4,6 +4,7 @@ snapshotting. The arithmetic lives in metrics.py and counting.py."""
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -26,27 +27,34 @@ from monitor.timeutil import to_utc, utcnow
 
 log = logging.getLogger(__name__)
 
-# the tracking number itself is not needed to count, only whether there is one (fetched as 0/1: cheaper)
-HAS_TRACKING = "CASE WHEN tracking_id IS NULL OR tracking_id = '' THEN 0 ELSE 1 END"
+# what counting needs: the few-valued fields come as the bits of one small integer (cnt.FLAGS_SQL)
 ORDER_FIELDS = (
     "order_id",
     "purchase_date",
-    "fulfillment_channel",
-    "order_status",
     "marketplace",
     "sales_channel",
     "latest_ship_date",
     "shipped_at",
     "cancelled_at",
-    "cancelled_by",
-    "buyer_requested_cancel",
-    HAS_TRACKING,
-    "tracking_valid",
     "latest_delivery_date",
     "delivered_at",
     "quantity",
+    cnt.FLAGS_SQL,
 )
-DETAIL_FIELDS = (*ORDER_FIELDS, "tracking_id", "carrier", "ship_service_level", "sku", "product_name")
+# what explaining also shows
+DETAIL_FIELDS = (
+    *ORDER_FIELDS,
+    "fulfillment_channel",
+    "order_status",
+    "cancelled_by",
+    "buyer_requested_cancel",
+    "tracking_id",
+    "tracking_valid",
+    "carrier",
+    "ship_service_level",
+    "sku",
+    "product_name",
+)
 DEFECT_FIELDS = ("order_id", "defect_type", "received_at", "status", "rating", "comment")
 ANCHORS = ("purchase_date", "latest_ship_date", "shipped_at", "latest_delivery_date")
 
@@ -61,12 +69,21 @@ class AccountData:
 
 def _timestamps(frame: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
     for name in names:
-        frame[name] = (
-            pd.to_datetime(frame[name], format="ISO8601", utc=True)
-            if len(frame)
-            else pd.Series(dtype="datetime64[us, UTC]")
-        )
+        frame[name] = _utc(frame[name]) if len(frame) else pd.Series(dtype="datetime64[us, UTC]")
     return frame
+
+
+def _utc(values: pd.Series) -> pd.Series:
+    """Stored timestamps as UTC datetimes. SQLite hands over the stored text, naive UTC
+    ("2026-11-20 14:02:11.000000"), which numpy reads directly (a third faster than pandas'
+    ISO 8601 parser); anything else (PostgreSQL's datetimes, an offset) goes through pandas."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # numpy warns about offsets: pandas reads those
+            naive = values.to_numpy(dtype=object).astype("datetime64[us]")
+    except (ValueError, TypeError, Warning):
+        return pd.to_datetime(values, format="ISO8601", utc=True)
+    return pd.Series(naive, index=values.index).dt.tz_localize("UTC")
 
 
 def load(
@@ -106,7 +123,7 @@ def load(
 def _query(connection: Connection, sql: str, columns: Iterable[str]) -> pd.DataFrame:
     """A raw query's rows as a DataFrame of object columns, straight from the driver's cursor:
     no per-row work by SQLAlchemy, and no type guessing by pandas over a million cells."""
-    columns = ["has_tracking_id" if c == HAS_TRACKING else c for c in columns]
+    columns = [cnt.FLAGS if c == cnt.FLAGS_SQL else c for c in columns]
     cursor = driver_connection(connection).cursor()
     try:
         cursor.execute(sql)

@@ -206,3 +206,50 @@ def test_loading_only_recent_orders_gives_the_same_results_as_loading_everything
     lsr = next(v for v in expected_now if v["metric"] == "lsr_10d")
     # shipped_at exists in the old data (the source is known): unconfirmed recent orders count as late
     assert lsr["status"] == "critical"
+
+
+def test_the_database_computes_the_same_order_flags_as_the_frame_path(sessions, settings, tmp_path):
+    """FLAGS_SQL (what loading asks the database for) and flags_of (what a plain frame gets) read
+    one table; every combination of the few-valued fields gives the same bits both ways, and
+    the metrics of the stored orders are the same from either."""
+    import itertools
+
+    from monitor import counting as cnt
+    from monitor.accounts import require_account
+
+    header = "order_id,purchase_date,fulfillment_channel,order_status,cancelled_by,buyer_requested_cancel,tracking_id,tracking_valid\n"
+    values = itertools.product(
+        ("MFN", "AFN"),
+        ("Shipped", "Canceled", "Unshipped"),
+        ("seller", "buyer", "amazon", ""),
+        ("true", "false", ""),
+        ("1Z999", ""),
+        ("true", "false", ""),
+    )
+    rows = [f"O-{n},2026-10-25T10:00:00Z,{','.join(v)}" for n, v in enumerate(values)]
+    import_file(sessions, write(tmp_path / "o.csv", header + "\n".join(rows) + "\n"), settings, account="acme")
+    targets = Targets.from_settings(settings)
+    with sessions() as session:
+        account = require_account(session, "acme")
+        detail = health.load(session, account, targets, health.DETAIL_FIELDS)
+    frame = detail.orders.drop(columns=[cnt.FLAGS])
+    assert len(frame) == 2 * 3 * 4 * 3 * 2 * 3
+    assert (cnt.flags_of(frame) == detail.orders[cnt.FLAGS].to_numpy(dtype="int64")).all()
+    by_sql = cnt.prepare(detail.orders)
+    by_frame = cnt.prepare(frame)
+    for name in (
+        "channel",
+        "shipped_status",
+        "pre_fulfilment",
+        "cancelled_by",
+        "buyer_requested",
+        "valid_known",
+        "valid",
+        "has_tracking_id",
+    ):
+        assert (getattr(by_sql, name) == getattr(by_frame, name)).all(), name
+    assert (
+        set(by_sql.cancelled_by) == {"", "seller", "buyer", "amazon"}
+        and by_sql.valid.any()
+        and by_sql.buyer_requested.any()
+    )
