@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint config-example clean
+.PHONY: demo test fuzz lint config-example clean
 
 $(BIN)/account-health: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: set PYTHON=/path/to/python3.11"; exit 2; }
@@ -20,6 +20,11 @@ test: $(BIN)/account-health
 	$(BIN)/ruff format --check monitor tests migrations benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# the long fuzz run of the importer: N inputs (the quick one is part of `make test`)
+N ?= 10000
+fuzz: $(BIN)/account-health
+	$(BIN)/python -m tests.fuzz.run $(N)
 
 config-example: $(BIN)/account-health
 	$(BIN)/python -c "from monitor.config import example_env; print(example_env(), end='')" > config.example.env

@@ -73,10 +73,14 @@ class ImportRecord(Base):
     inserted: Mapped[int] = mapped_column(Integer, default=0)
     updated: Mapped[int] = mapped_column(Integer, default=0)
     quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)  # rows that changed nothing stored
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)  # rows folded into another of the file
     status: Mapped[str] = mapped_column(String(20))  # ok, partial, rejected
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # when the metric snapshots of the accounts it changed were recomputed (None: still to do)
+    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ImportAccount(Base):

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import accounts, alerts, amazon, appeal, db, health
@@ -29,7 +29,7 @@ from monitor.errors import UsageError
 from monitor.httpclient import make_client
 from monitor.inbox import InboxRun, import_inbox_once
 from monitor.ingest import ImportRun, import_paths
-from monitor.models import Account, AppealAction, CaseEntry, Evidence, ImportAccount
+from monitor.models import Account, AppealAction, CaseEntry, Evidence, ImportAccount, ImportRecord
 from monitor.notifiers import Notifier, configured
 from monitor.notifiers.base import Printer
 from monitor.spapi.sync import SyncResult
@@ -156,19 +156,29 @@ class Monitor:
         return run
 
     def refresh_snapshots(self, run: ImportRun | None = None) -> int:
-        """Recompute the stored daily values of the accounts an import changed (every account
-        when `run` is None); returns the rows written."""
+        """Recompute the stored daily values of the accounts imports changed (every account when
+        `run` is None); returns the rows written.
+
+        Which imports still need it is in the ledger (`refreshed_at` empty), not in `run`: a
+        refresh cut short (the process killed after an import committed) is done by the next one."""
         with self.sessions.begin() as session:
+            pending = list(
+                session.scalars(
+                    select(ImportRecord.id).where(
+                        ImportRecord.refreshed_at.is_(None), ImportRecord.status.in_(("ok", "partial"))
+                    )
+                )
+            )
             if run is None:
                 ids = set(session.scalars(select(Account.id)))
             else:
-                changed = [r.import_id for r in run.results if r.changed]
-                if not changed:
-                    return 0
-                ids = set(session.scalars(select(ImportAccount.account_id).where(ImportAccount.import_id.in_(changed))))
-            return health.refresh_snapshots(
+                ids = set(session.scalars(select(ImportAccount.account_id).where(ImportAccount.import_id.in_(pending))))
+            written = health.refresh_snapshots(
                 session, self.targets, ids, self.settings.snapshot_days, self.clock().date()
             )
+            if pending:
+                session.execute(update(ImportRecord).where(ImportRecord.id.in_(pending)).values(refreshed_at=utcnow()))
+            return written
 
     # ------------------------------------------------------------ metrics
     def metrics(

@@ -29,6 +29,19 @@ _ZONE_ABBREVIATIONS = {
 }
 _ABBREVIATION = re.compile(r"^(?P<stamp>.+?)\s+(?P<zone>[A-Z]{1,4})$")
 
+# The times a report may hold: anything else is a bad row at import, never stored (a year-9999
+# date would break every later computation of the account, and pandas cannot hold it).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)  # exclusive
+RANGE_TEXT = "1970-2099"
+
+
+def in_range(moment: datetime) -> datetime:
+    """`moment` if it lies in EARLIEST..LATEST, else ValueError."""
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(f"{moment:%Y-%m-%d} is outside {RANGE_TEXT}")
+    return moment
+
 
 def to_utc(moment: datetime) -> datetime:
     """An aware UTC datetime; a naive one is read as UTC."""
@@ -40,18 +53,21 @@ def to_utc(moment: datetime) -> datetime:
 def parse_timestamp(text: str) -> datetime:
     """Parse an ISO 8601 timestamp or date into an aware UTC datetime.
 
-    No offset means UTC. A bare date means midnight UTC of that day.
-    Raises ValueError with a short reason.
+    No offset means UTC. A bare date means midnight UTC of that day. Raises ValueError with a
+    short reason, also for a time outside EARLIEST..LATEST.
     """
     text = text.strip()
     if not text:
         raise ValueError("empty timestamp")
     match = _ABBREVIATION.match(text)
-    if match and match["zone"] in _ZONE_ABBREVIATIONS:
-        hours = _ZONE_ABBREVIATIONS[match["zone"]]
-        moment = _fromiso(match["stamp"])
-        return to_utc(moment.replace(tzinfo=None) - timedelta(hours=hours))
-    return to_utc(_fromiso(text))
+    try:
+        if match and match["zone"] in _ZONE_ABBREVIATIONS:
+            hours = _ZONE_ABBREVIATIONS[match["zone"]]
+            moment = _fromiso(match["stamp"])
+            return in_range(to_utc(moment.replace(tzinfo=None) - timedelta(hours=hours)))
+        return in_range(to_utc(_fromiso(text)))
+    except OverflowError:
+        raise ValueError(f"{text[:40]!r} is outside {RANGE_TEXT}") from None
 
 
 def _fromiso(text: str) -> datetime:
@@ -68,9 +84,10 @@ def parse_with_formats(text: str, formats: Sequence[str]) -> datetime:
         raise ValueError("empty date")
     for fmt in formats:
         try:
-            return to_utc(datetime.strptime(text, fmt))
+            moment = to_utc(datetime.strptime(text, fmt))
         except ValueError:
             continue
+        return in_range(moment)
     raise ValueError(f"date {text[:40]!r} matches none of {', '.join(formats)}")
 
 
@@ -81,7 +98,7 @@ def parse_as_of(text: str) -> datetime:
         day = date.fromisoformat(text)
     except ValueError:
         return parse_timestamp(text)
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
+    return in_range(datetime.combine(day, time(0), tzinfo=UTC)) + timedelta(days=1)
 
 
 def utcnow() -> datetime:

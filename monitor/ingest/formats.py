@@ -44,6 +44,10 @@ class Adapter:
         if missing:
             raise FileRejected(f"not a {self.name} file: the header lacks {', '.join(missing)}")
 
+    def reads(self) -> set[str]:
+        """The columns this format takes values from (a header naming one twice is ambiguous)."""
+        return set(self.required)
+
     def convert(self, values: Mapping[str, str]) -> Records:
         """Records from one row (formats that are not order formats)."""
         raise TypeError(f"{self.name} is read a chunk at a time")
@@ -58,10 +62,16 @@ class CanonicalOrders(Adapter):
     def canonical_orders(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
         return frame, {}
 
+    def reads(self) -> set[str]:
+        return set(records.ORDER_COLUMNS)
+
 
 class CanonicalDefects(Adapter):
     def convert(self, values: Mapping[str, str]) -> Records:
         return [("defect", records.defect_record(values))]
+
+    def reads(self) -> set[str]:
+        return set(records.DEFECT_COLUMNS)
 
 
 _ALL_ORDERS_COLUMNS = {
@@ -94,6 +104,9 @@ class AmazonAllOrders(Adapter):
             canonical["buyer_requested_cancel"] = frame["is-buyer-requested-cancellation"]
         return canonical, {}
 
+    def reads(self) -> set[str]:
+        return {*_ALL_ORDERS_COLUMNS, "is-buyer-requested-cancellation"}
+
 
 def feedback_key(order_id: str) -> str:
     """The key of the one negative-feedback defect an order can have (a revision replaces it)."""
@@ -103,6 +116,9 @@ def feedback_key(order_id: str) -> str:
 @dataclass
 class AmazonFeedback(Adapter):
     date_formats: tuple[str, ...] = ()
+
+    def reads(self) -> set[str]:
+        return {"Date", "Rating", "Comments", "Your Response", "Order ID"}
 
     def convert(self, values: Mapping[str, str]) -> Records:
         order_id = values.get("Order ID", "").strip()
@@ -162,6 +178,9 @@ class MappedFormat(Adapter):
         missing = sorted({rule.source for rule in self.rules.values()} - set(header))
         if missing:
             raise FileRejected(f"mapping {self.name}: the file has no column {', '.join(missing)}")
+
+    def reads(self) -> set[str]:
+        return {rule.source for rule in self.rules.values()}
 
     def convert(self, values: Mapping[str, str]) -> Records:
         canonical, reasons = self.canonical_orders(pd.DataFrame({k: [v] for k, v in values.items()}, dtype=object))
@@ -283,6 +302,19 @@ def adapters(feedback_date_formats: Sequence[str]) -> list[Adapter]:
     ]
 
 
+def unique_header(header: Sequence[str], adapter: Adapter) -> list[str]:
+    """The header with every name once: a column the format reads named twice rejects the file
+    (which one holds the data is anyone's guess); other repeated names get a suffix."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in header:
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1 and name in adapter.reads():
+            raise FileRejected(f"the header names {name[:40]!r} twice: which column holds it is not clear")
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return out
+
+
 def choose(header: Sequence[str], candidates: Sequence[Adapter], forced: str | None) -> Adapter:
     """The adapter for this header: the forced one, else the first that matches."""
     if forced:
@@ -294,6 +326,7 @@ def choose(header: Sequence[str], candidates: Sequence[Adapter], forced: str | N
         raise UsageError(f"--format {forced}: unknown format (known: {names}, {PERFORMANCE})")
     for adapter in candidates:
         if adapter.matches(header):
+            adapter.check_header(header)  # a mapping recognised by some columns may need others
             return adapter
     shown = ", ".join(header[:6]) + (", ..." if len(header) > 6 else "")
     raise FileRejected(f"unknown format: no known report has the header {shown}")

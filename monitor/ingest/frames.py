@@ -19,7 +19,7 @@ import pandas as pd
 from monitor.ingest import records
 from monitor.ingest.records import TEXT_LIMITS, RowError
 from monitor.marketplaces import normalize, timezone_name
-from monitor.timeutil import parse_timestamp
+from monitor.timeutil import EARLIEST, LATEST, parse_timestamp
 
 _EXACT_CHANNELS = {
     **records.CHANNELS,
@@ -136,14 +136,17 @@ def _convert(name: str, column: np.ndarray, empty: np.ndarray) -> tuple[Any, np.
     if name == "buyer_requested_cancel":
         return _mapped(column, empty, _EXACT_BOOLEANS, lambda v: records.boolean(name, v))
     if name == "quantity":
-        numbers = pd.to_numeric(pd.Series(column, dtype=object), errors="coerce").to_numpy()
-        whole = np.where((numbers >= 0) & (numbers == np.round(numbers)), numbers, np.nan)
-        values, wrong = _fallback(column, empty, whole.astype(object), lambda v: records.integer(name, v, 0))
+        numbers = _numbers(column)
+        fits = (numbers >= 0) & (numbers <= records.MAX_QUANTITY) & (numbers == np.round(numbers))
+        whole = np.where(fits, numbers, np.nan)
+        values, wrong = _fallback(
+            column, empty, whole.astype(object), lambda v: records.integer(name, v, 0, records.MAX_QUANTITY)
+        )
         values[wrong | empty] = None
         return pd.array([None if v is None or v != v else int(v) for v in values], dtype="Int64"), wrong
     if name == "order_total":
-        numbers = pd.to_numeric(pd.Series(column, dtype=object), errors="coerce").to_numpy().round(2)
-        numbers[~np.isfinite(numbers)] = np.nan
+        numbers = _numbers(column).round(2)
+        numbers[~(np.abs(numbers) < records.MAX_AMOUNT)] = np.nan  # NaN, infinities and absurd amounts
         values, wrong = _fallback(column, empty, numbers.astype(object), lambda v: records.money(name, v))
         return pd.array(np.where(empty | wrong, np.nan, values).astype(float)), wrong
     values = column.copy()
@@ -153,6 +156,11 @@ def _convert(name: str, column: np.ndarray, empty: np.ndarray) -> tuple[Any, np.
         values = np.array([v[: TEXT_LIMITS[name]] if v else v for v in column], dtype=object)
     values[empty] = None
     return values, np.zeros(len(column), dtype=bool)
+
+
+def _numbers(column: np.ndarray) -> np.ndarray:
+    """Numbers as floats (NaN where not one): whole amounts come back as integers, which hold no NaN."""
+    return pd.to_numeric(pd.Series(column, dtype=object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def _mapped(column: np.ndarray, empty: np.ndarray, exact: dict[str, Any], parse: Callable[[str], Any]):
@@ -179,9 +187,12 @@ def _timestamps(
 ) -> tuple[np.ndarray, np.ndarray]:
     parsed = pd.to_datetime(pd.Series(column, dtype=object), format="ISO8601", utc=True, errors="coerce")
     parsed = _local_dates(parsed, column, zones, deadline)
+    outside = (parsed.notna() & ~parsed.between(EARLIEST, LATEST, inclusive="left")).to_numpy()
+    if outside.any():  # a bad row, never stored: see timeutil.EARLIEST
+        parsed = parsed.where(~outside)
     out = db_timestamps(parsed)
-    wrong = np.zeros(len(column), dtype=bool)
-    for position in np.flatnonzero(~empty & parsed.isna().to_numpy()):
+    wrong = outside.copy()
+    for position in np.flatnonzero(~empty & ~outside & parsed.isna().to_numpy()):
         try:
             moment = parse_timestamp(column[position])
             out[position] = moment.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")

@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import insert, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import db
 from monitor.config import Settings
 from monitor.domain import Source
-from monitor.errors import FileRejected, MonitorError
+from monitor.errors import FileRejected, MonitorError, UsageError
 from monitor.gcpause import gc_paused
 from monitor.ingest import formats, performance
 from monitor.ingest.feedback import apply_snapshot
@@ -35,7 +35,36 @@ from monitor.models import ImportRecord, QuarantinedRow
 from monitor.timeutil import utcnow
 
 log = logging.getLogger(__name__)
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+QUARANTINE_RAW_CHARS = 4096  # of a bad row's text kept in the quarantine; the rest is counted
+_LOCAL_PART = re.compile(r"[\w.+-]+")  # matched on the reversed text before an "@"
+_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)+")
+
+
+def scrub_emails(text: str) -> str:
+    """E-mail addresses replaced, in time linear in the text (a regular expression searched from
+    every position of a long run of letters is quadratic: minutes on a 1 MB field)."""
+    if "@" not in text:
+        return text
+    pieces = text.split("@")
+    done: list[str] = []
+    current = pieces[0]
+    for piece in pieces[1:]:
+        local = _LOCAL_PART.match(current[::-1])
+        domain = _DOMAIN.match(piece)
+        if local and domain:
+            done += [current[: len(current) - local.end()], "[e-mail removed]"]
+            current = piece[domain.end() :]
+        else:
+            done += [current, "@"]
+            current = piece
+    return "".join([*done, current])
+
+
+def capped(text: str) -> str:
+    """A bad row's text as the quarantine keeps it: at most QUARANTINE_RAW_CHARS characters."""
+    if len(text) <= QUARANTINE_RAW_CHARS:
+        return text
+    return f"{text[:QUARANTINE_RAW_CHARS]}... [{len(text) - QUARANTINE_RAW_CHARS} more characters]"
 
 
 @dataclass(frozen=True)
@@ -61,6 +90,8 @@ class ImportResult:
     quarantined: int = 0
     error: str | None = None
     import_id: int | None = None
+    skipped: int = 0  # rows that changed nothing: the database already said the same
+    duplicates: int = 0  # rows folded into another row of the same file (an order's item rows)
 
     @property
     def failed(self) -> bool:
@@ -80,12 +111,18 @@ def import_file(
     mapping: formats.MappedFormat | None = None,
     context: ReportContext | None = None,
 ) -> ImportResult:
-    """Import one file; never raises for a bad file, returns a `rejected` result instead."""
+    """Import one file; never raises for a bad file, returns a `rejected` result instead.
+
+    Every file ends ok, partial (bad rows quarantined) or rejected (nothing stored), with a
+    ledger row and a one-line reason; a file already imported (same content) is a duplicate of
+    that import. Only the database failing raises (MonitorError): the file is not at fault."""
     name = str(path)
     try:
         facts = inspect_file(path)
     except OSError as exc:
-        return ImportResult(name, "rejected", error=f"cannot read the file: {exc.strerror}")
+        return _record_rejection(
+            sessions, name, "", forced_format, None, account, f"cannot read the file: {exc.strerror or exc}"
+        )
     if facts.problem:
         return _record_rejection(sessions, name, facts.sha256, forced_format, None, account, facts.problem)
     with sessions() as session:
@@ -105,10 +142,26 @@ def import_file(
         return _record_rejection(
             sessions, name, facts.sha256, forced_format, facts.encoding, account, f"cannot read the file: {exc}"
         )
-    except SQLAlchemyError as exc:
-        raise MonitorError(
-            f"database error while importing {name}: {str(getattr(exc, 'orig', exc)).splitlines()[0]}"
-        ) from None
+    except UsageError:
+        raise
+    except OperationalError as exc:  # the database is down, locked or full: not the file's fault
+        raise MonitorError(f"database error while importing {name}: {_first_line(getattr(exc, 'orig', exc))}") from None
+    except Exception as exc:  # noqa: BLE001 (a file must never stop the files after it)
+        log.debug("importing %s failed", name, exc_info=True)
+        return _record_rejection(
+            sessions,
+            name,
+            facts.sha256,
+            forced_format,
+            facts.encoding,
+            account,
+            f"internal error: {type(exc).__name__}: {_first_line(exc)}",
+        )
+
+
+def _first_line(exc: object) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else "")[:300]
 
 
 def _import(
@@ -123,7 +176,7 @@ def _import(
 ) -> ImportResult:
     db.without_foreign_key_checks(session)  # the keys written are the ledger's and looked-up accounts'
     ledger = ImportRecord(
-        file_name=path.name,
+        file_name=path.name[:500],
         sha256=facts.sha256,
         encoding=facts.encoding,
         account_key=account,
@@ -131,6 +184,8 @@ def _import(
         inserted=0,
         updated=0,
         quarantined=0,
+        skipped=0,
+        duplicates=0,
         status="running",
         started_at=utcnow(),
     )
@@ -139,15 +194,26 @@ def _import(
     store = Store(session, ledger.id, account or settings.default_account)
     if facts.looks_like_json and forced_format in (None, formats.PERFORMANCE) and mapping is None:
         ledger.format = formats.PERFORMANCE
-        performance.import_report(session, path, facts.encoding, store, context.created_at)
-        ledger.rows_read = 1
+        entries, bad = performance.import_report(session, path, facts.encoding, store, context.created_at)
+        ledger.rows_read = entries
+        _quarantine_texts(session, ledger, bad, False)
     else:
         adapter = _import_rows(session, path, facts, settings, store, ledger, forced_format, mapping)
         _finish_records(session, store, adapter, context)
     store.flush_sources(utcnow())
     ledger.inserted, ledger.updated = store.inserted, store.updated
+    ledger.skipped, ledger.duplicates = store.skipped, store.duplicates
+    accounted = ledger.inserted + ledger.updated + ledger.quarantined + ledger.skipped + ledger.duplicates
+    if accounted != ledger.rows_read:  # never silent: the whole file is refused instead
+        raise RuntimeError(
+            f"{ledger.rows_read} rows read but {accounted} accounted for (inserted {ledger.inserted}, updated "
+            f"{ledger.updated}, quarantined {ledger.quarantined}, skipped {ledger.skipped}, duplicates "
+            f"{ledger.duplicates})"
+        )
     ledger.status = "partial" if ledger.quarantined else "ok"
     ledger.finished_at = utcnow()
+    # a changed account's snapshots are refreshed after the commit; until then this stays empty
+    ledger.refreshed_at = None if (ledger.inserted or ledger.updated) else ledger.finished_at
     log.info(
         "imported %s as %s: %d rows, %d inserted, %d updated, %d quarantined",
         path.name,
@@ -168,6 +234,8 @@ def _import(
         ledger.quarantined,
         None,
         ledger.id,
+        ledger.skipped,
+        ledger.duplicates,
     )
 
 
@@ -188,7 +256,8 @@ def _import_rows(
     else:
         adapter = formats.choose(table.header, formats.adapters(settings.feedback_date_formats), forced_format)
     ledger.format = adapter.name
-    width = len(table.header)
+    header = formats.unique_header(table.header, adapter)
+    width = len(header)
     zones = Zones(settings.default_marketplace, settings.marketplace_timezones)
     for chunk in table.chunks(settings.import_chunk_rows):
         ledger.rows_read += len(chunk)
@@ -199,9 +268,9 @@ def _import_rows(
         good = [i for i in range(len(chunk)) if i not in bad] if bad else list(range(len(chunk)))
         reasons = {i: chunk.errors.get(i) or f"has {len(chunk.fields[i])} fields, the header has {width}" for i in bad}
         if adapter.orders:
-            _orders_chunk(store, adapter, table.header, chunk, good, reasons, table.delimiter, zones)
+            _orders_chunk(store, adapter, header, chunk, good, reasons, table.delimiter, zones)
         else:
-            _records_chunk(store, adapter, table.header, chunk, good, reasons)
+            _records_chunk(store, adapter, header, chunk, good, reasons)
         _quarantine(session, ledger, chunk, reasons, adapter.private)
     return adapter
 
@@ -240,11 +309,8 @@ def _orders_chunk(
     rows = [chunk.fields[i] for i in good] if len(good) < len(chunk) else chunk.fields
     if _padded(chunk, delimiter):
         rows = [[field.strip() for field in row] for row in rows]
-    if len(set(header)) == len(header):
-        table = np.array(rows, dtype=object)  # rows of equal width: a 2-D array, its columns cheap to take
-        frame = pd.DataFrame({name: table[:, i] for i, name in enumerate(header)}, dtype=object, copy=False)
-    else:  # a header that repeats a name
-        frame = pd.DataFrame(rows, columns=header, dtype=object)
+    table = np.array(rows, dtype=object)  # rows of equal width: a 2-D array, its columns cheap to take
+    frame = pd.DataFrame({name: table[:, i] for i, name in enumerate(header)}, dtype=object, copy=False)
     canonical, early = adapter.canonical_orders(frame)
     orders, late = order_frame(canonical.drop(index=list(early)) if early else canonical, zones)
     kept = [p for p in range(len(good)) if p not in early]
@@ -256,24 +322,39 @@ def _orders_chunk(
 def _records_chunk(
     store: Store, adapter: formats.Adapter, header: list[str], chunk: Chunk, good: list[int], reasons: dict[int, str]
 ) -> None:
-    batches: dict[str, list[dict[str, Any]]] = {"defect": [], "feedback": []}
+    batches: dict[tuple[str, bool], list[dict[str, Any]]] = {}
     for i in good:
         try:
-            for kind, record in adapter.convert(dict(zip(header, chunk.fields[i], strict=True))):
-                batches[kind].append(record)
+            converted = adapter.convert(dict(zip(header, chunk.fields[i], strict=True)))
         except RowError as exc:
             reasons[i] = str(exc)
-    for kind, batch in batches.items():
-        store.write(kind, batch)
+            continue
+        for position, (kind, record) in enumerate(converted):  # the first record stands for the row
+            batches.setdefault((kind, position == 0), []).append(record)
+    for (kind, counted), batch in sorted(batches.items(), key=lambda item: not item[0][1]):
+        store.write(kind, batch, counted)
 
 
 def _quarantine(session: Session, ledger: ImportRecord, chunk: Chunk, reasons: dict[int, str], private: bool) -> None:
-    if not reasons:
+    _quarantine_texts(
+        session, ledger, [(chunk.line_numbers[i], reasons[i], chunk.raw(i)) for i in sorted(reasons)], private
+    )
+
+
+def _quarantine_texts(session: Session, ledger: ImportRecord, bad: list[tuple[int, str, str]], private: bool) -> None:
+    """Keep bad rows (line number, reason, text): the text capped, e-mail addresses scrubbed
+    from a report that holds personal data."""
+    if not bad:
         return
-    rows = []
-    for i in sorted(reasons):
-        raw = EMAIL.sub("[e-mail removed]", chunk.raw(i)) if private else chunk.raw(i)
-        rows.append({"import_id": ledger.id, "line_number": chunk.line_numbers[i], "reason": reasons[i], "raw": raw})
+    rows = [
+        {
+            "import_id": ledger.id,
+            "line_number": line,
+            "reason": reason[:1000],
+            "raw": capped(scrub_emails(raw) if private else raw),
+        }
+        for line, reason, raw in bad
+    ]
     session.execute(insert(QuarantinedRow), rows)
     ledger.quarantined += len(rows)
 
@@ -288,9 +369,10 @@ def _record_rejection(
     reason: str,
 ) -> ImportResult:
     now = utcnow()
+    reason = " ".join(reason.split())[:1000]  # one line
     with sessions.begin() as session:
         ledger = ImportRecord(
-            file_name=Path(name).name,
+            file_name=Path(name).name[:500],
             sha256=sha256,
             format=fmt,
             encoding=encoding,
@@ -303,9 +385,12 @@ def _record_rejection(
             error=reason,
             started_at=now,
             finished_at=now,
+            skipped=0,
+            duplicates=0,
+            refreshed_at=now,
         )
         session.add(ledger)
         session.flush()
         ledger_id = ledger.id
-    log.warning("rejected %s: %s", name, reason)
+    log.warning("rejected %s: %s", name, reason)  # reasons are one line; nothing of the file is kept
     return ImportResult(name, "rejected", fmt, encoding, error=reason, import_id=ledger_id)

@@ -10,6 +10,7 @@ lenient: it reads both spellings, keeps each marketplace's document whole
 from __future__ import annotations
 
 import json
+import math
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,8 @@ from monitor.models import PerformanceMetric, PerformanceReport
 from monitor.timeutil import parse_timestamp, utcnow
 
 MAX_BYTES = 50 << 20
+MAX_DEPTH = 32  # Amazon's documents nest 5 levels
+MAX_NUMBER = 2**53  # counts and scores beyond this are not Amazon's: read as missing
 SPELLINGS = {"prefulfillmentCancelRate": "preFulfillmentCancellationRate", "warningState": "warningStates"}
 NUMERATORS = (
     "lateShipmentCount",
@@ -44,26 +47,58 @@ FIGURE_KEYS = {"rate", "status", "targetValue", *NUMERATORS, *DENOMINATORS, *NES
 
 def import_report(
     session: Session, path: Path, encoding: str, store: Store, created_at: datetime | None = None
-) -> None:
-    """Store each marketplace of a performance report document (`created_at`: when Amazon made it)."""
+) -> tuple[int, list[tuple[int, str, str]]]:
+    """Store each marketplace of a performance report document (`created_at`: when Amazon made it).
+
+    Returns (entries read, [(entry number, reason, its JSON)] of entries that are not objects).
+    A document larger than MAX_BYTES, nested deeper than MAX_DEPTH or not shaped like the report
+    is rejected whole."""
     if path.stat().st_size > MAX_BYTES:
         raise FileRejected(f"performance report larger than {MAX_BYTES >> 20} MB")
     try:
-        document = json.loads(path.read_text(encoding=encoding))
+        document = json.loads(path.read_text(encoding=encoding), parse_constant=_no_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise FileRejected(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise FileRejected(f"JSON nested deeper than {MAX_DEPTH} levels: not a performance report") from None
+    if _depth(document) > MAX_DEPTH:
+        raise FileRejected(f"JSON nested deeper than {MAX_DEPTH} levels: not a performance report")
     if not isinstance(document, dict) or not isinstance(document.get("performanceMetrics"), list):
         raise FileRejected("JSON without performanceMetrics: not a GET_V2_SELLER_PERFORMANCE_REPORT document")
+    listed = document.get("accountStatuses")
     statuses = {
-        s.get("marketplaceId"): s.get("status") for s in document.get("accountStatuses") or [] if isinstance(s, dict)
+        _str(s.get("marketplaceId")): _str(s.get("status"))
+        for s in (listed if isinstance(listed, list) else [])
+        if isinstance(s, dict)
     }
     account_id = store.account_id(None)
-    for entry in document["performanceMetrics"]:
-        if isinstance(entry, dict):
-            marketplace, day = _store_marketplace(session, store.import_id, account_id, entry, statuses, created_at)
-            end = datetime.combine(day + timedelta(days=1), time(0)) if day else created_at
-            store.note(account_id, normalize(marketplace) or "", Source.AMAZON_REPORT, end)
-            store.inserted += 1
+    bad = []
+    for number, entry in enumerate(document["performanceMetrics"], start=1):
+        if not isinstance(entry, dict):
+            bad.append((number, "a performanceMetrics entry that is not an object", json.dumps(entry)[:10_000]))
+            continue
+        marketplace, day = _store_marketplace(session, store.import_id, account_id, entry, statuses, created_at)
+        end = datetime.combine(day + timedelta(days=1), time(0)) if day else created_at
+        store.note(account_id, normalize(marketplace) or "", Source.AMAZON_REPORT, end)
+        store.inserted += 1
+    return len(document["performanceMetrics"]), bad
+
+
+def _no_constant(name: str) -> None:
+    """NaN and Infinity are not JSON; Python's reader takes them: read them as missing."""
+    return None
+
+
+def _depth(value: Any) -> int:
+    """How deep a decoded JSON value nests (iteratively: no recursion limit to hit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level <= MAX_DEPTH:
+                stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def report_day(rows: list[dict[str, Any]]) -> date | None:
@@ -81,7 +116,7 @@ def _store_marketplace(
     created_at: datetime | None,
 ) -> tuple[str | None, date | None]:
     entry = {SPELLINGS.get(k, k): v for k, v in entry.items()}
-    marketplace = entry.get("marketplaceId")
+    marketplace = _str(entry.get("marketplaceId"), 50)
     if marketplace is None and len(statuses) == 1:
         marketplace = next(iter(statuses))
     ahr = _dict(entry.get("accountHealthRating"))
@@ -150,16 +185,28 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _number(value: Any) -> float | None:
+    """A finite JSON number of a sane size, else None (booleans are not numbers)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value) if abs(value) < MAX_NUMBER else math.inf
+    return number if math.isfinite(number) else None
+
+
 def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    number = _number(value)
+    return None if number is None else int(number)
 
 
 def _float(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return _number(value)
 
 
-def _str(value: Any) -> str | None:
-    return str(value)[:40] if value is not None else None
+def _str(value: Any, limit: int = 40) -> str | None:
+    """A JSON string or number as text (capped); objects, lists and null are missing."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    return str(value)[:limit]
 
 
 def _time(value: Any) -> datetime | None:

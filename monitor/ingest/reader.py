@@ -21,6 +21,8 @@ from monitor.errors import FileRejected
 
 BLOCK = 1 << 20
 MAX_FIELD_LINES = 1000  # a quoted field spanning more lines than this is taken for a stray quote
+MAX_COLUMNS = 1000  # a header with more columns is not a report
+MAX_FIELD_CHARS = csv.field_size_limit()  # a longer field makes its row a bad row (128 KiB)
 _JAPANESE = re.compile("[\u3040-\u30ff\u4e00-\u9fff]")
 
 
@@ -142,11 +144,12 @@ class _LineTap:
         self.lines.append(line)
         return line
 
-    def take(self) -> tuple[int, str]:
+    def take(self) -> tuple[int, list[str]]:
+        """The first line number of the record just read, and its physical lines."""
         first = self.line_number - len(self.lines) + 1
-        raw = "".join(self.lines).rstrip("\r\n")
+        lines = list(self.lines)
         self.lines.clear()
-        return first, raw
+        return first, lines
 
 
 def _unwrap(field: str) -> str:
@@ -218,9 +221,16 @@ class DelimitedFile:
     def _read_header(self) -> tuple[list[str], int]:
         with self._open() as handle:
             tap = _LineTap(handle)
-            for fields in self._reader(tap):
-                if any(f.strip() for f in fields):
-                    return [f.strip().lstrip("\ufeff").strip() for f in fields], tap.line_number
+            try:
+                for fields in self._reader(tap):
+                    if any(f.strip() for f in fields):
+                        if len(fields) > MAX_COLUMNS:
+                            raise FileRejected(
+                                f"the header has {len(fields)} columns, more than {MAX_COLUMNS}: not a report"
+                            )
+                        return [f.strip().lstrip("\ufeff").strip() for f in fields], tap.line_number
+            except csv.Error as exc:
+                raise FileRejected(f"cannot read the header row: {exc}") from None
         raise FileRejected("the file has no header row")
 
     def chunks(self, size: int) -> Iterator[Chunk]:
@@ -252,7 +262,7 @@ class DelimitedFile:
             parsed = []
         if len(parsed) != len(batch):  # a line break inside a field, or a line csv cannot split
             return self._split_slowly(batch, first)
-        keep = [i for i, fields in enumerate(parsed) if len(fields) > 1 or (fields and fields[0].strip())]
+        keep = [i for i, fields in enumerate(parsed) if not _blank(fields)]
         if len(keep) < len(batch):
             batch, parsed = [batch[i] for i in keep], [parsed[i] for i in keep]
         if self.quoting == csv.QUOTE_NONE:
@@ -262,26 +272,54 @@ class DelimitedFile:
         return Chunk([first + i for i in keep], batch, parsed, {})
 
     def _split_slowly(self, batch: list[str], first: int) -> Chunk:
+        """Record by record: a line csv cannot split is a bad row of its own, and a record that
+        spans several lines (a quoted field with line breaks) but has the wrong number of fields,
+        or whose quote never closes, was made by a stray quote: its lines are read again one by
+        one, so the good rows among them are not lost with it."""
         tap = _LineTap(iter(batch))
         tap.line_number = first - 1
         reader = self._reader(tap)
         chunk = Chunk([], [], [], {})
         while True:
+            error = None
             try:
                 fields = next(reader)
             except StopIteration:
                 return chunk
             except csv.Error as exc:
-                chunk.errors[len(chunk.fields)] = f"cannot split the line: {exc}"
-                fields = []
-            else:
-                if not any(f.strip() for f in fields):
-                    tap.take()
-                    continue
-            line_number, raw = tap.take()
-            chunk.line_numbers.append(line_number)
-            chunk.raws.append(raw)
-            chunk.fields.append(fields)
+                error, fields = f"cannot split the line: {exc}", []
+            line_number, lines = tap.take()
+            if error is None and len(lines) > 1 and (len(fields) != len(self.header) or _unclosed(lines)):
+                for offset, line in enumerate(lines):
+                    self._add(chunk, line_number + offset, line, *self._one_line(line))
+                continue
+            self._add(chunk, line_number, "".join(lines), fields, error)
+
+    def _one_line(self, line: str) -> tuple[list[str], str | None]:
+        try:
+            return next(self._reader([line]), []), None
+        except csv.Error as exc:
+            return [], f"cannot split the line: {exc}"
+
+    @staticmethod
+    def _add(chunk: Chunk, line_number: int, raw: str, fields: list[str], error: str | None) -> None:
+        if error is None and _blank(fields):
+            return
+        if error is not None:
+            chunk.errors[len(chunk.fields)] = error
+        chunk.line_numbers.append(line_number)
+        chunk.raws.append(raw)
+        chunk.fields.append(fields)
+
+
+def _unclosed(lines: list[str]) -> bool:
+    """An odd number of quotes: a quote opened and never closed (doubled quotes come in pairs)."""
+    return sum(line.count('"') for line in lines) % 2 == 1
+
+
+def _blank(fields: list[str]) -> bool:
+    """A line of nothing but white space and delimiters is a blank line, skipped."""
+    return not any(f.strip() for f in fields)
 
 
 class _TextLines:

@@ -48,6 +48,9 @@ DEFECT_STATUSES = {
     "negative_feedback": {"active", "removed"},
 }
 
+MAX_QUANTITY = 100_000  # units in one order: more is a bad row
+MAX_AMOUNT = 1e9  # an order total at or beyond this (either sign) is a bad row
+
 BOOLEANS = {"true": True, "yes": True, "y": True, "1": True, "false": False, "no": False, "n": False, "0": False}
 
 
@@ -88,7 +91,10 @@ def boolean(name: str, text: str) -> bool:
 
 def integer(name: str, text: str, low: int | None = None, high: int | None = None) -> int:
     try:
-        number = int(Decimal(text.strip().replace(",", "")))
+        value = Decimal(text.strip().replace(",", ""))
+        if not value.is_finite() or value.adjusted() > 15:  # never build a huge int from "1e999999999"
+            raise ValueError
+        number = int(value)
     except (InvalidOperation, ValueError):
         raise RowError(f"bad {name}: {text[:20]!r} is not a number") from None
     if (low is not None and number < low) or (high is not None and number > high):
@@ -99,9 +105,9 @@ def integer(name: str, text: str, low: int | None = None, high: int | None = Non
 def money(name: str, text: str) -> float:
     try:
         amount = round(float(Decimal(text.strip().replace(",", ""))), 2)
-    except (InvalidOperation, ValueError):
+    except (InvalidOperation, ValueError, OverflowError):
         amount = float("nan")
-    if not math.isfinite(amount):
+    if not math.isfinite(amount) or abs(amount) >= MAX_AMOUNT:
         raise RowError(f"bad {name}: {text[:20]!r} is not an amount")
     return amount
 
@@ -151,7 +157,7 @@ _ORDER_FIELDS: dict[str, Callable[[str, str], Any]] = {
     "sku": _text(TEXT_LIMITS["sku"]),
     "asin": _text(TEXT_LIMITS["asin"]),
     "product_name": _text(TEXT_LIMITS["product_name"]),
-    "quantity": lambda n, v: integer(n, v, 0),
+    "quantity": lambda n, v: integer(n, v, 0, MAX_QUANTITY),
     "order_total": money,
     "currency": lambda _n, v: v.strip().upper()[:3],
 }

@@ -44,14 +44,18 @@ def _fold(target: dict[str, Any], item: dict[str, Any]) -> None:
 
 @dataclass
 class Store:
-    """Writes one import's records; counts what it inserted and changed, and notes which
-    sources of which accounts and marketplaces it brought (account_sources)."""
+    """Writes one import's records; notes which sources of which accounts and marketplaces it
+    brought (account_sources), and accounts for every row it was given: each one inserted (a
+    new record), updated (it changed a stored one), skipped (the stored one already said the
+    same) or a duplicate (folded into another row of the same file)."""
 
     session: Session
     import_id: int
     default_account: str
     inserted: int = 0
     updated: int = 0
+    skipped: int = 0
+    duplicates: int = 0
     _accounts: dict[str, int] = field(default_factory=dict)
     _touched_accounts: set[int] = field(default_factory=set)
     _written: set[tuple[int, str]] = field(default_factory=set)  # orders of item-row files, for folding
@@ -68,10 +72,11 @@ class Store:
             self.session.execute(insert(ImportAccount).values(import_id=self.import_id, account_id=account_id))
         return account_id
 
-    def write(self, kind: str, batch: list[dict[str, Any]]) -> None:
-        """Upsert defect or feedback records."""
+    def write(self, kind: str, batch: list[dict[str, Any]], counted: bool = True) -> None:
+        """Upsert defect or feedback records; `counted`: one record per row of the file (a
+        feedback row's defect is not: its feedback is counted)."""
         if batch:
-            {"defect": self._defects, "feedback": self._feedback}[kind](batch)
+            {"defect": self._defects, "feedback": self._feedback}[kind](batch, counted)
 
     # ------------------------------------------------------------ sources
     def note(self, account_id: int, marketplace: str, source: Source, newest: str | datetime | None) -> None:
@@ -126,7 +131,9 @@ class Store:
         accounts = frame["account"].where(frame["account"].notna(), self.default_account)
         ids = {key: self.account_id(key) for key in accounts.unique()}
         frame = frame.drop(columns="account").assign(account_id=accounts.map(ids))
+        rows = len(frame)
         frame = fold_duplicates(frame, item_rows)
+        self.duplicates += rows - len(frame)
         self._note_orders(frame)
         own = pd.Series(False, index=frame.index)
         if item_rows:
@@ -143,8 +150,12 @@ class Store:
                 cursor.executemany(sql, _tuples(part, columns))
                 if counted:
                     inserted = self._count_from(first_new)
+                    changed = max(cursor.rowcount - inserted, 0)
                     self.inserted += inserted
-                    self.updated += max(cursor.rowcount - inserted, 0)
+                    self.updated += changed
+                    self.skipped += len(part) - inserted - changed
+                else:  # items of orders an earlier chunk of this file wrote
+                    self.duplicates += len(part)
         finally:
             cursor.close()
 
@@ -171,7 +182,7 @@ class Store:
         return own
 
     # ------------------------------------------------------------ defects and feedback
-    def _defects(self, batch: list[dict[str, Any]]) -> None:
+    def _defects(self, batch: list[dict[str, Any]], counted: bool) -> None:
         rows: dict[tuple[int, str], dict[str, Any]] = {}
         for record in batch:
             record = dict(record)
@@ -181,21 +192,26 @@ class Store:
             rows[(account, key)] = record
             source = Source.FEEDBACK if record["defect_type"] == "negative_feedback" else Source.CLAIMS
             self.note(account, "", source, record["received_at"].replace(tzinfo=None))
-        self._upsert(Defect, rows, "defect_key", Defect.defect_key)
+        self._upsert(Defect, rows, "defect_key", Defect.defect_key, len(batch) if counted else None)
 
-    def _feedback(self, batch: list[dict[str, Any]]) -> None:
+    def _feedback(self, batch: list[dict[str, Any]], counted: bool) -> None:
         rows = {}
         for r in batch:
             account = self.account_id(r.get("account"))
             rows[(account, r["order_id"])] = {k: v for k, v in r.items() if k != "account"}
             self.note(account, "", Source.FEEDBACK, r["received_at"].replace(tzinfo=None))
             self.feedback_seen.setdefault(account, {})[r["order_id"]] = (r["rating"], r["received_at"])
-        self._upsert(Feedback, rows, "order_id", Feedback.order_id)
+        self._upsert(Feedback, rows, "order_id", Feedback.order_id, len(batch) if counted else None)
 
     # ------------------------------------------------------------ the upsert
-    def _upsert(self, model, rows: dict[tuple[int, str], dict[str, Any]], key_name: str, key_column) -> None:
+    def _upsert(
+        self, model, rows: dict[tuple[int, str], dict[str, Any]], key_name: str, key_column, given: int | None
+    ) -> None:
+        """Insert or update `rows`; `given`: how many rows of the file they came from (None: not
+        counted), several rows of one key being duplicates."""
         existing = self._existing(model, key_column, rows)
         inserts, updates = [], []
+        updated = skipped = duplicates = 0
         for (account_id, key), record in rows.items():
             row = existing.get((account_id, key))
             if row is None:
@@ -211,12 +227,21 @@ class Store:
             if changes:
                 updates.append({"id": row.id, **changes, "last_import_id": self.import_id})
             # a row this import already wrote (inserted or updated) is not counted twice
-            self.updated += bool(changes) and not own
+            if own:
+                duplicates += 1
+            elif changes:
+                updated += 1
+            else:
+                skipped += 1
         if inserts:
             self.session.execute(insert(model), inserts)
-            self.inserted += len(inserts)
         if updates:
             self.session.execute(update(model), updates)
+        if given is not None:
+            self.inserted += len(inserts)
+            self.updated += updated
+            self.skipped += skipped
+            self.duplicates += duplicates + given - len(rows)
 
     def _existing(self, model, key_column, rows: dict[tuple[int, str], Any]) -> dict[tuple[int, str], Any]:
         by_account: dict[int, list[str]] = {}
