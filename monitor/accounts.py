@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from monitor.errors import UsageError
 from monitor.models import Account, ImportAccount, ImportRecord
 from monitor.timeutil import utcnow
 
+log = logging.getLogger(__name__)
 SUCCESSFUL = ("ok", "partial")
 
 
@@ -25,6 +30,34 @@ def find_accounts(session: Session, key: str | None = None) -> list[Account]:
         known = ", ".join(session.scalars(select(Account.key).order_by(Account.key))) or "none yet"
         raise UsageError(f"--account {key}: no such account (known: {known})")
     return found
+
+
+@dataclass(frozen=True)
+class AccountFault:
+    """An account the monitor could not evaluate, and why (one line; the traceback is logged)."""
+
+    account: str
+    error: str
+
+    @classmethod
+    def of(cls, account: str, exc: BaseException) -> AccountFault:
+        lines = str(exc).strip().splitlines()
+        return cls(account, f"{type(exc).__name__}: {lines[0][:300] if lines else ''}".rstrip(": "))
+
+
+@contextmanager
+def isolated(session: Session, account: str, faults: list[AccountFault]) -> Iterator[None]:
+    """One account's evaluation: a failure is recorded in `faults` and the session rolled back,
+    so that every other account is still evaluated (one bad row must not blind the rest)."""
+    try:
+        yield
+    except (UsageError, OperationalError):  # the user's mistake, or the database itself: not the account's
+        raise
+    except Exception as exc:  # noqa: BLE001
+        log.warning("account %s could not be evaluated: %s", account, exc)
+        log.debug("account %s", account, exc_info=True)
+        session.rollback()
+        faults.append(AccountFault.of(account, exc))
 
 
 def require_account(session: Session, key: str) -> Account:

@@ -22,6 +22,7 @@ from monitor.config import Settings, load_settings
 from monitor.errors import MonitorError
 
 if TYPE_CHECKING:
+    from monitor.accounts import AccountFault
     from monitor.monitor import Monitor
 
 log = logging.getLogger("monitor")
@@ -167,17 +168,22 @@ def metrics_(
     from monitor.present import terminal
 
     moment = _as_of(as_of)
+    faults: list[AccountFault] = []
     with _monitor(settings) as monitor:
         if explain_metric:
             channel_ = Channel(channel) if channel else None
-            offenders = monitor.explain(explain_metric, account, channel_, moment, marketplace)
+            offenders = monitor.explain(explain_metric, account, channel_, moment, marketplace, faults)
             _json(offenders) if output == "json" else _echo(terminal.offenders_table(offenders, explain_metric))
         elif amazon:
             rows = monitor.compare_with_amazon(account, marketplace)
             _json(rows) if output == "json" else _echo(terminal.comparison_table(rows))
         else:
-            values = monitor.metrics(account, moment, history_days, marketplace)
-            _json(values) if output == "json" else _echo(terminal.metrics_table(values, bool(history_days)))
+            run = monitor.metrics(account, moment, history_days, marketplace)
+            faults = run.faults
+            _json(run.values) if output == "json" else _echo(terminal.metrics_table(run.values, bool(history_days)))
+    _echo(terminal.fault_lines(faults), err=True)
+    if faults:
+        sys.exit(1)
 
 
 @cli.command()
@@ -201,10 +207,14 @@ def check(settings: Settings, as_of: str | None, dry_run: bool) -> None:
 @_common
 def dashboard(settings: Settings, out: Path | None, as_of: str | None) -> None:
     """Write the HTML dashboards; print the path of the index page."""
-    from monitor.present.terminal import dashboard_line
+    from monitor.present.terminal import dashboard_line, fault_lines
 
     with _monitor(settings) as monitor:
-        click.echo(dashboard_line(monitor.build_dashboards(out, _as_of(as_of))))
+        run = monitor.build_dashboards(out, _as_of(as_of))
+    click.echo(dashboard_line(run))
+    _echo(fault_lines(run.faults), err=True)
+    if run.failed:
+        sys.exit(1)
 
 
 @cli.command()
@@ -439,7 +449,7 @@ def demo(settings: Settings, directory: Path) -> None:
     with _monitor(settings, migrate=True, printer=click.echo) as monitor:
         _echo(terminal.demo_lines(monitor.demo(directory), directory))
         click.echo("")
-        _echo(terminal.metrics_table(monitor.metrics()))
+        _echo(terminal.metrics_table(monitor.metrics().values))
         click.echo("")
         _echo(terminal.check_summary(monitor.check()))
         click.echo("\nwhich orders did the damage: account-health metrics --explain lsr_10d --account acme-us")

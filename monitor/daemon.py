@@ -15,6 +15,7 @@ the daemon is alive.
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import signal
@@ -110,25 +111,41 @@ class Daemon:
     printer: Callable[[str], None] = print
     started_at: datetime = field(default_factory=utcnow)
 
+    failures: list[str] = field(default_factory=list)  # the steps that failed, as logged
+
     def __post_init__(self) -> None:
         self._step = threading.Lock()  # steps never overlap, whichever job runs them
 
     def _timed(self, name: str, step: Callable[[], T]) -> T | None:
+        """Run one step; it failed when it raised or its result says so (a file rejected, an
+        account that could not be evaluated, an alert not delivered)."""
         with self._step:
             started = time.monotonic()
             result: T | None = None
             try:
                 result = step()
                 summary = job_line(name, result)
+                failed = bool(getattr(result, "failed", False))
             except Exception as exc:  # one failing job must not stop the daemon
                 log.exception("job %s failed", name)
                 summary = f"failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                failed = True
             line = f"{utcnow():%Y-%m-%dT%H:%M:%SZ} {name}: {summary} ({time.monotonic() - started:.1f} s)"
             self.printer(line)
-            self.beat(f"{name}: {summary}", check=name == "check")
+            if failed:
+                self.failures.append(f"{name}: {summary}")
+            self.beat(f"{name}: {summary}", check=name == "check", outcome=(name, summary if failed else None))
             return result
 
-    def beat(self, job: str | None = None, check: bool = False, stopped: bool = False) -> None:
+    def beat(
+        self,
+        job: str | None = None,
+        check: bool = False,
+        stopped: bool = False,
+        outcome: tuple[str, str | None] | None = None,
+    ) -> None:
+        """The heartbeat; `outcome` (job, what failed or None) keeps each job's last failure until
+        it next succeeds, for `account-health status`."""
         now = utcnow()
         with self.monitor.sessions.begin() as session:
             row = session.get(Heartbeat, 1)
@@ -150,6 +167,14 @@ class Daemon:
                 row.last_check_at = now
             if stopped:
                 row.stopped_at = now
+            if outcome is not None:
+                failing = json.loads(row.failing or "{}")
+                job_name, failure = outcome
+                if failure is None:
+                    failing.pop(job_name, None)
+                else:
+                    failing[job_name] = f"{now:%Y-%m-%d %H:%M} UTC: {failure}"[:500]
+                row.failing = json.dumps(failing) if failing else None
 
     # the jobs the scheduler runs
     def cycle(self) -> None:
@@ -190,7 +215,7 @@ def run(settings: Settings, once: bool = False, printer: Callable[[str], None] =
     try:
         if once:
             daemon.full_cycle()
-            return 0
+            return 1 if daemon.failures else 0
         return _schedule(daemon, settings, printer)
     finally:
         daemon.beat("stopped", stopped=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from monitor import counting as cnt
 from monitor import metrics as m
-from monitor.accounts import find_accounts
+from monitor.accounts import AccountFault, find_accounts, isolated
 from monitor.db import driver_connection
 from monitor.domain import ORDER_TIMESTAMPS, Channel, Family
 from monitor.facts import account_facts
@@ -82,8 +83,22 @@ def _utc(values: pd.Series) -> pd.Series:
             warnings.simplefilter("error")  # numpy warns about offsets: pandas reads those
             naive = values.to_numpy(dtype=object).astype("datetime64[us]")
     except (ValueError, TypeError, Warning):
-        return pd.to_datetime(values, format="ISO8601", utc=True)
+        return _utc_slowly(values)
     return pd.Series(naive, index=values.index).dt.tz_localize("UTC")
+
+
+def _utc_slowly(values: pd.Series) -> pd.Series:
+    """Through pandas; a stored value it cannot read (a corrupt text an earlier version wrote)
+    is missing, with a warning: one bad value must not stop the account's metrics."""
+    parsed = pd.to_datetime(values, format="ISO8601", utc=True, errors="coerce")
+    unreadable = parsed.isna() & values.notna()
+    if unreadable.any():
+        log.warning(
+            "%d stored timestamps cannot be read (the first: %r): taken as missing",
+            int(unreadable.sum()),
+            str(values[unreadable].iloc[0])[:40],
+        )
+    return parsed
 
 
 def load(
@@ -140,6 +155,18 @@ def since_for(as_of: datetime, days: int = 1) -> datetime:
     return as_of - timedelta(days=days - 1 + m.LOOKBACK_DAYS + 60)
 
 
+@dataclass
+class MetricsRun:
+    """Metric values, and the accounts that could not be evaluated."""
+
+    values: list[m.MetricValue]
+    faults: list[AccountFault]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.faults)
+
+
 def current(
     session: Session,
     targets: m.Targets,
@@ -147,17 +174,20 @@ def current(
     key: str | None = None,
     days: int | None = None,
     marketplace: str | None = None,
+    faults: list[AccountFault] | None = None,
 ) -> list[m.MetricValue]:
-    """Every metric of every account (or one) at `as_of`, or its daily history."""
+    """Every metric of every account (or one) at `as_of`, or its daily history. With `faults`,
+    an account that cannot be evaluated is recorded there and the others still are."""
     values: list[m.MetricValue] = []
-    for account in find_accounts(session, key):
-        data = load(session, account, targets, since=since_for(as_of, days or 1))
-        with gc_paused():  # millions of short-lived objects, no cycles among them
-            if days:
-                found = m.history(data.orders, data.defects, as_of, days, targets, account.key, facts=data.facts)
-            else:
-                found = m.evaluate(data.orders, data.defects, as_of, targets, account.key, facts=data.facts)
-        values += [v for v in found if marketplace is None or v.marketplace == marketplace]
+    for account in _accounts(session, key):
+        with _guard(session, account, faults):
+            data = load(session, account, targets, since=since_for(as_of, days or 1))
+            with gc_paused():  # millions of short-lived objects, no cycles among them
+                if days:
+                    found = m.history(data.orders, data.defects, as_of, days, targets, account.key, facts=data.facts)
+                else:
+                    found = m.evaluate(data.orders, data.defects, as_of, targets, account.key, facts=data.facts)
+            values += [v for v in found if marketplace is None or v.marketplace == marketplace]
     return values
 
 
@@ -187,19 +217,33 @@ def explain(
     key: str | None = None,
     channel: Channel | None = None,
     marketplace: str | None = None,
+    faults: list[AccountFault] | None = None,
 ) -> list[Offender]:
     """The orders that count as bad for `metric_id` in Amazon's current window, oldest first."""
     metric = m.metric_def(metric_id)
     offenders: list[Offender] = []
-    for account in find_accounts(session, key):
-        data = load(session, account, targets, DETAIL_FIELDS, since_for(as_of))
-        groups = m.account_groups(data.orders, data.defects, targets, account.key, [metric], data.facts).groups
-        for group in groups:
-            if (channel is None or group.channel == channel) and (
-                marketplace is None or group.marketplace == marketplace
-            ):
-                offenders += offenders_of(data, group, as_of)
+    for account in _accounts(session, key):
+        with _guard(session, account, faults):
+            data = load(session, account, targets, DETAIL_FIELDS, since_for(as_of))
+            groups = m.account_groups(data.orders, data.defects, targets, account.key, [metric], data.facts).groups
+            for group in groups:
+                if (channel is None or group.channel == channel) and (
+                    marketplace is None or group.marketplace == marketplace
+                ):
+                    offenders += offenders_of(data, group, as_of)
     return offenders
+
+
+def _accounts(session: Session, key: str | None) -> list[Account]:
+    """The accounts, detached from the session: a rollback after one's failure leaves the rest usable."""
+    found = find_accounts(session, key)
+    for account in found:
+        session.expunge(account)
+    return found
+
+
+def _guard(session: Session, account: Account, faults: list[AccountFault] | None) -> AbstractContextManager[None]:
+    return isolated(session, account.key, faults) if faults is not None else nullcontext()
 
 
 def offenders_of(data: AccountData, group: m.Group, as_of: datetime) -> list[Offender]:

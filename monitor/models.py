@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -30,6 +31,9 @@ NAMING_CONVENTION = {
 }
 
 
+log = logging.getLogger(__name__)
+
+
 class UTCDateTime(TypeDecorator):
     """Stored as naive UTC (portable across SQLite and PostgreSQL); read back aware UTC."""
 
@@ -43,6 +47,22 @@ class UTCDateTime(TypeDecorator):
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         return None if value is None else to_utc(value)
+
+    def result_processor(self, dialect, coltype):
+        """A stored value the driver cannot read back (a corrupt text an earlier version wrote)
+        reads as missing, with a warning, rather than failing every query that touches it."""
+        inner = super().result_processor(dialect, coltype)
+        if inner is None:
+            return None
+
+        def process(value):
+            try:
+                return inner(value)
+            except (ValueError, OverflowError, TypeError):
+                log.warning("a stored timestamp cannot be read (%r): taken as missing", str(value)[:40])
+                return None
+
+        return process
 
 
 class Base(DeclarativeBase):
@@ -305,6 +325,7 @@ class Heartbeat(Base):
     last_job: Mapped[str | None] = mapped_column(Text)
     last_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failing: Mapped[str | None] = mapped_column(Text)  # JSON: job -> what went wrong, until it next succeeds
 
 
 class SyncCursor(Base):

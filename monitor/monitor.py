@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import accounts, alerts, amazon, appeal, db, health
 from monitor import metrics as m
+from monitor.accounts import AccountFault
 from monitor.alerts import outbox
 from monitor.config import Settings
 from monitor.dashboard.build import DashboardRun
@@ -187,12 +188,15 @@ class Monitor:
         as_of: datetime | None = None,
         history_days: int | None = None,
         marketplace: str | None = None,
-    ) -> list[m.MetricValue]:
-        """Every metric now (or at `as_of`), or its daily history, per marketplace and channel."""
+    ) -> health.MetricsRun:
+        """Every metric now (or at `as_of`), or its daily history, per marketplace and channel; an
+        account that cannot be evaluated is reported, the others still are."""
+        faults: list[AccountFault] = []
         with self.sessions() as session:
-            return health.current(
-                session, self.targets, as_of or self.clock(), account, history_days, _marketplace(marketplace)
+            values = health.current(
+                session, self.targets, as_of or self.clock(), account, history_days, _marketplace(marketplace), faults
             )
+        return health.MetricsRun(values, faults)
 
     def explain(
         self,
@@ -201,11 +205,20 @@ class Monitor:
         channel: Channel | None = None,
         as_of: datetime | None = None,
         marketplace: str | None = None,
+        faults: list[AccountFault] | None = None,
     ) -> list[health.Offender]:
-        """The orders that count against a metric in Amazon's current window."""
+        """The orders that count against a metric in Amazon's current window (the accounts that
+        cannot be evaluated go to `faults`)."""
         with self.sessions() as session:
             return health.explain(
-                session, self.targets, as_of or self.clock(), metric, account, channel, _marketplace(marketplace)
+                session,
+                self.targets,
+                as_of or self.clock(),
+                metric,
+                account,
+                channel,
+                _marketplace(marketplace),
+                faults,
             )
 
     def compare_with_amazon(

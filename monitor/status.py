@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -38,10 +39,16 @@ class StatusReport:
     dead_notifiers: dict[str, str] = field(default_factory=dict)
     pending_deliveries: int = 0
     sync: str = "off"
+    failing_jobs: dict[str, str] = field(default_factory=dict)  # daemon job -> its last failure
 
     @property
     def failing(self) -> bool:
-        return self.daemon != "running" or any(a.stale for a in self.accounts) or bool(self.dead_notifiers)
+        return (
+            self.daemon != "running"
+            or any(a.stale for a in self.accounts)
+            or bool(self.dead_notifiers)
+            or bool(self.failing_jobs)
+        )
 
     @property
     def ok(self) -> bool:
@@ -52,6 +59,7 @@ def read_status(session: Session, settings: Settings, now: datetime) -> StatusRe
     beat = session.get(Heartbeat, 1)
     daemon, detail = _daemon(beat, now)
     report = StatusReport(now, daemon, detail, beat.last_check_at if beat else None)
+    report.failing_jobs = json.loads(beat.failing) if beat and beat.failing else {}
     alerts: dict[int, list[str]] = {}
     for row in session.scalars(select(AlertState).where(AlertState.level.in_(FIRING))):
         alerts.setdefault(row.account_id, []).append(

@@ -314,6 +314,7 @@ class SlackLike:
     def __init__(self) -> None:
         self.script: deque[tuple[int, str, dict[str, str]]] = deque()
         self.received: list[dict[str, Any]] = []
+        self.on_accept: Callable[[dict[str, Any]], None] | None = None  # runs before the answer goes out
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -323,6 +324,8 @@ class SlackLike:
                 status, reply, headers = outer.script.popleft() if outer.script else (200, "ok", {})
                 if status == 200:
                     outer.received.append(json.loads(body))
+                    if outer.on_accept is not None:
+                        outer.on_accept(outer.received[-1])
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)

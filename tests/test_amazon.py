@@ -182,7 +182,7 @@ def test_lags_learned_for_one_marketplace_leave_the_others_on_the_settings(monit
     import_example(runner, monitor.settings, reference, tmp_path)
     write(tmp_path / "ca.csv", HEADER + "CA-1,amazon.ca,2020-11-01T10:00:00Z,MFN,Shipped,,,,,,,1\n")
     monitor.import_paths([tmp_path / "ca.csv"], account="acme")
-    values = monitor.metrics("acme", day("2020-11-20"))
+    values = monitor.metrics("acme", day("2020-11-20")).values
     lags = {(v.marketplace, v.metric): (v.lag_days, v.lag_source) for v in values if v.channel == "mfn"}
     assert lags[("amazon.com", "vtr_30d")] == (10, "amazon-report 2020-11-19")
     assert lags[("amazon.ca", "vtr_30d")] == (10, "default") and lags[("amazon.ca", "odr")] == (15, "default")

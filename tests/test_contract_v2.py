@@ -21,7 +21,7 @@ ALL_ORDERS = (
 
 
 def values(monitor, as_of: datetime = AS_OF, account: str = "acme") -> dict[tuple[str, str, str], object]:
-    return {(v.marketplace, v.metric, v.channel): v for v in monitor.metrics(account, as_of)}
+    return {(v.marketplace, v.metric, v.channel): v for v in monitor.metrics(account, as_of).values}
 
 
 def test_a_date_only_ship_by_ends_at_the_end_of_that_day_in_the_marketplaces_zone(monitor, tmp_path):
@@ -63,7 +63,7 @@ def test_all_orders_detailed_statuses_multi_channel_orders_and_buyer_cancels(mon
     assert (stored["MCF-0"].sales_channel, stored["MCF-0"].marketplace) == ("Non-Amazon", None)
     cr = values(monitor)[("amazon.com", "cr_7d", "mfn")]
     assert (cr.numerator, cr.denominator) == (0, 40)  # no MCF order, no buyer cancellation
-    assert all(v.marketplace == "amazon.com" for v in monitor.metrics("acme", AS_OF))
+    assert all(v.marketplace == "amazon.com" for v in monitor.metrics("acme", AS_OF).values)
 
 
 def test_a_feedback_report_is_a_snapshot_of_its_range(monitor, tmp_path):

@@ -49,10 +49,10 @@ def test_only_settled_files_inside_the_inbox_are_taken(tmp_path):
     outside.write_text("x")
     os.utime(outside, (old, old))
     (inbox / "link-out.csv").symlink_to(outside)
-    ready, waiting, ignored = settled_files(inbox, 10)
+    ready, waiting, refused = settled_files(inbox, 10)
     assert [p.name for p in ready] == ["ready.csv"]
     assert sorted(waiting) == [".hidden.csv", "fresh.csv", "writing.csv.part"]
-    assert ignored == ["link-out.csv"]
+    assert [r.path.name for r in refused] == ["link-out.csv"]
 
 
 def test_imported_files_move_to_processed_and_rejected_ones_keep_their_reason(tmp_path):

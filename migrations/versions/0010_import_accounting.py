@@ -1,4 +1,5 @@
-"""imports account for every row (skipped, duplicates) and record the snapshot refresh
+"""imports account for every row (skipped, duplicates) and record the snapshot refresh; the
+heartbeat keeps the daemon's failing jobs
 
 Revision ID: 0010
 Revises: 0009
@@ -23,9 +24,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("refreshed_at", sa.DateTime(), nullable=True))
     # the imports of before were refreshed right after them (a lost refresh cannot be told now)
     op.execute("UPDATE imports SET refreshed_at = finished_at")
+    with op.batch_alter_table("heartbeat", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("failing", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("heartbeat", schema=None) as batch_op:
+        batch_op.drop_column("failing")
     with op.batch_alter_table("imports", schema=None) as batch_op:
         batch_op.drop_column("refreshed_at")
         batch_op.drop_column("duplicates")

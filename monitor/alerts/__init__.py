@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import health
 from monitor import metrics as m
-from monitor.accounts import Freshness, find_accounts, freshness
+from monitor.accounts import AccountFault, Freshness, find_accounts, freshness, isolated
 from monitor.alerts import outbox, state
 from monitor.alerts.message import RESOLVED, Item, Message, Offending, Reminder
 from monitor.config import Settings
@@ -30,6 +30,7 @@ from monitor.models import Account, AlertState
 from monitor.notifiers import Notifier
 
 STALE = "stale"  # the alert key (metric) of an account whose data went stale
+FAULT = "fault"  # the alert key (metric) of an account the monitor could not evaluate
 AlertKey = tuple[str, str, str]  # (marketplace, metric, channel); ("", STALE, "") for the account's data
 
 
@@ -54,6 +55,7 @@ class CheckRun:
     stale_accounts: list[str] = field(default_factory=list)
     delivery: outbox.DeliveryReport = field(default_factory=outbox.DeliveryReport)
     dry_run: bool = False
+    faults: list[AccountFault] = field(default_factory=list)  # accounts that could not be evaluated
 
     @property
     def firing(self) -> list[Transition]:
@@ -61,8 +63,15 @@ class CheckRun:
 
     @property
     def failed(self) -> bool:
-        """The work failed: data is stale, or a message could not be delivered."""
-        return bool(self.stale_accounts or self.delivery.pending or self.delivery.dead)
+        """The work failed: data is stale, an account could not be evaluated, or a message could
+        not be delivered."""
+        d = self.delivery
+        return bool(self.stale_accounts or self.faults or d.pending or d.dead or d.dead_notifiers)
+
+    def merge(self, part: CheckRun) -> None:
+        self.transitions += part.transitions
+        self.messages += part.messages
+        self.stale_accounts += part.stale_accounts
 
 
 @dataclass(frozen=True)
@@ -86,24 +95,71 @@ def check_once(
     dry_run: bool = False,
     sleep: Callable[[float], None] = time.sleep,
 ) -> CheckRun:
-    """Evaluate every account, update alert state, queue and deliver due messages."""
+    """Evaluate every account, update alert state, queue and deliver due messages.
+
+    Each account is checked in a transaction of its own: one that cannot be evaluated (a bug, a
+    value nobody foresaw) is reported in `faults` and alerted as a monitor fault, and every
+    other account is still checked and alerted."""
     run = CheckRun(dry_run=dry_run)
     context = CheckContext(settings, m.Targets.from_settings(settings), notifiers, as_of, now, dashboard_url, dry_run)
-    session = sessions()
-    try:
+    with sessions() as session:
         fresh = freshness(session, now, settings.stale_hours)
-        for account in find_accounts(session):
-            _check_account(session, context, account, fresh[account.id], run)
+        accounts = [(account.id, account.key) for account in find_accounts(session)]
+    for account_id, key in accounts:
+        with sessions() as session:
+            part = CheckRun(dry_run=dry_run)
+            faults: list[AccountFault] = []
+            with isolated(session, key, faults):
+                account = session.get(Account, account_id)
+                assert account is not None
+                _check_account(session, context, account, fresh[account_id], part)
+                _finish(session, dry_run)
+                run.merge(part)
+            for fault in faults:
+                run.faults.append(fault)
+                _fault_alert(session, context, account_id, fault, run)
+    with sessions() as session:
         _follow_up_reminders(session, context, run)
-        if dry_run:
-            session.rollback()
-        else:
-            session.commit()
-    finally:
-        session.close()
+        _finish(session, dry_run)
     if not dry_run:
         run.delivery = outbox.deliver(sessions, notifiers, settings.secrets(), lambda: now, sleep)
     return run
+
+
+def _finish(session: Session, dry_run: bool) -> None:
+    if dry_run:
+        session.rollback()
+    else:
+        session.commit()
+
+
+def _fault_alert(session: Session, context: CheckContext, account_id: int, fault: AccountFault, run: CheckRun) -> None:
+    """The monitor could not evaluate an account: that is an alert of its own (the seller is blind
+    to it until it is fixed), through the same state machine as any other."""
+    key: AlertKey = ("", FAULT, "")
+    row = session.scalar(
+        select(AlertState).where(
+            AlertState.account_id == account_id,
+            AlertState.marketplace == key[0],
+            AlertState.metric == key[1],
+            AlertState.channel == key[2],
+        )
+    )
+    previous = (
+        state.Previous(AlertLevel(row.level), row.since, row.notified_level, row.last_notified_at) if row else None
+    )
+    step = state.step(
+        previous, state.Observation("critical"), context.now, timedelta(hours=context.settings.alert_repeat_hours)
+    )
+    run.transitions.append(Transition(fault.account, *key, step.level, step.event))
+    row = _save(session, account_id, key, row, step, None, context.now)
+    if step.event:
+        message = Message(fault.account, (), (Item(step.level, step.event, fault=fault.error),), context.dashboard_url)
+        run.messages.append(message)
+        row.notified_level, row.last_notified_at = row.level, context.now
+        if not context.dry_run:
+            outbox.enqueue(session, account_id, message, context.notifiers, context.now)
+    _finish(session, context.dry_run)
 
 
 def _follow_up_reminders(session: Session, context: CheckContext, run: CheckRun) -> None:
@@ -142,6 +198,7 @@ def _check_account(session: Session, context: CheckContext, account: Account, fr
         for v in values
     }
     observed[("", STALE, "")] = (state.Observation("stale" if fresh.stale else "good"), None)
+    observed[("", FAULT, "")] = (state.Observation("good"), None)  # evaluated: a fault of before clears
     signals = {
         (s.marketplace, s.kind, ""): s for s in amazon_signals(session, account.id, as_of, targets.default_marketplace)
     }
@@ -177,7 +234,8 @@ def _check_account(session: Session, context: CheckContext, account: Account, fr
             stale_since = fresh.last_import if value is None and said is None else None
             items.append(Item(step.level, step.event, value, offenders, stale_since, said))
         elif step.event == RESOLVED:
-            items.append(Item(RESOLVED, step.event, value, signal=signals.get(key)))
+            fixed = "the account is evaluated again" if key[1] == FAULT else None
+            items.append(Item(RESOLVED, step.event, value, signal=signals.get(key), fault=fixed))
     marketplaces = tuple(sorted({v.marketplace for v in values} - {UNKNOWN}))
     message = Message(account.key, marketplaces, tuple(items), context.dashboard_url)
     run.messages.append(message)

@@ -34,6 +34,7 @@ class Item:
     offenders: Sequence[Offending] = ()
     stale_since: datetime | None = None
     signal: AmazonSignal | None = None  # what Amazon itself says (rating, account status)
+    fault: str | None = None  # the monitor could not evaluate the account: why (or, resolved, what changed)
 
     @property
     def resolved(self) -> bool:

@@ -143,13 +143,13 @@ def deliver(
             report.dead += 1
             dead[kind] = error or "dead"
             _mark_dead(sessions, notifier, error or "dead", now())
-            report.dead_notifiers.append(kind)
         else:
             report.pending += 1
             failing.add(kind)
         if error:
             report.errors.append(f"{kind}: {error}")
             log.warning("delivery %d by %s: %s", delivery_id, kind, error)
+    report.dead_notifiers = sorted(k for k in dead if k in notifiers)  # named on every run until fixed
     return report
 
 

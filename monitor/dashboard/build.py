@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from monitor import amazon, appeal, health
 from monitor import metrics as m
-from monitor.accounts import Freshness, find_accounts, freshness
+from monitor.accounts import AccountFault, Freshness, find_accounts, freshness, isolated
 from monitor.domain import FIRING, Status
 from monitor.models import (
     Account,
@@ -49,6 +49,11 @@ class DashboardRun:
 
     index: Path
     pages: list[Path] = field(default_factory=list)
+    faults: list[AccountFault] = field(default_factory=list)  # accounts whose page says it could not be built
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.faults)
 
 
 def write_plotly(out: Path) -> Path:
@@ -67,15 +72,29 @@ def build(session: Session, targets: m.Targets, out: Path, as_of: datetime, stal
     views = []
     result = DashboardRun(out / "index.html")
     fresh = freshness(session, as_of, stale_hours)
-    for account in find_accounts(session):
-        view = account_view(session, account, targets, as_of, fresh[account.id], out)
-        path = out / view.page
-        path.write_text(pages.account_page(view), encoding="utf-8")
-        (out / view.appeal_page).write_text(pages.appeal_page(view), encoding="utf-8")
-        result.pages.append(path)
+    accounts = [(account.id, account.key) for account in find_accounts(session)]
+    for account_id, key in accounts:
+        faults: list[AccountFault] = []
+        with isolated(session, key, faults):  # one account that fails must not take the others' pages
+            account = session.get(Account, account_id)
+            assert account is not None
+            view = account_view(session, account, targets, as_of, fresh[account_id], out)
+            _write(out, view, result)
+        for fault in faults:
+            result.faults.append(fault)
+            view = failed_view(key, as_of, fault.error, fresh[account_id], targets.warn_ratio)
+            _write(out, view, result)
         views.append(view)
     result.index.write_text(pages.index_page(views, as_of), encoding="utf-8")
     return result
+
+
+def _write(out: Path, view: AccountView, result: DashboardRun) -> None:
+    path = out / view.page
+    path.write_text(pages.account_page(view), encoding="utf-8")
+    (out / view.appeal_page).write_text(pages.appeal_page(view), encoding="utf-8")
+    if path not in result.pages:
+        result.pages.append(path)
 
 
 @dataclass
@@ -102,14 +121,41 @@ class AccountView:
     cases: list[CaseEntry] = field(default_factory=list)
     checklists: dict[str, list[appeal.ChecklistItem]] = field(default_factory=dict)
     drafts: list[str] = field(default_factory=list)  # file names under appeals/
+    fault: str | None = None  # the account could not be evaluated: why
 
     @property
     def worst(self) -> Status:
+        if self.fault is not None:
+            return Status.CRITICAL
         return max(
             (v.status for v in self.values),
             key=lambda s: ["no_data", "good", "warning", "critical"].index(s),
             default=Status.NO_DATA,
         )
+
+
+def failed_view(key: str, as_of: datetime, error: str, fresh: Freshness, warn_ratio: float) -> AccountView:
+    """The page of an account that could not be evaluated: it says so, and why."""
+    return AccountView(
+        key,
+        page_name(key),
+        appeal_page_name(key),
+        as_of,
+        [],
+        {},
+        {},
+        [],
+        [],
+        [],
+        [],
+        fresh.last_import,
+        fresh.stale,
+        [],
+        [],
+        [],
+        warn_ratio,
+        fault=error,
+    )
 
 
 def account_view(

@@ -20,6 +20,7 @@ import pandas as pd
 from monitor.errors import FileRejected, UsageError
 from monitor.ingest import records
 from monitor.ingest.records import RowError
+from monitor.printable import printable
 from monitor.timeutil import parse_with_formats
 
 Records = list[tuple[str, dict[str, Any]]]
@@ -121,7 +122,7 @@ class AmazonFeedback(Adapter):
         return {"Date", "Rating", "Comments", "Your Response", "Order ID"}
 
     def convert(self, values: Mapping[str, str]) -> Records:
-        order_id = values.get("Order ID", "").strip()
+        order_id = printable(values.get("Order ID", "")).strip()
         if not order_id:
             raise RowError("missing Order ID")
         try:
@@ -129,13 +130,13 @@ class AmazonFeedback(Adapter):
         except ValueError as exc:
             raise RowError(f"bad Date: {exc}") from None
         rating = records.integer("Rating", values.get("Rating", ""), 1, 5)
-        comment = values.get("Comments", "").strip()[:5000] or None
+        comment = printable(values.get("Comments", "")).strip()[:5000] or None
         feedback = {
             "order_id": order_id[:100],
             "received_at": received,
             "rating": rating,
             "comment": comment,
-            "response": values.get("Your Response", "").strip()[:5000] or None,
+            "response": printable(values.get("Your Response", "")).strip()[:5000] or None,
             "status": "active",
         }
         result: Records = [("feedback", feedback)]  # "Rater Email" is personal data: never kept

@@ -19,6 +19,7 @@ import pandas as pd
 from monitor.ingest import records
 from monitor.ingest.records import TEXT_LIMITS, RowError
 from monitor.marketplaces import normalize, timezone_name
+from monitor.printable import CONTROL, printable
 from monitor.timeutil import EARLIEST, LATEST, parse_timestamp
 
 _EXACT_CHANNELS = {
@@ -98,6 +99,8 @@ def order_frame(canonical: pd.DataFrame, zones: Zones | None = None) -> tuple[pd
         else:
             values, wrong = _convert(name, column, empty)
         bad |= wrong
+        if name in records.ORDER_REQUIRED:
+            bad |= pd.isna(values)  # e.g. an order id of nothing but control characters
         out[name] = values
     # object columns stay object: pandas' inferred string dtype would loop in Python on every isna()
     frame = pd.DataFrame(
@@ -149,6 +152,9 @@ def _convert(name: str, column: np.ndarray, empty: np.ndarray) -> tuple[Any, np.
         numbers[~(np.abs(numbers) < records.MAX_AMOUNT)] = np.nan  # NaN, infinities and absurd amounts
         values, wrong = _fallback(column, empty, numbers.astype(object), lambda v: records.money(name, v))
         return pd.array(np.where(empty | wrong, np.nan, values).astype(float)), wrong
+    if CONTROL.search("".join(column[~empty])):  # rare: one search over the column, then value by value
+        column = np.array([printable(v).strip() for v in column], dtype=object)
+        empty = column == ""
     values = column.copy()
     if name == "currency":
         values = np.array([v.upper()[:3] if v else v for v in column], dtype=object)

@@ -15,6 +15,7 @@ from typing import Any
 
 from monitor.domain import ORDER_TIMESTAMPS
 from monitor.marketplaces import normalize
+from monitor.printable import printable
 from monitor.timeutil import parse_timestamp
 
 __all__ = ["ORDER_TIMESTAMPS", "RowError", "defect_record", "order_record"]
@@ -113,7 +114,7 @@ def money(name: str, text: str) -> float:
 
 
 def _text(limit: int) -> Callable[[str, str], str]:
-    return lambda _name, value: value.strip()[:limit]
+    return lambda _name, value: printable(value).strip()[:limit]
 
 
 def _canceller(_name: str, text: str) -> str | None:
@@ -166,7 +167,7 @@ ORDER_REQUIRED = ("order_id", "purchase_date", "fulfillment_channel", "order_sta
 
 
 def _required(values: Mapping[str, str], names: tuple[str, ...]) -> None:
-    missing = [name for name in names if not values.get(name, "").strip()]
+    missing = [name for name in names if not printable(values.get(name, "")).strip()]
     if missing:
         raise RowError(f"missing {', '.join(missing)}")
 
@@ -174,7 +175,7 @@ def _required(values: Mapping[str, str], names: tuple[str, ...]) -> None:
 def order_record(values: Mapping[str, str]) -> dict[str, Any]:
     """A canonical order from canonical column names to strings."""
     _required(values, ORDER_REQUIRED)
-    record: dict[str, Any] = {"order_id": values["order_id"].strip()[: TEXT_LIMITS["order_id"]]}
+    record: dict[str, Any] = {"order_id": printable(values["order_id"]).strip()[: TEXT_LIMITS["order_id"]]}
     for name, parse in _ORDER_FIELDS.items():
         text = values.get(name)
         if text is not None and text.strip():
@@ -194,7 +195,7 @@ def defect_record(values: Mapping[str, str]) -> dict[str, Any]:
     if defect_type not in DEFECT_STATUSES:
         raise RowError(f"unknown defect_type {values['defect_type'][:40]!r}")
     record: dict[str, Any] = {
-        "order_id": values["order_id"].strip()[:100],
+        "order_id": printable(values["order_id"]).strip()[:100],
         "defect_type": defect_type,
         "received_at": timestamp("received_at", values["received_at"]),
     }
@@ -207,8 +208,8 @@ def defect_record(values: Mapping[str, str]) -> dict[str, Any]:
     if values.get("rating", "").strip():
         record["rating"] = integer("rating", values["rating"], 1, 5)
     for name, limit in (("comment", 5000), ("account", 100), ("defect_id", 200)):
-        if values.get(name, "").strip():
-            record[name] = values[name].strip()[:limit]
+        if printable(values.get(name, "")).strip():
+            record[name] = printable(values[name]).strip()[:limit]
     return record
 
 

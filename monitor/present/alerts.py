@@ -55,6 +55,10 @@ ACTIONS: dict[str, list[str]] = {
         "Open Account Health in Seller Central and answer every issue it lists, oldest first.",
         "Keep the evidence of what was fixed: `account-health evidence add` and the case log.",
     ],
+    "fault": [
+        "Run `account-health metrics --account ACCOUNT --debug` on the monitor's machine to see the error.",
+        "Until it is fixed, watch this account in Seller Central's Account Health page.",
+    ],
     "stale": [
         "Check that the report downloads or the Selling Partner API sync still run.",
         "Drop a fresh All Orders report into the inbox, or run `account-health import FILE`.",
@@ -63,7 +67,7 @@ ACTIONS: dict[str, list[str]] = {
 
 
 def one_line(text: str) -> str:
-    return " ".join(text.split())
+    return " ".join(fmt.clean(text.replace("\n", " ")).split())
 
 
 def slack_escape(text: str) -> str:
@@ -76,6 +80,12 @@ SIGNAL_TITLES = {"amazon_ahr": "Amazon's Account Health Rating", "amazon_status"
 
 
 def title(item: Item) -> str:
+    return fmt.clean(_title(item))
+
+
+def _title(item: Item) -> str:
+    if item.fault is not None:
+        return "The monitor cannot evaluate this account"
     if item.signal is not None:
         where = f" on {marketplace_name(item.signal.marketplace)}" if item.signal.marketplace != UNKNOWN else ""
         return f"{SIGNAL_TITLES[item.signal.kind]}{where}"
@@ -87,17 +97,30 @@ def title(item: Item) -> str:
 
 
 def actions(item: Item) -> list[str]:
+    if item.fault is not None:
+        return ACTIONS["fault"]
     if item.signal is not None:
         return ACTIONS["amazon"]
     return ACTIONS[item.value.definition.family if item.value else "stale"]
 
 
 def where(message: Message) -> str:
-    return f"{message.account} ({', '.join(message.marketplaces)})" if message.marketplaces else message.account
+    return fmt.clean(
+        f"{message.account} ({', '.join(message.marketplaces)})" if message.marketplaces else message.account
+    )
 
 
 def describe(item: Item) -> list[str]:
-    """The lines about one alert, plain text (escaping is the medium's)."""
+    """The lines about one alert, plain text without control characters (escaping is the medium's)."""
+    return [fmt.clean(line) for line in _describe(item)]
+
+
+def _describe(item: Item) -> list[str]:
+    if item.fault is not None:
+        return [
+            f"Evaluating it failed ({item.fault}): its metrics are not watched until this is fixed. "
+            "Every other account is still checked."
+        ]
     if item.signal is not None:
         day = f" (report of {item.signal.report_day.isoformat()})" if item.signal.report_day else ""
         return [f"{item.signal.detail}{day}."]
@@ -134,6 +157,12 @@ def describe(item: Item) -> list[str]:
 
 
 def resolution(item: Item) -> str:
+    return fmt.clean(_resolution(item))
+
+
+def _resolution(item: Item) -> str:
+    if item.fault is not None:
+        return item.fault
     if item.signal is not None:
         return item.signal.detail
     if item.value is None:
@@ -177,10 +206,10 @@ def text(message: Message) -> str:
 def _reminder_text(message: Message) -> str:
     r = message.reminder
     assert r is not None
-    what = f"case {r.case_id}" if r.case_id else "your contact with Amazon"
+    what = fmt.clean(f"case {r.case_id}") if r.case_id else "your contact with Amazon"
     return (
         f"Follow-up due for {message.account}: {what}, recorded {r.occurred_at:%Y-%m-%d}.\n"
-        f"What was said: {r.summary}\n"
+        f"What was said: {fmt.clean(r.summary)}\n"
         "Check the case in Seller Central, answer or escalate, then record the outcome:\n"
         "  account-health case update NUMBER --outcome '...' [--follow-up YYYY-MM-DD | --close]\n"
         f"Dashboard: {message.dashboard_url}\n"
@@ -261,6 +290,7 @@ def webhook(message: Message) -> dict[str, Any]:
                 "value": to_json(item.value) if item.value else None,
                 "stale_since": to_json(item.stale_since),
                 "offenders": [to_json(o) for o in item.offenders],
+                "fault": item.fault,
             }
         )
     return {

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from monitor.domain import Direction, Status
+from monitor.printable import printable as clean  # every string from a report, before a terminal or a message
+
+__all__ = ["clean"]
 
 NONE = "–"  # how a missing number is shown, everywhere
 

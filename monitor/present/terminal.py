@@ -11,6 +11,7 @@ import click
 from monitor.present import fmt
 
 if TYPE_CHECKING:
+    from monitor.accounts import AccountFault
     from monitor.alerts import CheckRun
     from monitor.amazon import Comparison
     from monitor.appeal import ChecklistItem
@@ -33,9 +34,9 @@ def _status(status: str, width: int = 9) -> str:
 # ------------------------------------------------------------------ imports
 def import_line(result: ImportResult) -> str:
     """One line per file: what it was and what it did, or why it was rejected."""
-    name = Path(result.file).name
+    name = fmt.clean(Path(result.file).name)
     if result.status == "rejected":
-        return f"{name}: rejected: {result.error}"
+        return f"{name}: rejected: {fmt.clean(result.error or '')}"
     if result.status == "duplicate":
         return f"{name}: already imported (import #{result.import_id}), nothing changed"
     return (
@@ -48,7 +49,7 @@ def demo_lines(run: ImportRun, directory: Path) -> Iterator[str]:
     yield f"wrote {len(run.results)} sample reports to {directory}/"
     for r in run.results:
         yield (
-            f"  {Path(r.file).name}: {r.status}, {r.rows_read} rows, {r.inserted} inserted, "
+            f"  {fmt.clean(Path(r.file).name)}: {r.status}, {r.rows_read} rows, {r.inserted} inserted, "
             f"{r.updated} updated, {r.quarantined} quarantined"
         )
 
@@ -65,7 +66,7 @@ def metrics_table(values: Sequence[MetricValue], history: bool = False) -> Itera
         bold=True,
     )
     for v in values:
-        label = (v.as_of.date().isoformat() if history else v.account)[:12]
+        label = fmt.clean(v.as_of.date().isoformat() if history else v.account)[:12]
         name = f"{v.definition.name}, {v.channel.upper()}"
         if v.status == "no_data":
             counts, room = v.no_data_reason or "", ""
@@ -74,7 +75,7 @@ def metrics_table(values: Sequence[MetricValue], history: bool = False) -> Itera
             room = "" if v.headroom is None else f"{v.headroom} more bad"
         forecast = f"  breach forecast {v.forecast_breach}" if v.forecast_breach else ""
         yield (
-            f"{label:<12} {v.marketplace:<13} {name:<40} {_status(v.status)} {fmt.percent(v.rate, '   -  '):>8} "
+            f"{label:<12} {fmt.clean(v.marketplace):<13} {name:<40} {_status(v.status)} {fmt.percent(v.rate, '   -  '):>8} "
             f"{fmt.target(v.limit, v.direction):>7}  {counts:<42} {room}{forecast}"
         )
 
@@ -87,11 +88,11 @@ def offenders_table(rows: Sequence[Offender], metric: str) -> Iterator[str]:
         return
     yield click.style(f"{len(rows)} orders count against {metric_def(metric).name}:", bold=True)
     for r in rows:
-        details = ", ".join(x for x in (r.sku and f"SKU {r.sku}", r.carrier, r.ship_service_level) if x)
+        details = fmt.clean(", ".join(x for x in (r.sku and f"SKU {r.sku}", r.carrier, r.ship_service_level) if x))
         yield (
-            f"  {r.account:<12} {r.marketplace:<13} {r.channel.upper()} {r.order_id:<22} {r.when:%Y-%m-%d %H:%M}  {r.reason}"
-            + (f"  [{details}]" if details else "")
-        )
+            f"  {fmt.clean(r.account):<12} {fmt.clean(r.marketplace):<13} {r.channel.upper()} "
+            f"{fmt.clean(r.order_id):<22} {r.when:%Y-%m-%d %H:%M}  {fmt.clean(r.reason)}"
+        ) + (f"  [{details}]" if details else "")
 
 
 def comparison_table(rows: Sequence[Comparison]) -> Iterator[str]:
@@ -109,8 +110,18 @@ def comparison_table(rows: Sequence[Comparison]) -> Iterator[str]:
         diff = "/".join(fmt.NONE if x is None else f"{x:+d}" for x in (r.count_difference, r.denominator_difference))
         span = fmt.window(r.date_from, r.date_to, "..")
         yield (
-            f"{r.account:<12} {str(r.marketplace or '-'):<15} {r.metric:<9} {r.channel:<3} {span:<23} "
+            f"{fmt.clean(r.account):<12} {fmt.clean(str(r.marketplace or '-')):<15} {r.metric:<9} {r.channel:<3} {span:<23} "
             f"{theirs:>18} {ours:>18} {diff:>11}"
+        )
+
+
+def fault_lines(faults: Sequence[AccountFault]) -> Iterator[str]:
+    """Accounts the monitor could not evaluate (the others were)."""
+    for fault in faults:
+        yield click.style(
+            f"error: account {fmt.clean(fault.account)} could not be evaluated: {fmt.clean(fault.error)} "
+            "(the other accounts were; --debug shows the traceback)",
+            fg="red",
         )
 
 
@@ -131,13 +142,14 @@ def check_summary(run: CheckRun) -> Iterator[str]:
         d = run.delivery
         yield f"deliveries: {d.sent} sent, {d.pending} pending (retried next run), {d.dead} undeliverable"
         for error in d.errors:
-            yield click.style(f"  {error}", fg="red")
+            yield click.style(f"  {fmt.clean(error)}", fg="red")
         for kind in d.dead_notifiers:
             yield click.style(
                 f"  notifier {kind} is dead: fix its settings, then `account-health notifier reset {kind}`", fg="red"
             )
     for account in run.stale_accounts:
-        yield click.style(f"stale data: no successful import for {account} recently", fg="yellow")
+        yield click.style(f"stale data: no successful import for {fmt.clean(account)} recently", fg="yellow")
+    yield from fault_lines(run.faults)
 
 
 # ------------------------------------------------------------------ status
@@ -150,11 +162,13 @@ def status_lines(state: StatusReport) -> Iterator[str]:
     yield f"Selling Partner API sync: {state.sync}"
     yield f"deliveries waiting in the outbox: {state.pending_deliveries}"
     for kind, reason in state.dead_notifiers.items():
-        yield click.style(f"notifier {kind} is dead: {reason}", fg="red")
+        yield click.style(f"notifier {kind} is dead: {fmt.clean(reason)}", fg="red")
+    for job, failure in state.failing_jobs.items():
+        yield click.style(f"daemon job {job} failed: {fmt.clean(failure)}", fg="red")
     for a in state.accounts:
         fresh = click.style("stale", fg="red") if a.stale else click.style("fresh", fg="green")
         open_alerts = ", ".join(a.open_alerts) or "no open alerts"
-        yield f"  {a.account:<20} last import {fmt.minute(a.last_import)} ({fresh}); {open_alerts}"
+        yield f"  {fmt.clean(a.account):<20} last import {fmt.minute(a.last_import)} ({fresh}); {open_alerts}"
 
 
 # ------------------------------------------------------------------ the daemon's log
@@ -191,6 +205,10 @@ def _inbox_summary(run: InboxRun) -> str:
     )
     if run.waiting:
         summary += f", {len(run.waiting)} still being written"
+    if run.refused:
+        summary += f", {len(run.refused)} refused unread (not plain files)"
+    if run.changed_while_read:
+        summary += f", {len(run.changed_while_read)} changed while read (imported again next pass)"
     return summary + ("; data changed" if run.changed else "")
 
 
@@ -205,11 +223,11 @@ def _sync_summary(run: SyncRun) -> str:
 def sync_lines(run: SyncRun) -> Iterator[tuple[str, bool]]:
     """(line, is an error) for `account-health sync`."""
     for result in run.accounts:
-        yield f"{result.account}: {result.orders} orders pulled", False
+        yield f"{fmt.clean(result.account)}: {result.orders} orders pulled", False
         for imported in result.imports:
             yield f"  {import_line(imported)}", imported.failed
         for error in result.errors:
-            yield click.style(f"  {error}", fg="red"), True
+            yield click.style(f"  {fmt.clean(error)}", fg="red"), True
 
 
 def dashboard_line(run: DashboardRun) -> str:
@@ -225,7 +243,7 @@ def case_lines(entries: Sequence[tuple[str, CaseEntry]]) -> Iterator[str]:
         outcome = f" -> {c.outcome[:40]}" if c.outcome else ""
         yield (
             f"#{c.id:<4} {c.occurred_at:%Y-%m-%d %H:%M} {key:<12} {c.medium:<6} {c.case_id or '-':<14} "
-            f"{c.summary[:60]}{outcome}{follow}{' (closed)' if c.closed else ''}"
+            f"{fmt.clean(c.summary[:60])}{fmt.clean(outcome)}{follow}{' (closed)' if c.closed else ''}"
         )
 
 
