@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 SUCCESSFUL = ("ok", "partial")
 
 
-def find_accounts(session: Session, key: str | None = None) -> list[Account]:
+def find_accounts(session: Session, key: str | None = None, hint: str = "") -> list[Account]:
     """Every stored account by key, or the one named; an unknown name is a usage error."""
     query = select(Account).order_by(Account.key)
     if key is not None:
@@ -28,7 +28,7 @@ def find_accounts(session: Session, key: str | None = None) -> list[Account]:
     found = list(session.scalars(query))
     if key is not None and not found:
         known = ", ".join(session.scalars(select(Account.key).order_by(Account.key))) or "none yet"
-        raise UsageError(f"--account {key}: no such account (known: {known})")
+        raise UsageError(f"--account {key}: no such account (known: {known}){hint}")
     return found
 
 
@@ -60,9 +60,9 @@ def isolated(session: Session, account: str, faults: list[AccountFault]) -> Iter
         faults.append(AccountFault.of(account, exc))
 
 
-def require_account(session: Session, key: str) -> Account:
+def require_account(session: Session, key: str, hint: str = "") -> Account:
     """The account named `key`; a usage error naming the known ones when there is none."""
-    return find_accounts(session, key)[0]
+    return find_accounts(session, key, hint)[0]
 
 
 def account_id(session: Session, key: str) -> int:

@@ -71,12 +71,20 @@ def _json(value: Any) -> None:
 def _as_of(value: str | None) -> datetime | None:
     if value is None:
         return None
-    from monitor.timeutil import parse_as_of
+    from monitor.timeutil import parse_as_of, utcnow
 
     try:
-        return parse_as_of(value)
+        moment = parse_as_of(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--as-of") from None
+    now = utcnow()
+    if moment > now:  # nothing about it can be known yet: unconfirmed orders would look late
+        raise click.BadParameter(
+            f"{moment:%Y-%m-%d %H:%M} UTC is in the future (now: {now:%Y-%m-%d %H:%M} UTC); "
+            "a date means the end of that day: leave --as-of out for now",
+            param_hint="--as-of",
+        )
+    return moment
 
 
 def _date(value: str | None) -> date | None:
@@ -116,6 +124,8 @@ def init(settings: Settings) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="TOML column mapping for a layout the monitor does not know",
 )
+@click.option("--new-account", is_flag=True, help="create the --account if it does not exist yet")
+@click.option("--force", is_flag=True, help="apply a file again even if it was imported before (new ledger row)")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_common
 def import_(
@@ -124,13 +134,15 @@ def import_(
     account: str | None,
     forced_format: str | None,
     mapping: Path | None,
+    new_account: bool,
+    force: bool,
     output: str,
 ) -> None:
     """Import report files (a directory means the files in it)."""
     from monitor.present.terminal import import_line
 
     with _monitor(settings) as monitor:
-        run = monitor.import_paths(list(paths), account, forced_format, mapping)
+        run = monitor.import_paths(list(paths), account, forced_format, mapping, new_account, force)
     if output == "json":
         _json(run.results)
     else:
@@ -240,6 +252,104 @@ def sync(settings: Settings, account: str | None) -> None:
 
 
 # ------------------------------------------------------------------ the appeal kit
+@cli.group(name="quarantine")
+def quarantine_() -> None:
+    """Rows that could not be read: which imports left some, what they are, reading them again."""
+
+
+@quarantine_.command(name="list")
+@_common
+def quarantine_list(settings: Settings) -> None:
+    """The imports with rows in the quarantine."""
+    from monitor.present.terminal import quarantine_lines
+
+    with _monitor(settings) as monitor:
+        _echo(quarantine_lines(monitor.quarantined_imports()))
+
+
+@quarantine_.command(name="show")
+@click.argument("import_id", type=int)
+@_common
+def quarantine_show(settings: Settings, import_id: int) -> None:
+    """The bad rows of one import: line, reason and text."""
+    from monitor.present.terminal import quarantined_row_lines
+
+    with _monitor(settings) as monitor:
+        _echo(quarantined_row_lines(monitor.quarantined_rows(import_id)))
+
+
+@quarantine_.command(name="retry")
+@click.argument("import_id", type=int)
+@click.option(
+    "--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="a fixed TOML column mapping"
+)
+@_common
+def quarantine_retry(settings: Settings, import_id: int, mapping: Path | None) -> None:
+    """Read the bad rows of an import again (as a new import of the same account)."""
+    from monitor.present.terminal import import_line
+
+    with _monitor(settings) as monitor:
+        run = monitor.retry_quarantine(import_id, mapping)
+    for result in run.results:
+        click.echo(import_line(result), err=result.failed)
+    if run.failed:
+        sys.exit(1)
+
+
+@cli.group()
+def account() -> None:
+    """The seller accounts: list, rename, merge (a typo's account into the right one), delete."""
+
+
+@account.command(name="list")
+@click.option("--format", "output", type=FORMATS, default="table", show_default=True)
+@_common
+def account_list(settings: Settings, output: str) -> None:
+    """Every account with its orders, newest order and last import."""
+    from monitor.present.terminal import account_lines
+
+    with _monitor(settings) as monitor:
+        found = monitor.accounts()
+    _json(found) if output == "json" else _echo(account_lines(found))
+
+
+@account.command(name="rename")
+@click.argument("old")
+@click.argument("new")
+@_common
+def account_rename(settings: Settings, old: str, new: str) -> None:
+    """Give an account another name (its data stays)."""
+    with _monitor(settings) as monitor:
+        monitor.rename_account(old, new)
+    click.echo(f"account {old} is now {new}")
+
+
+@account.command(name="merge")
+@click.argument("source")
+@click.argument("into")
+@_common
+def account_merge(settings: Settings, source: str, into: str) -> None:
+    """Move SOURCE's data into INTO and delete SOURCE (orders both hold are merged)."""
+    with _monitor(settings) as monitor:
+        moved = monitor.merge_accounts(source, into)
+    counts = ", ".join(f"{n} {table}" for table, n in moved.items() if n)
+    click.echo(f"merged {source} into {into}: {counts or 'nothing to move'}")
+
+
+@account.command(name="delete")
+@click.argument("key")
+@click.option("--yes", is_flag=True, help="really delete the account and everything stored for it")
+@_common
+def account_delete(settings: Settings, key: str, yes: bool) -> None:
+    """Delete an account and all its data (the ledger keeps a row saying what it held)."""
+    if not yes:
+        raise click.UsageError(f"deleting {key} removes all its data for good: add --yes to do it")
+    with _monitor(settings) as monitor:
+        counts = monitor.delete_account(key)
+    held = ", ".join(f"{n} {table}" for table, n in counts.items() if n)
+    click.echo(f"deleted account {key} ({held or 'no data'}); account_events keeps the record")
+
+
 @cli.group()
 def case() -> None:
     """The case log: every interaction with Amazon about an account."""

@@ -12,6 +12,8 @@ a real environment variable wins over the file. A secret may be given as
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -21,6 +23,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------- parsers
@@ -73,6 +77,9 @@ def _database_url(value: str) -> str:
     value = value.strip()
     if not _URL.match(value):
         raise ValueError("is not a SQLAlchemy database URL (e.g. sqlite:///data/account_health.db)")
+    for short in ("postgres://", "postgresql://"):  # what hosting providers hand out: the psycopg driver
+        if value.startswith(short):
+            return "postgresql+psycopg://" + value[len(short) :]
     return value
 
 
@@ -215,6 +222,18 @@ class Settings:
     feedback_date_formats: tuple[str, ...] = _setting(
         "%m/%d/%y,%m/%d/%Y,%Y-%m-%d,%d.%m.%y,%d.%m.%Y",
         "date formats tried in order for the Date column of Amazon's feedback report",
+        _csv_list,
+        group=IMPORT,
+    )
+    mappings_dir: str = _setting(
+        "mappings",
+        "your column mappings (*.toml): a file whose header matches one's [detect] columns is read with it",
+        group=IMPORT,
+    )
+    shipstation_stores: tuple[str, ...] = _setting(
+        "",
+        "your Amazon shops' names in ShipStation exports (glob patterns, comma-separated, e.g. Amazon*): "
+        "the other shops' rows are skipped",
         _csv_list,
         group=IMPORT,
     )
@@ -385,10 +404,29 @@ def _env_file(env_file: str | Path | None) -> Mapping[str, str | None]:
     return dotenv_values(".env") if Path(".env").is_file() else {}
 
 
+def unknown_keys(file_values: Mapping[str, str | None]) -> list[str]:
+    """One line per key of a settings file that is no setting: a misspelled name is otherwise
+    ignored without a word. Names close to a setting say which one was probably meant."""
+    known = {s.name for s in SETTINGS} | {f"{s.name}_FILE" for s in SETTINGS}
+    lines = []
+    for key in file_values:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key.upper(), sorted(known), n=1, cutoff=0.75)
+        if close:
+            lines.append(f"settings file: unknown setting {key} ignored (did you mean {close[0]}?)")
+        elif key.isupper():
+            lines.append(f"settings file: unknown setting {key} ignored (see config.example.env for the names)")
+    return lines
+
+
 def load_settings(env_file: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
-    """Build validated Settings from the environment and an optional .env file."""
+    """Build validated Settings from the environment and an optional .env file (its unknown keys
+    are warned about, one line each)."""
     environ = os.environ if environ is None else environ
     file_values = _env_file(env_file)
+    for line in unknown_keys(file_values):
+        log.warning("%s", line)
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         raw = _raw_value(setting, environ, file_values)

@@ -6,6 +6,8 @@
 * Anything that is not a plain file is refused without being followed or opened: a symlink
   (even a loop, or one pointing outside the inbox), a FIFO, a socket, a device. It moves to
   `rejected/` with the reason beside it. Folders are left alone.
+* A file in a sub-folder, `inbox/<account>/file`, is imported into that account (created on
+  first use): one folder per seller, for files that do not name their account.
 * Every file ends in `processed/` (imported, or already known: same content) or in
   `rejected/` with the reason in `NAME.reason.txt`, on its first pass: a file the importer
   cannot read never blocks the ones behind it. Names too long to take the time-stamp
@@ -50,15 +52,37 @@ class Refused:
     reason: str
 
 
+OWN_FOLDERS = ("processed", "rejected")
+
+
+def _entries(inbox: Path) -> list[Path]:
+    """Every entry of the inbox and of its account sub-folders (one level)."""
+    found: list[Path] = []
+    for path in sorted(inbox.iterdir()):
+        if path.name not in OWN_FOLDERS and not path.name.startswith(".") and _is_folder(path):
+            found += sorted(path.iterdir())
+        else:
+            found.append(path)
+    return found
+
+
+def _is_folder(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
 def settled_files(
     inbox: Path, settle_seconds: float, now: float | None = None
 ) -> tuple[list[Path], list[str], list[Refused]]:
     """(plain files ready to import, names still being written, entries refused unread)."""
     now = time.time() if now is None else now
     ready, waiting, refused = [], [], []
-    for path in sorted(inbox.iterdir()):
+    for path in _entries(inbox):
+        shown = path.relative_to(inbox).as_posix()
         if path.name.startswith(".") or path.name.endswith(".part"):
-            waiting.append(path.name)
+            waiting.append(shown)
             continue
         try:
             info = path.lstat()  # never follows a link
@@ -73,11 +97,11 @@ def settled_files(
             refused.append(Refused(path, "not a regular file (a FIFO, socket or device): not read"))
             continue
         if now - info.st_mtime < settle_seconds:
-            waiting.append(path.name)
+            waiting.append(shown)
             continue
         ready.append(path)
     writing = open_for_writing(ready)
-    waiting += [p.name for p in ready if p in writing]
+    waiting += [p.relative_to(inbox).as_posix() for p in ready if p in writing]
     return [p for p in ready if p not in writing], sorted(waiting), refused
 
 
@@ -121,18 +145,21 @@ def import_inbox_once(sessions: sessionmaker[Session], settings: Settings) -> In
     result = InboxRun(waiting=waiting)
     for entry in refused:
         log.warning("refused %s: %s", entry.path.name, entry.reason)
-        if _move(entry.path, inbox / "rejected", entry.reason):
+        if _move(
+            entry.path, inbox / "rejected", entry.reason, None if entry.path.parent == inbox else entry.path.parent.name
+        ):
             result.refused.append(entry.path.name)
     for path in ready:
         before = _signature(path)
-        outcome = import_file(sessions, path, settings)
+        account = path.parent.name if path.parent != inbox else None
+        outcome = import_file(sessions, path, settings, account)
         result.results.append(outcome)
         if _signature(path) != before:  # written to while it was read: read it again, whole
             log.warning("%s changed while it was imported: it is imported again next pass", path.name)
             result.changed_while_read.append(path.name)
             continue
         folder = inbox / ("rejected" if outcome.status == "rejected" else "processed")
-        _move(path, folder, outcome.error if outcome.status == "rejected" else None)
+        _move(path, folder, outcome.error if outcome.status == "rejected" else None, account)
     return result
 
 
@@ -156,11 +183,12 @@ def short_name(name: str, limit: int = NAME_BYTES) -> str:
     return f"{start}~{digest}{suffix}"
 
 
-def _move(path: Path, folder: Path, reason: str | None) -> bool:
+def _move(path: Path, folder: Path, reason: str | None, account: str | None = None) -> bool:
     """Move `path` (a link itself, never its target) into `folder`, with the reason beside it
-    when there is one; False when it could not be moved (it is tried again next pass)."""
+    when there is one; False when it could not be moved (it is tried again next pass). A file of
+    an account sub-folder keeps the account in its name."""
     stamp = f"{utcnow():%Y%m%dT%H%M%S}"
-    name = short_name(path.name)
+    name = short_name(f"{account}-{path.name}" if account else path.name)
     target = folder / f"{stamp}-{name}"
     n = 1
     while target.exists() or target.is_symlink():

@@ -101,6 +101,8 @@ class ImportRecord(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # when the metric snapshots of the accounts it changed were recomputed (None: still to do)
     refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    header: Mapped[str | None] = mapped_column(Text)  # the header line, to read quarantined rows again
+    delimiter: Mapped[str | None] = mapped_column(String(2))
 
 
 class ImportAccount(Base):
@@ -404,3 +406,30 @@ class AccountSource(Base):
     newest_data_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="SET NULL"))
     last_import_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AccountEvent(Base):
+    """The ledger of changes to accounts themselves: what was renamed, merged or deleted, with
+    the counts of what went (the data of a deleted account is gone; this row says what it was)."""
+
+    __tablename__ = "account_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str] = mapped_column(String(20))  # rename, merge, delete, create
+    account_key: Mapped[str] = mapped_column(String(100))
+    other_key: Mapped[str | None] = mapped_column(String(100))  # the new name; the account merged into
+    detail: Mapped[str | None] = mapped_column(Text)  # JSON: counts of rows moved or deleted
+
+
+class CheckLog(Base):
+    """Every check that changed state (the daemon's and the command's): `status` reads the last."""
+
+    __tablename__ = "check_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime)
+    firing: Mapped[int] = mapped_column(Integer)
+    messages: Mapped[int] = mapped_column(Integer)
+    failed: Mapped[bool] = mapped_column(Boolean)

@@ -12,14 +12,14 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor import accounts, alerts, amazon, appeal, db, health
+from monitor import account_admin, accounts, alerts, amazon, appeal, db, health, quarantine
 from monitor import metrics as m
 from monitor.accounts import AccountFault
 from monitor.alerts import outbox
@@ -30,12 +30,23 @@ from monitor.errors import UsageError
 from monitor.httpclient import make_client
 from monitor.inbox import InboxRun, import_inbox_once
 from monitor.ingest import ImportRun, import_paths
-from monitor.models import Account, AppealAction, CaseEntry, Evidence, ImportAccount, ImportRecord
+from monitor.models import (
+    Account,
+    AppealAction,
+    CaseEntry,
+    CheckLog,
+    Evidence,
+    ImportAccount,
+    ImportRecord,
+    QuarantinedRow,
+)
 from monitor.notifiers import Notifier, configured
 from monitor.notifiers.base import Printer
 from monitor.spapi.sync import SyncResult
 from monitor.status import StatusReport, read_status
 from monitor.timeutil import utcnow
+
+CHECK_LOG_DAYS = 90  # checks older than this are forgotten
 
 
 @dataclass
@@ -129,10 +140,16 @@ class Monitor:
         account: str | None = None,
         forced_format: str | None = None,
         mapping: Path | None = None,
+        new_account: bool = True,
+        force: bool = False,
     ) -> ImportRun:
         """Import report files (a folder means the files in it), then bring the daily metric
-        values of the accounts whose data changed up to date."""
-        run = ImportRun(import_paths(self.sessions, paths, self.settings, account, forced_format, mapping))
+        values of the accounts whose data changed up to date. Without `new_account` an `account`
+        not known yet is a usage error (the command's default: a typo must not start a new account)."""
+        if account is not None and not new_account:
+            with self.sessions() as session:
+                accounts.require_account(session, account, hint=" (--new-account creates it)")
+        run = ImportRun(import_paths(self.sessions, paths, self.settings, account, forced_format, mapping, force))
         run.snapshots = self.refresh_snapshots(run)
         return run
 
@@ -180,6 +197,43 @@ class Monitor:
             if pending:
                 session.execute(update(ImportRecord).where(ImportRecord.id.in_(pending)).values(refreshed_at=utcnow()))
             return written
+
+    # ------------------------------------------------------------ the quarantine
+    def quarantined_imports(self) -> list[quarantine.QuarantinedImport]:
+        with self.sessions() as session:
+            return quarantine.imports_with_bad_rows(session)
+
+    def quarantined_rows(self, import_id: int) -> list[QuarantinedRow]:
+        with self.sessions() as session:
+            return quarantine.bad_rows(session, import_id)
+
+    def retry_quarantine(self, import_id: int, mapping: Path | None = None) -> ImportRun:
+        """Read an import's quarantined rows again (with a fixed mapping), then the snapshots."""
+        run = ImportRun([quarantine.retry(self.sessions, self.settings, import_id, mapping)])
+        run.snapshots = self.refresh_snapshots(run)
+        return run
+
+    # ------------------------------------------------------------ accounts
+    def accounts(self) -> list[account_admin.AccountSummary]:
+        with self.sessions() as session:
+            return account_admin.summaries(session)
+
+    def rename_account(self, old: str, new: str) -> None:
+        with self.sessions.begin() as session:
+            account_admin.rename(session, old, new, self.clock())
+
+    def merge_accounts(self, source: str, into: str) -> dict[str, int]:
+        """`source`'s data into `into` (the account a typo created into the right one); the merged
+        account's daily values are recomputed."""
+        with self.sessions.begin() as session:
+            moved = account_admin.merge(session, source, into, self.clock())
+            target = accounts.require_account(session, into).id
+            health.refresh_snapshots(session, self.targets, [target], self.settings.snapshot_days, self.clock().date())
+        return moved
+
+    def delete_account(self, key: str) -> dict[str, int]:
+        with self.sessions.begin() as session:
+            return account_admin.delete_account(session, key, self.clock())
 
     # ------------------------------------------------------------ metrics
     def metrics(
@@ -230,11 +284,25 @@ class Monitor:
 
     # ------------------------------------------------------------ alerts, pages, health
     def check(self, as_of: datetime | None = None, dry_run: bool = False) -> alerts.CheckRun:
-        """Evaluate, update alert state, send what is due."""
+        """Evaluate, update alert state, send what is due; the check is recorded (for `status`)
+        unless it is a dry run."""
         now = self.clock()
-        return alerts.check_once(
+        run = alerts.check_once(
             self.sessions, self.settings, self.notifiers(), as_of or now, now, self.dashboard_url(), dry_run, self.sleep
         )
+        if not dry_run:
+            with self.sessions.begin() as session:
+                session.execute(delete(CheckLog).where(CheckLog.checked_at < now - timedelta(days=CHECK_LOG_DAYS)))
+                session.add(
+                    CheckLog(
+                        checked_at=now,
+                        as_of=as_of or now,
+                        firing=len(run.firing),
+                        messages=len(run.messages),
+                        failed=run.failed,
+                    )
+                )
+        return run
 
     def build_dashboards(self, out: Path | None = None, as_of: datetime | None = None) -> DashboardRun:
         """Write the HTML pages."""

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from monitor.accounts import find_accounts, freshness
 from monitor.config import Settings
 from monitor.domain import FIRING
-from monitor.models import AlertState, Delivery, Heartbeat, NotifierHealth
+from monitor.models import AlertState, CheckLog, Delivery, Heartbeat, NotifierHealth
 
 DAEMON_GRACE_SECONDS = 180
 
@@ -58,7 +58,8 @@ class StatusReport:
 def read_status(session: Session, settings: Settings, now: datetime) -> StatusReport:
     beat = session.get(Heartbeat, 1)
     daemon, detail = _daemon(beat, now)
-    report = StatusReport(now, daemon, detail, beat.last_check_at if beat else None)
+    last_check = session.scalar(select(func.max(CheckLog.checked_at)))  # by the daemon or a command
+    report = StatusReport(now, daemon, detail, last_check or (beat.last_check_at if beat else None))
     report.failing_jobs = json.loads(beat.failing) if beat and beat.failing else {}
     alerts: dict[int, list[str]] = {}
     for row in session.scalars(select(AlertState).where(AlertState.level.in_(FIRING))):

@@ -82,7 +82,7 @@ def import_example(runner: CliRunner, settings, reference: Path, tmp_path: Path)
             "odr-last,chargeback,2020-11-25T00:00:00Z,open\n",
         ),
     ):
-        result = runner.invoke(cli, ["import", str(path), "--account", "acme"], env=env)
+        result = runner.invoke(cli, ["import", str(path), "--account", "acme", "--new-account"], env=env)
         assert result.exit_code == 0, result.output
 
 

@@ -67,7 +67,9 @@ def test_account_option_and_env_file(tmp_path):
     env_file.write_text(f"DATABASE_URL=sqlite:///{tmp_path / 'm.db'}\n")
     (tmp_path / "o.csv").write_text(ORDERS)
     assert run(["init", "--env-file", str(env_file)], {}).exit_code == 0
-    result = run(["import", str(tmp_path / "o.csv"), "--account", "acme-us", "--env-file", str(env_file)], {})
+    result = run(
+        ["import", str(tmp_path / "o.csv"), "--account", "acme-us", "--new-account", "--env-file", str(env_file)], {}
+    )
     assert result.exit_code == 0
     import sqlite3
 

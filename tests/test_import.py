@@ -368,7 +368,7 @@ def test_a_file_missing_a_required_column_is_rejected_with_the_reason(sessions, 
     result = import_file(sessions, path, settings)
     assert result.status == "rejected" and "unknown format" in result.error
     forced = import_file(sessions, path, settings, forced_format="orders")
-    assert forced.status == "rejected" and forced.error.endswith("the header lacks fulfillment_channel")
+    assert forced.status == "rejected" and forced.error == "the header lacks fulfillment_channel: not an orders file"
 
 
 def test_duplicate_rows_in_one_file_make_one_order_and_the_last_value_wins(sessions, settings, tmp_path):

@@ -192,7 +192,9 @@ def test_killed_between_the_channel_accepting_and_the_outbox_marking_sent(tmp_pa
         "SLACK_WEBHOOK_URL": slack.url,
     }
     subprocess.run([EXE, "init"], env=env, check=True, capture_output=True, timeout=60)
-    subprocess.run([EXE, "import", str(shop(tmp_path)), "--account", "acme"], env=env, check=True, timeout=120)
+    subprocess.run(
+        [EXE, "import", str(shop(tmp_path)), "--account", "acme", "--new-account"], env=env, check=True, timeout=120
+    )
     check = subprocess.Popen([EXE, "check", "--as-of", "2026-10-31"], env=env, stdout=subprocess.PIPE, text=True)
     slack.on_accept = lambda _payload: os.kill(check.pid, signal.SIGKILL)  # accepted; the sender dies unanswered
     check.communicate(timeout=120)

@@ -44,12 +44,13 @@ def import_paths(
     account: str | None = None,
     forced_format: str | None = None,
     mapping_file: Path | None = None,
+    force: bool = False,
 ) -> list[ImportResult]:
     """Import each file in turn; a directory stands for the files directly in it."""
-    mapping = load_mapping(mapping_file) if mapping_file else None
+    mapping = load_mapping(mapping_file, settings) if mapping_file else None
     results = []
     for path in _expand(paths):
-        results.append(import_file(sessions, path, settings, account, forced_format, mapping))
+        results.append(import_file(sessions, path, settings, account, forced_format, mapping, force=force))
     return results
 
 

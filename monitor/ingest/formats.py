@@ -8,11 +8,12 @@ kind being "defect" or "feedback" (`convert`).
 
 from __future__ import annotations
 
+import fnmatch
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,9 @@ from monitor.ingest import records
 from monitor.ingest.records import RowError
 from monitor.printable import printable
 from monitor.timeutil import parse_with_formats
+
+if TYPE_CHECKING:
+    from monitor.config import Settings
 
 Records = list[tuple[str, dict[str, Any]]]
 
@@ -36,6 +40,16 @@ class Adapter:
     private: bool = False  # rows hold personal data: scrub e-mail addresses from quarantined text
     item_rows: bool = False  # one row per order item: rows of one order add up
     orders: bool = False  # produces orders, a chunk at a time, through canonical_orders()
+    fill_only: tuple[str, ...] = ()  # canonical columns that only fill a stored order's empty fields
+
+    @property
+    def filtering(self) -> bool:
+        """Does this format leave some rows out (see keep)?"""
+        return False
+
+    def keep(self, frame: pd.DataFrame) -> np.ndarray:
+        """Which rows of a chunk this format imports at all (the rest are counted as skipped)."""
+        return np.ones(len(frame), dtype=bool)
 
     def matches(self, header: Sequence[str]) -> bool:
         return set(self.required) <= set(header)
@@ -43,7 +57,8 @@ class Adapter:
     def check_header(self, header: Sequence[str]) -> None:
         missing = [c for c in self.required if c not in header]
         if missing:
-            raise FileRejected(f"not a {self.name} file: the header lacks {', '.join(missing)}")
+            article = "an" if self.name[:1] in "aeiou" else "a"
+            raise FileRejected(f"the header lacks {', '.join(missing)}: not {article} {self.name} file")
 
     def reads(self) -> set[str]:
         """The columns this format takes values from (a header naming one twice is ambiguous)."""
@@ -75,38 +90,103 @@ class CanonicalDefects(Adapter):
         return set(records.DEFECT_COLUMNS)
 
 
-_ALL_ORDERS_COLUMNS = {
-    "amazon-order-id": "order_id",
-    "purchase-date": "purchase_date",
-    "order-status": "order_status",
-    "fulfillment-channel": "fulfillment_channel",
-    "sales-channel": "sales_channel",
-    "sku": "sku",
-    "asin": "asin",
-    "product-name": "product_name",
-    "quantity": "quantity",
-    "item-price": "order_total",
-    "currency": "currency",
-    "ship-service-level": "ship_service_level",
-}
+class AmazonFlatFile(Adapter):
+    """One of Amazon's tab-separated order reports: its columns renamed to canonical ones, plus
+    constants for what the report implies (the Unshipped report lists MFN orders, ...). A
+    `sales-channel` of Amazon.xx is also the marketplace; `Non-Amazon` is multi-channel
+    fulfilment, which no metric counts."""
 
-
-class AmazonAllOrders(Adapter):
-    """One row per order item; the store folds items into their order."""
+    def __init__(
+        self,
+        name: str,
+        columns: Mapping[str, str],
+        required: tuple[str, ...],
+        description: str,
+        constants: Mapping[str, str] | None = None,
+        fill_only: tuple[str, ...] = (),
+        private: bool = False,
+    ) -> None:
+        super().__init__(name, required, description, private, item_rows=True, orders=True, fill_only=fill_only)
+        self.columns = dict(columns)
+        self.constants = dict(constants or {})
 
     def canonical_orders(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
         canonical = pd.DataFrame(
-            {target: frame[source] for source, target in _ALL_ORDERS_COLUMNS.items() if source in frame}
+            {target: frame[source] for source, target in self.columns.items() if source in frame}, index=frame.index
         )
-        if "sales_channel" in canonical:  # Amazon.com is a marketplace; Non-Amazon is multi-channel fulfilment
+        for name, value in self.constants.items():
+            if name not in canonical:
+                canonical[name] = value
+        if "sales_channel" in canonical:
             amazon = canonical["sales_channel"].str.lower().str.startswith("amazon.")
             canonical["marketplace"] = canonical["sales_channel"].where(amazon, "")
-        if "is-buyer-requested-cancellation" in frame:
-            canonical["buyer_requested_cancel"] = frame["is-buyer-requested-cancellation"]
         return canonical, {}
 
     def reads(self) -> set[str]:
-        return {*_ALL_ORDERS_COLUMNS, "is-buyer-requested-cancellation"}
+        return set(self.columns)
+
+
+_ITEM_COLUMNS = {
+    "sku": "sku",
+    "asin": "asin",
+    "product-name": "product_name",
+    "ship-service-level": "ship_service_level",
+    "sales-channel": "sales_channel",
+    "is-buyer-requested-cancellation": "buyer_requested_cancel",
+    "currency": "currency",
+}
+ALL_ORDERS = AmazonFlatFile(
+    "amazon-all-orders",
+    {
+        **_ITEM_COLUMNS,
+        "amazon-order-id": "order_id",
+        "purchase-date": "purchase_date",
+        "order-status": "order_status",
+        "fulfillment-channel": "fulfillment_channel",
+        "quantity": "quantity",
+        "item-price": "order_total",
+    },
+    ("amazon-order-id", "purchase-date", "order-status", "fulfillment-channel"),
+    "Amazon All Orders / Archived Orders flat file",
+)
+# GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING: the seller's orders still to ship, one row per item.
+# It is a snapshot: a later one (or All Orders) knows better whether an order shipped, so its
+# status, channel and quantities only fill what is not known yet.
+UNSHIPPED = AmazonFlatFile(
+    "amazon-unshipped-orders",
+    {
+        **_ITEM_COLUMNS,
+        "order-id": "order_id",
+        "purchase-date": "purchase_date",
+        "promise-date": "latest_ship_date",
+        "quantity-purchased": "quantity",
+    },
+    ("order-id", "order-item-id", "purchase-date", "promise-date"),
+    "Amazon Unshipped Orders report (GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING)",
+    {"fulfillment_channel": "MFN", "order_status": "Unshipped"},
+    fill_only=("fulfillment_channel", "order_status", "quantity"),
+    private=True,
+)
+# GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL: Amazon's own (FBA) shipments, one row per shipment item.
+FULFILLED_SHIPMENTS = AmazonFlatFile(
+    "amazon-fulfilled-shipments",
+    {
+        **_ITEM_COLUMNS,
+        "amazon-order-id": "order_id",
+        "purchase-date": "purchase_date",
+        "shipment-date": "shipped_at",
+        "carrier": "carrier",
+        "tracking-number": "tracking_id",
+        "estimated-arrival-date": "latest_delivery_date",
+        "fulfillment-channel": "fulfillment_channel",
+        "quantity-shipped": "quantity",
+        "item-price": "order_total",
+    },
+    ("amazon-order-id", "shipment-id", "shipment-date", "purchase-date"),
+    "Amazon Fulfilled Shipments report (GET_AMAZON_FULFILLED_SHIPMENTS_DATA_GENERAL)",
+    {"fulfillment_channel": "AFN", "order_status": "Shipped"},
+    private=True,
+)
 
 
 def feedback_key(order_id: str) -> str:
@@ -161,6 +241,17 @@ class ColumnRule:
     source: str
     formats: tuple[str, ...] = ()
     values: Mapping[str, str] = field(default_factory=dict)
+    default: str | None = None  # for a value the `values` map does not name (None: the value itself)
+
+
+@dataclass
+class RowFilter:
+    """Rows kept: those whose `column` matches one of `patterns` (globs). The patterns may come
+    from a setting (`setting`), for what only the seller knows: the names of their own shops."""
+
+    column: str
+    patterns: tuple[str, ...] = ()
+    setting: str | None = None
 
 
 @dataclass
@@ -171,17 +262,36 @@ class MappedFormat(Adapter):
     rules: dict[str, ColumnRule] = field(default_factory=dict)
     constants: dict[str, str] = field(default_factory=dict)
     detect: tuple[str, ...] = ()
+    filters: tuple[RowFilter, ...] = ()
 
     def matches(self, header: Sequence[str]) -> bool:
         return bool(self.detect) and set(self.detect) <= set(header)
 
     def check_header(self, header: Sequence[str]) -> None:
-        missing = sorted({rule.source for rule in self.rules.values()} - set(header))
+        missing = sorted(self.reads() - set(header))
         if missing:
             raise FileRejected(f"mapping {self.name}: the file has no column {', '.join(missing)}")
+        for rule in self.filters:
+            if rule.setting and not rule.patterns:
+                raise FileRejected(
+                    f"mapping {self.name} keeps only the rows of your Amazon shops: set {rule.setting} to their "
+                    f"names in the {rule.column!r} column (glob patterns, comma-separated, e.g. {rule.setting}=Amazon*)"
+                )
 
     def reads(self) -> set[str]:
-        return {rule.source for rule in self.rules.values()}
+        return {rule.source for rule in self.rules.values()} | {f.column for f in self.filters}
+
+    @property
+    def filtering(self) -> bool:
+        return bool(self.filters)
+
+    def keep(self, frame: pd.DataFrame) -> np.ndarray:
+        kept = np.ones(len(frame), dtype=bool)
+        for rule in self.filters:
+            codes, values = pd.factorize(frame[rule.column].astype(str), use_na_sentinel=False)
+            matches = np.array([any(fnmatch.fnmatchcase(v, p) for p in rule.patterns) for v in values], dtype=bool)
+            kept &= matches[codes] if len(codes) else kept
+        return kept
 
     def convert(self, values: Mapping[str, str]) -> Records:
         canonical, reasons = self.canonical_orders(pd.DataFrame({k: [v] for k, v in values.items()}, dtype=object))
@@ -197,11 +307,17 @@ class MappedFormat(Adapter):
             canonical[name] = value
         for name, rule in self.rules.items():
             column = frame[rule.source]
-            if rule.values:
-                column = column.replace(rule.values)
+            if rule.values or rule.default is not None:
+                named = column.isin(list(rule.values))
+                fallback = column if rule.default is None else pd.Series(rule.default, index=column.index)
+                column = column.map(rule.values).where(named, fallback).astype(object)
             if rule.formats:
                 column = self._dates(column, rule, reasons)
             canonical[name] = column
+        if "order_total" in self.rules and "currency" not in canonical:  # `$43.00` says USD
+            codes, texts = pd.factorize(frame[self.rules["order_total"].source].astype(str), use_na_sentinel=False)
+            currencies = np.array([records.currency_of(t) or "" for t in texts], dtype=object)
+            canonical["currency"] = currencies[codes] if len(codes) else ""
         return canonical, reasons
 
     @staticmethod
@@ -222,8 +338,16 @@ class MappedFormat(Adapter):
         iso = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00") if parsed.notna().any() else parsed.astype(object)
         return iso.where(parsed.notna(), "").astype(object)
 
+    def with_settings(self, settings: Settings) -> MappedFormat:
+        """The filters that take their patterns from a setting, given them."""
+        filters = tuple(
+            RowFilter(f.column, tuple(getattr(settings, f.setting.lower())), f.setting) if f.setting else f
+            for f in self.filters
+        )
+        return replace(self, filters=filters)
 
-def load_mapping(path: Path) -> MappedFormat:
+
+def load_mapping(path: Path, settings: Settings | None = None) -> MappedFormat:
     """Read a TOML mapping file; a broken one is a usage error with one line."""
     try:
         spec = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -232,9 +356,27 @@ def load_mapping(path: Path) -> MappedFormat:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"mapping {path}: not valid TOML ({exc})") from None
     try:
-        return _mapping_from_spec(spec, path.stem)
+        mapping = _mapping_from_spec(spec, path.stem)
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"mapping {path}: {exc}") from None
+    return mapping.with_settings(settings) if settings is not None else mapping
+
+
+def _filters(spec: dict[str, Any]) -> tuple[RowFilter, ...]:
+    from monitor.config import SETTINGS
+
+    known = {s.name for s in SETTINGS}
+    out = []
+    for column, patterns in spec.get("filter", {}).items():
+        if isinstance(patterns, dict):
+            setting = str(patterns["setting"])
+            if setting not in known:
+                raise ValueError(f"filter on {column!r}: no setting {setting}")
+            out.append(RowFilter(str(column), (), setting))
+        else:
+            listed = [patterns] if isinstance(patterns, str) else list(patterns)
+            out.append(RowFilter(str(column), tuple(str(p) for p in listed)))
+    return tuple(out)
 
 
 def _mapping_from_spec(spec: dict[str, Any], default_name: str) -> MappedFormat:
@@ -252,6 +394,7 @@ def _mapping_from_spec(spec: dict[str, Any], default_name: str) -> MappedFormat:
             str(rule["source"]),
             tuple(rule.get("formats", ())),
             {str(k): str(v) for k, v in rule.get("values", {}).items()},
+            None if rule.get("default") is None else str(rule["default"]),
         )
     constants = {str(k): str(v) for k, v in spec.get("constants", {}).items()}
     required = records.ORDER_REQUIRED if target == "orders" else ("order_id", "defect_type", "received_at")
@@ -264,32 +407,39 @@ def _mapping_from_spec(spec: dict[str, Any], default_name: str) -> MappedFormat:
         name,
         (),
         str(spec.get("description", "")),
-        False,
+        bool(spec.get("private", False)),
         item_rows,
         target == "orders",
+        (),
         target,
         rules,
         constants,
         tuple(spec.get("detect", {}).get("columns", ())),
+        _filters(spec),
     )
 
 
-def builtin_mappings() -> list[MappedFormat]:
+def builtin_mappings(settings: Settings | None = None) -> list[MappedFormat]:
     """Mappings shipped with the monitor, recognised by their header like any format."""
     folder = Path(__file__).resolve().parent.parent / "mappings"
-    return [load_mapping(path) for path in sorted(folder.glob("*.toml"))]
+    return [load_mapping(path, settings) for path in sorted(folder.glob("*.toml"))]
 
 
-def adapters(feedback_date_formats: Sequence[str]) -> list[Adapter]:
-    """Every built-in delimited-file format, in the order detection tries them."""
+def user_mappings(settings: Settings) -> list[MappedFormat]:
+    """The user's mappings in MAPPINGS_DIR: recognised by their [detect] columns like the
+    built-in ones, so the daemon's inbox imports such exports too."""
+    folder = Path(settings.mappings_dir)
+    return [load_mapping(path, settings) for path in sorted(folder.glob("*.toml"))] if folder.is_dir() else []
+
+
+def adapters(settings: Settings) -> list[Adapter]:
+    """Every delimited-file format, in the order detection tries them: Amazon's reports, the
+    canonical files, the user's mappings, then the built-in mappings."""
+    feedback_date_formats = settings.feedback_date_formats
     return [
-        AmazonAllOrders(
-            "amazon-all-orders",
-            ("amazon-order-id", "purchase-date", "order-status", "fulfillment-channel"),
-            "Amazon All Orders / Archived Orders flat file",
-            item_rows=True,
-            orders=True,
-        ),
+        ALL_ORDERS,
+        UNSHIPPED,
+        FULFILLED_SHIPMENTS,
         AmazonFeedback(
             "amazon-feedback",
             ("Date", "Rating", "Comments", "Order ID"),
@@ -299,7 +449,8 @@ def adapters(feedback_date_formats: Sequence[str]) -> list[Adapter]:
         ),
         CanonicalOrders("orders", records.ORDER_REQUIRED, "canonical orders file", orders=True),
         CanonicalDefects("defects", ("order_id", "defect_type", "received_at"), "canonical defects file"),
-        *builtin_mappings(),
+        *user_mappings(settings),
+        *builtin_mappings(settings),
     ]
 
 

@@ -95,7 +95,8 @@ class ImportResult:
 
     @property
     def failed(self) -> bool:
-        return self.status == "rejected"
+        """Rejected, or every row read was quarantined: nothing of the file is in."""
+        return self.status == "rejected" or (self.quarantined > 0 and self.quarantined == self.rows_read)
 
     @property
     def changed(self) -> bool:
@@ -110,8 +111,12 @@ def import_file(
     forced_format: str | None = None,
     mapping: formats.MappedFormat | None = None,
     context: ReportContext | None = None,
+    force: bool = False,
 ) -> ImportResult:
     """Import one file; never raises for a bad file, returns a `rejected` result instead.
+
+    The same content imported before for the same account is a duplicate, unless `force`: then
+    it is applied again, with a ledger row of its own (after a mapping was fixed, say).
 
     Every file ends ok, partial (bad rows quarantined) or rejected (nothing stored), with a
     ledger row and a one-line reason; a file already imported (same content) is a duplicate of
@@ -128,10 +133,14 @@ def import_file(
     with sessions() as session:
         done = session.scalar(
             select(ImportRecord)
-            .where(ImportRecord.sha256 == facts.sha256, ImportRecord.status.in_(("ok", "partial")))
+            .where(
+                ImportRecord.sha256 == facts.sha256,
+                ImportRecord.status.in_(("ok", "partial")),
+                ImportRecord.account_key.is_(None) if account is None else ImportRecord.account_key == account,
+            )
             .limit(1)
         )
-    if done is not None:
+    if done is not None and not force:
         return ImportResult(name, "duplicate", done.format, facts.encoding, error=None, import_id=done.id)
     try:
         with gc_paused(), sessions.begin() as session:
@@ -254,8 +263,9 @@ def _import_rows(
         mapping.check_header(table.header)
         adapter: formats.Adapter = mapping
     else:
-        adapter = formats.choose(table.header, formats.adapters(settings.feedback_date_formats), forced_format)
+        adapter = formats.choose(table.header, formats.adapters(settings), forced_format)
     ledger.format = adapter.name
+    ledger.header, ledger.delimiter = table.delimiter.join(table.header)[:20_000], table.delimiter
     header = formats.unique_header(table.header, adapter)
     width = len(header)
     zones = Zones(settings.default_marketplace, settings.marketplace_timezones)
@@ -311,18 +321,28 @@ def _orders_chunk(
         rows = [[field.strip() for field in row] for row in rows]
     table = np.array(rows, dtype=object)  # rows of equal width: a 2-D array, its columns cheap to take
     frame = pd.DataFrame({name: table[:, i] for i, name in enumerate(header)}, dtype=object, copy=False)
+    wanted = adapter.keep(frame) if adapter.filtering else np.ones(len(frame), dtype=bool)
+    if not wanted.all():  # a mapping's [filter]: the rows of other shops, a totals row
+        store.skipped += int((~wanted).sum())
+        good = [i for i, keep in zip(good, wanted, strict=True) if keep]
+        frame = frame[wanted].reset_index(drop=True)
     canonical, early = adapter.canonical_orders(frame)
     orders, late = order_frame(canonical.drop(index=list(early)) if early else canonical, zones)
     kept = [p for p in range(len(good)) if p not in early]
     reasons.update({good[p]: reason for p, reason in early.items()})
     reasons.update({good[kept[p]]: reason for p, reason in late.items()})
-    store.write_orders(orders, adapter.item_rows)
+    store.write_orders(orders, adapter.item_rows, adapter.fill_only)
 
 
 def _records_chunk(
     store: Store, adapter: formats.Adapter, header: list[str], chunk: Chunk, good: list[int], reasons: dict[int, str]
 ) -> None:
     batches: dict[tuple[str, bool], list[dict[str, Any]]] = {}
+    if good and adapter.filtering:
+        frame = pd.DataFrame([chunk.fields[i] for i in good], columns=header, dtype=object)
+        kept = adapter.keep(frame)
+        store.skipped += int((~kept).sum())
+        good = [i for i, keep in zip(good, kept, strict=True) if keep]
     for i in good:
         try:
             converted = adapter.convert(dict(zip(header, chunk.fields[i], strict=True)))
@@ -392,5 +412,5 @@ def _record_rejection(
         session.add(ledger)
         session.flush()
         ledger_id = ledger.id
-    log.warning("rejected %s: %s", name, reason)  # reasons are one line; nothing of the file is kept
+    log.info("rejected %s: %s", name, reason)  # the caller shows the reason: one line, not two
     return ImportResult(name, "rejected", fmt, encoding, error=reason, import_id=ledger_id)

@@ -8,6 +8,7 @@ that merging never erases what an earlier file taught us.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -103,14 +104,68 @@ def integer(name: str, text: str, low: int | None = None, high: int | None = Non
     return number
 
 
+# currency symbols as exports write them, longest first (C$ before $)
+CURRENCY_SYMBOLS = {
+    "US$": "USD",
+    "CA$": "CAD",
+    "C$": "CAD",
+    "AU$": "AUD",
+    "A$": "AUD",
+    "MX$": "MXN",
+    "R$": "BRL",
+    "S$": "SGD",
+    "$": "USD",
+    "€": "EUR",
+    "£": "GBP",
+    "¥": "JPY",
+    "￥": "JPY",
+    "₹": "INR",
+    "zł": "PLN",
+    "kr": "SEK",
+    "TL": "TRY",
+}
+_SYMBOL = re.compile("|".join(re.escape(s) for s in CURRENCY_SYMBOLS))
+_CODE = re.compile(r"\b[A-Z]{3}\b")
+_THOUSANDS = {",": re.compile(r"\d{1,3}(,\d{3})+"), ".": re.compile(r"\d{1,3}(\.\d{3}){2,}")}
+
+
+def currency_of(text: str) -> str | None:
+    """The currency an amount's text names (`$43.00`, `1.043,00 EUR`), if any."""
+    code = _CODE.search(text)
+    if code:
+        return code.group()
+    symbol = _SYMBOL.search(text)
+    return CURRENCY_SYMBOLS[symbol.group()] if symbol else None
+
+
+def amount(text: str) -> float:
+    """An amount as exports write it: `1043.00`, `$1,043.00`, `1.043,00 €`, `-5`, `(5.00)`, `USD 12`.
+    With both separators the last one is the decimal point; a lone comma before exactly three
+    digits groups thousands, else it is the decimal point. ValueError when it is no amount."""
+    t = _CODE.sub("", _SYMBOL.sub("", text)).replace("\xa0", "").replace("\u202f", "").replace(" ", "").strip()
+    negative = t.startswith("-") or (t.startswith("(") and t.endswith(")"))
+    t = t.strip("()").lstrip("-+")
+    if "," in t and "." in t:
+        decimal = "," if t.rfind(",") > t.rfind(".") else "."
+        t = t.replace("." if decimal == "," else ",", "").replace(",", ".")
+    elif "," in t:
+        t = t.replace(",", "") if _THOUSANDS[","].fullmatch(t) else t.replace(",", ".")
+    elif _THOUSANDS["."].fullmatch(t):
+        t = t.replace(".", "")
+    if not t or not re.fullmatch(r"\d*\.?\d+|\d+\.", t):
+        raise ValueError(f"{text[:20]!r} is not an amount")
+    number = float(Decimal(t))
+    return -number if negative else number
+
+
 def money(name: str, text: str) -> float:
     try:
-        amount = round(float(Decimal(text.strip().replace(",", ""))), 2)
+        value = round(amount(text), 2)
     except (InvalidOperation, ValueError, OverflowError):
-        amount = float("nan")
-    if not math.isfinite(amount) or abs(amount) >= MAX_AMOUNT:
+        value = float("nan")
+    if not math.isfinite(value) or abs(value) >= MAX_AMOUNT:
         raise RowError(f"bad {name}: {text[:20]!r} is not an amount")
-    return amount
+    return value
 
 
 def _text(limit: int) -> Callable[[str, str], str]:

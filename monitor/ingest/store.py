@@ -124,8 +124,9 @@ class Store:
             row.last_import_id, row.last_import_at = self.import_id, now
 
     # ------------------------------------------------------------ orders
-    def write_orders(self, frame: pd.DataFrame, item_rows: bool) -> None:
-        """Upsert a chunk of converted orders (see frames.order_frame) in one statement."""
+    def write_orders(self, frame: pd.DataFrame, item_rows: bool, fill_only: tuple[str, ...] = ()) -> None:
+        """Upsert a chunk of converted orders (see frames.order_frame) in one statement; the
+        `fill_only` columns only fill a stored order's empty fields."""
         if frame.empty:
             return
         accounts = frame["account"].where(frame["account"].notna(), self.default_account)
@@ -140,7 +141,7 @@ class Store:
             own = self._fold_items_written_before(frame)
         # columns no row of the chunk carries are left out: the upsert never writes a NULL over a value
         columns = [c for c in _UPSERT_COLUMNS if c in _KEYS or _carried(frame[c])]
-        sql = upsert_sql(self.session.connection().dialect, columns, self.import_id)
+        sql = upsert_sql(self.session.connection().dialect, columns, self.import_id, fill_only)
         cursor = self.session.connection().connection.cursor()
         try:
             first_new = self._next_id()
@@ -267,20 +268,25 @@ _UPSERT_COLUMNS = [*STORED_COLUMNS, "account_id"]
 _KEYS = ("account_id", "order_id")
 
 
-def upsert_sql(dialect, columns: list[str], import_id: int) -> str:
-    """INSERT ... ON CONFLICT of `columns` that updates only with the values a file carries, and
-    only rows that actually change (so the driver's row count is inserted + changed)."""
+def upsert_sql(dialect, columns: list[str], import_id: int, fill_only: tuple[str, ...] = ()) -> str:
+    """INSERT ... ON CONFLICT of `columns` that updates only with the values a file carries (a
+    `fill_only` column only where the stored order has none), and only rows that actually change
+    (so the driver's row count is inserted + changed)."""
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     distinct = "IS NOT" if dialect.name == "sqlite" else "IS DISTINCT FROM"
     merged = [c for c in columns if c not in _KEYS]
     stamp = int(import_id)  # written into the statement: two values fewer to pass for every row
+
+    def value(c: str) -> str:
+        return f"COALESCE(orders.{c}, excluded.{c})" if c in fill_only else f"COALESCE(excluded.{c}, orders.{c})"
+
     return (
         f"INSERT INTO orders ({', '.join(columns)}, first_import_id, last_import_id) "
         f"VALUES ({', '.join([mark] * len(columns))}, {stamp}, {stamp}) "
         "ON CONFLICT (account_id, order_id) DO UPDATE SET "
-        + "".join(f"{c} = COALESCE(excluded.{c}, orders.{c}), " for c in merged)
+        + "".join(f"{c} = {value(c)}, " for c in merged)
         + "last_import_id = excluded.last_import_id WHERE "
-        + " OR ".join(f"COALESCE(excluded.{c}, orders.{c}) {distinct} orders.{c}" for c in merged)
+        + " OR ".join(f"{value(c)} {distinct} orders.{c}" for c in merged)
     )
 
 

@@ -11,6 +11,7 @@ import click
 from monitor.present import fmt
 
 if TYPE_CHECKING:
+    from monitor.account_admin import AccountSummary
     from monitor.accounts import AccountFault
     from monitor.alerts import CheckRun
     from monitor.amazon import Comparison
@@ -20,8 +21,9 @@ if TYPE_CHECKING:
     from monitor.inbox import InboxRun
     from monitor.ingest import ImportResult, ImportRun
     from monitor.metrics import MetricValue
-    from monitor.models import CaseEntry
+    from monitor.models import CaseEntry, QuarantinedRow
     from monitor.monitor import SyncRun
+    from monitor.quarantine import QuarantinedImport
     from monitor.status import StatusReport
 
 
@@ -39,10 +41,14 @@ def import_line(result: ImportResult) -> str:
         return f"{name}: rejected: {fmt.clean(result.error or '')}"
     if result.status == "duplicate":
         return f"{name}: already imported (import #{result.import_id}), nothing changed"
-    return (
+    line = (
         f"{name}: {result.format}, {result.rows_read} rows read, {result.inserted} inserted, "
         f"{result.updated} updated, {result.quarantined} quarantined"
     )
+    extra = [f"{n} {what}" for n, what in ((result.skipped, "skipped"), (result.duplicates, "duplicates")) if n]
+    if result.failed:
+        extra.append("nothing imported: see `account-health quarantine show " + str(result.import_id) + "`")
+    return line + (f" ({', '.join(extra)})" if extra else "")
 
 
 def demo_lines(run: ImportRun, directory: Path) -> Iterator[str]:
@@ -52,6 +58,37 @@ def demo_lines(run: ImportRun, directory: Path) -> Iterator[str]:
             f"  {fmt.clean(Path(r.file).name)}: {r.status}, {r.rows_read} rows, {r.inserted} inserted, "
             f"{r.updated} updated, {r.quarantined} quarantined"
         )
+
+
+def quarantine_lines(found: Sequence[QuarantinedImport]) -> Iterator[str]:
+    if not found:
+        yield "the quarantine is empty: every row read was imported"
+        return
+    yield click.style(f"{'import':>7}  {'rows':>6}  {'account':<16} {'format':<24} file / first reason", bold=True)
+    for q in found:
+        yield (
+            f"#{q.import_id:>6}  {q.rows:>6}  {fmt.clean(q.account or '-'):<16} {q.format or '-':<24} "
+            f"{fmt.clean(q.file_name)}: {fmt.clean(q.first_reason)[:80]}"
+        )
+    yield "rows of one import: account-health quarantine show IMPORT; again: quarantine retry IMPORT [--mapping F]"
+
+
+def quarantined_row_lines(rows: Sequence[QuarantinedRow]) -> Iterator[str]:
+    if not rows:
+        yield "no rows of this import are in the quarantine"
+    for r in rows:
+        yield f"line {r.line_number}: {fmt.clean(r.reason)}"
+        yield f"  {fmt.clean(r.raw)[:300]}"
+
+
+def account_lines(found: Sequence[AccountSummary]) -> Iterator[str]:
+    if not found:
+        yield "no accounts yet: import a report (account-health import FILE --account NAME --new-account)"
+        return
+    yield click.style(f"{'account':<24} {'orders':>8}  {'newest order':<17} last import", bold=True)
+    for a in found:
+        newest = fmt.minute(a.newest_order, fmt.NONE).removesuffix(" UTC")
+        yield f"{fmt.clean(a.key):<24} {a.orders:>8}  {newest:<17} {fmt.minute(a.last_import)}"
 
 
 # ------------------------------------------------------------------ metrics

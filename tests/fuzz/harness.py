@@ -95,11 +95,16 @@ def _counts(session) -> dict[str, int]:
     }
 
 
-def check_one(sessions, settings, folder: Path, index: int, base: int) -> tuple[str, list[tuple[str, str]]]:
-    """Import input `index`; (its outcome, [(failure kind, detail)])."""
+def check_one(
+    sessions, settings, folder: Path, index: int, base: int, connection: Connection | None = None
+) -> tuple[str, list[tuple[str, str]]]:
+    """Import input `index`; (its outcome, [(failure kind, detail)]). The parent's clock (for
+    hangs) starts once the input is made, with the import."""
     from tests.fuzz.mutate import mutant
 
     name, data, applied = mutant(index, base)
+    if connection is not None:
+        connection.send(("start", index))
     label = f"#{index} {name} {'+'.join(applied)}"
     return check_file(sessions, settings, folder, label, name, data, ACCOUNTS[index % len(ACCOUNTS)])
 
@@ -225,9 +230,8 @@ def _worker(connection: Connection, indices: list[int], base: int) -> None:
             db.migrate(engine)
             sessions = db.session_factory(engine)
             for index in batch:
-                connection.send(("start", index))
                 try:
-                    outcome, failures = check_one(sessions, settings, root, index, base)
+                    outcome, failures = check_one(sessions, settings, root, index, base, connection)
                 except Exception as exc:  # noqa: BLE001 (the checks themselves must never stop the run)
                     outcome, failures = "crash", [("crash", f"#{index}: checking failed: {exc!r}")]
                 connection.send(("done", index, outcome, failures))

@@ -303,7 +303,10 @@ def json_many_entries(data: bytes, rng: random.Random) -> bytes:
     document = _json(data)
     if not isinstance(document, dict) or not isinstance(document.get("performanceMetrics"), list):
         return data
-    document["performanceMetrics"] = document["performanceMetrics"] * rng.choice((2, 50, 2_000))
+    factor = rng.choice((2, 50, 2_000))
+    while factor > 1 and len(data) * factor > 60_000_000:  # past the 50 MB limit, not past memory
+        factor //= 2
+    document["performanceMetrics"] = document["performanceMetrics"] * factor
     return _bytes(json.dumps(document))
 
 
