@@ -12,8 +12,9 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from monitor.domain import Source
 from monitor.errors import UsageError
-from monitor.models import Account, ImportAccount, ImportRecord
+from monitor.models import Account, AccountSource, ImportAccount, ImportRecord
 from monitor.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -76,16 +77,19 @@ def account_id(session: Session, key: str) -> int:
 
 @dataclass(frozen=True)
 class Freshness:
-    """When an account last got data, and whether that is too long ago."""
+    """How new an account's data is: judged on the data itself (its newest order), not on when
+    it was imported: a file of 24-day-old orders imported today is not fresh."""
 
     last_import: datetime | None
     stale: bool
+    newest_order: datetime | None = None
 
 
 def freshness(
-    session: Session, now: datetime, stale_hours: float, account_ids: list[int] | None = None
+    session: Session, moment: datetime, stale_hours: float, account_ids: list[int] | None = None
 ) -> dict[int, Freshness]:
-    """Per account id: its last successful import and whether its data is stale at `now`."""
+    """Per account id: its last successful import, its newest order, and whether its newest
+    order is more than `stale_hours` older than `moment` (or there is none)."""
     query = (
         select(ImportAccount.account_id, func.max(ImportRecord.finished_at))
         .join(ImportRecord, ImportRecord.id == ImportAccount.import_id)
@@ -93,10 +97,17 @@ def freshness(
         .group_by(ImportAccount.account_id)
     )
     last: dict[int, datetime | None] = {row[0]: row[1] for row in session.execute(query)}
+    newest: dict[int, datetime | None] = dict(
+        session.execute(
+            select(AccountSource.account_id, func.max(AccountSource.newest_data_at))
+            .where(AccountSource.source == Source.ORDERS.value)
+            .group_by(AccountSource.account_id)
+        ).all()
+    )
     ids = account_ids if account_ids is not None else list(session.scalars(select(Account.id)))
     limit = timedelta(hours=stale_hours)
-    return {i: Freshness(last.get(i), is_stale(last.get(i), now, limit)) for i in ids}
+    return {i: Freshness(last.get(i), is_stale(newest.get(i), moment, limit), newest.get(i)) for i in ids}
 
 
-def is_stale(last_import: datetime | None, now: datetime, limit: timedelta) -> bool:
-    return last_import is None or now - last_import > limit
+def is_stale(newest: datetime | None, moment: datetime, limit: timedelta) -> bool:
+    return newest is None or moment - newest > limit

@@ -24,14 +24,14 @@ history costs orders + days, not orders x days, and equals evaluating day by day
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from monitor.domain import ORDER_TIMESTAMPS, Channel, Family
+from monitor.domain import ORDER_TIMESTAMPS, Channel, Family, Source
 from monitor.marketplaces import UNKNOWN, normalize
 
 NEVER = np.iinfo(np.int64).max
@@ -136,6 +136,8 @@ class Prepared:
     has_tracking_id: np.ndarray
     quantity: np.ndarray
     first_defect: np.ndarray  # when the first counting defect arrived (NEVER: none)
+    # per source that stopped (coverage.py), per order: from when a missing value says nothing
+    gaps: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def marketplace(self) -> np.ndarray:
@@ -259,6 +261,8 @@ def counting(p: Prepared, family: Family, odr_count_cancelled: bool = True, cr_c
         ship_by, shipped = t["latest_ship_date"], t["shipped_at"]
         on_time = (shipped != NEVER) & (shipped <= ship_by)
         judged = ~(p.shipped_status & (shipped == NEVER))  # shipped, but when is unknown: cannot be judged
+        if Source.CONFIRMATIONS in p.gaps:  # confirmations stopped: an unconfirmed order after that is unknown
+            judged &= ~((shipped == NEVER) & (ship_by >= p.gaps[Source.CONFIRMATIONS]))
         drop = np.where(p.pre_fulfilment, p.cancel_known, NEVER)
         return _select(p, ship_by, purchase, drop, ~on_time, ship_by, ones, judged)
     if family is Family.CR:
@@ -281,6 +285,8 @@ def counting(p: Prepared, family: Family, odr_count_cancelled: bool = True, cr_c
         promised, delivered = t["latest_delivery_date"], t["delivered_at"]
         on_time = (delivered != NEVER) & (delivered <= promised)
         enter = np.where(p.valid_known & p.valid, np.minimum(delivered, promised), NEVER)
+        if Source.DELIVERY in p.gaps:  # delivery scans stopped: an undelivered parcel after that is unknown
+            enter = np.where((delivered == NEVER) & (promised >= p.gaps[Source.DELIVERY]), NEVER, enter)
         return _select(p, promised, enter, never, ~on_time, promised, p.quantity, every)
     raise ValueError(f"unknown metric family {family}")
 

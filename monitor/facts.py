@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor import metrics as m
+from monitor.coverage import coverage_of
 from monitor.domain import DEFECT_SOURCES, ORDER_SOURCES, Channel, Direction, Family, Source, Status
 from monitor.marketplaces import UNKNOWN, normalize
 from monitor.models import AccountSource, PerformanceMetric, PerformanceReport
@@ -153,7 +154,9 @@ def _from_report(session: Session, report: PerformanceReport) -> m.MarketplaceFa
     return m.MarketplaceFacts(windows, figures)
 
 
-def account_facts(session: Session, account_id: int, default_marketplace: str = "") -> m.AccountFacts:
+def account_facts(
+    session: Session, account_id: int, default_marketplace: str = "", stale_hours: float = 36
+) -> m.AccountFacts:
     """Everything the metrics of one account need from the database besides orders and defects."""
     per_marketplace: dict[str, m.MarketplaceFacts] = {}
     for report in newest_reports(session, account_id):
@@ -166,9 +169,17 @@ def account_facts(session: Session, account_id: int, default_marketplace: str = 
             present.setdefault(row.marketplace or default_marketplace or UNKNOWN, set()).add(
                 FIELD_OF_SOURCE[Source(row.source)]
             )
-    for domain in set(present) | set(per_marketplace):
+    covered = coverage_of(rows, stale_hours, default_marketplace)
+    for domain in set(present) | set(per_marketplace) | set(covered):
         base = per_marketplace.get(domain) or m.MarketplaceFacts()
-        per_marketplace[domain] = m.MarketplaceFacts(base.windows, base.amazon, frozenset(present.get(domain, ())))
+        seen = covered.get(domain)
+        per_marketplace[domain] = m.MarketplaceFacts(
+            base.windows,
+            base.amazon,
+            frozenset(present.get(domain, ())),
+            {str(s): seen.newest(s) for s in seen.sources} if seen else {},
+            {str(g.source): g.since for g in seen.gaps} if seen else {},
+        )
     defect_source = any(row.source in DEFECT_SOURCES for row in rows)
     return m.AccountFacts(per_marketplace, defect_source)
 

@@ -116,7 +116,7 @@ def load(
     completeness of young cohorts is learned from those).
     """
     connection = session.connection()
-    facts = account_facts(session, account.id, targets.default_marketplace)
+    facts = account_facts(session, account.id, targets.default_marketplace, targets.stale_hours)
     where = f"account_id = {int(account.id)}"
     recent = where
     if since is not None:

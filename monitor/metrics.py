@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from monitor import counting as cnt
-from monitor import forecast
+from monitor import coverage, forecast
 from monitor.counting import NEVER, US_PER_DAY
 from monitor.domain import Channel, Direction, Family, MetricKey, Status
 from monitor.errors import UsageError
@@ -199,6 +199,7 @@ class Targets:
     odr_count_cancelled: bool = True
     cr_unknown_initiator: str = "count"
     default_marketplace: str = ""
+    stale_hours: int = 36  # a source this much older than the newest order has stopped (coverage.py)
     lags: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_LAGS))
 
     @classmethod
@@ -235,6 +236,8 @@ class MarketplaceFacts:
     windows: Mapping[str, Window] = field(default_factory=dict)  # metric id -> Amazon's window
     amazon: Mapping[tuple[str, Channel], AmazonFigure] = field(default_factory=dict)
     present: frozenset[str] | None = None  # fields any MFN order ever carried (None: read the orders given)
+    newest: Mapping[str, datetime | None] = field(default_factory=dict)  # source -> its newest data time
+    gaps: Mapping[str, datetime] = field(default_factory=dict)  # source that stopped -> its newest data
 
 
 @dataclass(frozen=True)
@@ -274,6 +277,7 @@ class MetricValue:
     amazon_rate: float | None = None
     amazon_status: str | None = None
     no_data_reason: str | None = None
+    sources: dict[str, str | None] = field(default_factory=dict)  # source it rests on -> its newest data (ISO)
 
     @property
     def key(self) -> MetricKey:
@@ -423,6 +427,9 @@ def judge(
         window.lag,
         window.source,
     )
+    value.sources = {
+        str(source): _iso(group.facts.newest.get(str(source))) for source in coverage.RESTS_ON[metric.family]
+    }
     figure = group.facts.amazon.get((metric.id, group.channel))
     amazon_missed = False
     if (
@@ -464,6 +471,10 @@ def judge(
         value.status = Status.GOOD
         value.forecast_breach = breach.isoformat() if breach else None
     return value
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 def _too_little(metric: MetricDef, eligible: int, judged: int, coverage: float | None) -> str | None:
@@ -519,6 +530,7 @@ def account_groups(
     defect_source = facts.defect_source if facts.defect_source is not None else defects is not None
     used = np.unique(p.marketplace_code[p.amazon])
     markets = sorted({str(p.marketplace_names[i]) for i in used} | set(facts.marketplaces))
+    p.gaps = _gap_times(p, facts)
     metrics = list(metrics)
     countings = {
         metric.family: cnt.counting(
@@ -550,6 +562,23 @@ def account_groups(
                     )
                 )
     return Account(p, groups, countings)
+
+
+def _gap_times(p: cnt.Prepared, facts: AccountFacts) -> dict[str, np.ndarray]:
+    """Per stopped source, the time from which each order's missing value says nothing (its
+    marketplace's gap; NEVER where there is none)."""
+    out = {}
+    for source in coverage.GAP_SOURCES:
+        per_code = np.array(
+            [
+                to_us(facts.of(str(name)).gaps[source]) if source in facts.of(str(name)).gaps else cnt.NEVER
+                for name in p.marketplace_names
+            ],
+            dtype=np.int64,
+        )
+        if (per_code != cnt.NEVER).any():
+            out[str(source)] = per_code[p.marketplace_code]
+    return out
 
 
 def _curve(family: Family, c: cnt.Counting | None, delays: np.ndarray | None) -> forecast.Curve | None:

@@ -225,7 +225,8 @@ def write(path: Path, text: str) -> Path:
 
 
 def shop(folder: Path) -> Path:
-    """20 MFN orders shipped on time, 2 shipped late, 1 not confirmed; 1 seller cancellation."""
+    """20 MFN orders shipped on time, 2 shipped late, 1 not confirmed; 1 seller cancellation; a
+    fresh AFN order four hours before T."""
     rows = []
     for n in range(20):
         rows.append(f"OK-{n},2026-10-25T10:00:00Z,MFN,Shipped,2026-10-27T23:59:59Z,2026-10-26T10:00:00Z,,,true,UPS,MUG")
@@ -233,6 +234,7 @@ def shop(folder: Path) -> Path:
     rows.append("LATE-2,2026-10-26T10:00:00Z,MFN,Shipped,2026-10-28T23:59:59Z,2026-10-30T01:00:00Z,,,false,DHL,POT")
     rows.append("OPEN-1,2026-10-28T10:00:00Z,MFN,Unshipped,2026-10-30T23:59:59Z,,,,,,POT")
     rows.append("CXL-1,2026-10-29T10:00:00Z,MFN,Canceled,2026-10-31T23:59:59Z,,2026-10-29T12:00:00Z,seller,,,MUG")
+    rows.append("FBA-1,2026-10-31T20:00:00Z,AFN,Pending,,,,,,,MUG")  # the newest order: the data is fresh
     return write(folder / "orders.csv", ORDERS_HEADER + "\n".join(rows) + "\n")
 
 

@@ -74,7 +74,7 @@ def shop_db(monitor, tmp_path):
     return monitor
 
 
-def run_check(monitor: Monitor, settings=None, now=NOW, dry_run=False, printed=None):
+def run_check(monitor: Monitor, settings=None, now=NOW, dry_run=False, printed=None, as_of=AS_OF):
     """A check at AS_OF, seen at `now`, with `settings` (default: the monitor's)."""
     sleeps: list[float] = []
     checker = Monitor(
@@ -85,7 +85,7 @@ def run_check(monitor: Monitor, settings=None, now=NOW, dry_run=False, printed=N
         printed.append if printed is not None else None,
         sleeps.append,
     )
-    result = checker.check(AS_OF, dry_run)
+    result = checker.check(as_of, dry_run)
     result.sleeps = sleeps  # type: ignore[attr-defined]
     return result
 
@@ -135,9 +135,10 @@ def test_a_restart_between_checks_sends_nothing_twice(shop_db):
 
 
 def test_stale_data_raises_a_no_data_alert(shop_db):
-    result = run_check(shop_db, now=NOW + timedelta(hours=40))
+    result = run_check(shop_db, as_of=AS_OF + timedelta(hours=40))  # the newest order is 44 h old then
     assert result.stale_accounts == ["acme"] and result.failed
-    assert "STALE DATA Report data is stale" in words.text(result.messages[0])
+    text = words.text(result.messages[0])
+    assert "STALE DATA Report data is stale" in text and "Its newest order is from 2026-10-31 20:00 UTC" in text
 
 
 # ------------------------------------------------------------------ Slack

@@ -23,7 +23,8 @@ HEADER = "order_id,purchase_date,fulfillment_channel,order_status,latest_ship_da
 
 
 def late_orders(count: int = 40, late: int = 6) -> str:
-    """Orders due over the last days, `late` of them shipped a day late: LSR is critical now."""
+    """Orders due over the last days, `late` of them shipped a day late: LSR is critical now; and
+    an FBA order an hour ago (the account's data is fresh)."""
     now = datetime.now(UTC)
     rows = []
     for n in range(count):
@@ -33,6 +34,7 @@ def late_orders(count: int = 40, late: int = 6) -> str:
             f"D-{n},{(ship_by - timedelta(days=2)).isoformat()},MFN,Shipped,{ship_by.isoformat()},"
             f"{shipped.isoformat()},true,SKU-{n % 3}"
         )
+    rows.append(f"FRESH-1,{(now - timedelta(hours=1)).isoformat()},AFN,Pending,,,,S")  # the data is fresh
     return HEADER + "\n".join(rows) + "\n"
 
 
@@ -193,10 +195,16 @@ def test_kill_9_during_an_import_leaves_the_database_consistent_and_the_file_is_
     env = daemon_env(tmp_path, INBOX_SETTLE_SECONDS="0.01")
     rows = 1_000_000  # an import of about 10 s on a 2-core machine
     big = tmp_path / "big.csv"
-    with big.open("w") as handle:
+    now = datetime.now(UTC).replace(microsecond=0)
+    times = ",".join(
+        t.isoformat() for t in (now - timedelta(hours=2), now + timedelta(days=2), now - timedelta(hours=1))
+    )
+    with big.open("w") as handle:  # fresh orders: the run after the kill has nothing stale to report
         handle.write(HEADER)
         for n in range(rows):
-            handle.write(f"K-{n},2026-10-01T00:00:00Z,MFN,Shipped,2026-10-03T00:00:00Z,2026-10-02T00:00:00Z,true,S\n")
+            handle.write(
+                f"K-{n},{times.split(',')[0]},MFN,Shipped,{times.split(',')[1]},{times.split(',')[2]},true,S\n"
+            )
     big.rename(tmp_path / "inbox" / "big.csv")
     wal = tmp_path / "m.db-wal"
     before = wal.stat().st_size if wal.exists() else 0

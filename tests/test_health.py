@@ -204,8 +204,10 @@ def test_loading_only_recent_orders_gives_the_same_results_as_loading_everything
         ]
         assert [to_json(v) for v in health.current(session, targets, as_of)] == expected_now
     lsr = next(v for v in expected_now if v["metric"] == "lsr_10d")
-    # shipped_at exists in the old data (the source is known): unconfirmed recent orders count as late
-    assert lsr["status"] == "critical"
+    # ship confirmations stopped 150 days before the newest order: the recent unconfirmed orders are not
+    # known to be late (a feed that stopped is no breach); the check raises a data-gap alert instead
+    assert lsr["status"] == "no_data" and "coverage 0%" in lsr["no_data_reason"]
+    assert lsr["sources"]["ship_confirmations"].startswith("2026-06-")
 
 
 def test_the_database_computes_the_same_order_flags_as_the_frame_path(sessions, settings, tmp_path):

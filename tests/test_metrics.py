@@ -451,8 +451,39 @@ def test_json_fields_follow_the_cli_contract():
         "amazon_rate",
         "amazon_status",
         "no_data_reason",
+        "sources",
     }
     assert v["window_start"] == "2026-10-22T00:00:00+00:00" and v["window_end"] == "2026-11-01T00:00:00+00:00"
+    # the sources it rests on, with their newest data time (none known to a frame without facts)
+    assert v["sources"] == {"orders": None, "ship_by": None, "ship_confirmations": None}
+
+
+def test_a_stopped_feed_is_no_breach():
+    """coverage.py: ship confirmations stopped while orders kept coming; the unconfirmed orders after the
+    gap are not judged late (they lower the coverage), the ones before it still are; the same for
+    delivery scans and OTDR."""
+    confirmed = [{"order_id": f"C{n}", "latest_ship_date": d(-9), "shipped_at": d(-9.5)} for n in range(20)]
+    unconfirmed = [{"order_id": f"U{n}", "latest_ship_date": d(-3), "order_status": "Unshipped"} for n in range(20)]
+    late_before = [{"order_id": "L1", "latest_ship_date": d(-8), "order_status": "Unshipped"}]
+    data = orders(*confirmed, *unconfirmed, *late_before)
+    assert value("lsr_10d", data).status == "critical"  # without coverage facts: 21 of 41 late
+    gap = AccountFacts({"unknown": MarketplaceFacts(gaps={"ship_confirmations": d(-7)})})
+    v = value("lsr_10d", data, facts=gap)
+    assert counts(v) == (1, 21) and v.coverage == 21 / 41  # L1 was due before the gap: still late
+    wider = AccountFacts({"unknown": MarketplaceFacts(gaps={"ship_confirmations": d(-2)})})
+    assert counts(value("lsr_10d", data, facts=wider)) == (21, 41)  # the gap after them: they count
+    more = orders(*confirmed, *unconfirmed, *[{**u, "order_id": f"V{n}"} for n, u in enumerate(unconfirmed)])
+    blind = value("lsr_10d", more, facts=gap)
+    assert blind.status == "no_data" and "coverage 33%" in (blind.no_data_reason or "")
+    promised = [
+        {"order_id": f"P{n}", "latest_delivery_date": d(-3 + n % 2), "shipped_at": d(-6), "tracking_valid": True}
+        for n in range(20)
+    ]
+    early = {"order_id": "E", "latest_delivery_date": d(-10), "delivered_at": d(-11), "tracking_valid": True}
+    parcels = orders(*promised, early)
+    assert counts(value("otdr_14d", parcels)) == (1, 21)  # the 20 not delivered look late
+    scans_stopped = AccountFacts({"unknown": MarketplaceFacts(gaps={"delivery_scans": d(-5)})})
+    assert counts(value("otdr_14d", parcels, facts=scans_stopped)) == (1, 1)  # unknown, not late
 
 
 # ------------------------------------------------------------------ the projection

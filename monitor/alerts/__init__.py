@@ -103,7 +103,7 @@ def check_once(
     run = CheckRun(dry_run=dry_run)
     context = CheckContext(settings, m.Targets.from_settings(settings), notifiers, as_of, now, dashboard_url, dry_run)
     with sessions() as session:
-        fresh = freshness(session, now, settings.stale_hours)
+        fresh = freshness(session, as_of, settings.stale_hours)  # judged on the newest order, at the check's time
         accounts = [(account.id, account.key) for account in find_accounts(session)]
     for account_id, key in accounts:
         with sessions() as session:
@@ -231,7 +231,7 @@ def _check_account(session: Session, context: CheckContext, account: Account, fr
                 _offenders(data, groups[value.marketplace, value.metric, str(value.channel)], as_of) if value else ()
             )
             said = signals.get(key)
-            stale_since = fresh.last_import if value is None and said is None else None
+            stale_since = fresh.newest_order if value is None and said is None else None
             items.append(Item(step.level, step.event, value, offenders, stale_since, said))
         elif step.event == RESOLVED:
             fixed = "the account is evaluated again" if key[1] == FAULT else None

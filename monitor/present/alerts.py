@@ -79,6 +79,22 @@ def slack_escape(text: str) -> str:
 SIGNAL_TITLES = {"amazon_ahr": "Amazon's Account Health Rating", "amazon_status": "Amazon's account status"}
 
 
+KEY_LABELS = {
+    "stale": "data freshness",
+    "fault": "monitor fault",
+    "gap": "data gap",
+    "notice": "missing data",
+    **SIGNAL_TITLES,
+}
+
+
+def key_label(metric: str) -> str:
+    """What an alert key's metric part names: a metric, or one of the account-wide alerts."""
+    from monitor.metrics import METRICS_BY_ID
+
+    return METRICS_BY_ID[metric].short_name() if metric in METRICS_BY_ID else KEY_LABELS.get(metric, metric)
+
+
 def title(item: Item) -> str:
     return fmt.clean(_title(item))
 
@@ -125,8 +141,12 @@ def _describe(item: Item) -> list[str]:
         day = f" (report of {item.signal.report_day.isoformat()})" if item.signal.report_day else ""
         return [f"{item.signal.detail}{day}."]
     if item.value is None:
-        since = fmt.minute(item.stale_since)
-        return [f"No report has been imported for this account since {since}: its metrics cannot be trusted."]
+        if item.stale_since is None:
+            return ["No orders have been imported for this account: its metrics cannot be trusted."]
+        return [
+            f"Its newest order is from {fmt.minute(item.stale_since)}: no newer data came in, so its metrics "
+            "cannot be trusted (judged on the data, not on when it was imported)."
+        ]
     v = item.value
     metric = v.definition
     lines = [

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from monitor.marketplaces import name as marketplace_name
 from monitor.metrics import METRICS_BY_ID, MetricValue
 from monitor.present import fmt
+from monitor.present.alerts import key_label
 from monitor.present.html import render
 from monitor.slugs import slug
 
@@ -73,7 +74,7 @@ def account_page(view: AccountView) -> str:
         (
             a.level,
             marketplace_name(a.marketplace),
-            METRICS_BY_ID[a.metric].short_name(),
+            key_label(a.metric),
             a.channel.upper(),
             f"{a.since:%Y-%m-%d %H:%M}",
             fmt.percent(a.last_rate),
