@@ -75,6 +75,7 @@ RESTS_ON: dict[Family, tuple[Source, ...]] = {
 GAP_SLACK_HOURS = {Source.CONFIRMATIONS: 72, Source.TRACKING: 72, Source.DELIVERY: 168}
 GAP_SOURCES = tuple(GAP_SLACK_HOURS)
 ACCOUNT_WIDE = (Source.FEEDBACK, Source.CLAIMS)  # defects name no marketplace
+DEFECT_SOURCES = (Source.FEEDBACK, Source.CLAIMS, Source.AMAZON_REPORT)  # ODR needs any one of them
 
 
 @dataclass(frozen=True)
@@ -84,11 +85,17 @@ class SourceState:
 
 
 @dataclass(frozen=True)
-class Gap:
-    """A source that stopped while orders kept coming."""
+class GapKey:
+    """Which source of which marketplace (a gap that closed is named by this alone)."""
 
     marketplace: str
     source: Source
+
+
+@dataclass(frozen=True)
+class Gap(GapKey):
+    """A source that stopped while orders kept coming."""
+
     since: datetime  # its newest data
     orders_until: datetime  # the newest order
 

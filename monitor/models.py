@@ -259,7 +259,8 @@ class AlertState(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     marketplace: Mapped[str] = mapped_column(String(50))  # "" for the account as a whole
     metric: Mapped[str] = mapped_column(String(20))  # a metric id, or "stale" for the account's data
-    channel: Mapped[str] = mapped_column(String(3))  # afn, mfn, or "" for the account
+    # afn, mfn, "" for the account; for a data gap the source, for a notice the metric
+    channel: Mapped[str] = mapped_column(String(30))
     level: Mapped[str] = mapped_column(String(10))  # ok, warning, critical, no_data
     since: Mapped[datetime] = mapped_column(UTCDateTime)
     last_rate: Mapped[float | None] = mapped_column(Float)

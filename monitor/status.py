@@ -11,10 +11,21 @@ from sqlalchemy.orm import Session
 
 from monitor.accounts import find_accounts, freshness
 from monitor.config import Settings
+from monitor.coverage import SHOWN, Coverage, coverage
 from monitor.domain import FIRING
 from monitor.models import AlertState, CheckLog, Delivery, Heartbeat, NotifierHealth
 
 DAEMON_GRACE_SECONDS = 180
+
+
+@dataclass
+class SourceStatus:
+    """One source of one marketplace: its newest data (not its import time) and last import."""
+
+    source: str
+    newest_data_at: datetime | None
+    last_import_at: datetime | None
+    state: str  # ok, never (never imported), stopped (it had data, orders went on without it)
 
 
 @dataclass
@@ -23,6 +34,8 @@ class AccountStatus:
     last_import: datetime | None
     stale: bool
     open_alerts: list[str]
+    newest_order: datetime | None = None
+    coverage: dict[str, list[SourceStatus]] = field(default_factory=dict)  # marketplace -> sources
 
 
 @dataclass
@@ -63,14 +76,21 @@ def read_status(session: Session, settings: Settings, now: datetime) -> StatusRe
     report.failing_jobs = json.loads(beat.failing) if beat and beat.failing else {}
     alerts: dict[int, list[str]] = {}
     for row in session.scalars(select(AlertState).where(AlertState.level.in_(FIRING))):
+        where = f" {row.marketplace}" if row.marketplace else ""
         alerts.setdefault(row.account_id, []).append(
-            f"{row.level} {row.metric}{'/' + row.channel if row.channel else ''}"
+            f"{row.level} {row.metric}{'/' + row.channel if row.channel else ''}{where}"
         )
     fresh = freshness(session, now, settings.stale_hours)
     for account in find_accounts(session):
+        covered = coverage(session, account.id, settings.stale_hours, settings.default_marketplace)
         report.accounts.append(
             AccountStatus(
-                account.key, fresh[account.id].last_import, fresh[account.id].stale, sorted(alerts.get(account.id, []))
+                account.key,
+                fresh[account.id].last_import,
+                fresh[account.id].stale,
+                sorted(alerts.get(account.id, [])),
+                fresh[account.id].newest_order,
+                {market: source_states(c) for market, c in covered.items()},
             )
         )
     report.dead_notifiers = {
@@ -85,6 +105,23 @@ def read_status(session: Session, settings: Settings, now: datetime) -> StatusRe
         else "off (no Selling Partner API credentials)"
     )
     return report
+
+
+def source_states(covered: Coverage) -> list[SourceStatus]:
+    """Each shown source of a marketplace with its state (the one rule for `status` and the pages)."""
+    stopped = {g.source for g in covered.gaps}
+    out = []
+    for source in SHOWN:
+        state = covered.sources.get(source)
+        out.append(
+            SourceStatus(
+                str(source),
+                state.newest_data_at if state else None,
+                state.last_import_at if state else None,
+                "never" if state is None else "stopped" if source in stopped else "ok",
+            )
+        )
+    return out
 
 
 def _daemon(beat: Heartbeat | None, now: datetime) -> tuple[str, str]:

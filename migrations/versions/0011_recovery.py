@@ -1,5 +1,6 @@
 """recovery: a ledger of account changes (rename, merge, delete), every check recorded (status),
-each import's header kept so that its quarantined rows can be read again
+each import's header kept so that its quarantined rows can be read again; alert keys for data
+gaps and notices
 
 Revision ID: 0011
 Revises: 0010
@@ -42,9 +43,14 @@ def upgrade() -> None:
     with op.batch_alter_table("imports", schema=None) as batch_op:
         batch_op.add_column(sa.Column("header", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("delimiter", sa.String(length=2), nullable=True))
+    # alert keys of data gaps (a source) and notices (a metric) hold more than a channel
+    with op.batch_alter_table("alert_states", schema=None) as batch_op:
+        batch_op.alter_column("channel", existing_type=sa.String(length=3), type_=sa.String(length=30))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("alert_states", schema=None) as batch_op:
+        batch_op.alter_column("channel", existing_type=sa.String(length=30), type_=sa.String(length=3))
     with op.batch_alter_table("imports", schema=None) as batch_op:
         batch_op.drop_column("delimiter")
         batch_op.drop_column("header")

@@ -10,20 +10,20 @@ metrics (health.load + metrics.evaluate)
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor import health
+from monitor import coverage, health
 from monitor import metrics as m
 from monitor.accounts import AccountFault, Freshness, find_accounts, freshness, isolated
 from monitor.alerts import outbox, state
-from monitor.alerts.message import RESOLVED, Item, Message, Offending, Reminder
+from monitor.alerts.message import NOTICE_LEVEL, RESOLVED, Item, Message, Notice, Offending, Reminder
 from monitor.config import Settings
-from monitor.domain import AlertLevel
+from monitor.domain import AlertLevel, Family
 from monitor.facts import amazon_signals
 from monitor.marketplaces import UNKNOWN
 from monitor.models import Account, AlertState
@@ -31,6 +31,8 @@ from monitor.notifiers import Notifier
 
 STALE = "stale"  # the alert key (metric) of an account whose data went stale
 FAULT = "fault"  # the alert key (metric) of an account the monitor could not evaluate
+GAP = "gap"  # (marketplace, GAP, source): a source that stopped while orders kept coming
+NOTICE = "notice"  # (marketplace, NOTICE, metric): told once which data would let a metric be computed
 AlertKey = tuple[str, str, str]  # (marketplace, metric, channel); ("", STALE, "") for the account's data
 
 
@@ -204,6 +206,12 @@ def _check_account(session: Session, context: CheckContext, account: Account, fr
     }
     for key, signal in signals.items():
         observed[key] = (state.Observation(signal.status), None)
+    covered = coverage.coverage(session, account.id, targets.stale_hours, targets.default_marketplace)
+    gaps = {(g.marketplace, GAP, str(g.source)): g for c in covered.values() for g in c.gaps}
+    for market in covered:  # a gap is a data alert of its own; one that closes is said to have closed
+        for source in coverage.GAP_SOURCES:
+            key = (market, GAP, str(source))
+            observed[key] = (state.Observation("stale" if key in gaps else "good"), None)
     rows = {
         (r.marketplace, r.metric, r.channel): r
         for r in session.scalars(select(AlertState).where(AlertState.account_id == account.id))
@@ -222,20 +230,22 @@ def _check_account(session: Session, context: CheckContext, account: Account, fr
         run.transitions.append(Transition(account.key, key[0], key[1], key[2], step.level, step.event))
         steps.append((key, step, value))
         rows[key] = _save(session, account.id, key, row, step, value, now)
-    if not any(step.event for _, step, _ in steps):
+    notices = _notices(session, account.id, groups.values(), covered, rows, now)
+    if not any(step.event for _, step, _ in steps) and not notices:
         return
-    items = []
+    items = list(notices)
     for key, step, value in steps:
         if step.level.firing:
             offenders = (
                 _offenders(data, groups[value.marketplace, value.metric, str(value.channel)], as_of) if value else ()
             )
             said = signals.get(key)
-            stale_since = fresh.newest_order if value is None and said is None else None
-            items.append(Item(step.level, step.event, value, offenders, stale_since, said))
+            stale_since = fresh.newest_order if key[1] == STALE else None
+            items.append(Item(step.level, step.event, value, offenders, stale_since, said, gap=gaps.get(key)))
         elif step.event == RESOLVED:
             fixed = "the account is evaluated again" if key[1] == FAULT else None
-            items.append(Item(RESOLVED, step.event, value, signal=signals.get(key), fault=fixed))
+            closed = coverage.GapKey(key[0], coverage.Source(key[2])) if key[1] == GAP else None
+            items.append(Item(RESOLVED, step.event, value, signal=signals.get(key), fault=fixed, gap=closed))
     marketplaces = tuple(sorted({v.marketplace for v in values} - {UNKNOWN}))
     message = Message(account.key, marketplaces, tuple(items), context.dashboard_url)
     run.messages.append(message)
@@ -247,6 +257,42 @@ def _check_account(session: Session, context: CheckContext, account: Account, fr
             row.last_message = subject(message)
     if not context.dry_run:
         outbox.enqueue(session, account.id, message, context.notifiers, now)
+
+
+def _notices(
+    session: Session,
+    account_id: int,
+    groups: Iterable[m.Group],
+    covered: Mapping[str, coverage.Coverage],
+    rows: dict[AlertKey, AlertState],
+    now: datetime,
+) -> list[Item]:
+    """Once per (marketplace, metric) Amazon enforces but this account cannot compute (data it needs
+    was never imported): which report or export would supply it. Never repeated."""
+    items = []
+    for group in groups:
+        key = (group.marketplace, NOTICE, group.metric.id)
+        if group.blocked is None or group.marketplace == UNKNOWN or key in rows:
+            continue
+        seen = covered.get(group.marketplace)
+        missing = [s for s in coverage.RESTS_ON[group.metric.family] if seen is None or seen.sources.get(s) is None]
+        if group.metric.family is Family.ODR:  # any one defect source will do
+            missing = [s for s in missing if s in coverage.DEFECT_SOURCES] or missing
+        notice = Notice(group.marketplace, group.metric.name, group.blocked, tuple(missing))
+        items.append(Item(NOTICE_LEVEL, "notice", notice=notice))
+        rows[key] = AlertState(
+            account_id=account_id,
+            marketplace=key[0],
+            metric=key[1],
+            channel=key[2],
+            level=AlertLevel.OK,
+            since=now,
+            notified_level=NOTICE,
+            last_notified_at=now,
+            updated_at=now,
+        )
+        session.add(rows[key])
+    return items
 
 
 def _offenders(data: health.AccountData, group: m.Group, as_of: datetime) -> list[Offending]:

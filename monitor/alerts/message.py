@@ -7,12 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from monitor.domain import AlertLevel
+from monitor.coverage import Gap, GapKey
+from monitor.domain import AlertLevel, Source
 from monitor.facts import AmazonSignal
 from monitor.metrics import MetricValue
 
 RESOLVED = "resolved"
-_ORDER = {AlertLevel.CRITICAL.value: 0, AlertLevel.NO_DATA.value: 1, AlertLevel.WARNING.value: 2}
+NOTICE_LEVEL = "notice"  # told once: which data would let a metric be computed
+_ORDER = {AlertLevel.CRITICAL.value: 0, AlertLevel.NO_DATA.value: 1, AlertLevel.WARNING.value: 2, NOTICE_LEVEL: 3}
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,16 @@ class Offending:
     order_id: str
     reason: str
     sku: str | None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A metric an account cannot compute on a marketplace, and what would supply it."""
+
+    marketplace: str
+    metric: str  # its name
+    reason: str
+    missing: tuple[Source, ...]
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,8 @@ class Item:
     stale_since: datetime | None = None
     signal: AmazonSignal | None = None  # what Amazon itself says (rating, account status)
     fault: str | None = None  # the monitor could not evaluate the account: why (or, resolved, what changed)
+    gap: Gap | GapKey | None = None  # a source that stopped while orders kept coming (a GapKey: it closed)
+    notice: Notice | None = None  # told once: a metric that cannot be computed, and what would supply it
 
     @property
     def resolved(self) -> bool:
@@ -43,7 +57,7 @@ class Item:
     @property
     def order(self) -> int:
         """Critical first, then stale data, then warnings."""
-        return _ORDER.get(str(self.level), 3)
+        return _ORDER.get(str(self.level), 4)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from monitor import amazon, appeal, health
 from monitor import metrics as m
 from monitor.accounts import AccountFault, Freshness, find_accounts, freshness, isolated
+from monitor.coverage import coverage
 from monitor.domain import FIRING, Status
 from monitor.models import (
     Account,
@@ -36,6 +37,7 @@ from monitor.models import (
 )
 from monitor.present import pages
 from monitor.slugs import appeal_page_name, draft_pattern, page_name
+from monitor.status import SourceStatus, source_states
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +124,7 @@ class AccountView:
     checklists: dict[str, list[appeal.ChecklistItem]] = field(default_factory=dict)
     drafts: list[str] = field(default_factory=list)  # file names under appeals/
     fault: str | None = None  # the account could not be evaluated: why
+    coverage: dict[str, list[SourceStatus]] = field(default_factory=dict)  # marketplace -> its sources
 
     @property
     def worst(self) -> Status:
@@ -212,6 +215,11 @@ def account_view(
         [entry for _, entry in appeal.cases(session, account.key)],
         {reason: appeal.checklist(session, account.key, reason) for reason in appeal.CHECKLISTS},
         _drafts(out, account.key),
+        None,
+        {
+            market: source_states(c)
+            for market, c in coverage(session, account.id, targets.stale_hours, targets.default_marketplace).items()
+        },
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from monitor import coverage
 from monitor.alerts.message import Item, Message
 from monitor.domain import AlertLevel, Family
 from monitor.marketplaces import UNKNOWN
@@ -55,6 +56,13 @@ ACTIONS: dict[str, list[str]] = {
         "Open Account Health in Seller Central and answer every issue it lists, oldest first.",
         "Keep the evidence of what was fixed: `account-health evidence add` and the case log.",
     ],
+    "gap": [
+        "Check the export or the download that brings this data: it stopped while orders kept coming.",
+        "Import the missing days (the same file again, or a new export), then the metric is judged again.",
+    ],
+    "notice": [
+        "Import it once: every later import keeps it up to date (or drop such exports in the inbox).",
+    ],
     "fault": [
         "Run `account-health metrics --account ACCOUNT --debug` on the monitor's machine to see the error.",
         "Until it is fixed, watch this account in Seller Central's Account Health page.",
@@ -79,6 +87,13 @@ def slack_escape(text: str) -> str:
 SIGNAL_TITLES = {"amazon_ahr": "Amazon's Account Health Rating", "amazon_status": "Amazon's account status"}
 
 
+METRIC_NAMES = {
+    Family.ODR: "the Order Defect Rate",
+    Family.LSR: "the Late Shipment Rate",
+    Family.CR: "the Cancellation Rate",
+    Family.VTR: "the Valid Tracking Rate",
+    Family.OTDR: "the On-Time Delivery Rate",
+}
 KEY_LABELS = {
     "stale": "data freshness",
     "fault": "monitor fault",
@@ -100,6 +115,10 @@ def title(item: Item) -> str:
 
 
 def _title(item: Item) -> str:
+    if item.notice is not None:
+        return f"{item.notice.metric} cannot be computed on {marketplace_name(item.notice.marketplace)}"
+    if item.gap is not None:
+        return f"{coverage.LABELS[item.gap.source].capitalize()} stopped on {marketplace_name(item.gap.marketplace)}"
     if item.fault is not None:
         return "The monitor cannot evaluate this account"
     if item.signal is not None:
@@ -113,6 +132,13 @@ def _title(item: Item) -> str:
 
 
 def actions(item: Item) -> list[str]:
+    if item.notice is not None:
+        return [
+            *(f"{coverage.LABELS[s].capitalize()}: {coverage.SUPPLIED_BY[s]}." for s in item.notice.missing),
+            *ACTIONS["notice"],
+        ]
+    if item.gap is not None:
+        return ACTIONS["gap"]
     if item.fault is not None:
         return ACTIONS["fault"]
     if item.signal is not None:
@@ -132,6 +158,19 @@ def describe(item: Item) -> list[str]:
 
 
 def _describe(item: Item) -> list[str]:
+    if item.notice is not None:
+        return [
+            f"{item.notice.reason[:1].upper()}{item.notice.reason[1:]}: Amazon judges it, the monitor cannot. "
+            "This is said once."
+        ]
+    if isinstance(item.gap, coverage.Gap):
+        g = item.gap
+        names = ", ".join(METRIC_NAMES[f] for f in g.families)
+        return [
+            f"The newest {coverage.LABELS[g.source]} are from {fmt.minute(g.since)}, while orders go on to "
+            f"{fmt.minute(g.orders_until)}: the data stopped. {names} leave the orders after it out (they are "
+            "not counted bad) until it comes in again."
+        ]
     if item.fault is not None:
         return [
             f"Evaluating it failed ({item.fault}): its metrics are not watched until this is fixed. "
@@ -181,6 +220,8 @@ def resolution(item: Item) -> str:
 
 
 def _resolution(item: Item) -> str:
+    if item.gap is not None:
+        return f"{coverage.LABELS[item.gap.source]} on {item.gap.marketplace} come in again"
     if item.fault is not None:
         return item.fault
     if item.signal is not None:

@@ -28,8 +28,15 @@ HEX_COLOURS = {
     "no_data": "#98a2b3",
     "ok": "#12b76a",
     "resolved": "#067647",
+    "notice": "#2e90fa",
 }
-LEVEL_LABELS = {"critical": "CRITICAL", "warning": "WARNING", "no_data": "STALE DATA", "resolved": "RESOLVED"}
+LEVEL_LABELS = {
+    "critical": "CRITICAL",
+    "warning": "WARNING",
+    "no_data": "STALE DATA",
+    "resolved": "RESOLVED",
+    "notice": "NOTICE",
+}
 
 
 def percent(rate: float | None, none: str = NONE) -> str:
@@ -72,3 +79,11 @@ def minute(moment: datetime | None, none: str = "never") -> str:
 
 def count(value: int | None) -> str:
     return NONE if value is None else str(value)
+
+
+def source_label(source: str) -> str:
+    """A data source in words ("ship confirmations")."""
+    from monitor.coverage import LABELS
+    from monitor.domain import Source
+
+    return LABELS[Source(source)]

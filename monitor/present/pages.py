@@ -96,8 +96,24 @@ def account_page(view: AccountView) -> str:
         )
         for i in view.imports
     ]
+    coverage = [
+        (
+            marketplace_name(market),
+            [
+                (
+                    fmt.source_label(src.source),
+                    fmt.minute(src.newest_data_at, "none yet" if src.state != "never" else fmt.NONE),
+                    fmt.minute(src.last_import_at, fmt.NONE),
+                    {"ok": "ok", "never": "never imported", "stopped": "stopped: orders went on without it"}[src.state],
+                )
+                for src in sources
+            ],
+        )
+        for market, sources in view.coverage.items()
+    ]
     return render(
         "account.html",
+        coverage=coverage,
         marketplaces=marketplaces,
         marketplace_name=marketplace_name,
         view=view,

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from monitor.models import CaseEntry, QuarantinedRow
     from monitor.monitor import SyncRun
     from monitor.quarantine import QuarantinedImport
-    from monitor.status import StatusReport
+    from monitor.status import SourceStatus, StatusReport
 
 
 def _status(status: str, width: int = 9) -> str:
@@ -205,7 +205,22 @@ def status_lines(state: StatusReport) -> Iterator[str]:
     for a in state.accounts:
         fresh = click.style("stale", fg="red") if a.stale else click.style("fresh", fg="green")
         open_alerts = ", ".join(a.open_alerts) or "no open alerts"
-        yield f"  {fmt.clean(a.account):<20} last import {fmt.minute(a.last_import)} ({fresh}); {open_alerts}"
+        yield (
+            f"  {fmt.clean(a.account):<20} newest order {fmt.minute(a.newest_order)} ({fresh}), last import "
+            f"{fmt.minute(a.last_import)}; {open_alerts}"
+        )
+        for market, sources in a.coverage.items():
+            yield f"    {fmt.clean(market)}: " + "; ".join(_source_word(s) for s in sources)
+
+
+def _source_word(s: SourceStatus) -> str:
+    label = fmt.source_label(s.source)
+    if s.state == "never":
+        return click.style(f"{label} never imported", fg="bright_black")
+    if s.newest_data_at is None:  # imported, but holding none yet (a defects file with no claims)
+        return f"{label} none yet (imported {fmt.minute(s.last_import_at).removesuffix(' UTC')})"
+    when = fmt.minute(s.newest_data_at).removesuffix(" UTC")
+    return click.style(f"{label} STOPPED at {when}", fg="red") if s.state == "stopped" else f"{label} {when}"
 
 
 # ------------------------------------------------------------------ the daemon's log
