@@ -297,7 +297,10 @@ class Settings:
         group=ALERTS,
     )
     stale_hours: int = _setting(
-        "36", "an account whose newest order is this old is stale (judged on the data, not the import time)", _positive_int, group=ALERTS
+        "36",
+        "an account whose newest order is this old is stale (judged on the data, not the import time)",
+        _positive_int,
+        group=ALERTS,
     )
     slack_webhook_url: str = _setting(
         "", "Slack incoming webhook URL; empty = Slack off", _http_url, secret=True, group=ALERTS
