@@ -165,7 +165,7 @@ def test_each_marketplace_has_its_own_section_with_amazons_window(tmp_path, sqli
             assert page.locator(".js-plotly-plot .main-svg").count() >= 15  # 7 metric charts per marketplace + defects
             text = page.inner_text("body")
             assert "Amazon's window 2026-10-22 to 2026-10-31 (ends 0 days before the report day; default)" in text
-            assert "3 of 10 late shipments" in text and "0 of 20 late shipments" in text
+            assert "3 late of 10 shipments" in text and "0 late of 20 shipments" in text
             open_alerts = page.locator("table", has_text="since").inner_text()
             assert "Amazon.ca (Canada)" in open_alerts and "Amazon.com (US)" not in open_alerts
         finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +24,7 @@ from monitor import metrics as m
 from monitor.accounts import AccountFault, Freshness, find_accounts, freshness, isolated
 from monitor.coverage import coverage
 from monitor.domain import FIRING, Status
+from monitor.headline import Headline, headline, since_day
 from monitor.models import (
     Account,
     AlertState,
@@ -87,6 +88,7 @@ def build(session: Session, targets: m.Targets, out: Path, as_of: datetime, stal
             view = failed_view(key, as_of, fault.error, fresh[account_id], targets.warn_ratio)
             _write(out, view, result)
         views.append(view)
+    views.sort(key=lambda v: (v.headline.rank if v.headline else (9, 0.0), v.key))  # the most urgent first
     result.index.write_text(pages.index_page(views, as_of), encoding="utf-8")
     return result
 
@@ -124,6 +126,7 @@ class AccountView:
     checklists: dict[str, list[appeal.ChecklistItem]] = field(default_factory=dict)
     drafts: list[str] = field(default_factory=list)  # file names under appeals/
     fault: str | None = None  # the account could not be evaluated: why
+    headline: Headline | None = None  # the one sentence: worst metric, since when, what to do now
     coverage: dict[str, list[SourceStatus]] = field(default_factory=dict)  # marketplace -> its sources
 
     @property
@@ -158,6 +161,7 @@ def failed_view(key: str, as_of: datetime, error: str, fresh: Freshness, warn_ra
         [],
         warn_ratio,
         fault=error,
+        headline=Headline(key, Status.CRITICAL, None, fault=error),
     )
 
 
@@ -170,9 +174,29 @@ def account_view(
         for g in m.account_groups(data.orders, data.defects, targets, account.key, m.METRICS, data.facts).groups
     }
     values = m.evaluate(data.orders, data.defects, as_of, targets, account.key, facts=data.facts)
+    history = _history(session, account, data, targets, as_of)
+    today = since_day(as_of)
+
+    def series_of(key: tuple[str, str, str]) -> list[tuple[date, str]]:
+        return [
+            (date.fromisoformat(d), status) for d, _, status in history.get(key, []) if date.fromisoformat(d) < today
+        ]
+
+    head = headline(
+        account.key,
+        values,
+        series_of,
+        {(k[0], k[1], str(k[2])): g for k, g in groups.items()},
+        data.orders,
+        as_of,
+        fresh.newest_order if fresh.stale else None,
+    )
     offenders: list[health.Offender] = []
-    for v in values:
-        if v.status in (Status.WARNING, Status.CRITICAL):
+    shown_families: set[tuple[str, str, str]] = set()
+    for v in sorted(values, key=lambda v: -v.definition.days):  # a family's longest window holds the others'
+        family = (v.marketplace, str(v.definition.family), str(v.channel))
+        if v.status in (Status.WARNING, Status.CRITICAL) and family not in shown_families:
+            shown_families.add(family)
             found = health.offenders_of(data, groups[(v.marketplace, v.metric, v.channel)], as_of)
             offenders += found[::-1][:OFFENDERS_SHOWN]
     imports = list(
@@ -191,7 +215,7 @@ def account_view(
         appeal_page_name(account.key),
         as_of,
         values,
-        _history(session, account, data, targets, as_of),
+        history,
         _defects_by_day(data.defects, as_of),
         offenders,
         list(
@@ -216,6 +240,7 @@ def account_view(
         {reason: appeal.checklist(session, account.key, reason) for reason in appeal.CHECKLISTS},
         _drafts(out, account.key),
         None,
+        head,
         {
             market: source_states(c)
             for market, c in coverage(session, account.id, targets.stale_hours, targets.default_marketplace).items()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from monitor.domain import Direction, Status
 from monitor.printable import printable as clean  # every string from a report, before a terminal or a message
@@ -87,3 +88,23 @@ def source_label(source: str) -> str:
     from monitor.domain import Source
 
     return LABELS[Source(source)]
+
+
+# what a metric's numerator counts, as a word before "of N orders" ("13 late of 316 shipments")
+COUNT_WORDS = {
+    "odr": "with a defect",
+    "lsr": "late",
+    "cr": "cancelled by the seller",
+    "vtr": "with valid tracking",
+    "otdr": "on time",
+}
+
+
+def counts(v: Any) -> str:
+    """A value's counts with their nouns: "13 late of 316 shipments" (units for OTDR)."""
+    return f"{v.numerator} {COUNT_WORDS[str(v.definition.family)]} of {v.denominator} {v.definition.counted}"
+
+
+def headroom(v: Any) -> str:
+    """ "headroom: 0 more late shipments" (how many more bad ones keep the target)."""
+    return "" if v.headroom is None else f"headroom: {v.headroom} more {v.definition.miss_label}"

@@ -9,7 +9,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from monitor.marketplaces import name as marketplace_name
 from monitor.present import fmt
+from monitor.present.headline import sentence as headline_sentence
 
 
 def script_json(value: Any) -> Markup:
@@ -37,6 +39,10 @@ def environment() -> Environment:
         script_json=script_json,
         count=fmt.count,
         window=lambda v: fmt.window(v.window_start, v.window_end),
+        counts=fmt.counts,
+        headroom=fmt.headroom,
+        marketplace=marketplace_name,
+        sentence=headline_sentence,
     )
     env.globals.update(target=fmt.target)
     return env
