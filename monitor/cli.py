@@ -200,14 +200,19 @@ def metrics_(
 
 @cli.command()
 @click.option("--as-of", "as_of", help="evaluate at this time instead of now (ISO timestamp or date)")
-@click.option("--dry-run", is_flag=True, help="print what would be sent; send nothing, change nothing")
+@click.option("--dry-run", is_flag=True, help="print every message that would be sent; send nothing, change nothing")
+@click.option(
+    "--all", "all_firing", is_flag=True, help="with --dry-run: also print the alerts already sent and still firing"
+)
 @_common
-def check(settings: Settings, as_of: str | None, dry_run: bool) -> None:
+def check(settings: Settings, as_of: str | None, dry_run: bool, all_firing: bool) -> None:
     """Evaluate the metrics, update alert state and send due notifications."""
     from monitor.present.terminal import check_summary
 
+    if all_firing and not dry_run:
+        raise click.UsageError("--all only goes with --dry-run (a real check sends what is due, once)")
     with _monitor(settings, printer=None if dry_run else click.echo) as monitor:
-        run = monitor.check(_as_of(as_of), dry_run)
+        run = monitor.check(_as_of(as_of), dry_run, all_firing)
     _echo(check_summary(run))
     if run.failed and not dry_run:
         sys.exit(1)
@@ -503,6 +508,30 @@ def appeal_draft(
 
 
 # ------------------------------------------------------------------ running it
+@cli.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=8050, show_default=True)
+@_common
+def serve(settings: Settings, port: int) -> None:
+    """Serve the dashboards (REPORTS_DIR) read-only on 127.0.0.1, for an SSH tunnel."""
+    from monitor.serve import server
+
+    folder = Path(settings.reports_dir)
+    if not (folder / "index.html").is_file():
+        raise click.ClickException(f"no dashboards in {folder} yet: run `account-health dashboard` first")
+    try:
+        httpd = server(folder, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
+    click.echo(f"serving {folder.resolve()} read-only on http://127.0.0.1:{httpd.server_address[1]}/ (Ctrl-C stops)")
+    click.echo(f"from your computer: ssh -L {port}:127.0.0.1:{port} THIS-SERVER, then open http://127.0.0.1:{port}/")
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        httpd.server_close()
+
+
 @cli.command(name="run")
 @click.option("--once", is_flag=True, help="run one full cycle (import, snapshots, check, dashboards) and exit")
 @_common
@@ -562,8 +591,11 @@ def demo(settings: Settings, directory: Path) -> None:
         _echo(terminal.metrics_table(monitor.metrics().values))
         click.echo("")
         _echo(terminal.check_summary(monitor.check()))
-        click.echo("\nwhich orders did the damage: account-health metrics --explain lsr_10d --account acme-us")
-        click.echo(f"dashboards: {terminal.dashboard_line(monitor.build_dashboards())}")
+        built = monitor.build_dashboards()
+        click.echo("\nevery account in one line, the most urgent first (the history says since when):")
+        _echo(terminal.headline_lines(built))
+        click.echo("\nwhich orders did the damage: account-health metrics --explain vtr_30d --account acme-us")
+        click.echo(f"dashboards: {terminal.dashboard_line(built)}")
 
 
 def main() -> None:

@@ -93,6 +93,17 @@ def _http_url(value: str) -> str:
     return value
 
 
+def _base_url(value: str) -> str:
+    """An http(s) or file URL of a folder (a trailing slash is added)."""
+    value = value.strip()
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https", "file") or (parts.scheme != "file" and not parts.netloc):
+        raise ValueError("must be an http(s) or file URL of the folder the dashboards are in")
+    return value if value.endswith("/") else value + "/"
+
+
 def _choice(*choices: str) -> Callable[[str], str]:
     def parse(value: str) -> str:
         value = value.strip().lower()
@@ -209,6 +220,14 @@ class Settings:
     )
     reports_dir: str = _setting(
         "reports", "where the HTML dashboards (and plan-of-action drafts) are written", group=STORAGE
+    )
+    dashboard_base_url: str = _setting(
+        "",
+        "where REPORTS_DIR is reachable from elsewhere (your web server, a synced share, or `account-health serve` "
+        "through an SSH tunnel, e.g. http://127.0.0.1:8050/): alert and page links start with it; empty = file:// "
+        "paths on this machine",
+        _base_url,
+        group=STORAGE,
     )
     evidence_dir: str = _setting(
         "data/evidence", "where copies of the documents attached for appeals are kept", group=STORAGE

@@ -9,13 +9,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from monitor import counting as cnt
+from monitor import health
 from monitor import metrics as m
 from monitor.domain import Family, Status
+from monitor.models import Account, MetricSnapshot
 
 SEVERITY = {Status.CRITICAL: 0, Status.WARNING: 1, Status.NO_DATA: 2, Status.GOOD: 3}
 SAVABLE_LISTED = 3
+HISTORY_DAYS = 90  # the days of history the pages chart and the headline looks back on
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,7 @@ class Headline:
     savable_count: int = 0
     stale_since: datetime | None = None  # the newest order, when the data is stale
     fault: str | None = None  # the account could not be evaluated
+    warned_since: date | None = None  # critical now: the first day of the warnings that led up to it
 
     @property
     def rank(self) -> tuple[int, float]:
@@ -61,14 +67,20 @@ def episode(days: Sequence[tuple[date, str]], today: tuple[date, str] | None = N
     series = [*days, *([today] if today else [])]
     if not series:
         return None, None
-    level = SEVERITY[Status(series[-1][1])]
+    return run_start(series, Status(series[-1][1])), next(
+        (day for day, status in series if status == Status.CRITICAL), None
+    )
+
+
+def run_start(series: Sequence[tuple[date, str]], at_least: Status) -> date | None:
+    """The first day of the run that ends the series at `at_least` or worse (None: the last day is better)."""
+    level = SEVERITY[at_least]
     since = None
     for day, status in reversed(series):
         if SEVERITY[Status(status)] > level:  # a better day ends the run
             break
         since = day
-    first = next((day for day, status in series if status == Status.CRITICAL), None)
-    return since, first
+    return since
 
 
 def savable_orders(data_orders, group: m.Group, as_of: datetime) -> tuple[list[str], int]:
@@ -109,6 +121,70 @@ def headline(
     if value is None:
         return Headline(account, Status.NO_DATA, None, stale_since=stale_since)
     key = (value.marketplace, value.metric, str(value.channel))
-    since, first = episode(series_of(key), (since_day(value.as_of), value.status))
+    series = [*series_of(key), (since_day(value.as_of), str(value.status))]
+    since, first = episode(series)
+    warned = run_start(series, Status.WARNING) if value.status == Status.CRITICAL else None
     ids, count = savable_orders(data_orders, groups[key], as_of) if key in groups else ([], 0)
-    return Headline(account, Status(value.status), value, since, first, tuple(ids), count, stale_since)
+    return Headline(
+        account, Status(value.status), value, since, first, tuple(ids), count, stale_since, warned_since=warned
+    )
+
+
+Series = dict[tuple[str, str, str], list[tuple[str, float | None, str]]]  # key -> (day, rate, status), oldest first
+
+
+def daily_series(
+    session: Session,
+    account: Account,
+    load: Callable[[], health.AccountData],
+    targets: m.Targets,
+    as_of: datetime,
+    days: int = 90,
+) -> dict[tuple[str, str, str], list[tuple[str, float | None, str]]]:
+    """Daily values (charts, the headline's since when): the stored snapshots when they cover
+    the range, else computed from the orders `load` returns."""
+    first_day = (as_of - timedelta(days=days)).date()
+    rows = session.execute(
+        select(
+            MetricSnapshot.marketplace,
+            MetricSnapshot.metric,
+            MetricSnapshot.channel,
+            MetricSnapshot.day,
+            MetricSnapshot.rate,
+            MetricSnapshot.status,
+        )
+        .where(
+            MetricSnapshot.account_id == account.id, MetricSnapshot.day >= first_day, MetricSnapshot.day < as_of.date()
+        )
+        .order_by(MetricSnapshot.day)
+    ).all()
+    series: dict[tuple[str, str, str], list[tuple[str, float | None, str]]] = {}
+    if len({r.day for r in rows}) >= days - 1:
+        for r in rows:
+            series.setdefault((r.marketplace, r.metric, r.channel), []).append((r.day.isoformat(), r.rate, r.status))
+        return series
+    data = load()  # only when the snapshots do not cover the days
+    for v in m.history(data.orders, data.defects, as_of, days, targets, account.key, facts=data.facts):
+        day = (v.as_of - timedelta(microseconds=1)).date().isoformat()
+        series.setdefault((v.marketplace, v.metric, str(v.channel)), []).append((day, v.rate, v.status))
+    return series
+
+
+def account_headline(
+    account: str,
+    values: Sequence[m.MetricValue],
+    history: Series,
+    groups: dict[tuple[str, str, str], m.Group],
+    data_orders,
+    as_of: datetime,
+    stale_since: datetime | None = None,
+) -> Headline:
+    """The headline from the daily history of `daily_series` (the days before today's value)."""
+    today = since_day(as_of)
+
+    def series_of(key: tuple[str, str, str]) -> list[tuple[date, str]]:
+        return [
+            (date.fromisoformat(d), status) for d, _, status in history.get(key, []) if date.fromisoformat(d) < today
+        ]
+
+    return headline(account, values, series_of, groups, data_orders, as_of, stale_since)

@@ -130,8 +130,17 @@ class Monitor:
     def notifiers(self) -> dict[str, Notifier]:
         return configured(self.settings, self.http, self.printer)
 
+    def base_url(self) -> str:
+        """Where the pages are reached from: DASHBOARD_BASE_URL, else the folder's file:// URL."""
+        return self.settings.dashboard_base_url or Path(self.settings.reports_dir).resolve().as_uri() + "/"
+
     def dashboard_url(self) -> str:
-        return (Path(self.settings.reports_dir).resolve() / "index.html").as_uri()
+        return self.base_url() + "index.html"
+
+    def account_url(self, account: str) -> str:
+        from monitor.slugs import page_name
+
+        return self.base_url() + page_name(account)
 
     # ------------------------------------------------------------ getting data in
     def import_paths(
@@ -283,12 +292,21 @@ class Monitor:
             return amazon.compare_with_amazon(session, self.targets, account, _marketplace(marketplace))
 
     # ------------------------------------------------------------ alerts, pages, health
-    def check(self, as_of: datetime | None = None, dry_run: bool = False) -> alerts.CheckRun:
+    def check(self, as_of: datetime | None = None, dry_run: bool = False, all_firing: bool = False) -> alerts.CheckRun:
         """Evaluate, update alert state, send what is due; the check is recorded (for `status`)
         unless it is a dry run."""
         now = self.clock()
         run = alerts.check_once(
-            self.sessions, self.settings, self.notifiers(), as_of or now, now, self.dashboard_url(), dry_run, self.sleep
+            self.sessions,
+            self.settings,
+            self.notifiers(),
+            as_of or now,
+            now,
+            self.dashboard_url(),
+            dry_run,
+            self.sleep,
+            all_firing,
+            self.account_url,
         )
         if not dry_run:
             with self.sessions.begin() as session:
@@ -315,6 +333,7 @@ class Monitor:
                 Path(out or self.settings.reports_dir),
                 as_of or self.clock(),
                 self.settings.stale_hours,
+                self.settings.dashboard_base_url,
             )
 
     def status(self) -> StatusReport:
@@ -402,7 +421,7 @@ class Monitor:
         """Sample reports for two accounts, written and imported."""
         from monitor import demo
 
-        files = demo.write_sample_reports(directory)
+        files = demo.write_sample_reports(directory, self.clock().replace(minute=0, second=0, microsecond=0))
         run = ImportRun()
         for path, account in files:
             run.results += import_paths(self.sessions, [path], self.settings, account=account)

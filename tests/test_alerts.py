@@ -8,6 +8,7 @@ import logging
 import ssl
 from datetime import UTC, datetime, timedelta
 from email import policy
+from pathlib import Path
 
 import pytest
 import trustme
@@ -24,6 +25,7 @@ from monitor.monitor import Monitor
 from monitor.notifiers import NOTIFIERS, configured
 from monitor.notifiers.email import EmailNotifier
 from monitor.present import alerts as words
+from monitor.slugs import page_name
 from tests.conftest import env_of, reconfigured, shop, smtp_settings, write
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
@@ -107,11 +109,16 @@ def test_one_message_per_account_with_every_firing_metric_critical_first(shop_db
         "Pre-fulfilment Cancellation Rate, MFN",
     ):
         assert f"CRITICAL {title}" in text
-    assert "3 of 23 late shipments, window 2026-10-22 to 2026-10-31" in text
+    assert "3 late of 23 shipments, window 2026-10-22 to 2026-10-31" in text
     assert "LATE-1: shipped 10 h after the expected ship date (SKU POT)" in text
-    assert "Confirm every shipment before its expected ship date" in text
-    assert "Dashboard: file://" in text
-    assert words.subject(result.messages[0]).startswith("[account-health] acme: CRITICAL: ")
+    assert text.count("Confirm every shipment before its expected ship date") == 1  # 10 and 30 days: advice once
+    assert text.count("LATE-1: shipped") == 1  # and each order once
+    assert f"Dashboard: file://{Path(shop_db.settings.reports_dir).resolve()}/{page_name('acme')}" in text
+    # the subject (what a phone shows) carries the headline: the number, the limit, since when, what to do
+    subject = words.subject(result.messages[0])
+    assert subject.startswith("[account-health] acme: CRITICAL (+2 more): LSR 10d 13.04 % (limit 4 %), critical since ")
+    assert "1 order still unconfirmed past or at its ship-by: OPEN-1" in subject
+    assert text.splitlines()[1] == subject.split(": ", 2)[2]  # the same sentence heads the body
     assert printed == [text]  # the console notifier
     assert result.delivery.sent == 1 and not result.failed
 
@@ -123,6 +130,31 @@ def test_dry_run_prints_and_changes_nothing(shop_db):
     out = CliRunner().invoke(cli, ["check", "--dry-run", "--as-of", "2026-10-31"], env=env_of(shop_db.settings))
     assert out.exit_code == 0 and "would send: [account-health] acme: CRITICAL" in out.output
     assert count(shop_db, AlertState) == 0
+
+
+def test_dry_run_after_a_check_says_nothing_is_due_and_all_prints_what_still_fires(shop_db):
+    run_check(shop_db)
+    env = env_of(shop_db.settings)
+    again = CliRunner().invoke(cli, ["check", "--dry-run", "--as-of", "2026-10-31"], env=env)
+    assert again.exit_code == 0 and "would send" not in again.output
+    assert "0 messages due" in again.output and "`check --dry-run --all` prints them again" in again.output
+    every = CliRunner().invoke(cli, ["check", "--dry-run", "--all", "--as-of", "2026-10-31"], env=env)
+    assert every.exit_code == 0 and "would send: [account-health] acme: CRITICAL" in every.output
+    assert "1 message due" in every.output and "LATE-1: shipped" in every.output
+    assert count(shop_db, Notification) == 1  # nothing sent again
+    refused = CliRunner().invoke(cli, ["check", "--all"], env=env)
+    assert refused.exit_code == 2 and "--all only goes with --dry-run" in refused.output
+
+
+def test_links_start_with_the_dashboard_base_url(shop_db):
+    settings = reconfigured(shop_db.settings, dashboard_base_url="https://health.example.com/acme-team")
+    (message,) = run_check(shop_db, settings, dry_run=True).messages
+    assert message.dashboard_url == f"https://health.example.com/acme-team/{page_name('acme')}"
+    with Monitor.open(settings) as monitor:
+        built = monitor.build_dashboards(as_of=AS_OF)
+    page = built.pages[0].read_text(encoding="utf-8")
+    assert 'href="https://health.example.com/acme-team/index.html"' in page
+    assert 'href="https://health.example.com/acme-team/appeal-' in page
 
 
 def test_a_restart_between_checks_sends_nothing_twice(shop_db):
@@ -225,7 +257,10 @@ def test_email_to_several_recipients_with_text_and_html(shop_db, smtp, free_port
     parsed = email.message_from_bytes(raw, policy=policy.default)
     assert parsed["Subject"].strip().startswith("[account-health] acme: CRITICAL")
     assert parsed.get_body(("plain",)).get_content().startswith("Account health of acme")
-    assert "<h2>Account health of acme</h2>" in parsed.get_body(("html",)).get_content()
+    body = parsed.get_body(("html",)).get_content()
+    assert "Account health of acme</td>" in body and "LSR 10d 13.04 % (limit 4 %)" in body
+    # styled for e-mail clients: inline styles and bgcolor attributes, nothing fetched from elsewhere
+    assert 'bgcolor="#d92d20"' in body and "<style" not in body and "<link" not in body and "src=" not in body
 
 
 def tls(tmp_path):

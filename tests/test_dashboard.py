@@ -166,7 +166,72 @@ def test_each_marketplace_has_its_own_section_with_amazons_window(tmp_path, sqli
             text = page.inner_text("body")
             assert "Amazon's window 2026-10-22 to 2026-10-31 (ends 0 days before the report day; default)" in text
             assert "3 late of 10 shipments" in text and "0 late of 20 shipments" in text
-            open_alerts = page.locator("table", has_text="since").inner_text()
+            open_alerts = page.locator("table", has_text="at this level since").inner_text()
             assert "Amazon.ca (Canada)" in open_alerts and "Amazon.com (US)" not in open_alerts
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def demo_pages(tmp_path_factory):
+    """The demo's pages: two accounts on two marketplaces each, 120 days of history."""
+    folder = tmp_path_factory.mktemp("demo-pages")
+    env = {"DATABASE_URL": f"sqlite:///{folder / 'm.db'}", "REPORTS_DIR": str(folder / "reports")}
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(folder / "demo")], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return folder / "reports"
+
+
+OVERFLOW = """() => {
+  const width = window.innerWidth;
+  const charts = [...document.querySelectorAll('.js-plotly-plot')].map(c => c.getBoundingClientRect());
+  const cards = [...document.querySelectorAll('.card, .tile, .headline, .chart')].map(c => c.getBoundingClientRect());
+  const box = document.querySelector('main'), style = getComputedStyle(box), outer = box.getBoundingClientRect();
+  const main = {left: outer.left + parseFloat(style.paddingLeft), right: outer.right - parseFloat(style.paddingRight)};
+  main.width = main.right - main.left;
+  return {
+    scroll: document.documentElement.scrollWidth, width,
+    charts: charts.length, chartsOut: charts.filter(r => r.left < 0 || r.right > width + 0.5).length,
+    widest: Math.max(0, ...cards.map(r => r.width)), content: main.width,
+    cardsOut: cards.filter(r => r.left < main.left - 0.5 || r.right > main.right + 0.5).length,
+  };
+}"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+@pytest.mark.parametrize("width", [400, 1400])
+def test_pages_fit_a_phone_and_a_wide_screen(demo_pages, width):
+    """At 400 px (a phone, where an alert is read) nothing overflows sideways and every chart is
+    inside the viewport; at 1400 px no card is wider than the content. Screenshots: test-report/."""
+    from playwright.sync_api import sync_playwright
+
+    REPORT_DIR.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            for name in ("index.html", page_name("acme-us"), appeal_page_name("acme-us")):
+                page.goto((demo_pages / name).as_uri())
+                page.wait_for_load_state("load")
+                page.wait_for_timeout(300)  # Plotly's resize
+                seen = page.evaluate(OVERFLOW)
+                print(f"\n{width} px {name}: {seen}")
+                assert seen["scroll"] <= seen["width"], seen
+                assert seen["chartsOut"] == 0 and seen["cardsOut"] == 0, seen
+                assert seen["widest"] <= seen["content"] + 0.5, seen
+                if name == page_name("acme-us"):
+                    assert seen["charts"] >= 15
+                stem = name.removesuffix(".html").split("-")[0]
+                page.screenshot(path=str(REPORT_DIR / f"{stem}-{width}px.png"), full_page=True)
+            # the index: the most urgent first, the headline on each tile, a filter and a search
+            page.goto((demo_pages / "index.html").as_uri())
+            tiles = page.locator(".tile h3").all_inner_texts()
+            assert tiles == ["acme-us", "bolt-de"]
+            assert "VTR on Amazon.com (US)" in page.locator(".tile").first.inner_text()
+            page.select_option("#status", "good")
+            assert page.locator(".tile:visible h3").all_inner_texts() == ["bolt-de"]
+            page.select_option("#status", "")
+            page.fill("#search", "ACME")
+            assert page.locator(".tile:visible h3").all_inner_texts() == ["acme-us"]
         finally:
             browser.close()

@@ -38,3 +38,5 @@ def test_notebook_recomputes_lsr_by_hand_and_matches_the_library(tmp_path, monke
     by_hand = outputs.split("by hand: ")[1].split(" =")[0]
     library = outputs.split("library: ")[1].split(" =")[0]
     assert by_hand == library
+    drawn, late = outputs.split("chart: ")[1].split(" late orders")[0].split(" of ")
+    assert drawn == late and int(late) > 0  # the unconfirmed ones (no carrier yet) too

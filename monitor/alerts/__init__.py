@@ -25,6 +25,7 @@ from monitor.alerts.message import NOTICE_LEVEL, RESOLVED, Item, Message, Notice
 from monitor.config import Settings
 from monitor.domain import AlertLevel, Family
 from monitor.facts import amazon_signals
+from monitor.headline import HISTORY_DAYS, account_headline, daily_series
 from monitor.marketplaces import UNKNOWN
 from monitor.models import Account, AlertState
 from monitor.notifiers import Notifier
@@ -85,6 +86,8 @@ class CheckContext:
     now: datetime
     dashboard_url: str
     dry_run: bool
+    all_firing: bool = False  # a message for every account with a firing alert, sent before or not
+    account_url: Callable[[str], str] | None = None  # the link to an account's page
 
 
 def check_once(
@@ -96,6 +99,8 @@ def check_once(
     dashboard_url: str,
     dry_run: bool = False,
     sleep: Callable[[float], None] = time.sleep,
+    all_firing: bool = False,
+    account_url: Callable[[str], str] | None = None,
 ) -> CheckRun:
     """Evaluate every account, update alert state, queue and deliver due messages.
 
@@ -103,7 +108,17 @@ def check_once(
     value nobody foresaw) is reported in `faults` and alerted as a monitor fault, and every
     other account is still checked and alerted."""
     run = CheckRun(dry_run=dry_run)
-    context = CheckContext(settings, m.Targets.from_settings(settings), notifiers, as_of, now, dashboard_url, dry_run)
+    context = CheckContext(
+        settings,
+        m.Targets.from_settings(settings),
+        notifiers,
+        as_of,
+        now,
+        dashboard_url,
+        dry_run,
+        all_firing,
+        account_url,
+    )
     with sessions() as session:
         fresh = freshness(session, as_of, settings.stale_hours)  # judged on the newest order, at the check's time
         accounts = [(account.id, account.key) for account in find_accounts(session)]
@@ -231,7 +246,9 @@ def _check_account(session: Session, context: CheckContext, account: Account, fr
         steps.append((key, step, value))
         rows[key] = _save(session, account.id, key, row, step, value, now)
     notices = _notices(session, account.id, groups.values(), covered, rows, now)
-    if not any(step.event for _, step, _ in steps) and not notices:
+    if not any(step.event for _, step, _ in steps) and not notices and not context.all_firing:
+        return
+    if context.all_firing and not any(step.level.firing for _, step, _ in steps) and not notices:
         return
     items = list(notices)
     for key, step, value in steps:
@@ -247,7 +264,18 @@ def _check_account(session: Session, context: CheckContext, account: Account, fr
             closed = coverage.GapKey(key[0], coverage.Source(key[2])) if key[1] == GAP else None
             items.append(Item(RESOLVED, step.event, value, signal=signals.get(key), fault=fixed, gap=closed))
     marketplaces = tuple(sorted({v.marketplace for v in values} - {UNKNOWN}))
-    message = Message(account.key, marketplaces, tuple(items), context.dashboard_url)
+    history = daily_series(
+        session,
+        account,
+        lambda: health.load(session, account, targets, health.DETAIL_FIELDS, health.since_for(as_of, HISTORY_DAYS)),
+        targets,
+        as_of,
+        HISTORY_DAYS,
+    )
+    stale_since = fresh.newest_order if fresh.stale else None
+    head = account_headline(account.key, values, history, groups, data.orders, as_of, stale_since)
+    url = context.dashboard_url if context.account_url is None else context.account_url(account.key)
+    message = Message(account.key, marketplaces, tuple(items), url, headline=head)
     run.messages.append(message)
     from monitor.present.alerts import subject
 

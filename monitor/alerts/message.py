@@ -10,6 +10,7 @@ from datetime import date, datetime
 from monitor.coverage import Gap, GapKey
 from monitor.domain import AlertLevel, Source
 from monitor.facts import AmazonSignal
+from monitor.headline import Headline
 from monitor.metrics import MetricValue
 
 RESOLVED = "resolved"
@@ -79,6 +80,7 @@ class Message:
     items: tuple[Item, ...] = ()
     dashboard_url: str = ""
     reminder: Reminder | None = None
+    headline: Headline | None = None  # the account's worst metric, since when, what to do now
     sorted_items: tuple[Item, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

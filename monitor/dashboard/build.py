@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -24,14 +24,13 @@ from monitor import metrics as m
 from monitor.accounts import AccountFault, Freshness, find_accounts, freshness, isolated
 from monitor.coverage import coverage
 from monitor.domain import FIRING, Status
-from monitor.headline import Headline, headline, since_day
+from monitor.headline import HISTORY_DAYS, Headline, account_headline, daily_series
 from monitor.models import (
     Account,
     AlertState,
     CaseEntry,
     ImportAccount,
     ImportRecord,
-    MetricSnapshot,
     Notification,
     PerformanceMetric,
     PerformanceReport,
@@ -42,7 +41,6 @@ from monitor.status import SourceStatus, source_states
 
 log = logging.getLogger(__name__)
 
-HISTORY_DAYS = 90
 OFFENDERS_SHOWN = 25
 
 
@@ -53,6 +51,7 @@ class DashboardRun:
     index: Path
     pages: list[Path] = field(default_factory=list)
     faults: list[AccountFault] = field(default_factory=list)  # accounts whose page says it could not be built
+    headlines: list[Headline] = field(default_factory=list)  # every account's, the most urgent first
 
     @property
     def failed(self) -> bool:
@@ -68,8 +67,11 @@ def write_plotly(out: Path) -> Path:
     return target
 
 
-def build(session: Session, targets: m.Targets, out: Path, as_of: datetime, stale_hours: float) -> DashboardRun:
-    """Write index.html and one page per account into `out`."""
+def build(
+    session: Session, targets: m.Targets, out: Path, as_of: datetime, stale_hours: float, base_url: str = ""
+) -> DashboardRun:
+    """Write index.html and one page per account into `out`; links start with `base_url` (DASHBOARD_BASE_URL)
+    when it is set, else they are relative."""
     out.mkdir(parents=True, exist_ok=True)
     write_plotly(out)
     views = []
@@ -82,14 +84,17 @@ def build(session: Session, targets: m.Targets, out: Path, as_of: datetime, stal
             account = session.get(Account, account_id)
             assert account is not None
             view = account_view(session, account, targets, as_of, fresh[account_id], out)
+            view.base_url = base_url
             _write(out, view, result)
         for fault in faults:
             result.faults.append(fault)
             view = failed_view(key, as_of, fault.error, fresh[account_id], targets.warn_ratio)
+            view.base_url = base_url
             _write(out, view, result)
         views.append(view)
     views.sort(key=lambda v: (v.headline.rank if v.headline else (9, 0.0), v.key))  # the most urgent first
-    result.index.write_text(pages.index_page(views, as_of), encoding="utf-8")
+    result.index.write_text(pages.index_page(views, as_of, base_url), encoding="utf-8")
+    result.headlines = [v.headline for v in views if v.headline is not None]
     return result
 
 
@@ -128,6 +133,7 @@ class AccountView:
     fault: str | None = None  # the account could not be evaluated: why
     headline: Headline | None = None  # the one sentence: worst metric, since when, what to do now
     coverage: dict[str, list[SourceStatus]] = field(default_factory=dict)  # marketplace -> its sources
+    base_url: str = ""  # DASHBOARD_BASE_URL: links start with it; empty: relative links
 
     @property
     def worst(self) -> Status:
@@ -174,18 +180,11 @@ def account_view(
         for g in m.account_groups(data.orders, data.defects, targets, account.key, m.METRICS, data.facts).groups
     }
     values = m.evaluate(data.orders, data.defects, as_of, targets, account.key, facts=data.facts)
-    history = _history(session, account, data, targets, as_of)
-    today = since_day(as_of)
-
-    def series_of(key: tuple[str, str, str]) -> list[tuple[date, str]]:
-        return [
-            (date.fromisoformat(d), status) for d, _, status in history.get(key, []) if date.fromisoformat(d) < today
-        ]
-
-    head = headline(
+    history = daily_series(session, account, lambda: data, targets, as_of, HISTORY_DAYS)
+    head = account_headline(
         account.key,
         values,
-        series_of,
+        history,
         {(k[0], k[1], str(k[2])): g for k, g in groups.items()},
         data.orders,
         as_of,
@@ -251,36 +250,6 @@ def account_view(
 def _drafts(out: Path, key: str) -> list[str]:
     folder = out / "appeals"
     return sorted((p.name for p in folder.glob(draft_pattern(key))), reverse=True) if folder.is_dir() else []
-
-
-def _history(
-    session: Session, account: Account, data: health.AccountData, targets: m.Targets, as_of: datetime
-) -> dict[tuple[str, str, str], list[tuple[str, float | None, str]]]:
-    """Daily values for the charts: the stored snapshots when they cover the range, else computed."""
-    first_day = (as_of - timedelta(days=HISTORY_DAYS)).date()
-    rows = session.execute(
-        select(
-            MetricSnapshot.marketplace,
-            MetricSnapshot.metric,
-            MetricSnapshot.channel,
-            MetricSnapshot.day,
-            MetricSnapshot.rate,
-            MetricSnapshot.status,
-        )
-        .where(
-            MetricSnapshot.account_id == account.id, MetricSnapshot.day >= first_day, MetricSnapshot.day < as_of.date()
-        )
-        .order_by(MetricSnapshot.day)
-    ).all()
-    series: dict[tuple[str, str, str], list[tuple[str, float | None, str]]] = {}
-    if len({r.day for r in rows}) >= HISTORY_DAYS - 1:
-        for r in rows:
-            series.setdefault((r.marketplace, r.metric, r.channel), []).append((r.day.isoformat(), r.rate, r.status))
-        return series
-    for v in m.history(data.orders, data.defects, as_of, HISTORY_DAYS, targets, account.key, facts=data.facts):
-        day = (v.as_of - timedelta(microseconds=1)).date().isoformat()
-        series.setdefault((v.marketplace, v.metric, str(v.channel)), []).append((day, v.rate, v.status))
-    return series
 
 
 def _defects_by_day(defects: pd.DataFrame, as_of: datetime) -> dict[str, dict[str, int]]:

@@ -9,6 +9,7 @@ carries a line break.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from monitor import coverage
@@ -17,6 +18,7 @@ from monitor.domain import AlertLevel, Family
 from monitor.marketplaces import UNKNOWN
 from monitor.marketplaces import name as marketplace_name
 from monitor.present import fmt
+from monitor.present.headline import sentence as headline_sentence
 from monitor.present.html import render
 
 PREFIX = "[account-health]"
@@ -30,7 +32,7 @@ ACTIONS: dict[str, list[str]] = {
         "Answer every buyer message within 24 hours and every A-to-z claim before its deadline.",
         "Refund or replace quickly when an item is late or damaged: a resolved problem rarely becomes a claim.",
         "Ask for removal of feedback that is really a product review or about Amazon's delivery (FBA).",
-        "Check the SKUs with defects below for listing errors, quality or packaging problems.",
+        "Check the SKUs with defects (listed with the orders) for listing errors, quality or packaging problems.",
     ],
     Family.LSR: [
         "Confirm every shipment before its expected ship date, the same day it leaves.",
@@ -41,7 +43,7 @@ ACTIONS: dict[str, list[str]] = {
     Family.CR: [
         "Keep inventory in sync across every channel so that nothing sells that is not in stock.",
         "Ask the buyer to cancel through Amazon (a buyer-requested cancellation does not count).",
-        "Check the SKUs cancelled below for stock-count errors.",
+        "Check the SKUs cancelled (listed with the orders) for stock-count errors.",
     ],
     Family.VTR: [
         "Confirm each shipment with the carrier's real tracking number, and pick the right carrier name.",
@@ -50,7 +52,7 @@ ACTIONS: dict[str, list[str]] = {
     Family.OTDR: [
         "Set delivery promises (transit times) that the carrier really meets.",
         "Switch slow carriers or services, and ship before the cut-off time.",
-        "Check the late deliveries below for a carrier or region that keeps missing.",
+        "Check the late deliveries (listed with the orders) for a carrier or region that keeps missing.",
     ],
     "amazon": [
         "Open Account Health in Seller Central and answer every issue it lists, oldest first.",
@@ -152,12 +154,13 @@ def where(message: Message) -> str:
     )
 
 
-def describe(item: Item) -> list[str]:
-    """The lines about one alert, plain text without control characters (escaping is the medium's)."""
-    return [fmt.clean(line) for line in _describe(item)]
+def describe(item: Item, shown: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """The lines about one alert, plain text without control characters (escaping is the medium's);
+    orders in `shown` were listed by an earlier alert of the message and are not listed again."""
+    return [fmt.clean(line) for line in _describe(item, shown)]
 
 
-def _describe(item: Item) -> list[str]:
+def _describe(item: Item, shown: set[str] | frozenset[str]) -> list[str]:
     if item.notice is not None:
         return [
             f"{item.notice.reason[:1].upper()}{item.notice.reason[1:]}: Amazon judges it, the monitor cannot. "
@@ -190,12 +193,14 @@ def _describe(item: Item) -> list[str]:
     metric = v.definition
     lines = [
         f"{fmt.percent(v.rate)} against a target of {fmt.target(v.limit, v.direction, words=True)}: "
-        f"{v.numerator} of {v.denominator} {metric.numerator_label}, window {fmt.window(v.window_start, v.window_end)}."
+        f"{fmt.counts(v)}, window {fmt.window(v.window_start, v.window_end)}."
     ]
     if item.level == AlertLevel.CRITICAL:
         lines.append("The target is missed now.")
     elif v.headroom is not None:
-        lines.append(f"{v.headroom + 1} more {metric.miss_label} in the next {metric.days} days would miss the target.")
+        lines.append(
+            f"{fmt.more(v.headroom + 1, metric.miss_label)} in the next {metric.days} days would miss the target."
+        )
     if v.projected_rate is not None and v.projection_misses and item.level != AlertLevel.CRITICAL:
         lines.append(
             f"Amazon will show at least {fmt.percent(v.projected_rate)} on {v.projected_date}: the orders "
@@ -203,11 +208,18 @@ def _describe(item: Item) -> list[str]:
         )
     if v.forecast_breach:
         lines.append(f"At the current trend the target is missed around {v.forecast_breach}.")
-    if item.offenders:
-        lines.append(f"Orders that count against it ({len(item.offenders)}, the latest first):")
+    fresh = [o for o in item.offenders if o.order_id not in shown]
+    if item.offenders and not fresh:
+        lines.append(f"Every order that counts against it ({len(item.offenders)}) is listed above.")
+    elif fresh:
+        again = len(item.offenders) - len(fresh)
+        lines.append(
+            f"Orders that count against it ({len(item.offenders)}, the latest first"
+            + (f"; {again} listed above are left out" if again else "")
+            + "):"
+        )
         lines += [
-            f"  {o.order_id}: {o.reason}" + (f" (SKU {o.sku})" if o.sku else "")
-            for o in item.offenders[:OFFENDERS_LISTED]
+            f"  {o.order_id}: {o.reason}" + (f" (SKU {o.sku})" if o.sku else "") for o in fresh[:OFFENDERS_LISTED]
         ]
         skus = Counter(o.sku for o in item.offenders if o.sku).most_common(3)
         if skus:
@@ -239,24 +251,74 @@ def subject(message: Message) -> str:
         text = f"{PREFIX} {message.account}: follow up on {what} (due {r.follow_up_on.isoformat()})"
     elif message.firing:
         first = message.firing[0]
-        more = f" and {len(message.firing) - 1} more" if len(message.firing) > 1 else ""
+        more = f" (+{len(message.firing) - 1} more)" if len(message.firing) > 1 else ""
         head = str(first.level).replace("no_data", "stale data").upper()
-        text = f"{PREFIX} {where(message)}: {head}: {title(first)}{more}"
+        what = (headline_line(message) if _leads(message) else None) or title(first)
+        text = f"{PREFIX} {message.account}: {head}{more}: {what}"
     else:
         text = f"{PREFIX} {where(message)}: resolved: {', '.join(title(i) for i in message.resolved)}"
     return one_line(text)[:SUBJECT_LIMIT]
+
+
+def _leads(message: Message) -> bool:
+    """The headline leads the message when it speaks of the alert the message leads with."""
+    h, first = message.headline, message.firing[0] if message.firing else None
+    if h is None or h.value is None or first is None or first.value is None:
+        return False
+    return first.value.marketplace == h.value.marketplace and first.value.definition.family is h.value.definition.family
+
+
+def headline_line(message: Message) -> str | None:
+    """The account's headline, when there is something firing to lead with."""
+    if message.headline is None or not message.firing or message.headline.status not in ("critical", "warning"):
+        return None
+    return headline_sentence(message.headline)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One firing alert in words, for every medium."""
+
+    level: str
+    label: str
+    title: str
+    lines: list[str]
+    actions: list[str]  # empty when an earlier section of the same metric family gave them
+
+
+def sections(message: Message) -> list[Section]:
+    """The firing alerts in order; a metric family's orders and advice once (the 10- and 30-day
+    Late Shipment Rate share them)."""
+    out: list[Section] = []
+    listed: dict[tuple[str, str, str], set[str]] = {}  # family -> the order ids listed so far
+    for item in message.firing:
+        v = item.value
+        family = (v.marketplace, str(v.definition.family), str(v.channel)) if v is not None else None
+        shown = listed.get(family, set()) if family is not None else set()
+        lines = describe(item, shown)
+        todo = actions(item)
+        if family is not None and family in listed:
+            todo = []
+            lines.append("What to do: as above.")
+        if family is not None:
+            listed.setdefault(family, set()).update(o.order_id for o in item.offenders[:OFFENDERS_LISTED])
+        out.append(Section(str(item.level), fmt.level_label(item.level), title(item), lines, todo))
+    return out
 
 
 def text(message: Message) -> str:
     """The plain-text body (console, e-mail text part)."""
     if message.reminder is not None:
         return _reminder_text(message)
-    out = [f"Account health of {where(message)}", ""]
-    for item in message.firing:
-        out.append(f"{fmt.level_label(item.level)} {title(item)}")
-        out += [f"  {line}" for line in describe(item)]
-        out.append("  What to do:")
-        out += [f"  - {a}" for a in actions(item)]
+    out = [f"Account health of {where(message)}"]
+    lead = headline_line(message)
+    out += [lead, ""] if lead else [""]
+    for section in sections(message):
+        out.append(f"{section.label} {section.title}")
+        out += [f"  {line}" for line in section.lines]
+        if section.actions:
+            out.append("  What to do:")
+            out += [f"  - {a}" for a in section.actions]
         out.append("")
     for item in message.resolved:
         out.append(f"RESOLVED {title(item)}: {resolution(item)}.")
@@ -277,19 +339,6 @@ def _reminder_text(message: Message) -> str:
     )
 
 
-def _sections(message: Message) -> list[dict[str, Any]]:
-    return [
-        {
-            "level": str(item.level),
-            "label": fmt.level_label(item.level),
-            "title": title(item),
-            "lines": describe(item),
-            "actions": actions(item),
-        }
-        for item in message.firing
-    ]
-
-
 def html(message: Message) -> str:
     """The e-mail's HTML part."""
     if message.reminder is not None:
@@ -302,7 +351,9 @@ def html(message: Message) -> str:
     return render(
         "email.html",
         where=where(message),
-        sections=_sections(message),
+        headline=headline_line(message),
+        level=message.level,
+        sections=sections(message),
         resolved=[(title(i), resolution(i)) for i in message.resolved],
         dashboard=message.dashboard_url,
     )
@@ -315,14 +366,22 @@ def slack(message: Message) -> dict[str, Any]:
     if message.reminder is not None:
         body = s(_reminder_text(message))[:SLACK_TEXT_LIMIT]
         return {"text": s(head), "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": body}}]}
-    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": head[:150]}}]
-    for item in message.firing:
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": one_line(f"{where(message)}: {message.level.upper()}")[:150]},
+        }
+    ]
+    lead = headline_line(message)
+    if lead:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*{s(lead)}*"[:SLACK_TEXT_LIMIT]}})
+    for section in sections(message):
         body = "\n".join(
             [
-                f"*{fmt.level_label(item.level)} {s(title(item))}*",
-                *(s(x) for x in describe(item)),
-                "_What to do:_",
-                *(f"• {s(a)}" for a in actions(item)),
+                f"*{section.label} {s(section.title)}*",
+                *(s(x) for x in section.lines),
+                *(["_What to do:_"] if section.actions else []),
+                *(f"• {s(a)}" for a in section.actions),
             ]
         )
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body[:SLACK_TEXT_LIMIT]}})

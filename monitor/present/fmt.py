@@ -78,6 +78,11 @@ def minute(moment: datetime | None, none: str = "never") -> str:
     return none if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
+def plural(n: int, word: str) -> str:
+    """ "1 message", "2 messages"."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def count(value: int | None) -> str:
     return NONE if value is None else str(value)
 
@@ -90,21 +95,31 @@ def source_label(source: str) -> str:
     return LABELS[Source(source)]
 
 
-# what a metric's numerator counts, as a word before "of N orders" ("13 late of 316 shipments")
-COUNT_WORDS = {
-    "odr": "with a defect",
-    "lsr": "late",
-    "cr": "cancelled by the seller",
-    "vtr": "with valid tracking",
-    "otdr": "on time",
-}
-
-
 def counts(v: Any) -> str:
-    """A value's counts with their nouns: "13 late of 316 shipments" (units for OTDR)."""
-    return f"{v.numerator} {COUNT_WORDS[str(v.definition.family)]} of {v.denominator} {v.definition.counted}"
+    """A value's counts with their nouns: "13 late of 316 shipments", "1 of 221 orders cancelled by
+    the seller", "893 of 970 shipments with valid tracking"."""
+    family = str(v.definition.family)
+    if family == "lsr":
+        return f"{v.numerator} late of {v.denominator} shipments"
+    if family == "cr":
+        return f"{v.numerator} of {v.denominator} orders cancelled by the seller"
+    return f"{v.numerator} of {v.denominator} {v.definition.numerator_label}"
+
+
+SINGULAR = {"orders": "order", "shipments": "shipment", "cancellations": "cancellation", "units": "unit"}
+
+
+def more(n: int, label: str) -> str:
+    """ "1 more late shipment", "3 more late shipments" (label: the plural, as metrics name it)."""
+    if n != 1:
+        return f"{n} more {label}"
+    words = label.split(" ")
+    at = next((i for i, w in enumerate(words) if w in SINGULAR), None)
+    if at is not None:
+        words[at] = SINGULAR[words[at]]
+    return f"1 more {' '.join(words)}"
 
 
 def headroom(v: Any) -> str:
     """ "headroom: 0 more late shipments" (how many more bad ones keep the target)."""
-    return "" if v.headroom is None else f"headroom: {v.headroom} more {v.definition.miss_label}"
+    return "" if v.headroom is None else f"headroom: {more(v.headroom, v.definition.miss_label)}"

@@ -42,9 +42,11 @@ def sentence(h: Headline) -> str:
         return fmt.clean(f"{prefix}{name}{where}: no data ({v.no_data_reason or 'nothing to judge'})")
     head = f"{prefix}{name}{where} {fmt.percent(v.rate)} ({limit})"
     if h.status == Status.GOOD:
-        room = f", room for {v.headroom} more {v.definition.miss_label}" if v.headroom is not None else ""
+        room = f", room for {fmt.more(v.headroom, v.definition.miss_label)}" if v.headroom is not None else ""
         return fmt.clean(f"{head}, within target{room}")
     parts = [f"{head}, {fmt.status_label(h.status)} since {short_day(h.since)}"]
+    if h.warned_since is not None and h.since is not None and h.warned_since < h.since:
+        parts[0] += f" (warned from {short_day(h.warned_since)})"
     if h.first_crossed is not None and h.first_crossed != h.since:
         parts[0] += f", first crossed {short_day(h.first_crossed)}"
     if v.projected_rate is not None and v.status != Status.CRITICAL and v.projected_date:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from monitor.domain import Status
+from monitor.headline import HISTORY_DAYS, SEVERITY, episode
 from monitor.marketplaces import name as marketplace_name
 from monitor.metrics import METRICS_BY_ID, MetricValue
 from monitor.present import fmt
@@ -21,8 +23,8 @@ if TYPE_CHECKING:
 DEFECT_NAMES = {"a_to_z_claim": "A-to-z claims", "negative_feedback": "negative feedback", "chargeback": "chargebacks"}
 
 
-def index_page(views: Sequence[AccountView], as_of: datetime) -> str:
-    return render("index.html", views=views, as_of=as_of)
+def index_page(views: Sequence[AccountView], as_of: datetime, base_url: str = "") -> str:
+    return render("index.html", views=views, as_of=as_of, base_url=base_url)
 
 
 def account_page(view: AccountView) -> str:
@@ -41,7 +43,9 @@ def account_page(view: AccountView) -> str:
         )
         for market, values in _by_marketplace(view.values)
     ]
-    charts.append(("chart-defects", defects_chart(view.defects_by_day)))
+    last = view.as_of - timedelta(microseconds=1)
+    first = last - timedelta(days=HISTORY_DAYS)
+    charts.append(("chart-defects", defects_chart(view.defects_by_day, f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}")))
     offenders = [
         (
             marketplace_name(o.marketplace),
@@ -76,7 +80,7 @@ def account_page(view: AccountView) -> str:
             marketplace_name(a.marketplace),
             key_label(a.metric),
             a.channel.upper(),
-            f"{a.since:%Y-%m-%d %H:%M}",
+            *_bad_since(view, a),
             fmt.percent(a.last_rate),
         )
         for a in view.open_alerts
@@ -127,11 +131,31 @@ def account_page(view: AccountView) -> str:
     )
 
 
+def _bad_since(view: AccountView, alert: Any) -> tuple[str, str]:
+    """(since, first crossed) of an open alert: a metric's from its daily history (when it went bad,
+    not when the monitor first looked); an account-wide alert's from when it was first seen."""
+    series = view.history.get((alert.marketplace, alert.metric, alert.channel))
+    today = (view.as_of - timedelta(microseconds=1)).date()
+    value = next(
+        (
+            v
+            for v in view.values
+            if (v.marketplace, v.metric, str(v.channel)) == (alert.marketplace, alert.metric, alert.channel)
+        ),
+        None,
+    )
+    if series is None or value is None:
+        return f"{alert.since:%Y-%m-%d %H:%M} (first seen)", ""
+    days = [(date.fromisoformat(d), status) for d, _, status in series if date.fromisoformat(d) < today]
+    since, first = episode(days, (today, value.status))
+    return fmt.day(since), fmt.day(first)
+
+
 def _by_marketplace(values: Sequence[MetricValue]) -> list[tuple[str, list[MetricValue]]]:
     groups: dict[str, list[MetricValue]] = {}
     for v in values:
         groups.setdefault(v.marketplace, []).append(v)
-    return list(groups.items())
+    return sorted(groups.items(), key=lambda kv: (min(SEVERITY[Status(v.status)] for v in kv[1]), kv[0]))  # worst first
 
 
 def appeal_page(view: AccountView) -> str:
@@ -200,6 +224,11 @@ def metric_chart(v: MetricValue, series: list[tuple[str, float | None, str]], wa
             "line": {"color": "#d92d20", "dash": "dash"},
         },
     ]
+    empty = (
+        [_empty_note(f"no data: {v.no_data_reason}" if v.no_data_reason else "no data in these days")]
+        if not known
+        else []
+    )
     return {
         "data": [
             {
@@ -213,24 +242,50 @@ def metric_chart(v: MetricValue, series: list[tuple[str, float | None, str]], wa
             }
         ],
         "layout": {
-            "title": {"text": f"{v.definition.name} · {v.channel.upper()} · {v.marketplace} (%)"},
+            "title": {"text": f"{v.definition.short_name()} · {v.channel.upper()} (%)", "font": {"size": 14}},
             "shapes": shapes,
+            "annotations": empty,
+            "xaxis": {"type": "date"},
             "margin": {"l": 40, "r": 10, "t": 40, "b": 30},
             "showlegend": False,
         },
     }
 
 
-def defects_chart(by_day: dict[str, dict[str, int]]) -> dict[str, Any]:
+def _empty_note(text: str) -> dict[str, Any]:
+    """A chart with nothing to draw says why, in its middle."""
+    return {"text": text, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5, "showarrow": False}
+
+
+DAY_MS = 86_400_000
+
+
+def defects_chart(
+    by_day: dict[str, dict[str, int]], first_day: str | None = None, last_day: str | None = None
+) -> dict[str, Any]:
+    """Defects received per day (one bar a day, whatever the spacing), stacked by type, with a legend."""
     data = [
-        {"type": "bar", "name": DEFECT_NAMES.get(kind, kind), "x": sorted(days), "y": [days[d] for d in sorted(days)]}
+        {
+            "type": "bar",
+            "name": DEFECT_NAMES.get(kind, kind),
+            "x": sorted(days),
+            "y": [days[d] for d in sorted(days)],
+            "width": [DAY_MS * 0.8] * len(days),
+        }
         for kind, days in sorted(by_day.items())
     ]
+    xaxis: dict[str, Any] = {"type": "date"}
+    if first_day and last_day:
+        xaxis["range"] = [first_day, last_day]
     return {
         "data": data,
         "layout": {
-            "title": {"text": "Defects received, by type"},
+            "title": {"text": "Defects received a day, by type", "font": {"size": 14}},
             "barmode": "stack",
+            "xaxis": xaxis,
+            "showlegend": True,
+            "legend": {"orientation": "h", "y": -0.2},
+            "annotations": [] if data else [_empty_note("no defects received in these days")],
             "margin": {"l": 40, "r": 10, "t": 40, "b": 30},
         },
     }

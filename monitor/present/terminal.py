@@ -108,8 +108,8 @@ def metrics_table(values: Sequence[MetricValue], history: bool = False) -> Itera
         if v.status == "no_data":
             counts, room = v.no_data_reason or "", ""
         else:
-            counts = f"{v.numerator} of {v.denominator} {v.definition.numerator_label}"
-            room = "" if v.headroom is None else f"{v.headroom} more bad"
+            counts = fmt.counts(v)
+            room = "" if v.headroom is None else fmt.more(v.headroom, v.definition.miss_label)
         forecast = f"  breach forecast {v.forecast_breach}" if v.forecast_breach else ""
         yield (
             f"{label:<12} {fmt.clean(v.marketplace):<13} {name:<40} {_status(v.status)} {fmt.percent(v.rate, '   -  '):>8} "
@@ -172,9 +172,11 @@ def check_summary(run: CheckRun) -> Iterator[str]:
             yield click.style(f"would send: {subject(message)}", bold=True)
             yield text(message)
     yield (
-        f"{len(run.firing)} alerts firing, {len(run.messages)} messages "
+        f"{fmt.plural(len(run.firing), 'alert')} firing, {fmt.plural(len(run.messages), 'message')} "
         f"{'due (dry run: nothing sent, nothing changed)' if run.dry_run else 'queued'}"
     )
+    if run.dry_run and not run.messages and run.firing:
+        yield "every firing alert was sent before: `check --dry-run --all` prints them again"
     if not run.dry_run:
         d = run.delivery
         yield f"deliveries: {d.sent} sent, {d.pending} pending (retried next run), {d.dead} undeliverable"
@@ -238,7 +240,8 @@ def job_line(name: str, result: object) -> str:
     if isinstance(result, CheckRun):
         d = result.delivery
         return (
-            f"{len(result.firing)} alerts firing, {len(result.messages)} messages, deliveries {d.sent} sent "
+            f"{fmt.plural(len(result.firing), 'alert')} firing, {fmt.plural(len(result.messages), 'message')}, "
+            f"deliveries {d.sent} sent "
             f"{d.pending} pending {d.dead} dead, {len(result.stale_accounts)} accounts stale"
         )
     if isinstance(result, DashboardRun):
@@ -284,6 +287,15 @@ def sync_lines(run: SyncRun) -> Iterator[tuple[str, bool]]:
 
 def dashboard_line(run: DashboardRun) -> str:
     return str(run.index.resolve())
+
+
+def headline_lines(run: DashboardRun) -> Iterator[str]:
+    """Each account's headline, the most urgent first, coloured by its status."""
+    from monitor.present.headline import sentence
+
+    for h in run.headlines:
+        colour = "red" if h.fault else fmt.TERMINAL_COLOURS[str(h.status)]
+        yield f"{click.style(fmt.clean(h.account), bold=True)}: {click.style(sentence(h), fg=colour)}"
 
 
 # ------------------------------------------------------------------ the appeal kit
