@@ -464,6 +464,33 @@ def evidence_list(settings: Settings, account: str, reason: str) -> None:
         sys.exit(1)
 
 
+@evidence.command(name="shipping-log")
+@click.option("--account", required=True)
+@click.option("--marketplace", help="one marketplace (amazon.de or its id); default: all of them")
+@click.option("--days", type=click.IntRange(1, 3650), default=120, show_default=True, help="the last N days")
+@click.option("--from", "first", help="first order day (YYYY-MM-DD) instead of --days")
+@click.option("--to", "last", help="last order day (YYYY-MM-DD), default yesterday")
+@click.option("--no-attach", is_flag=True, help="write the file only; do not attach it to the LSR checklist")
+@_common
+def evidence_shipping_log(
+    settings: Settings,
+    account: str,
+    marketplace: str | None,
+    days: int,
+    first: str | None,
+    last: str | None,
+    no_attach: bool,
+) -> None:
+    """Write the shipping log of a period (every order: ship-by, confirmation, carrier, tracking,
+    delivery) from the monitor's data, and attach it as the LSR checklist's shipping log."""
+    with _monitor(settings) as monitor:
+        log = monitor.shipping_log(account, _date(first), _date(last), days, marketplace, attach=not no_attach)
+    click.echo(
+        f"{log.path.resolve()}: {log.orders} orders from {log.first_day} to {log.last_day}, {log.late} shipped late or not "
+        "confirmed by their ship-by date" + ("" if no_attach else "; attached as lsr/shipping-log")
+    )
+
+
 @cli.group(name="appeal")
 def appeal_group() -> None:
     """Actions taken and the plan-of-action draft."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -164,7 +165,7 @@ def test_draft_names_the_carrier_behind_the_late_shipments_with_the_right_counts
     settings = make_settings(tmp_path, sqlite_settings)
     late = scenario(tmp_path, settings)
     assert late == {"FedEx": 18, "UPS": 2}
-    fix_day = (NOW - timedelta(days=12)).date().isoformat()
+    fix_day = (NOW - timedelta(days=3)).date().isoformat()  # within target every day since
     run(
         [
             "appeal",
@@ -210,10 +211,58 @@ def test_draft_names_the_carrier_behind_the_late_shipments_with_the_right_counts
         assert heading in text
     assert f"- {fix_day}: Moved all parcels from FedEx to UPS" in text
     assert "Shipments confirmed at 2 pm every day by the shift lead" in text
-    assert "to 0.00 %" in text  # no late shipment in the last 10 days: the improvement, from the data
+    assert "has stayed within its target every day: from 20.00 % at its worst" in text and "to 0.00 % now" in text
+    # every episode as a date range, every order of it with its state then and now
+    assert "in 1 episode:" in text and re.search(r"^- \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d \(\d+ days\)$", text, re.M)
+    assert re.search(
+        r"^- P-101 \(\d{4}-\d\d-\d\d\): on \S+ it was not confirmed, 27 h past the expected ship date; "
+        r"now: shipped \d+ \w{3} \d\d:\d\d \(no longer counts against it\)",
+        text,
+        re.M,
+    )
     assert "<h2>Root cause</h2>" in html_path.read_text()
     # the account's appeal page lists the draft
     with Monitor.open(settings) as monitor:
         index = monitor.build_dashboards().index
     appeal_page = next(index.parent.glob("appeal-acme-*.html")).read_text()
     assert html_path.name in appeal_page
+
+
+def test_draft_covers_every_episode_and_shows_no_improvement_while_it_still_misses(tmp_path, sqlite_settings):
+    """Two separate breaches: both are listed with their dates, the root cause counts the orders of
+    both (not one day's window); a fix recorded during the second one brings no "evidence"."""
+    settings = make_settings(tmp_path, sqlite_settings)
+    rows = []
+    for n in range(400):
+        day = 40 - n // 10
+        ship_by = NOW - timedelta(days=day, hours=3)
+        late = (n % 10 < 2) and (30 <= day <= 34 or 2 <= day <= 6)
+        shipped = ship_by + timedelta(hours=20 if late else -6)
+        rows.append(
+            f"E-{n},{(ship_by - timedelta(days=2)).isoformat()},MFN,Shipped,{ship_by.isoformat()},"
+            f"{shipped.isoformat()},true,{'DHL' if late else 'UPS'},SKU-{n % 3}"
+        )
+    (tmp_path / "orders.csv").write_text(HEADER + "\n".join(rows) + "\n")
+    with Monitor.open(settings) as monitor:
+        monitor.import_paths([tmp_path / "orders.csv"], account="acme")
+        monitor.add_action("acme", "lsr_10d", "corrective", "New pick-up time", (NOW - timedelta(days=4)).date())
+        files = monitor.draft_appeal("acme", "lsr_10d")
+        other = monitor.draft_appeal("acme", "lsr_30d")
+        log = monitor.shipping_log("acme", days=45)
+        index = monitor.build_dashboards().index
+    text = files.markdown.read_text()
+    assert "in 2 separate episodes:" in text
+    spans = re.findall(r"^- (\d{4}-\d\d-\d\d) to (\d{4}-\d\d-\d\d) \(\d+ days?(, still ongoing)?\)$", text, re.M)
+    assert len(spans) == 2 and spans[1][2] == ", still ongoing"
+    assert "The 20 late shipments that counted against it on any day of these episodes" in text
+    assert "The data points to **carrier DHL**: 20 of the 20 late shipments" in text
+    assert "## Evidence of improvement" not in text and "No evidence of improvement yet" in text
+    # the appeal page lists both drafts and the shipping log, and links the attached log
+    appeal_page = next(index.parent.glob("appeal-acme-*.html")).read_text()
+    assert files.html.name in appeal_page and other.html.name in appeal_page and log.path.name in appeal_page
+    linked = re.search(r'<a href="(evidence/[^"]+)">[^<]*shipping-log[^<]*</a>', appeal_page)
+    assert linked and (index.parent / linked.group(1)).read_bytes() == log.path.read_bytes()
+    # the shipping log: every order of the period, with its ship-by, confirmation, carrier, tracking
+    lines = log.path.read_text().splitlines()
+    assert lines[0].startswith("order id,marketplace,fulfilment channel,status,ordered (UTC),ship by (UTC)")
+    assert log.orders == len(lines) - 1 >= 300 and log.late == 20

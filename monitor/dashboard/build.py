@@ -10,9 +10,12 @@ autoescaping (monitor/present/templates).
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 from plotly.offline import get_plotlyjs
@@ -21,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from monitor import amazon, appeal, health
 from monitor import metrics as m
-from monitor.accounts import AccountFault, Freshness, find_accounts, freshness, isolated
+from monitor.accounts import AccountFault, Freshness, find_accounts, freshness, isolated, require_account
 from monitor.coverage import coverage
 from monitor.domain import FIRING, Status
 from monitor.headline import HISTORY_DAYS, Headline, account_headline, daily_series
@@ -36,7 +39,7 @@ from monitor.models import (
     PerformanceReport,
 )
 from monitor.present import pages
-from monitor.slugs import appeal_page_name, draft_pattern, page_name
+from monitor.slugs import appeal_page_name, draft_pattern, page_name, unique_slug
 from monitor.status import SourceStatus, source_states
 
 log = logging.getLogger(__name__)
@@ -98,7 +101,22 @@ def build(
     return result
 
 
+def build_account(
+    session: Session, targets: m.Targets, out: Path, as_of: datetime, stale_hours: float, key: str, base_url: str = ""
+) -> DashboardRun:
+    """Rewrite one account's pages (after a draft or an attachment); the index is left as it is."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_plotly(out)
+    result = DashboardRun(out / "index.html")
+    account = require_account(session, key)
+    view = account_view(session, account, targets, as_of, freshness(session, as_of, stale_hours)[account.id], out)
+    view.base_url = base_url
+    _write(out, view, result)
+    return result
+
+
 def _write(out: Path, view: AccountView, result: DashboardRun) -> None:
+    publish_evidence(out, view)
     path = out / view.page
     path.write_text(pages.account_page(view), encoding="utf-8")
     (out / view.appeal_page).write_text(pages.appeal_page(view), encoding="utf-8")
@@ -134,6 +152,7 @@ class AccountView:
     headline: Headline | None = None  # the one sentence: worst metric, since when, what to do now
     coverage: dict[str, list[SourceStatus]] = field(default_factory=dict)  # marketplace -> its sources
     base_url: str = ""  # DASHBOARD_BASE_URL: links start with it; empty: relative links
+    evidence_links: dict[str, str] = field(default_factory=dict)  # stored path -> its link beside the pages
 
     @property
     def worst(self) -> Status:
@@ -248,8 +267,33 @@ def account_view(
 
 
 def _drafts(out: Path, key: str) -> list[str]:
+    """Every plan-of-action draft page and shipping log of the account under appeals/, newest first."""
     folder = out / "appeals"
-    return sorted((p.name for p in folder.glob(draft_pattern(key))), reverse=True) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    found = [*folder.glob(draft_pattern(key)), *folder.glob(f"shipping-log-{unique_slug(key)}-*.csv")]
+    return [p.name for p in sorted(found, key=lambda p: (p.stat().st_mtime, p.name), reverse=True)]
+
+
+def publish_evidence(out: Path, view: AccountView) -> None:
+    """The attached evidence files, linked from the appeal page: copied (hard-linked when the disk
+    allows) under evidence/ beside the pages, so the folder works served, synced or tunnelled."""
+    folder = out / "evidence" / unique_slug(view.key)
+    for items in view.checklists.values():
+        for item in items:
+            for f in item.files:
+                source = Path(f.stored_path)
+                target = folder / source.name
+                if not source.is_file():
+                    continue  # moved or deleted since: listed without a link
+                if not target.exists() or target.stat().st_size != source.stat().st_size:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    target.unlink(missing_ok=True)
+                    try:
+                        os.link(source, target)
+                    except OSError:
+                        shutil.copy2(source, target)
+                view.evidence_links[f.stored_path] = f"evidence/{unique_slug(view.key)}/{quote(source.name)}"
 
 
 def _defects_by_day(defects: pd.DataFrame, as_of: datetime) -> dict[str, dict[str, int]]:

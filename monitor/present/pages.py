@@ -7,6 +7,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import Markup
+
 from monitor.domain import Status
 from monitor.headline import HISTORY_DAYS, SEVERITY, episode
 from monitor.marketplaces import name as marketplace_name
@@ -171,12 +173,19 @@ def appeal_page(view: AccountView) -> str:
         )
         for c in view.cases
     ]
-    return render("appeal.html", view=view, cases=cases, checklist_rows=_checklist_rows)
+    return render("appeal.html", view=view, cases=cases, checklist_rows=lambda items: _checklist_rows(view, items))
 
 
-def _checklist_rows(items: Sequence[ChecklistItem]) -> list[tuple[str, str, str]]:
+def _checklist_rows(view: AccountView, items: Sequence[ChecklistItem]) -> list[tuple[str, str, Markup]]:
+    """Each checklist item, its files linked (those published beside the pages)."""
+
+    def link(stored: str) -> Markup:
+        name = Path(stored).name
+        href = view.evidence_links.get(stored)
+        return Markup('<a href="{}{}">{}</a>').format(view.base_url, href, name) if href else Markup("{}").format(name)
+
     return [
-        ("missing" if i.missing else "attached", i.description, ", ".join(Path(f.stored_path).name for f in i.files))
+        ("missing" if i.missing else "attached", i.description, Markup(", ").join(link(f.stored_path) for f in i.files))
         for i in items
     ]
 
