@@ -372,6 +372,9 @@ class Settings:
     sync_interval_minutes: float = _setting(
         "60", "how often the daemon syncs with the Selling Partner API", _positive_number, group=SPAPI
     )
+    sync_concurrency: int = _setting(
+        "8", "how many seller accounts are synced at the same time", _positive_int, group=SPAPI
+    )
     spapi_report_timeout_minutes: float = _setting(
         "30", "give up on a report still queued or in progress after this long", _positive_number, group=SPAPI
     )

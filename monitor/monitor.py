@@ -87,6 +87,7 @@ class Monitor:
     clock: Callable[[], datetime] = utcnow
     printer: Printer | None = None  # where the console notifier prints
     sleep: Callable[[float], None] = time.sleep
+    monotonic: Callable[[], float] = time.monotonic  # the clock of waits (rate limits, report polling)
 
     @classmethod
     @contextmanager
@@ -172,14 +173,22 @@ class Monitor:
     def sync(self, account: str | None = None) -> SyncRun:
         """Orders and reports from the Selling Partner API, then snapshots."""
         from monitor.spapi.sync import make_client as spapi_client
-        from monitor.spapi.sync import sync_account, sync_accounts
+        from monitor.spapi.sync import sync_accounts, sync_fleet
 
         run = SyncRun()
         folder = Path(self.settings.inbox_dir).parent / "sync"
-        for target in sync_accounts(self.settings):
-            if account is None or target.key == account:
-                client = spapi_client(self.settings, target, self.http, self.sleep)
-                run.accounts.append(sync_account(client, self.sessions, self.settings, target, folder, self.sleep))
+        targets = [t for t in sync_accounts(self.settings) if account is None or t.key == account]
+        fleet = sync_fleet(
+            targets,
+            lambda target: spapi_client(self.settings, target, self.http, self.sleep, self.monotonic),
+            self.sessions,
+            self.settings,
+            folder,
+            self.sleep,
+            self.monotonic,
+            self.settings.sync_concurrency,
+        )
+        run.accounts = [fleet.results[t.key] for t in targets]
         run.snapshots = self.refresh_snapshots(ImportRun([i for r in run.accounts for i in r.imports]))
         return run
 

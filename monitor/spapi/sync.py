@@ -9,6 +9,11 @@ order, at one request per 180 s with a burst of 20.
 
 Reports: createReport, getReport polled with back-off, getReportDocument, the
 download (GZIP when `compressionAlgorithm` says so), then the file importer.
+
+A fleet is synced pipelined (`sync_fleet`): every account's orders are pulled and its reports
+requested first, up to SYNC_CONCURRENCY accounts at a time, then all pending reports of all
+accounts are polled together and each document is imported as soon as it is ready, so a cycle
+takes about one report latency, not one per account.
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ import csv
 import gzip
 import logging
 import os
+import threading
 import time
 import tomllib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -277,11 +284,7 @@ def fetch_report(
     period: tuple[datetime, datetime] | None = None,
 ) -> Fetched:
     """Request a report (for `period` when given), wait for it, download it (decompressed)."""
-    request: dict[str, Any] = {"reportType": report_type, "marketplaceIds": list(marketplaces)}
-    if period is not None:
-        request.update(dataStartTime=_iso(period[0]), dataEndTime=_iso(period[1]))
-    body = client.call("createReport", "POST", f"{REPORTS_PATH}/reports", json=request)
-    report_id = body["reportId"]
+    report_id = request_report(client, report_type, marketplaces, period)
     started, wait = clock(), 5.0
     while True:
         report = client.call("getReport", "GET", f"{REPORTS_PATH}/reports/{report_id}")
@@ -297,11 +300,7 @@ def fetch_report(
             )
         sleep(wait)
         wait = min(wait * 1.5, 60.0)
-    document = client.call("getReportDocument", "GET", f"{REPORTS_PATH}/documents/{report['reportDocumentId']}")
-    data = client.download(document["url"])
-    if str(document.get("compressionAlgorithm", "")).upper() == "GZIP":
-        data = gzip.decompress(data)
-    return Fetched(data, _time(report.get("createdTime")))
+    return download_report(client, report)
 
 
 def _time(value: Any) -> datetime | None:
@@ -311,50 +310,172 @@ def _time(value: Any) -> datetime | None:
         return None
 
 
-def sync_account(
-    client: SpApiClient,
+# ------------------------------------------------------------------ the fleet, pipelined
+@dataclass
+class PendingReport:
+    """A report requested from Amazon and not yet ready."""
+
+    account: SpApiAccount
+    client: SpApiClient
+    report_type: str
+    marketplace: str
+    report_id: str
+    period: tuple[datetime, datetime] | None
+    requested_at: datetime
+    started: float  # the clock when it was requested
+
+
+@dataclass
+class FleetSync:
+    """What one pipelined sync of every account did."""
+
+    results: dict[str, SyncResult] = field(default_factory=dict)
+    reports_requested: int = 0
+    polls: int = 0
+    rounds: int = 0
+
+
+def sync_fleet(
+    targets: list[SpApiAccount],
+    client_for: Callable[[SpApiAccount], SpApiClient],
     sessions: sessionmaker[Session],
     settings: Settings,
-    account: SpApiAccount,
     folder: Path,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-) -> SyncResult:
-    """Orders of every marketplace, then the feedback and performance reports; one failure does not stop the rest."""
-    result = SyncResult(account.key)
+    concurrency: int = 8,
+) -> FleetSync:
+    """Every account's orders and reports, pipelined: each account's orders are pulled and its
+    reports requested (up to `concurrency` accounts at a time), then every pending report of every
+    account is polled together, round after round, each document imported as soon as it is ready.
+
+    Each account has its own client, so its token buckets are its own (Amazon meters each selling
+    partner alone), and one account's client is only ever used by one thread at a time. A failure
+    of one account (a refused token, an API error, a report that never finishes) is recorded in its
+    result and never holds up the others. Imports are serialised (one writer for SQLite)."""
     folder.mkdir(parents=True, exist_ok=True)
-    for marketplace in account.marketplace_ids:
+    fleet = FleetSync({t.key: SyncResult(t.key) for t in targets})
+    writer = threading.Lock()
+
+    def start(target: SpApiAccount) -> list[PendingReport]:
+        result = fleet.results[target.key]
         try:
-            count, imported = sync_orders(client, sessions, settings, account, marketplace, folder)
-            result.orders += count
-            if imported:
-                result.imports.append(imported)
-        except SpApiError as exc:
-            result.errors.append(str(exc))
-    for report_type in REPORT_TYPES:
-        for marketplace in account.marketplace_ids:  # Amazon reports each marketplace alone
-            now = utcnow()
-            period = (now - timedelta(days=FEEDBACK_DAYS), now) if report_type == FEEDBACK_REPORT else None
+            client = client_for(target)
+            for marketplace in target.marketplace_ids:
+                try:
+                    with writer:
+                        count, imported = sync_orders(client, sessions, settings, target, marketplace, folder)
+                    result.orders += count
+                    if imported:
+                        result.imports.append(imported)
+                except SpApiError as exc:
+                    result.errors.append(str(exc))
+            pending = []
+            for report_type in REPORT_TYPES:
+                for marketplace in target.marketplace_ids:  # Amazon reports each marketplace alone
+                    now = utcnow()
+                    period = (now - timedelta(days=FEEDBACK_DAYS), now) if report_type == FEEDBACK_REPORT else None
+                    try:
+                        report_id = request_report(client, report_type, (marketplace,), period)
+                    except SpApiError as exc:
+                        result.errors.append(str(exc))
+                        continue
+                    pending.append(
+                        PendingReport(target, client, report_type, marketplace, report_id, period, now, clock())
+                    )
+            return pending
+        except Exception as exc:  # noqa: BLE001 (one account's failure, whatever it is, stays its own)
+            result.errors.append(f"sync failed: {exc}")
+            log.warning("sync of %s failed", target.key, exc_info=True)
+            return []
+
+    def poll(reports: list[PendingReport]) -> list[PendingReport]:
+        """One round for one account's pending reports; returns those still pending."""
+        still = []
+        for report in reports:
+            result = fleet.results[report.account.key]
             try:
-                fetched = fetch_report(
-                    client,
-                    report_type,
-                    (marketplace,),
-                    settings.spapi_report_timeout_minutes * 60,
-                    sleep,
-                    clock,
-                    period,
-                )
-            except SpApiError as exc:
-                result.errors.append(str(exc))
-                continue
-            suffix = "json" if report_type.startswith("GET_V2") else "txt"
-            path = folder / f"spapi-{report_type}-{slug(account.key)}-{marketplace}-{now:%Y%m%dT%H%M%S%f}.{suffix}"
-            path.write_bytes(fetched.data)
-            context = ReportContext(period, fetched.created_at)
-            result.imports.append(import_file(sessions, path, settings, account=account.key, context=context))
-            path.unlink()
-    return result
+                state = report.client.call("getReport", "GET", f"{REPORTS_PATH}/reports/{report.report_id}")
+                status = state.get("processingStatus")
+                if status == "DONE":
+                    fetched = download_report(report.client, state)
+                    _import_report(sessions, settings, folder, report, fetched, result, writer)
+                elif status in ("FATAL", "CANCELLED"):
+                    result.errors.append(
+                        f"{report.report_type} report {report.report_id} ended {status}; Amazon produced no document"
+                    )
+                elif clock() - report.started > settings.spapi_report_timeout_minutes * 60:
+                    result.errors.append(
+                        f"{report.report_type} report {report.report_id} still {status} after "
+                        f"{settings.spapi_report_timeout_minutes * 60:.0f} s; gave up (it will be requested again "
+                        "on the next sync)"
+                    )
+                else:
+                    still.append(report)
+            except Exception as exc:  # noqa: BLE001 (one report's failure stays its own)
+                result.errors.append(str(exc) if isinstance(exc, SpApiError) else f"sync failed: {exc}")
+        return still
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="sync") as pool:
+        pending = [p for found in pool.map(start, targets) for p in found]
+        fleet.reports_requested = len(pending)
+        wait = 5.0
+        while pending:
+            sleep(wait)  # Amazon takes its time: one wait for every pending report of every account
+            wait = min(wait * 1.5, 60.0)
+            fleet.rounds += 1
+            fleet.polls += len(pending)
+            by_account: dict[str, list[PendingReport]] = {}
+            for report in pending:
+                by_account.setdefault(report.account.key, []).append(report)
+            pending = [p for still in pool.map(poll, by_account.values()) for p in still]
+    return fleet
+
+
+def request_report(
+    client: SpApiClient, report_type: str, marketplaces: tuple[str, ...], period: tuple[datetime, datetime] | None
+) -> str:
+    """createReport; returns the report id."""
+    request: dict[str, Any] = {"reportType": report_type, "marketplaceIds": list(marketplaces)}
+    if period is not None:
+        request.update(dataStartTime=_iso(period[0]), dataEndTime=_iso(period[1]))
+    return str(client.call("createReport", "POST", f"{REPORTS_PATH}/reports", json=request)["reportId"])
+
+
+def download_report(client: SpApiClient, report: dict[str, Any]) -> Fetched:
+    """A finished report's document, decompressed."""
+    document = client.call("getReportDocument", "GET", f"{REPORTS_PATH}/documents/{report['reportDocumentId']}")
+    data = client.download(document["url"])
+    if str(document.get("compressionAlgorithm", "")).upper() == "GZIP":
+        data = gzip.decompress(data)
+    return Fetched(data, _time(report.get("createdTime")))
+
+
+def _import_report(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    folder: Path,
+    report: PendingReport,
+    fetched: Fetched,
+    result: SyncResult,
+    writer: threading.Lock,
+) -> None:
+    suffix = "json" if report.report_type.startswith("GET_V2") else "txt"
+    stamp = f"{report.requested_at:%Y%m%dT%H%M%S%f}"
+    path = folder / f"spapi-{report.report_type}-{slug(report.account.key)}-{report.marketplace}-{stamp}.{suffix}"
+    path.write_bytes(fetched.data)
+    try:
+        with writer:
+            imported = import_file(
+                sessions,
+                path,
+                settings,
+                account=report.account.key,
+                context=ReportContext(report.period, fetched.created_at),
+            )
+        result.imports.append(imported)
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _iso(moment: datetime) -> str:
