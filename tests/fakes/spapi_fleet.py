@@ -36,6 +36,23 @@ class CompressedClock:
         time.sleep(max(seconds, 0) / self.speed)
 
 
+class SkippingClock:
+    """Real time plus every wait skipped: sleep() returns at once and moves the clock on (waits of
+    threads running at the same time add up, so the figure errs long, never short). What the
+    monitor really computes counts in real time; what it waits for costs nothing."""
+
+    def __init__(self) -> None:
+        self.start, self.skipped = time.monotonic(), 0.0
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        return time.monotonic() - self.start + self.skipped
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.skipped += max(seconds, 0)
+
+
 def performance_report(marketplace: str) -> bytes:
     """A minimal GET_V2_SELLER_PERFORMANCE_REPORT document (the shape of Amazon's)."""
     return json.dumps(
@@ -47,7 +64,9 @@ def performance_report(marketplace: str) -> bytes:
 
 
 class FleetFake:
-    def __init__(self, sellers: int, latency: float, clock: CompressedClock, bad_tokens: set[int] = frozenset()):
+    def __init__(
+        self, sellers: int, latency: float, clock: CompressedClock | SkippingClock, bad_tokens: set[int] = frozenset()
+    ):
         self.clock, self.latency, self.bad_tokens = clock, latency, set(bad_tokens)
         self.sellers = sellers
         self.calls: Counter[str] = Counter()
