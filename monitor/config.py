@@ -343,6 +343,13 @@ class Settings:
     alert_email_to: tuple[str, ...] = _setting(
         "", "recipients of alert e-mails, comma-separated", _email_list, group=ALERTS
     )
+    lease_seconds: float = _setting(
+        "180",
+        "PostgreSQL, several daemons: an account's lease lasts this long without its daemon's heartbeat "
+        "(renewed every third of it); a dead daemon's accounts are taken over within two",
+        _positive_number,
+        group=DAEMON,
+    )
     import_interval_minutes: float = _setting(
         "5", "inbox poll interval of the daemon, in minutes (fractions allowed)", _positive_number, group=DAEMON
     )

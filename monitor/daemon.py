@@ -6,8 +6,9 @@
     Monitor.build_dashboards   after every check
     Monitor.refresh_snapshots  daily, shortly after midnight UTC
 
-One daemon per database (a lock: a file lock beside a SQLite database, an
-advisory lock on PostgreSQL). SIGTERM or SIGINT lets the running step finish,
+On SQLite, one daemon per database (a file lock beside it). On PostgreSQL any
+number of daemons share the accounts through leases in the database
+(monitor.fleet): each works on the accounts it holds. SIGTERM or SIGINT lets the running step finish,
 then the process exits 0. A heartbeat row tells `account-health status` that
 the daemon is alive.
 """
@@ -29,10 +30,10 @@ from pathlib import Path
 from typing import IO, TypeVar
 
 from apscheduler.schedulers.blocking import BlockingScheduler
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from monitor import db
+from monitor import accounts, db, fleet
 from monitor.config import Settings
 from monitor.errors import MonitorError
 from monitor.httpclient import make_client
@@ -44,7 +45,6 @@ from monitor.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 CHECK_EVERY_SECONDS = 3600
-LOCK_KEY = 0x4148_4D31  # "AHM1": the advisory lock id on PostgreSQL
 T = TypeVar("T")
 
 
@@ -54,52 +54,36 @@ class AlreadyRunning(MonitorError):
 
 # ------------------------------------------------------------------ one daemon per database
 class DaemonLock:
-    """Held for the daemon's life; released by the OS if the process dies (even kill -9)."""
+    """SQLite: one daemon per database, held for the daemon's life; released by the OS if the
+    process dies (even kill -9). (PostgreSQL shares the fleet through leases instead.)"""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._file: IO[str] | None = None
-        self._connection: Connection | None = None
 
     def acquire(self) -> None:
         url = make_url(str(self.engine.url))
-        if url.get_backend_name() == "sqlite":
-            path = Path(f"{url.database or 'memory'}.daemon.lock")
-            handle = path.open("a+")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "another process"
-                handle.close()
-                raise AlreadyRunning(
-                    f"another daemon already runs on this database ({holder}); stop it first (one daemon per database)"
-                ) from None
+        path = Path(f"{url.database or 'memory'}.daemon.lock")
+        handle = path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
             handle.seek(0)
-            handle.truncate()
-            handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
-            handle.flush()
-            self._file = handle
-            return
-        self._connection = self.engine.connect()
-        # keyed by schema too: two monitors may share a PostgreSQL database in different schemas
-        if not self._connection.execute(
-            text("SELECT pg_try_advisory_lock(:k, hashtext(current_schema()))"), {"k": LOCK_KEY}
-        ).scalar():
-            self._connection.close()
+            holder = handle.read().strip() or "another process"
+            handle.close()
             raise AlreadyRunning(
-                "another daemon already runs on this database; stop it first (one daemon per database)"
-            )
-        self._connection.commit()
+                f"another daemon already runs on this database ({holder}); stop it first (one daemon per SQLite "
+                "database; on PostgreSQL several daemons share the accounts)"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
+        handle.flush()
+        self._file = handle
 
     def release(self) -> None:
         if self._file is not None:
             self._file.close()
-        if self._connection is not None:
-            # a pooled connection keeps its session (and the lock) alive: unlock explicitly
-            self._connection.execute(text("SELECT pg_advisory_unlock(:k, hashtext(current_schema()))"), {"k": LOCK_KEY})
-            self._connection.commit()
-            self._connection.close()
 
 
 # ------------------------------------------------------------------ the steps
@@ -112,6 +96,7 @@ class Daemon:
     started_at: datetime = field(default_factory=utcnow)
 
     failures: list[str] = field(default_factory=list)  # the steps that failed, as logged
+    gained: bool = False  # accounts newly leased: check them at the next cycle
 
     def __post_init__(self) -> None:
         self._step = threading.Lock()  # steps never overlap, whichever job runs them
@@ -176,11 +161,40 @@ class Daemon:
                     failing[job_name] = f"{now:%Y-%m-%d %H:%M} UTC: {failure}"[:500]
                 row.failing = json.dumps(failing) if failing else None
 
+    # the fleet (PostgreSQL): the accounts this daemon works on
+    def join_fleet(self) -> None:
+        """Register, make sure every account the sync will bring has a row (so that it is leased
+        like the others), and claim a fair share."""
+        owner = fleet.new_daemon_id()
+        with self.monitor.sessions.begin() as session:
+            fleet.register(session, owner, utcnow())
+            for target in sync_accounts(self.monitor.settings):
+                accounts.account_id(session, target.key)
+        self.monitor.lease = fleet.Lease(owner, self.monitor.settings.lease_seconds)
+        self.renew_leases()
+
+    def renew_leases(self) -> None:
+        """Renew, give back beyond the fair share, claim free and expired ones (monitor.fleet)."""
+        assert self.monitor.lease is not None
+        before = self.monitor.lease.account_ids
+        with self.monitor.sessions.begin() as session:
+            lease = fleet.renew_and_claim(session, self.monitor.lease, utcnow())
+        self.monitor.lease = lease
+        if lease.account_ids - before:
+            self.gained = True  # the next cycle checks them (a takeover: their alerts go on from here)
+        if lease.account_ids != before:
+            gained, lost = len(lease.account_ids - before), len(before - lease.account_ids)
+            self.printer(
+                f"{utcnow():%Y-%m-%dT%H:%M:%SZ} leases: {len(lease.account_ids)} accounts held "
+                f"(+{gained} -{lost}) by {lease.owner}"
+            )
+
     # the jobs the scheduler runs
     def cycle(self) -> None:
-        """Import, and when data changed: check, then dashboards."""
+        """Import, and when data changed (or accounts were taken over): check, then dashboards."""
         run = self._timed("import", self.monitor.import_inbox)
-        if run is not None and run.changed:
+        if (run is not None and run.changed) or self.gained:
+            self.gained = False
             self.check_and_dashboards()
 
     def sync_cycle(self) -> None:
@@ -205,22 +219,34 @@ class Daemon:
 
 
 def run(settings: Settings, once: bool = False, printer: Callable[[str], None] = print) -> int:
-    """`account-health run`: the daemon (or one full cycle). Returns the exit code."""
+    """`account-health run`: the daemon (or one full cycle). Returns the exit code.
+
+    On SQLite one daemon per database (a lock). On PostgreSQL any number, sharing the accounts
+    through leases (monitor.fleet)."""
     engine = db.make_engine(settings.database_url)
     db.require_current(engine)
-    lock = DaemonLock(engine)
-    lock.acquire()
+    shared = make_url(str(engine.url)).get_backend_name() != "sqlite"
+    lock = None if shared else DaemonLock(engine)
+    if lock is not None:
+        lock.acquire()
     client = make_client()
-    daemon = Daemon(Monitor(settings, db.session_factory(engine), client), printer)
+    monitor = Monitor(settings, db.session_factory(engine), client)
+    daemon = Daemon(monitor, printer)
     try:
+        if shared:
+            daemon.join_fleet()
         if once:
             daemon.full_cycle()
             return 1 if daemon.failures else 0
         return _schedule(daemon, settings, printer)
     finally:
         daemon.beat("stopped", stopped=True)
+        if monitor.lease is not None:
+            with monitor.sessions.begin() as session:
+                fleet.release_all(session, monitor.lease.owner, utcnow())
         client.close()
-        lock.release()
+        if lock is not None:
+            lock.release()
         engine.dispose()
 
 
@@ -240,6 +266,10 @@ def _schedule(daemon: Daemon, settings: Settings, printer: Callable[[str], None]
             daemon.sync_cycle, "interval", seconds=settings.sync_interval_minutes * 60, next_run_time=now, id="sync"
         )
     scheduler.add_job(daemon.beat, "interval", seconds=min(60.0, max(interval, 5.0)), id="heartbeat")
+    if daemon.monitor.lease is not None:
+        scheduler.add_job(
+            daemon.renew_leases, "interval", seconds=daemon.monitor.lease.renew_every, id="leases", max_instances=1
+        )
 
     def stop(signum: int, _frame: object) -> None:
         printer(f"{utcnow():%Y-%m-%dT%H:%M:%SZ} received {signal.Signals(signum).name}: finishing the running step")

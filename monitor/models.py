@@ -331,6 +331,30 @@ class Heartbeat(Base):
     failing: Mapped[str | None] = mapped_column(Text)  # JSON: job -> what went wrong, until it next succeeds
 
 
+class DaemonRecord(Base):
+    """A daemon sharing the fleet (PostgreSQL): who it is and its last sign of life."""
+
+    __tablename__ = "daemons"
+
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)  # host:pid:random
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AccountLease(Base):
+    """Which daemon works on an account, until when (renewed with its heartbeat)."""
+
+    __tablename__ = "account_leases"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(120), index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acquired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class SyncCursor(Base):
     """Where the last Selling Partner API sync of one account and marketplace stopped."""
 

@@ -28,6 +28,7 @@ from monitor.config import Settings
 from monitor.dashboard.build import DashboardRun
 from monitor.domain import Channel
 from monitor.errors import UsageError
+from monitor.fleet import Lease
 from monitor.httpclient import make_client
 from monitor.inbox import InboxRun, import_inbox_once
 from monitor.ingest import ImportRun, import_paths
@@ -88,6 +89,7 @@ class Monitor:
     printer: Printer | None = None  # where the console notifier prints
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic  # the clock of waits (rate limits, report polling)
+    lease: Lease | None = None  # several daemons on PostgreSQL: the accounts this one works on
 
     @classmethod
     @contextmanager
@@ -178,6 +180,10 @@ class Monitor:
         run = SyncRun()
         folder = Path(self.settings.inbox_dir).parent / "sync"
         targets = [t for t in sync_accounts(self.settings) if account is None or t.key == account]
+        if self.lease is not None:  # several daemons: this one syncs the accounts it holds
+            with self.sessions() as session:
+                held = set(session.scalars(select(Account.key).where(Account.id.in_(self.lease.account_ids))))
+            targets = [t for t in targets if t.key in held]
         fleet = sync_fleet(
             targets,
             lambda target: spapi_client(self.settings, target, self.http, self.sleep, self.monotonic),
@@ -206,8 +212,10 @@ class Monitor:
                     )
                 )
             )
-            if run is None:
+            if run is None:  # the daily refresh: every account (of this daemon, when several share the fleet)
                 ids = set(session.scalars(select(Account.id)))
+                if self.lease is not None:
+                    ids &= self.lease.account_ids
             else:
                 ids = set(session.scalars(select(ImportAccount.account_id).where(ImportAccount.import_id.in_(pending))))
             written = health.refresh_snapshots(
@@ -317,6 +325,7 @@ class Monitor:
             self.sleep,
             all_firing,
             self.account_url,
+            self.lease,
         )
         if not dry_run:
             with self.sessions.begin() as session:
@@ -344,6 +353,7 @@ class Monitor:
                 as_of or self.clock(),
                 self.settings.stale_hours,
                 self.settings.dashboard_base_url,
+                self.lease.account_ids if self.lease else None,
             )
 
     def status(self) -> StatusReport:

@@ -13,6 +13,7 @@ from monitor.accounts import find_accounts, freshness
 from monitor.config import Settings
 from monitor.coverage import SHOWN, Coverage, coverage
 from monitor.domain import FIRING
+from monitor.fleet import DaemonState, daemons
 from monitor.models import AlertState, CheckLog, Delivery, Heartbeat, NotifierHealth
 
 DAEMON_GRACE_SECONDS = 180
@@ -53,6 +54,7 @@ class StatusReport:
     pending_deliveries: int = 0
     sync: str = "off"
     failing_jobs: dict[str, str] = field(default_factory=dict)  # daemon job -> its last failure
+    daemons: list[DaemonState] = field(default_factory=list)  # several on PostgreSQL: each with its accounts
 
     @property
     def failing(self) -> bool:
@@ -99,6 +101,7 @@ def read_status(session: Session, settings: Settings, now: datetime) -> StatusRe
     report.pending_deliveries = (
         session.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == "pending")) or 0
     )
+    report.daemons = daemons(session, now, settings.lease_seconds)
     report.sync = (
         "on"
         if settings.spapi_refresh_token or settings.spapi_accounts_file

@@ -75,7 +75,7 @@ def test_metrics_cli_json_history_and_explain(sessions, settings, tmp_path):
     assert "LATE-1" in explained.output and "shipped 10 h after the expected ship date" in explained.output
     assert "OPEN-1" in explained.output and "not confirmed, 24 h past the expected ship date" in explained.output
     table = runner.invoke(cli, ["metrics", "--as-of", "2026-10-31"], env=env).output
-    assert "CRITICAL" in table and "3 of 23 late shipments" in table
+    assert "CRITICAL" in table and "3 late of 23 shipments" in table
     bad = runner.invoke(cli, ["metrics", "--explain", "nope"], env=env)
     assert bad.exit_code != 0
 

@@ -25,6 +25,7 @@ from monitor.alerts.message import NOTICE_LEVEL, RESOLVED, Item, Message, Notice
 from monitor.config import Settings
 from monitor.domain import AlertLevel, Family
 from monitor.facts import amazon_signals
+from monitor.fleet import Lease, holds
 from monitor.headline import HISTORY_DAYS, account_headline, daily_series
 from monitor.marketplaces import UNKNOWN
 from monitor.models import Account, AlertState
@@ -101,6 +102,7 @@ def check_once(
     sleep: Callable[[float], None] = time.sleep,
     all_firing: bool = False,
     account_url: Callable[[str], str] | None = None,
+    lease: Lease | None = None,
 ) -> CheckRun:
     """Evaluate every account, update alert state, queue and deliver due messages.
 
@@ -122,10 +124,15 @@ def check_once(
     with sessions() as session:
         fresh = freshness(session, as_of, settings.stale_hours)  # judged on the newest order, at the check's time
         accounts = [(account.id, account.key) for account in find_accounts(session)]
+    if lease is not None:  # several daemons: this one checks the accounts it holds
+        accounts = [(i, k) for i, k in accounts if i in lease.account_ids]
     for account_id, key in accounts:
         with sessions() as session:
             part = CheckRun(dry_run=dry_run)
             faults: list[AccountFault] = []
+            if lease is not None and not holds(session, lease.owner, account_id, now):
+                session.rollback()
+                continue  # its lease lapsed: another daemon may check it now, never both
             with isolated(session, key, faults):
                 account = session.get(Account, account_id)
                 assert account is not None

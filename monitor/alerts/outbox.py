@@ -134,9 +134,19 @@ def deliver(
         if kind in failing:
             report.pending += 1
             continue
-        outcome, error, attempts = _attempt(notifier, payload, sleep)
-        error = redact(error, secrets) if error else None
-        _record(sessions, delivery_id, outcome, error, now(), attempts)
+        with sessions.begin() as session:
+            # several daemons (PostgreSQL): the one that locks the row sends it, the others skip it;
+            # the lock is held until the outcome is stored (a daemon killed mid-send leaves it pending)
+            claimed = session.scalar(
+                select(Delivery.id)
+                .where(Delivery.id == delivery_id, Delivery.status == "pending")
+                .with_for_update(skip_locked=True)
+            )
+            if claimed is None:
+                continue
+            outcome, error, attempts = _attempt(notifier, payload, sleep)
+            error = redact(error, secrets) if error else None
+            _store(session, delivery_id, outcome, error, now(), attempts)
         if outcome == "sent":
             report.sent += 1
         elif outcome == "dead":
@@ -182,12 +192,16 @@ def _record(
     sessions: sessionmaker[Session], delivery_id: int, status: str, error: str | None, when: datetime, attempts: int = 0
 ) -> None:
     with sessions.begin() as session:
-        delivery = session.get_one(Delivery, delivery_id)
-        delivery.status = status
-        delivery.attempts += attempts
-        delivery.last_error = error
-        if status == "sent":
-            delivery.sent_at = when
+        _store(session, delivery_id, status, error, when, attempts)
+
+
+def _store(session: Session, delivery_id: int, status: str, error: str | None, when: datetime, attempts: int) -> None:
+    delivery = session.get_one(Delivery, delivery_id)
+    delivery.status = status
+    delivery.attempts += attempts
+    delivery.last_error = error
+    if status == "sent":
+        delivery.sent_at = when
 
 
 def _mark_dead(sessions: sessionmaker[Session], notifier: Notifier, reason: str, when: datetime) -> None:

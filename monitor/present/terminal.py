@@ -198,6 +198,13 @@ def status_lines(state: StatusReport) -> Iterator[str]:
     colour = "green" if state.daemon == "running" else "red"
     yield f"daemon: {click.style(state.daemon, fg=colour)} ({state.daemon_detail})"
     yield f"last check: {state.last_check:%Y-%m-%d %H:%M:%S} UTC" if state.last_check else "last check: never"
+    for d in state.daemons:  # several daemons sharing the fleet (PostgreSQL)
+        life = click.style("alive", fg="green") if d.alive else click.style("gone", fg="red")
+        yield (
+            f"  daemon {fmt.clean(d.id)} ({life}, heartbeat {fmt.minute(d.beat_at)}): "
+            f"{fmt.plural(len(d.accounts), 'account')}"
+            + (f" ({', '.join(d.accounts[:5])}{', ...' if len(d.accounts) > 5 else ''})" if d.accounts else "")
+        )
     yield f"Selling Partner API sync: {state.sync}"
     yield f"deliveries waiting in the outbox: {state.pending_deliveries}"
     for kind, reason in state.dead_notifiers.items():

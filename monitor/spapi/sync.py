@@ -356,11 +356,12 @@ def sync_fleet(
     folder.mkdir(parents=True, exist_ok=True)
     fleet = FleetSync({t.key: SyncResult(t.key) for t in targets})
     writer = threading.Lock()
+    clients = {t.key: client_for(t) for t in targets}  # a configuration error stops the sync here, for all
 
     def start(target: SpApiAccount) -> list[PendingReport]:
         result = fleet.results[target.key]
         try:
-            client = client_for(target)
+            client = clients[target.key]
             for marketplace in target.marketplace_ids:
                 try:
                     with writer:
