@@ -85,6 +85,7 @@ def rename(session: Session, old: str, new: str, now: datetime) -> None:
     if session.scalar(select(func.count()).select_from(Account).where(Account.key == new)):
         raise UsageError(f"account {new} exists already: `account merge {old} {new}` moves {old}'s data into it")
     account.key = new
+    account.paged_version = None  # its pages get new names: written again
     _event(session, "rename", old, new, {}, now)
 
 
@@ -109,6 +110,7 @@ def merge(session: Session, source: str, into: str, now: datetime) -> dict[str, 
         table = cast(Table, recomputed.__table__)
         session.execute(delete(table).where(table.c.account_id == src))
     session.execute(delete(Account).where(Account.id == src))
+    session.execute(update(Account).where(Account.id == dst).values(data_version=Account.data_version + 1))
     _event(session, "merge", source, into, moved, now)
     return moved
 

@@ -76,6 +76,13 @@ class Account(Base):
     key: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # work in proportion to change: bumped by every import that touches the account; the version
+    # (and the day) its last evaluation and its pages saw
+    data_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    evaluated_version: Mapped[int | None] = mapped_column(Integer)
+    evaluated_on: Mapped[date | None] = mapped_column(Date)
+    paged_version: Mapped[int | None] = mapped_column(Integer)
+    paged_on: Mapped[date | None] = mapped_column(Date)
 
 
 class ImportRecord(Base):

@@ -310,7 +310,13 @@ class Monitor:
             return amazon.compare_with_amazon(session, self.targets, account, _marketplace(marketplace))
 
     # ------------------------------------------------------------ alerts, pages, health
-    def check(self, as_of: datetime | None = None, dry_run: bool = False, all_firing: bool = False) -> alerts.CheckRun:
+    def check(
+        self,
+        as_of: datetime | None = None,
+        dry_run: bool = False,
+        all_firing: bool = False,
+        incremental: bool | None = None,
+    ) -> alerts.CheckRun:
         """Evaluate, update alert state, send what is due; the check is recorded (for `status`)
         unless it is a dry run."""
         now = self.clock()
@@ -326,6 +332,7 @@ class Monitor:
             all_firing,
             self.account_url,
             self.lease,
+            (as_of is None and not dry_run) if incremental is None else incremental,
         )
         if not dry_run:
             with self.sessions.begin() as session:
@@ -341,8 +348,10 @@ class Monitor:
                 )
         return run
 
-    def build_dashboards(self, out: Path | None = None, as_of: datetime | None = None) -> DashboardRun:
-        """Write the HTML pages."""
+    def build_dashboards(
+        self, out: Path | None = None, as_of: datetime | None = None, incremental: bool | None = None
+    ) -> DashboardRun:
+        """Write the HTML pages (by default, into REPORTS_DIR now: only those whose account changed)."""
         from monitor.dashboard.build import build
 
         with self.sessions() as session:
@@ -354,6 +363,7 @@ class Monitor:
                 self.settings.stale_hours,
                 self.settings.dashboard_base_url,
                 self.lease.account_ids if self.lease else None,
+                (out is None and as_of is None) if incremental is None else incremental,
             )
 
     def status(self) -> StatusReport:

@@ -70,6 +70,7 @@ def test_pages_are_written_with_one_shared_plotly_and_no_cdn(built):
         [
             "index.html",
             "plotly.min.js",
+            "tiles",  # each account's tile of the index, reused while the account is unchanged
             page_name("acme"),
             page_name("bolt"),
             appeal_page_name("acme"),

@@ -23,7 +23,7 @@ from monitor.accounts import AccountFault, Freshness, find_accounts, freshness, 
 from monitor.alerts import outbox, state
 from monitor.alerts.message import NOTICE_LEVEL, RESOLVED, Item, Message, Notice, Offending, Reminder
 from monitor.config import Settings
-from monitor.domain import AlertLevel, Family
+from monitor.domain import FIRING, AlertLevel, Family
 from monitor.facts import amazon_signals
 from monitor.fleet import Lease, holds
 from monitor.headline import HISTORY_DAYS, account_headline, daily_series
@@ -60,6 +60,8 @@ class CheckRun:
     delivery: outbox.DeliveryReport = field(default_factory=outbox.DeliveryReport)
     dry_run: bool = False
     faults: list[AccountFault] = field(default_factory=list)  # accounts that could not be evaluated
+    evaluated: int = 0  # accounts evaluated
+    unchanged: int = 0  # accounts left alone: no new data, the same day, nothing firing
 
     @property
     def firing(self) -> list[Transition]:
@@ -88,6 +90,7 @@ class CheckContext:
     dashboard_url: str
     dry_run: bool
     all_firing: bool = False  # a message for every account with a firing alert, sent before or not
+    incremental: bool = False  # evaluate only the accounts whose data changed, each once a day, and firing ones
     account_url: Callable[[str], str] | None = None  # the link to an account's page
 
 
@@ -103,6 +106,7 @@ def check_once(
     all_firing: bool = False,
     account_url: Callable[[str], str] | None = None,
     lease: Lease | None = None,
+    incremental: bool = False,
 ) -> CheckRun:
     """Evaluate every account, update alert state, queue and deliver due messages.
 
@@ -119,6 +123,7 @@ def check_once(
         dashboard_url,
         dry_run,
         all_firing,
+        incremental,
         account_url,
     )
     with sessions() as session:
@@ -136,9 +141,15 @@ def check_once(
             with isolated(session, key, faults):
                 account = session.get(Account, account_id)
                 assert account is not None
+                if context.incremental and not _due(session, account, fresh[account_id], as_of):
+                    run.unchanged += 1
+                    session.rollback()
+                    continue
                 _check_account(session, context, account, fresh[account_id], part)
+                account.evaluated_version, account.evaluated_on = account.data_version, as_of.date()
                 _finish(session, dry_run)
                 run.merge(part)
+                run.evaluated += 1
             for fault in faults:
                 run.faults.append(fault)
                 _fault_alert(session, context, account_id, fault, run)
@@ -148,6 +159,20 @@ def check_once(
     if not dry_run:
         run.delivery = outbox.deliver(sessions, notifiers, settings.secrets(), lambda: now, sleep)
     return run
+
+
+def _due(session: Session, account: Account, fresh: Freshness, as_of: datetime) -> bool:
+    """An incremental check evaluates an account when its data changed since its last evaluation,
+    on a new day (Amazon's windows move at midnight), while any of its alerts fires (repeats and
+    resolutions), and when its data is stale (the stale alert). Between those its values do not
+    change: Amazon's windows are whole days, and what is known of its orders changes only with an
+    import."""
+    if account.evaluated_version != account.data_version or account.evaluated_on != as_of.date():
+        return True
+    if fresh.stale:
+        return True
+    firing = select(AlertState.account_id).where(AlertState.account_id == account.id, AlertState.level.in_(FIRING))
+    return session.scalar(firing.limit(1)) is not None
 
 
 def _finish(session: Session, dry_run: bool) -> None:

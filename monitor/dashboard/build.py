@@ -9,6 +9,7 @@ autoescaping (monitor/present/templates).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -55,6 +56,7 @@ class DashboardRun:
     pages: list[Path] = field(default_factory=list)
     faults: list[AccountFault] = field(default_factory=list)  # accounts whose page says it could not be built
     headlines: list[Headline] = field(default_factory=list)  # every account's, the most urgent first
+    unchanged: int = 0  # accounts whose pages were still right (an incremental build)
 
     @property
     def failed(self) -> bool:
@@ -78,33 +80,84 @@ def build(
     stale_hours: float,
     base_url: str = "",
     only: frozenset[int] | None = None,
+    incremental: bool = False,
 ) -> DashboardRun:
     """Write index.html and one page per account into `out`; links start with `base_url` (DASHBOARD_BASE_URL)
-    when it is set, else they are relative."""
+    when it is set, else they are relative.
+
+    `incremental`: only the pages of accounts whose data changed since their pages were written,
+    of every account on a new day, and of accounts with a firing alert are written again; the
+    index is made of every account's tile, kept beside the pages (tiles/)."""
     out.mkdir(parents=True, exist_ok=True)
     write_plotly(out)
-    views = []
     result = DashboardRun(out / "index.html")
     fresh = freshness(session, as_of, stale_hours)
-    accounts = [(a.id, a.key) for a in find_accounts(session) if only is None or a.id in only]
-    for account_id, key in accounts:
+    firing = set(session.scalars(select(AlertState.account_id).where(AlertState.level.in_(FIRING))))
+    tiles: list[Tile] = []
+    views = []
+    for account in [a for a in find_accounts(session) if only is None or a.id in only]:
+        account_id, key = account.id, account.key
+        kept = _kept_tile(out, account, as_of) if incremental and account_id not in firing else None
+        if kept is not None:
+            tiles.append(kept)
+            result.unchanged += 1
+            continue
         faults: list[AccountFault] = []
+        version = account.data_version
         with isolated(session, key, faults):  # one account that fails must not take the others' pages
-            account = session.get(Account, account_id)
-            assert account is not None
-            view = account_view(session, account, targets, as_of, fresh[account_id], out)
+            found = session.get(Account, account_id)
+            assert found is not None
+            view = account_view(session, found, targets, as_of, fresh[account_id], out)
             view.base_url = base_url
             _write(out, view, result)
+            found.paged_version, found.paged_on = version, as_of.date()
+            session.commit()
         for fault in faults:
             result.faults.append(fault)
             view = failed_view(key, as_of, fault.error, fresh[account_id], targets.warn_ratio)
             view.base_url = base_url
             _write(out, view, result)
         views.append(view)
-    views.sort(key=lambda v: (v.headline.rank if v.headline else (9, 0.0), v.key))  # the most urgent first
-    result.index.write_text(pages.index_page(views, as_of, base_url), encoding="utf-8")
+        tiles.append(_save_tile(out, view))
+    tiles.sort(key=lambda t: (tuple(t.rank), t.key))  # the most urgent first
+    result.index.write_text(pages.index_page([t.html for t in tiles], as_of), encoding="utf-8")
+    views.sort(key=lambda v: (v.headline.rank if v.headline else (9, 0.0), v.key))
     result.headlines = [v.headline for v in views if v.headline is not None]
     return result
+
+
+@dataclass(frozen=True)
+class Tile:
+    """An account's tile on the index, as written with its pages."""
+
+    key: str
+    rank: tuple[float, float]
+    html: str
+
+
+def _tile_path(out: Path, key: str) -> Path:
+    return out / "tiles" / f"{page_name(key).removesuffix('.html')}.json"
+
+
+def _save_tile(out: Path, view: AccountView) -> Tile:
+    rank = view.headline.rank if view.headline else (9, 0.0)
+    tile = Tile(view.key, (float(rank[0]), float(rank[1])), pages.tile_html(view))
+    path = _tile_path(out, view.key)
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps({"key": tile.key, "rank": list(tile.rank), "html": tile.html}), encoding="utf-8")
+    return tile
+
+
+def _kept_tile(out: Path, account: Account, as_of: datetime) -> Tile | None:
+    """The tile written with the account's pages, when they are still right: the same data, the
+    same day (and nothing firing: the caller's part)."""
+    if account.paged_version != account.data_version or account.paged_on != as_of.date():
+        return None
+    try:
+        saved = json.loads(_tile_path(out, account.key).read_text(encoding="utf-8"))
+        return Tile(saved["key"], (float(saved["rank"][0]), float(saved["rank"][1])), saved["html"])
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return None  # gone or damaged: the pages are written again
 
 
 def build_account(
@@ -118,6 +171,7 @@ def build_account(
     view = account_view(session, account, targets, as_of, freshness(session, as_of, stale_hours)[account.id], out)
     view.base_url = base_url
     _write(out, view, result)
+    _save_tile(out, view)
     return result
 
 

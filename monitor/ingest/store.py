@@ -17,7 +17,7 @@ from monitor.counting import is_amazon_sales_channel
 from monitor.domain import ORDER_SOURCES, Source
 from monitor.ingest.frames import STORED_COLUMNS
 from monitor.ingest.records import defect_key
-from monitor.models import AccountSource, Defect, Feedback, ImportAccount, Order
+from monitor.models import Account, AccountSource, Defect, Feedback, ImportAccount, Order
 from monitor.timeutil import to_utc
 
 IN_CHUNK = 500
@@ -70,6 +70,9 @@ class Store:
         if account_id not in self._touched_accounts:
             self._touched_accounts.add(account_id)
             self.session.execute(insert(ImportAccount).values(import_id=self.import_id, account_id=account_id))
+            self.session.execute(  # its data changed: the next check and dashboard look at it again
+                update(Account).where(Account.id == account_id).values(data_version=Account.data_version + 1)
+            )
         return account_id
 
     def write(self, kind: str, batch: list[dict[str, Any]], counted: bool = True) -> None:

@@ -25,8 +25,15 @@ if TYPE_CHECKING:
 DEFECT_NAMES = {"a_to_z_claim": "A-to-z claims", "negative_feedback": "negative feedback", "chargeback": "chargebacks"}
 
 
-def index_page(views: Sequence[AccountView], as_of: datetime, base_url: str = "") -> str:
-    return render("index.html", views=views, as_of=as_of, base_url=base_url)
+def index_page(tiles: Sequence[str], as_of: datetime) -> str:
+    """The index from each account's tile (tile_html), in the order given (the most urgent first)."""
+    return render("index.html", tiles=[Markup(t) for t in tiles], as_of=as_of)
+
+
+def tile_html(view: AccountView) -> str:
+    """One account's tile on the index: kept beside the pages, so that an unchanged account's tile
+    is reused without evaluating it again."""
+    return render("tile.html", view=view, base_url=view.base_url)
 
 
 def account_page(view: AccountView) -> str:

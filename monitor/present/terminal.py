@@ -174,6 +174,7 @@ def check_summary(run: CheckRun) -> Iterator[str]:
     yield (
         f"{fmt.plural(len(run.firing), 'alert')} firing, {fmt.plural(len(run.messages), 'message')} "
         f"{'due (dry run: nothing sent, nothing changed)' if run.dry_run else 'queued'}"
+        + (f"; {run.evaluated} accounts evaluated, {run.unchanged} unchanged" if run.unchanged else "")
     )
     if run.dry_run and not run.messages and run.firing:
         yield "every firing alert was sent before: `check --dry-run --all` prints them again"
@@ -248,11 +249,13 @@ def job_line(name: str, result: object) -> str:
         d = result.delivery
         return (
             f"{fmt.plural(len(result.firing), 'alert')} firing, {fmt.plural(len(result.messages), 'message')}, "
+            f"{result.evaluated} accounts evaluated, {result.unchanged} unchanged, "
             f"deliveries {d.sent} sent "
             f"{d.pending} pending {d.dead} dead, {len(result.stale_accounts)} accounts stale"
         )
     if isinstance(result, DashboardRun):
-        return f"{len(result.pages)} account pages written to {result.index.parent}"
+        kept = f", {result.unchanged} unchanged" if result.unchanged else ""
+        return f"{len(result.pages)} account pages written to {result.index.parent}{kept}"
     if isinstance(result, int):
         return f"{result} daily values stored"
     return str(result)
