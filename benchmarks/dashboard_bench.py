@@ -19,6 +19,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
+SOURCES = (
+    "orders",
+    "ship_by",
+    "ship_confirmations",
+    "tracking_numbers",
+    "tracking_validity",
+    "delivery_promises",
+    "delivery_scans",
+)
 
 
 def stamp(moment: datetime | None) -> str | None:
@@ -44,6 +53,13 @@ def fill(database: Path, accounts: int, per_day: int) -> None:
     )
     connection.executemany(
         "INSERT INTO import_accounts (import_id, account_id) VALUES (1, ?)", [(a + 1,) for a in range(accounts)]
+    )
+    # what each account's data holds (as imports record it): its newest order is fresh
+    newest = stamp(AS_OF - timedelta(hours=1))
+    connection.executemany(
+        "INSERT INTO account_sources (account_id, marketplace, source, newest_data_at, last_import_id,"
+        " last_import_at) VALUES (?, '', ?, ?, 1, '2026-10-31 23:00:00.000000')",
+        [(a + 1, source, newest) for a in range(accounts) for source in SOURCES],
     )
     for account in range(1, accounts + 1):
         late = rng.uniform(0.005, 0.05)

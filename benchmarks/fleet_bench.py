@@ -1,7 +1,15 @@
-"""Fleet benchmark: one Selling Partner API sync cycle of many sellers.
+"""Fleet benchmarks: a monitor cycle over many accounts, and one Selling Partner API sync cycle.
 
-    .venv/bin/python benchmarks/fleet_bench.py [SELLERS] [LATENCY_SECONDS] [CONCURRENCY]
+    .venv/bin/python benchmarks/fleet_bench.py cycle [ACCOUNTS] [ORDERS_PER_ACCOUNT]
+    .venv/bin/python benchmarks/fleet_bench.py sync [SELLERS] [LATENCY_SECONDS] [CONCURRENCY]
 
+**cycle** (SQLite): ACCOUNTS x ORDERS_PER_ACCOUNT orders over 150 days written straight into a
+fresh database (as benchmarks/dashboard_bench.py does), their daily snapshots stored; then the
+first full cycle (check and dashboards of every account) and a cycle after 10 accounts changed
+(each imports a small file: import, snapshots, check, dashboards), with the peak RSS. Targets
+(issue 17): the cycle after 10 changed accounts under 15 s, peak RSS under 500 MB.
+
+**sync**:
 Runs the monitor's pipelined sync against the loopback fake of tests/fakes/spapi_fleet.py:
 every seller with its own refresh token, one marketplace, its orders and two reports (feedback,
 performance), each report ready LATENCY seconds after it was requested, every call metered by
@@ -26,19 +34,95 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import func, select, update  # noqa: E402
 
 from monitor.config import load_settings  # noqa: E402
-from monitor.models import Order, PerformanceReport  # noqa: E402
+from monitor.models import ImportRecord, Order, PerformanceReport  # noqa: E402
 from monitor.monitor import Monitor  # noqa: E402
 from tests.fakes.spapi_fleet import FleetFake, SkippingClock  # noqa: E402
 
 
+def fleet_cycle(accounts: int, per_account: int) -> None:
+    from dashboard_bench import AS_OF, fill
+
+    from monitor import health
+    from monitor.metrics import Targets
+
+    per_day = max(1, per_account // 150)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        database = folder / "fleet.db"
+        started = time.perf_counter()
+        fill(database, accounts, per_day)
+        filled = time.perf_counter() - started
+        settings = load_settings(
+            environ={
+                "DATABASE_URL": f"sqlite:///{database}",
+                "REPORTS_DIR": str(folder / "reports"),
+                "INBOX_DIR": str(folder / "inbox"),
+                "STALE_HOURS": "100000",
+            }
+        )
+        with Monitor.open(settings, clock=lambda: AS_OF) as monitor:
+            started = time.perf_counter()
+            with monitor.sessions.begin() as session:
+                health.refresh_snapshots(session, Targets(), range(1, accounts + 1), 90, AS_OF.date())
+                session.execute(update(ImportRecord).values(refreshed_at=AS_OF))  # the ledger: done
+            snapshots = time.perf_counter() - started
+            print(
+                f"{accounts} accounts x {per_day * 150:,} orders ({accounts * per_day * 150:,}): written in "
+                f"{filled:.0f} s, 90 days of snapshots in {snapshots:.0f} s"
+            )
+            started = time.perf_counter()
+            first = monitor.check()
+            checked = time.perf_counter() - started
+            built = monitor.build_dashboards()
+            print(
+                f"  first full cycle: check {checked:.1f} s ({first.evaluated} accounts), dashboards "
+                f"{time.perf_counter() - started - checked:.1f} s ({len(built.pages)} pages); "
+                f"peak RSS {_peak():.0f} MB"
+            )
+            changed = []
+            for n in range(10):
+                path = folder / f"change-{n}.csv"
+                path.write_text(
+                    "order_id,purchase_date,fulfillment_channel,order_status,latest_ship_date,shipped_at\n"
+                    f"NEW-{n},2026-10-30T10:00:00Z,MFN,Shipped,2026-11-01T23:59:59Z,2026-10-31T09:00:00Z\n",
+                    encoding="utf-8",
+                )
+                changed.append(path)
+            started = time.perf_counter()
+            for n, path in enumerate(changed):
+                monitor.import_paths([path], account=f"seller-{n + 1:02d}", new_account=False)
+            imported = time.perf_counter() - started
+            snap = 0.0  # each import refreshed its account's snapshots (part of "import")
+            second = monitor.check()
+            checked = time.perf_counter() - started - imported - snap
+            built = monitor.build_dashboards()
+            total = time.perf_counter() - started
+            print(
+                f"  cycle after 10 accounts changed: {total:.1f} s (import with snapshots {imported:.1f}, "
+                f"check {checked:.1f} s: {second.evaluated} evaluated, {second.unchanged} unchanged; dashboards "
+                f"{total - imported - snap - checked:.1f} s: {len(built.pages)} pages, {built.unchanged} unchanged)"
+                f"; target < 15 s"
+            )
+            print(f"  peak RSS {_peak():.0f} MB (target < 500 MB)")
+
+
+def _peak() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
-    sellers = int(sys.argv[1]) if len(sys.argv) > 1 else 300
-    latency = float(sys.argv[2]) if len(sys.argv) > 2 else 60.0
-    concurrency = sys.argv[3] if len(sys.argv) > 3 else "8"
+    mode = sys.argv[1] if len(sys.argv) > 1 else "sync"
+    if mode == "cycle":
+        fleet_cycle(int(sys.argv[2]) if len(sys.argv) > 2 else 300, int(sys.argv[3]) if len(sys.argv) > 3 else 20_000)
+        return
+    sellers = int(sys.argv[2]) if len(sys.argv) > 2 else 300
+    latency = float(sys.argv[3]) if len(sys.argv) > 3 else 60.0
+    concurrency = sys.argv[4] if len(sys.argv) > 4 else "8"
     clock = SkippingClock()
     fake = FleetFake(sellers, latency, clock)
     with tempfile.TemporaryDirectory() as tmp:

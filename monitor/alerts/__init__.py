@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import coverage, health
@@ -141,7 +141,7 @@ def check_once(
             with isolated(session, key, faults):
                 account = session.get(Account, account_id)
                 assert account is not None
-                if context.incremental and not _due(session, account, fresh[account_id], as_of):
+                if context.incremental and not _due(session, account, fresh[account_id], context):
                     run.unchanged += 1
                     session.rollback()
                     continue
@@ -161,18 +161,22 @@ def check_once(
     return run
 
 
-def _due(session: Session, account: Account, fresh: Freshness, as_of: datetime) -> bool:
+def _due(session: Session, account: Account, fresh: Freshness, context: CheckContext) -> bool:
     """An incremental check evaluates an account when its data changed since its last evaluation,
-    on a new day (Amazon's windows move at midnight), while any of its alerts fires (repeats and
-    resolutions), and when its data is stale (the stale alert). Between those its values do not
-    change: Amazon's windows are whole days, and what is known of its orders changes only with an
-    import."""
-    if account.evaluated_version != account.data_version or account.evaluated_on != as_of.date():
+    on a new day (Amazon's windows move at midnight), when a firing alert is due to be repeated,
+    and when its data is stale (the stale alert). Between those its values do not change:
+    Amazon's windows are whole days, and what is known of its orders changes only with an import."""
+    if account.evaluated_version != account.data_version or account.evaluated_on != context.as_of.date():
         return True
     if fresh.stale:
         return True
-    firing = select(AlertState.account_id).where(AlertState.account_id == account.id, AlertState.level.in_(FIRING))
-    return session.scalar(firing.limit(1)) is not None
+    repeat_before = context.now - timedelta(hours=context.settings.alert_repeat_hours)
+    due = select(AlertState.account_id).where(
+        AlertState.account_id == account.id,
+        AlertState.level.in_(FIRING),
+        or_(AlertState.last_notified_at.is_(None), AlertState.last_notified_at <= repeat_before),
+    )
+    return session.scalar(due.limit(1)) is not None
 
 
 def _finish(session: Session, dry_run: bool) -> None:
@@ -317,6 +321,7 @@ def _check_account(session: Session, context: CheckContext, account: Account, fr
             row.last_message = subject(message)
     if not context.dry_run:
         outbox.enqueue(session, account.id, message, context.notifiers, now)
+        account.paged_version = None  # its page lists the messages sent: written again
 
 
 def _notices(

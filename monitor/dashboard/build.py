@@ -85,19 +85,19 @@ def build(
     """Write index.html and one page per account into `out`; links start with `base_url` (DASHBOARD_BASE_URL)
     when it is set, else they are relative.
 
-    `incremental`: only the pages of accounts whose data changed since their pages were written,
-    of every account on a new day, and of accounts with a firing alert are written again; the
-    index is made of every account's tile, kept beside the pages (tiles/)."""
+    `incremental`: only the pages of accounts whose data changed since their pages were written
+    (or that were sent a message: a check clears `paged_version`), and of every account on a new
+    day, are written again; the index is made of every account's tile, kept beside the pages
+    (tiles/)."""
     out.mkdir(parents=True, exist_ok=True)
     write_plotly(out)
     result = DashboardRun(out / "index.html")
     fresh = freshness(session, as_of, stale_hours)
-    firing = set(session.scalars(select(AlertState.account_id).where(AlertState.level.in_(FIRING))))
     tiles: list[Tile] = []
     views = []
     for account in [a for a in find_accounts(session) if only is None or a.id in only]:
         account_id, key = account.id, account.key
-        kept = _kept_tile(out, account, as_of) if incremental and account_id not in firing else None
+        kept = _kept_tile(out, account, as_of) if incremental else None
         if kept is not None:
             tiles.append(kept)
             result.unchanged += 1
@@ -150,7 +150,7 @@ def _save_tile(out: Path, view: AccountView) -> Tile:
 
 def _kept_tile(out: Path, account: Account, as_of: datetime) -> Tile | None:
     """The tile written with the account's pages, when they are still right: the same data, the
-    same day (and nothing firing: the caller's part)."""
+    same day, no message sent since."""
     if account.paged_version != account.data_version or account.paged_on != as_of.date():
         return None
     try:
