@@ -152,6 +152,14 @@ def _days(value: str) -> int:
     return number
 
 
+def _window_days(value: str) -> int:
+    """A window length the monitor holds the data for (its loads reach about five months back)."""
+    number = _days(value)
+    if not 1 <= number <= 150:
+        raise ValueError(f"must be between 1 and 150 days, got {number}")
+    return number
+
+
 def _marketplace(value: str) -> str:
     from monitor.marketplaces import normalize
 
@@ -192,10 +200,11 @@ def _setting(
     return field(default=parse(default), metadata=meta)
 
 
-STORAGE, IMPORT, METRICS, ALERTS, DAEMON, SPAPI = (
+STORAGE, IMPORT, METRICS, CHANNELS, ALERTS, DAEMON, SPAPI = (
     "Storage",
     "Import",
     "Metrics",
+    "Other channels (Walmart, eBay, Etsy)",
     "Alerts",
     "Daemon",
     "Selling Partner API",
@@ -293,6 +302,39 @@ class Settings:
     lag_otdr_days: int = _setting("7", "the same for the On-Time Delivery Rate (in units)", _days, group=METRICS)
     default_marketplace: str = _setting(
         "", "marketplace of orders that name none, e.g. amazon.com (empty: unknown)", _marketplace, group=METRICS
+    )
+    # other channels: orders whose marketplace is walmart.com, ebay.* or etsy.com (README: "Other channels")
+    limit_walmart_cancel_rate: float = _setting(
+        "0.02", "Walmart: seller cancellations per order (must stay at or below)", _fraction, group=CHANNELS
+    )
+    limit_walmart_otd_rate: float = _setting(
+        "0.90", "Walmart: on-time delivery (must stay at or above)", _fraction, group=CHANNELS
+    )
+    limit_walmart_vtr_rate: float = _setting(
+        "0.99", "Walmart: shipments with valid tracking (must stay at or above)", _fraction, group=CHANNELS
+    )
+    limit_walmart_response_rate: float = _setting(
+        "0.95", "Walmart: inquiries answered within 48 h (only Walmart measures it)", _fraction, group=CHANNELS
+    )
+    limit_ebay_defect_rate: float = _setting(
+        "0.02", "eBay: transaction defect rate, Below Standard above it (Top Rated: 0.005)", _fraction, group=CHANNELS
+    )
+    limit_ebay_late_shipment_rate: float = _setting(
+        "0.07", "eBay: late shipment rate (Top Rated: 0.03)", _fraction, group=CHANNELS
+    )
+    limit_etsy_on_time_shipping_rate: float = _setting(
+        "0.80", "Etsy: orders shipped by the ship-by date (Star Seller: 0.95)", _fraction, group=CHANNELS
+    )
+    window_walmart_days: int = _setting("30", "Walmart's window, in days", _window_days, group=CHANNELS)
+    window_ebay_days: int = _setting(
+        "90",
+        "eBay's window, in days (3 months; eBay uses 12 below 400 transactions a quarter: at most 150 here)",
+        _window_days,
+        group=CHANNELS,
+    )
+    window_etsy_days: int = _setting("90", "Etsy's window, in days (3 months)", _window_days, group=CHANNELS)
+    lag_channel_days: int = _setting(
+        "0", "how many days before the day the other channels' windows end", _days, group=CHANNELS
     )
     marketplace_timezones: tuple[tuple[str, str], ...] = _setting(
         "",

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from monitor.domain import ORDER_TIMESTAMPS, Channel, Family, Source
-from monitor.marketplaces import UNKNOWN, normalize
+from monitor.marketplaces import UNKNOWN, channel_of, normalize
 
 NEVER = np.iinfo(np.int64).max
 ALWAYS = np.iinfo(np.int64).min
@@ -124,7 +124,8 @@ class Prepared:
     channel: np.ndarray  # "afn" / "mfn"
     marketplace_code: np.ndarray  # per order, an index into marketplace_names
     marketplace_names: np.ndarray  # the marketplaces orders count in (domains, the default, or "unknown")
-    amazon: np.ndarray  # an Amazon order (multi-channel fulfilment orders count in no metric)
+    amazon: np.ndarray  # counted: an Amazon order, or one of another channel's marketplace (multi-channel
+    # fulfilment orders of Amazon count in no metric)
     t: dict[str, np.ndarray]
     shipped_status: np.ndarray  # the status says it shipped
     pre_fulfilment: np.ndarray  # cancelled before it shipped
@@ -194,11 +195,15 @@ def prepare(orders: pd.DataFrame, first_defect: np.ndarray | None = None, defaul
     # when the cancellation is known: its time, or always when it carries none
     cancel_known = np.where(cancelled, np.where(t["cancelled_at"] != NEVER, t["cancelled_at"], ALWAYS), NEVER)
     quantity = pd.to_numeric(_column(orders, "quantity"), errors="coerce").fillna(1).clip(lower=0)
+    markets = effective_marketplaces(_column(orders, "marketplace"), default_marketplace)
+    # an order of Walmart, eBay or Etsy counts in its channel's metrics, whatever its sales channel says
+    other = np.array([channel_of(str(m)) != "amazon" for m in markets[1]], dtype=bool)
+    other_channel = other[markets[0]] if len(markets[0]) else np.zeros(0, dtype=bool)
     return Prepared(
         orders,
         CHANNELS[flags & 1],
-        *effective_marketplaces(_column(orders, "marketplace"), default_marketplace),
-        _per_value(_column(orders, "sales_channel"), is_amazon_sales_channel).astype(bool),
+        *markets,
+        _per_value(_column(orders, "sales_channel"), is_amazon_sales_channel).astype(bool) | other_channel,
         t,
         shipped_status,
         pre_fulfilment,

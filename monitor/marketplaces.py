@@ -70,7 +70,7 @@ def name(domain: str | None) -> str:
     if not domain or domain == UNKNOWN:
         return "unknown marketplace"
     known = BY_DOMAIN.get(domain) or BY_ID.get(domain)
-    return known.name if known else domain
+    return known.name if known else CHANNEL_NAMES.get(domain, domain)
 
 
 def id_of(domain: str) -> str | None:
@@ -106,3 +106,18 @@ def timezone_name(domain: str | None, overrides: Mapping[str, str] | None = None
 @cache
 def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
+
+
+# Other channels a seller also sells on, each with its own standards (their metric sets in metrics.py)
+CHANNEL_DOMAINS = {"walmart": "walmart.com", "ebay": "ebay.com", "etsy": "etsy.com"}
+CHANNEL_NAMES = {"walmart.com": "Walmart", "ebay.com": "eBay", "etsy.com": "Etsy"}
+
+
+def channel_of(domain: str | None) -> str:
+    """Whose standards a marketplace is judged by: "amazon", or "walmart", "ebay", "etsy" (a domain
+    such as walmart.com, ebay.co.uk or etsy.com)."""
+    text = (domain or "").lower()
+    for channel in CHANNEL_DOMAINS:
+        if text == channel or text.startswith(channel + "."):
+            return channel
+    return "amazon"

@@ -33,6 +33,7 @@ from monitor import coverage, forecast
 from monitor.counting import NEVER, US_PER_DAY
 from monitor.domain import Channel, Direction, Family, MetricKey, Status
 from monitor.errors import UsageError
+from monitor.marketplaces import channel_of
 
 if TYPE_CHECKING:
     from monitor.config import Settings
@@ -53,9 +54,16 @@ class MetricDef:
     miss_label: str  # one bad outcome, in words, whatever the direction ("late deliveries")
     needs: tuple[tuple[str, str], ...] = ()  # (field, what it is) the group's data must carry
     coverage: bool = False  # reports the share of eligible orders that could be judged
+    market: str = "amazon"  # whose standard: amazon, walmart, ebay, etsy (marketplaces.channel_of)
+    short: str = ""  # the short name, when not the family's
+    exactness: str = "exact"  # exact, proxy (an approximation: `proxy_reason` says of what) or scorecard
+    proxy_reason: str = ""
+    days_setting: str = ""  # the setting that sets the window's length (other channels)
 
     def short_name(self) -> str:
-        """The name a seller uses: "ODR", "LSR 10d", "CR", "VTR", "OTDR"."""
+        """The name a seller uses: "ODR", "LSR 10d", "CR", "VTR", "OTDR" (another channel's own)."""
+        if self.short:
+            return self.short
         return f"{self.family.upper()} {self.days}d" if self.family is Family.LSR else self.family.upper()
 
 
@@ -153,7 +161,144 @@ METRICS: tuple[MetricDef, ...] = (
         ),
     ),
 )
-METRICS_BY_ID = {m.id: m for m in METRICS}
+# Other channels' standards (marketplaces walmart.com, ebay.*, etsy.com), counted with the same rules
+# as Amazon's metrics of the same family, over their own windows and limits (all settings).
+SHIP_DATES = (CONFIRMATIONS, ("latest_ship_date", "ship-by dates"))
+CHANNEL_METRICS: tuple[MetricDef, ...] = (
+    MetricDef(
+        "walmart_cancel_rate",
+        "Walmart Cancellation Rate",
+        Family.CR,
+        MFN,
+        30,
+        Direction.MAX,
+        "limit_walmart_cancel_rate",
+        "lag_channel_days",
+        "orders",
+        "seller cancellations",
+        "cancellations counted against the seller",
+        market="walmart",
+        short="Walmart cancellations",
+        days_setting="window_walmart_days",
+    ),
+    MetricDef(
+        "walmart_otd_rate",
+        "Walmart On-Time Delivery Rate",
+        Family.OTDR,
+        MFN,
+        30,
+        Direction.MIN,
+        "limit_walmart_otd_rate",
+        "lag_channel_days",
+        "units",
+        "units delivered on time",
+        "units delivered late",
+        (("delivered_at", "delivery scans"), ("latest_delivery_date", "promised delivery dates")),
+        market="walmart",
+        short="Walmart OTD",
+        exactness="proxy",
+        proxy_reason="counted in units with the delivery scans imported; Walmart counts orders",
+        days_setting="window_walmart_days",
+    ),
+    MetricDef(
+        "walmart_vtr_rate",
+        "Walmart Valid Tracking Rate",
+        Family.VTR,
+        MFN,
+        30,
+        Direction.MIN,
+        "limit_walmart_vtr_rate",
+        "lag_channel_days",
+        "shipments",
+        "shipments with valid tracking",
+        "shipments without valid tracking",
+        (CONFIRMATIONS,),
+        coverage=True,
+        market="walmart",
+        short="Walmart VTR",
+        days_setting="window_walmart_days",
+    ),
+    MetricDef(
+        "walmart_response_rate",
+        "Walmart Response Rate",
+        Family.CR,
+        MFN,
+        30,
+        Direction.MIN,
+        "limit_walmart_response_rate",
+        "lag_channel_days",
+        "inquiries",
+        "inquiries answered within 48 h",
+        "inquiries answered late",
+        market="walmart",
+        short="Walmart response rate",
+        exactness="scorecard",
+        proxy_reason="only Walmart measures it (buyers' messages are in no export): see Seller Center's "
+        "Performance dashboard or its Insights API",
+        days_setting="window_walmart_days",
+    ),
+    MetricDef(
+        "ebay_defect_rate",
+        "eBay Transaction Defect Rate",
+        Family.CR,
+        MFN,
+        90,
+        Direction.MAX,
+        "limit_ebay_defect_rate",
+        "lag_channel_days",
+        "transactions",
+        "transactions with a defect",
+        "transactions with a defect",
+        market="ebay",
+        short="eBay defects",
+        exactness="scorecard",
+        proxy_reason="eBay counts the cancellations it attributes to you and the cases closed without your "
+        "resolution, which no export carries: see Seller Hub's Performance > Service metrics (or its Analytics API)",
+        days_setting="window_ebay_days",
+    ),
+    MetricDef(
+        "ebay_late_shipment_rate",
+        "eBay Late Shipment Rate",
+        Family.LSR,
+        MFN,
+        90,
+        Direction.MAX,
+        "limit_ebay_late_shipment_rate",
+        "lag_channel_days",
+        "shipments",
+        "late shipments",
+        "late shipments",
+        SHIP_DATES,
+        coverage=True,
+        market="ebay",
+        short="eBay late shipments",
+        exactness="proxy",
+        proxy_reason="shipped after the ship-by date, from the export's dates: eBay looks at carrier scans",
+        days_setting="window_ebay_days",
+    ),
+    MetricDef(
+        "etsy_on_time_shipping_rate",
+        "Etsy On-Time Shipping Rate",
+        Family.LSR,
+        MFN,
+        90,
+        Direction.MIN,
+        "limit_etsy_on_time_shipping_rate",
+        "lag_channel_days",
+        "orders",
+        "orders shipped on time",
+        "orders shipped late",
+        SHIP_DATES,
+        coverage=True,
+        market="etsy",
+        short="Etsy on-time shipping",
+        exactness="proxy",
+        proxy_reason="shipped by the ship-by date, from the export's dates: Etsy also wants valid tracking",
+        days_setting="window_etsy_days",
+    ),
+)
+ALL_METRICS: tuple[MetricDef, ...] = METRICS + CHANNEL_METRICS
+METRICS_BY_ID = {m.id: m for m in ALL_METRICS}
 PRESENCE_FIELDS = (
     "shipped_at",
     "latest_ship_date",
@@ -182,7 +327,15 @@ class Window:
     source: str  # "default", "setting" or "amazon-report YYYY-MM-DD"
 
 
-DEFAULT_LAGS = {"lag_odr_days": 15, "lag_lsr_days": 0, "lag_cr_days": 1, "lag_vtr_days": 10, "lag_otdr_days": 7}
+DEFAULT_LAGS = {
+    "lag_odr_days": 15,
+    "lag_lsr_days": 0,
+    "lag_cr_days": 1,
+    "lag_vtr_days": 10,
+    "lag_otdr_days": 7,
+    "lag_channel_days": 0,  # Walmart, eBay and Etsy: windows ending at the day's start
+}
+CHANNEL_WINDOWS = {"window_walmart_days": 30, "window_ebay_days": 90, "window_etsy_days": 90}
 
 
 @dataclass(frozen=True)
@@ -194,6 +347,13 @@ class Targets:
     limit_cr: float = 0.025
     limit_vtr: float = 0.95
     limit_otdr: float = 0.90
+    limit_walmart_cancel_rate: float = 0.02
+    limit_walmart_otd_rate: float = 0.90
+    limit_walmart_vtr_rate: float = 0.99
+    limit_walmart_response_rate: float = 0.95
+    limit_ebay_defect_rate: float = 0.02
+    limit_ebay_late_shipment_rate: float = 0.07
+    limit_etsy_on_time_shipping_rate: float = 0.80
     warn_ratio: float = 0.75
     forecast_days: int = 7
     odr_count_cancelled: bool = True
@@ -201,11 +361,16 @@ class Targets:
     default_marketplace: str = ""
     stale_hours: int = 36  # a source this much older than the newest order has stopped (coverage.py)
     lags: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_LAGS))
+    windows: Mapping[str, int] = field(default_factory=lambda: dict(CHANNEL_WINDOWS))  # other channels' days
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Targets:
-        plain = {name: getattr(settings, name) for name in cls.__dataclass_fields__ if name != "lags"}
-        return cls(**plain, lags={name: getattr(settings, name) for name in DEFAULT_LAGS})
+        plain = {name: getattr(settings, name) for name in cls.__dataclass_fields__ if name not in ("lags", "windows")}
+        return cls(
+            **plain,
+            lags={name: getattr(settings, name) for name in DEFAULT_LAGS},
+            windows={name: getattr(settings, name) for name in CHANNEL_WINDOWS},
+        )
 
     def limit(self, metric: MetricDef) -> float:
         return float(getattr(self, metric.limit_setting))
@@ -215,7 +380,9 @@ class Targets:
         if metric.id in learned:
             return learned[metric.id]
         lag = self.lags.get(metric.lag_setting, DEFAULT_LAGS[metric.lag_setting])
-        return Window(metric.days, lag, "setting" if lag != DEFAULT_LAGS[metric.lag_setting] else "default")
+        days = self.windows.get(metric.days_setting, metric.days) if metric.days_setting else metric.days
+        changed = lag != DEFAULT_LAGS[metric.lag_setting] or days != metric.days
+        return Window(days, lag, "setting" if changed else "default")
 
 
 @dataclass(frozen=True)
@@ -279,9 +446,21 @@ class MetricValue:
     no_data_reason: str | None = None
     sources: dict[str, str | None] = field(default_factory=dict)  # source it rests on -> its newest data (ISO)
 
+    JSON_EXTRA = ("exactness", "proxy_reason")
+
     @property
     def key(self) -> MetricKey:
         return MetricKey(self.account, self.marketplace, self.channel, self.metric)
+
+    @property
+    def exactness(self) -> str:
+        """exact, proxy (an approximation of the marketplace's own rule) or scorecard (only the
+        marketplace measures it: never a figure of ours)."""
+        return self.definition.exactness
+
+    @property
+    def proxy_reason(self) -> str | None:
+        return self.definition.proxy_reason or None
 
     @property
     def definition(self) -> MetricDef:
@@ -329,7 +508,7 @@ def span_of(window: Window) -> int:
 
 
 # How far before an evaluation time an order's anchor can still matter (for loading).
-LOOKBACK_DAYS = max(m.days for m in METRICS) + max(DEFAULT_LAGS.values()) + forecast.FIT_DAYS + 1
+LOOKBACK_DAYS = max(m.days + DEFAULT_LAGS[m.lag_setting] for m in ALL_METRICS) + forecast.FIT_DAYS + 1
 
 
 # ------------------------------------------------------------------ judging a value
@@ -498,6 +677,8 @@ def _present(p: cnt.Prepared, marketplace: str) -> frozenset[str]:
 
 
 def _blocked(metric: MetricDef, present: frozenset[str], defect_source: bool) -> str | None:
+    if metric.exactness == "scorecard":
+        return metric.proxy_reason
     if metric.family is Family.ODR and not defect_source:
         return "no feedback or claims imported (a feedback report, a defects file or Amazon's performance report)"
     for name, what in metric.needs:
@@ -545,7 +726,8 @@ def account_groups(
     for position, marketplace in enumerate(markets):
         mp = facts.of(marketplace)
         present = mp.present if mp.present is not None else _present(p, marketplace)
-        for metric in metrics:
+        judged_by = channel_of(marketplace)  # Amazon's metrics, or the other channel's own
+        for metric in (m for m in metrics if m.market == judged_by):
             for channel in metric.channels:
                 code = 2 * position + (channel is Channel.MFN)
                 c = parts[metric.family].get(code, empty[metric.family])
@@ -596,7 +778,7 @@ def evaluate(
     as_of: datetime,
     targets: Targets,
     account: str = "",
-    metrics: Iterable[MetricDef] = METRICS,
+    metrics: Iterable[MetricDef] = ALL_METRICS,
     facts: AccountFacts | None = None,
 ) -> list[MetricValue]:
     """Every metric of one account at `as_of`, per marketplace and channel."""
@@ -622,7 +804,7 @@ def history(
     days: int,
     targets: Targets,
     account: str = "",
-    metrics: Iterable[MetricDef] = METRICS,
+    metrics: Iterable[MetricDef] = ALL_METRICS,
     facts: AccountFacts | None = None,
 ) -> list[MetricValue]:
     """One value per group and day for the `days` days ending at `as_of` (T = as_of - (days - 1 - k)

@@ -241,7 +241,7 @@ def _observation(value: m.MetricValue, targets: m.Targets, margin: float) -> sta
 def _check_account(session: Session, context: CheckContext, account: Account, fresh: Freshness, run: CheckRun) -> None:
     settings, targets, as_of, now = context.settings, context.targets, context.as_of, context.now
     data = health.load(session, account, targets, health.DETAIL_FIELDS, health.since_for(as_of))
-    prepared = m.account_groups(data.orders, data.defects, targets, account.key, m.METRICS, data.facts)
+    prepared = m.account_groups(data.orders, data.defects, targets, account.key, m.ALL_METRICS, data.facts)
     groups = {(g.marketplace, g.metric.id, str(g.channel)): g for g in prepared.groups}
     values = m.evaluate(data.orders, data.defects, as_of, targets, account.key, facts=data.facts)
     if fresh.stale:
@@ -343,6 +343,8 @@ def _notices(
         missing = [s for s in coverage.RESTS_ON[group.metric.family] if seen is None or seen.sources.get(s) is None]
         if group.metric.family is Family.ODR:  # any one defect source will do
             missing = [s for s in missing if s in coverage.DEFECT_SOURCES] or missing
+        if group.metric.exactness == "scorecard":  # no data of the seller's would supply it
+            missing = []
         notice = Notice(group.marketplace, group.metric.name, group.blocked, tuple(missing))
         items.append(Item(NOTICE_LEVEL, "notice", notice=notice))
         rows[key] = AlertState(

@@ -256,7 +256,7 @@ def account_view(
     data = health.load(session, account, targets, health.DETAIL_FIELDS, health.since_for(as_of, HISTORY_DAYS))
     groups = {
         (g.marketplace, g.metric.id, g.channel): g
-        for g in m.account_groups(data.orders, data.defects, targets, account.key, m.METRICS, data.facts).groups
+        for g in m.account_groups(data.orders, data.defects, targets, account.key, m.ALL_METRICS, data.facts).groups
     }
     values = m.evaluate(data.orders, data.defects, as_of, targets, account.key, facts=data.facts)
     history = daily_series(session, account, lambda: data, targets, as_of, HISTORY_DAYS)

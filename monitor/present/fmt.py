@@ -123,3 +123,10 @@ def more(n: int, label: str) -> str:
 def headroom(v: Any) -> str:
     """ "headroom: 0 more late shipments" (how many more bad ones keep the target)."""
     return "" if v.headroom is None else f"headroom: {more(v.headroom, v.definition.miss_label)}"
+
+
+def whose(marketplace: str) -> str:
+    """Whose window and figures: "Amazon's", "Walmart's", "eBay's", "Etsy's"."""
+    from monitor.marketplaces import channel_of
+
+    return {"amazon": "Amazon's", "walmart": "Walmart's", "ebay": "eBay's", "etsy": "Etsy's"}[channel_of(marketplace)]

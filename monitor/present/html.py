@@ -44,7 +44,7 @@ def environment() -> Environment:
         marketplace=marketplace_name,
         sentence=headline_sentence,
     )
-    env.globals.update(target=fmt.target, more=fmt.more)
+    env.globals.update(target=fmt.target, more=fmt.more, whose=fmt.whose)
     return env
 
 

@@ -1,0 +1,187 @@
+"""Walmart, eBay and Etsy: their exports recognised by header (the real headers of
+../shared/reference/marketplaces/), their orders judged by their own standards per marketplace,
+each value saying how exact it is, and what cannot be computed saying what would supply it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+from click.testing import CliRunner
+
+from monitor.cli import cli
+from monitor.monitor import Monitor
+from tests.conftest import env_of
+
+NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
+EBAY_REPORT_HEADER = ["Sales Record Number", "Order Number", "Buyer Username", "Buyer Name", "Buyer Email", "Ship To Country", "Item Number", "Item Title", "Custom Label", "Quantity", "Sold For", "Shipping And Handling", "Total Price", "Payment Method", "Sale Date", "Paid On Date", "Ship By Date", "Minimum Estimated Delivery Date", "Maximum Estimated Delivery Date", "Shipped On Date", "Feedback Left", "Feedback Received", "My Item Note", "PayPal Transaction ID", "Shipping Service", "Tracking Number", "Transaction ID", "Variation Details", "Global Shipping Program"]
+ETSY_HEADER = ["Sale Date", "Order ID", "Buyer User ID", "Full Name", "First Name", "Last Name", "Number of Items", "Payment Method", "Date Shipped", "Street 1", "Street 2", "Ship City", "Ship State", "Ship Zipcode", "Ship Country", "Currency", "Order Value", "Coupon Code", "Coupon Details", "Discount Amount", "Shipping Discount", "Shipping", "Sales Tax", "Order Total", "Status", "Card Processing Fees", "Order Net", "Adjusted Order Total", "Adjusted Card Processing Fees", "Adjusted Net Order Amount", "Buyer", "Order Type", "Payment Type", "InPerson Discount", "InPerson Location", "SKU"]
+
+
+def table(header: list[str], rows: list[dict[str, str]], tail: list[str] = ()) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue() + "".join(line + "\n" for line in tail)
+
+
+def walmart(reference) -> str:
+    """60 purchase orders of the last 30 days, two lines each for some; 3 cancelled (5 %: over
+    Walmart's 2 %); a blank totals line."""
+    header = (reference / "marketplaces" / "walmart_po_export_header.csv").read_text().strip().split(",")
+    rows = []
+    for n in range(60):
+        day = NOW - timedelta(days=1 + n // 2)
+        for line in range(1 + (n % 3 == 0)):
+            rows.append(
+                {
+                    "PO#": f"10{n:08d}",
+                    "Order#": f"5{n:012d}",
+                    "Order Date": f"{day:%m/%d/%Y}",
+                    "Ship By": f"{day + timedelta(days=2):%m/%d/%Y}",
+                    "Customer Name": "Jo Buyer",
+                    "Customer Email ID": "jo@example.com",
+                    "Line#": str(line + 1),
+                    "Status": "Cancelled" if n in (4, 20, 40) else "Shipped",
+                    "Qty": "1",
+                    "SKU": f"WM-{line}",
+                    "Item Cost": "19.99",
+                    "Carrier": "UPS",
+                    "Tracking Number": f"1Z{n:010d}",
+                }
+            )
+    return table(header, rows, [","])
+
+
+def ebay_report() -> str:
+    """100 orders over the last 80 days, 9 shipped after their ship-by date (9 %: over eBay's 7 %);
+    eBay's closing line."""
+    rows = []
+    for n in range(100):
+        sale = NOW - timedelta(days=2 + n * 0.8)
+        ship_by = sale + timedelta(days=2)
+        shipped = ship_by + timedelta(days=2) if n % 11 == 5 else sale + timedelta(days=1)
+        rows.append(
+            {
+                "Sales Record Number": str(1000 + n),
+                "Order Number": f"12-{n:05d}-{n:05d}",
+                "Buyer Username": "buyer",
+                "Buyer Email": "b@example.com",
+                "Item Title": "Mug",
+                "Custom Label": "MUG-1",
+                "Quantity": "1",
+                "Total Price": "$12.34",
+                "Sale Date": f"{sale:%b-%d-%y}",
+                "Ship By Date": f"{ship_by:%b-%d-%y}",
+                "Shipped On Date": f"{shipped:%b-%d-%y}",
+                "Tracking Number": f"9400{n:016d}",
+            }
+        )
+    return table(EBAY_REPORT_HEADER, rows, ["", f"100 record(s) downloaded,from {NOW - timedelta(days=90):%b-%d-%y}"])
+
+
+def test_each_channel_judged_by_its_own_standards_with_its_exactness(tmp_path, reference, sqlite_settings):
+    files = {
+        "walmart.csv": walmart(reference),
+        "ebay-orders.csv": ebay_report(),
+        "ebay-fx.csv": table(
+            (reference / "marketplaces" / "ebay_file_exchange_sold_header.csv").read_text().strip().split(","),
+            [
+                {
+                    "Sales Record Number": str(n),
+                    "User Id": "u",
+                    "Order ID": f"X{n}",
+                    "Sale Date": "Nov-20-26",
+                    "Shipped on Date": "Nov-21-26",
+                    "Quantity": "1",
+                    "Total Price": "$5.00",
+                    "Tracking Number": "T",
+                }
+                for n in range(5)
+            ],
+            ["", "5 record(s) downloaded,from Nov-01-26 to Nov-26-26"],
+        ),
+        "etsy.csv": table(
+            ETSY_HEADER,
+            [
+                {
+                    "Sale Date": f"{NOW - timedelta(days=n + 3):%m/%d/%y}",
+                    "Order ID": str(3000 + n),
+                    "Number of Items": "1",
+                    "Date Shipped": f"{NOW - timedelta(days=n + 1):%m/%d/%y}",
+                    "Currency": "USD",
+                    "Order Total": "25.00",
+                }
+                for n in range(20)
+            ],
+        ),
+        "etsy-posted.csv": table(
+            [("Date Posted" if c == "Date Shipped" else c) for c in ETSY_HEADER],
+            [
+                {
+                    "Sale Date": f"{NOW - timedelta(days=4):%m/%d/%y}",
+                    "Order ID": "4000",
+                    "Number of Items": "2",
+                    "Date Posted": "",
+                    "Currency": "EUR",
+                    "Order Total": "9.00",
+                }
+            ],
+        ),
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    env = env_of(sqlite_settings)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init"], env=env).exit_code == 0
+    imported = runner.invoke(
+        cli, ["import", *(str(tmp_path / n) for n in files), "--account", "shop", "--new-account"], env=env
+    )
+    assert imported.exit_code == 0, imported.output
+    for layout in (
+        "walmart-po-export",
+        "ebay-orders-report",
+        "ebay-file-exchange-sold",
+        "etsy-sold-orders",
+        "etsy-sold-orders-posted",
+    ):
+        assert f"({layout})" in imported.output or layout in imported.output, imported.output
+    out = runner.invoke(cli, ["metrics", "--account", "shop", "--as-of", NOW.isoformat(), "--format", "json"], env=env)
+    values = {(v["marketplace"], v["metric"]): v for v in json.loads(out.output)}
+    assert {m for m, _ in values} == {"walmart.com", "ebay.com", "etsy.com"}  # no Amazon metric for them
+    cancel = values[("walmart.com", "walmart_cancel_rate")]
+    assert (cancel["numerator"], cancel["denominator"], cancel["status"], cancel["exactness"]) == (
+        3,
+        60,
+        "critical",
+        "exact",
+    )
+    response = values[("walmart.com", "walmart_response_rate")]
+    assert response["status"] == "no_data" and response["rate"] is None and response["exactness"] == "scorecard"
+    assert "only Walmart measures it" in response["no_data_reason"]
+    assert "ship-confirmation times" in values[("walmart.com", "walmart_vtr_rate")]["no_data_reason"]
+    late = values[("ebay.com", "ebay_late_shipment_rate")]
+    assert (late["numerator"], late["status"], late["exactness"]) == (9, "critical", "proxy")
+    assert "carrier scans" in late["proxy_reason"] and late["window_end"].startswith("2026-11-27")
+    assert values[("ebay.com", "ebay_defect_rate")]["status"] == "no_data"  # no export says who cancelled
+    etsy = values[("etsy.com", "etsy_on_time_shipping_rate")]
+    assert etsy["status"] == "no_data" and "ship-by dates" in etsy["no_data_reason"]
+    # one message for the account, covering every channel, led by the worst
+    with Monitor.open(sqlite_settings) as monitor:
+        run = monitor.check(NOW)
+        pages = monitor.build_dashboards(None, NOW)
+    (message,) = run.messages
+    from monitor.present import alerts as words
+
+    text = words.text(message)
+    assert "Walmart Cancellation Rate, MFN on Walmart" in text and "eBay Late Shipment Rate, MFN on eBay" in text
+    subject = words.subject(message)
+    assert subject.startswith("[account-health] shop: CRITICAL (+")
+    assert "Walmart cancellations on Walmart 5.00 % (limit 2 %), critical since" in subject
+    page = pages.pages[0].read_text(encoding="utf-8")
+    for heading in ("<h2>Walmart</h2>", "<h2>eBay</h2>", "<h2>Etsy</h2>"):
+        assert heading in page
+    assert "proxy: shipped after the ship-by date" in page and "only Walmart measures it" in page
