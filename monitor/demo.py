@@ -135,7 +135,76 @@ def write_sample_reports(directory: Path, now: datetime | None = None, seed: int
         path = directory / f"{profile.account}_defects.{suffix}"
         _write(path, DEFECT_COLUMNS, defects, delimiter, encoding)
         files.append((path, profile.account))
+    path = directory / "acme-us_walmart_po.csv"  # acme-us also sells on Walmart: Seller Center's PO export
+    _write(path, WALMART_PO_COLUMNS, list(_walmart_orders(now, seed)), ",", "utf-8")
+    files.append((path, ACME.account))
     return files
+
+
+# Walmart Seller Center's PO export, as Walmart writes it (one row per order line)
+WALMART_PO_COLUMNS = [
+    "PO#",
+    "Order#",
+    "Order Date",
+    "Ship By",
+    "Customer Name",
+    "Customer Shipping Address",
+    "Customer Phone Number",
+    "Customer Email ID",
+    "Ship to Address 1",
+    "Ship to Address 2",
+    "City",
+    "State",
+    "Zip",
+    "FLIDS",
+    "Line#",
+    "UPC",
+    "Status",
+    "Item Description",
+    "Shipping Method",
+    "Qty",
+    "SKU",
+    "Item Cost",
+    "Shipping Cost",
+    "Tax",
+    "Update Status",
+    "Update Qty",
+    "Carrier",
+    "Tracking Number",
+    "Tracking Url",
+]
+
+
+def _walmart_orders(now: datetime, seed: int) -> Iterator[dict[str, str]]:
+    """A small, healthy Walmart shop: a few orders a day, rarely cancelled; every day's the same
+    whenever the demo runs."""
+    first = (now - timedelta(days=DAYS)).date()
+    for offset in range(DAYS + 1):
+        day = first + timedelta(days=offset)
+        rng = random.Random(f"{seed}|walmart|{day.isoformat()}")
+        for n in range(rng.randint(3, 7)):
+            ordered = datetime.combine(day, time(0), tzinfo=UTC) + timedelta(seconds=rng.randint(0, 86399))
+            if ordered >= now:
+                continue
+            number = (day.toordinal() * 10 + n) % 10**9
+            cancelled = rng.random() < 0.003
+            shipped = not cancelled and ordered + timedelta(days=1) < now
+            yield {
+                "PO#": f"{number:010d}",
+                "Order#": f"2{number:012d}",
+                "Order Date": f"{ordered:%m/%d/%Y}",
+                "Ship By": f"{ordered + timedelta(days=2):%m/%d/%Y}",
+                "Customer Name": "Walmart Buyer",
+                "Line#": "1",
+                "Status": "Cancelled" if cancelled else "Shipped" if shipped else "Acknowledged",
+                "Item Description": "Blue mug, 12 oz",
+                "Shipping Method": "Standard",
+                "Qty": "1",
+                "SKU": rng.choice(ACME.skus),
+                "Item Cost": f"{9 + 51 * rng.random():.2f}",
+                "Carrier": "USPS" if shipped else "",
+                "Tracking Number": f"9400{rng.randint(10**15, 10**16 - 1)}" if shipped else "",
+            }
 
 
 def _write(path: Path, columns: list[str], rows: list[dict[str, str]], delimiter: str, encoding: str) -> None:
