@@ -40,7 +40,8 @@ def test_demo_command_imports_two_accounts_into_a_fresh_database(tmp_path):
     # each marketplace judged alone: Amazon.com's tracking went bad (a new label printer), its late
     # shipments are rising; bolt-de stays healthy on both of its marketplaces
     assert "CRITICAL Valid Tracking Rate, MFN on Amazon.com (US)" in result.output
-    assert "Account health of acme-us (amazon.ca, amazon.com)" in result.output
+    assert "Account health of acme-us (amazon.ca, amazon.com, walmart.com)" in result.output
+    assert re.search(r"^acme-us +walmart.com +Walmart Cancellation Rate, MFN +good", result.output, re.M)
     assert "Account health of bolt-de" not in result.output
     # the story in one line per account, the most urgent first: critical, and warned days before
     story = re.search(

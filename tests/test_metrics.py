@@ -452,7 +452,10 @@ def test_json_fields_follow_the_cli_contract():
         "amazon_status",
         "no_data_reason",
         "sources",
+        "exactness",  # issue 18: exact, proxy or scorecard, and of what for a proxy
+        "proxy_reason",
     }
+    assert v["exactness"] == "exact" and v["proxy_reason"] is None
     assert v["window_start"] == "2026-10-22T00:00:00+00:00" and v["window_end"] == "2026-11-01T00:00:00+00:00"
     # the sources it rests on, with their newest data time (none known to a frame without facts)
     assert v["sources"] == {"orders": None, "ship_by": None, "ship_confirmations": None}
