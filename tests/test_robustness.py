@@ -244,3 +244,16 @@ def shop_db_slack(monitor, tmp_path, slack):
 def _check(monitor: Monitor, settings, hours: float):
     now = datetime.now(UTC) + timedelta(hours=hours)
     return Monitor(settings, monitor.sessions, monitor.http, lambda: now, None, lambda _s: None).check(AS_OF)
+
+
+def test_a_performance_report_listing_thousands_of_marketplaces_is_rejected_at_once(monitor, tmp_path, reference):
+    """The fuzz run's one "hang" (input 1677 of run 0): a 47 MB report whose 24,000 entries took
+    44 s to store one by one. Amazon lists each marketplace once: more than 100 is not its report."""
+    document = json.loads(
+        (reference / "amazon" / "transcribed__GET_V2_SELLER_PERFORMANCE_REPORT_DE_excerpt.json").read_text()
+    )
+    document["performanceMetrics"] = document["performanceMetrics"] * 101
+    path = write(tmp_path / "performance.json", json.dumps(document))
+    (result,) = monitor.import_paths([path], account="acme").results
+    assert result.status == "rejected" and "101 performanceMetrics entries" in result.error
+    assert "\n" not in result.error

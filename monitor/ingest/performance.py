@@ -29,6 +29,7 @@ from monitor.timeutil import parse_timestamp, utcnow
 
 MAX_BYTES = 50 << 20
 MAX_DEPTH = 32  # Amazon's documents nest 5 levels
+MAX_MARKETPLACES = 100  # Amazon has about 25 marketplaces: a report lists each at most once
 MAX_NUMBER = 2**53  # counts and scores beyond this are not Amazon's: read as missing
 SPELLINGS = {"prefulfillmentCancelRate": "preFulfillmentCancellationRate", "warningState": "warningStates"}
 NUMERATORS = (
@@ -65,6 +66,11 @@ def import_report(
         raise FileRejected(f"JSON nested deeper than {MAX_DEPTH} levels: not a performance report")
     if not isinstance(document, dict) or not isinstance(document.get("performanceMetrics"), list):
         raise FileRejected("JSON without performanceMetrics: not a GET_V2_SELLER_PERFORMANCE_REPORT document")
+    if len(document["performanceMetrics"]) > MAX_MARKETPLACES:
+        raise FileRejected(
+            f"{len(document['performanceMetrics'])} performanceMetrics entries: Amazon reports one per "
+            f"marketplace (at most {MAX_MARKETPLACES} here), so this is not a performance report"
+        )
     listed = document.get("accountStatuses")
     statuses = {
         _str(s.get("marketplaceId")): _str(s.get("status"))
