@@ -17,6 +17,7 @@ Nothing here reads the clock, the database or the network.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -371,6 +372,11 @@ class Targets:
             lags={name: getattr(settings, name) for name in DEFAULT_LAGS},
             windows={name: getattr(settings, name) for name in CHANNEL_WINDOWS},
         )
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes with any limit, lag, window or rule: values judged by other targets are judged again."""
+        return hashlib.sha1(repr(self).encode()).hexdigest()[:16]
 
     def limit(self, metric: MetricDef) -> float:
         return float(getattr(self, metric.limit_setting))

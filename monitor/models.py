@@ -83,6 +83,8 @@ class Account(Base):
     evaluated_on: Mapped[date | None] = mapped_column(Date)
     paged_version: Mapped[int | None] = mapped_column(Integer)
     paged_on: Mapped[date | None] = mapped_column(Date)
+    evaluated_settings: Mapped[str | None] = mapped_column(String(40))  # fingerprint of the targets used
+    paged_settings: Mapped[str | None] = mapped_column(String(40))
 
 
 class ImportRecord(Base):

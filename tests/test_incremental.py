@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from monitor.config import load_settings
+from monitor.config import load_settings, with_values
 from monitor.models import Account, AlertState, Notification
 from monitor.monitor import Monitor
 from tests.conftest import ORDERS_HEADER, shop, write
@@ -85,5 +85,14 @@ def test_incremental_cycles_give_exactly_what_full_ones_give(tmp_path):
             assert index_body(inc) == re.sub(
                 r"as of [\d-]+ [\d:]+ UTC", "", full.build_dashboards(incremental=False).index.read_text()
             )
+        # a changed limit: every account is judged again, its pages written again
+        looser = {mode: with_values(monitors[mode], limit_lsr="0.5") for mode in monitors}
+        now["t"] += timedelta(minutes=10)
+        inc2 = Monitor(looser["incremental"], inc.sessions, inc.http, lambda: now["t"])
+        full2 = Monitor(looser["full"], full.sessions, full.http, lambda: now["t"])
+        a, b = inc2.check(), full2.check(incremental=False)
+        evaluated.append((a.evaluated, a.unchanged, b.evaluated))
+        assert state(inc) == state(full)
+        assert inc2.build_dashboards().unchanged == 0
     print(f"\naccounts evaluated per check (incremental, unchanged, full): {evaluated}")
-    assert evaluated == [(3, 0, 3), (0, 3, 3), (1, 2, 3), (3, 0, 3), (0, 3, 3)]
+    assert evaluated == [(3, 0, 3), (0, 3, 3), (1, 2, 3), (3, 0, 3), (0, 3, 3), (3, 0, 3)]

@@ -24,10 +24,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("evaluated_on", sa.Date(), nullable=True))
         batch_op.add_column(sa.Column("paged_version", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("paged_on", sa.Date(), nullable=True))
+        # the settings the evaluation and the pages were made with (a changed limit: everything again)
+        batch_op.add_column(sa.Column("evaluated_settings", sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column("paged_settings", sa.String(length=40), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("accounts", schema=None) as batch_op:
+        batch_op.drop_column("paged_settings")
+        batch_op.drop_column("evaluated_settings")
         batch_op.drop_column("paged_on")
         batch_op.drop_column("paged_version")
         batch_op.drop_column("evaluated_on")

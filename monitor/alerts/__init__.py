@@ -147,6 +147,7 @@ def check_once(
                     continue
                 _check_account(session, context, account, fresh[account_id], part)
                 account.evaluated_version, account.evaluated_on = account.data_version, as_of.date()
+                account.evaluated_settings = context.targets.fingerprint
                 _finish(session, dry_run)
                 run.merge(part)
                 run.evaluated += 1
@@ -167,6 +168,8 @@ def _due(session: Session, account: Account, fresh: Freshness, context: CheckCon
     and when its data is stale (the stale alert). Between those its values do not change:
     Amazon's windows are whole days, and what is known of its orders changes only with an import."""
     if account.evaluated_version != account.data_version or account.evaluated_on != context.as_of.date():
+        return True
+    if account.evaluated_settings != context.targets.fingerprint:  # a limit, lag or rule changed
         return True
     if fresh.stale:
         return True

@@ -9,6 +9,7 @@ autoescaping (monitor/present/templates).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -97,7 +98,8 @@ def build(
     views = []
     for account in [a for a in find_accounts(session) if only is None or a.id in only]:
         account_id, key = account.id, account.key
-        kept = _kept_tile(out, account, as_of) if incremental else None
+        settings = _page_settings(targets, base_url)
+        kept = _kept_tile(out, account, as_of, settings) if incremental else None
         if kept is not None:
             tiles.append(kept)
             result.unchanged += 1
@@ -110,7 +112,7 @@ def build(
             view = account_view(session, found, targets, as_of, fresh[account_id], out)
             view.base_url = base_url
             _write(out, view, result)
-            found.paged_version, found.paged_on = version, as_of.date()
+            found.paged_version, found.paged_on, found.paged_settings = version, as_of.date(), settings
             session.commit()
         for fault in faults:
             result.faults.append(fault)
@@ -148,10 +150,17 @@ def _save_tile(out: Path, view: AccountView) -> Tile:
     return tile
 
 
-def _kept_tile(out: Path, account: Account, as_of: datetime) -> Tile | None:
+def _page_settings(targets: m.Targets, base_url: str) -> str:
+    """What else the pages depend on: the targets and the links' base."""
+    return hashlib.sha1(f"{targets.fingerprint}|{base_url}".encode()).hexdigest()[:16]
+
+
+def _kept_tile(out: Path, account: Account, as_of: datetime, settings: str) -> Tile | None:
     """The tile written with the account's pages, when they are still right: the same data, the
-    same day, no message sent since."""
+    same day, the same settings, no message sent since."""
     if account.paged_version != account.data_version or account.paged_on != as_of.date():
+        return None
+    if account.paged_settings != settings:
         return None
     try:
         saved = json.loads(_tile_path(out, account.key).read_text(encoding="utf-8"))
