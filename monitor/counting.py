@@ -168,6 +168,19 @@ def effective_marketplaces(values: pd.Series, default: str) -> tuple[np.ndarray,
     return (remap[codes] if len(codes) else np.zeros(0, dtype=np.int64)), np.array(distinct, dtype=object)
 
 
+def other_channel(marketplace: object) -> bool:
+    """An order of Walmart, eBay or Etsy (by its marketplace): it counts in that channel's metrics,
+    whatever its sales channel says."""
+    return isinstance(marketplace, str) and channel_of(normalize(marketplace)) != "amazon"
+
+
+def counted_orders(sales_channel: pd.Series, marketplace: pd.Series) -> np.ndarray:
+    """Which orders count in some marketplace's metrics: Amazon's own (not multi-channel
+    fulfilment orders) and those of the other channels."""
+    amazon = _per_value(sales_channel, is_amazon_sales_channel).astype(bool)
+    return amazon | _per_value(marketplace, other_channel).astype(bool)
+
+
 def is_amazon_sales_channel(value: object) -> bool:
     """False for a multi-channel fulfilment order: a sales channel given and not Amazon's
     (Amazon's reports say `Non-Amazon`; a shipping tool may name the shop)."""
@@ -196,14 +209,11 @@ def prepare(orders: pd.DataFrame, first_defect: np.ndarray | None = None, defaul
     cancel_known = np.where(cancelled, np.where(t["cancelled_at"] != NEVER, t["cancelled_at"], ALWAYS), NEVER)
     quantity = pd.to_numeric(_column(orders, "quantity"), errors="coerce").fillna(1).clip(lower=0)
     markets = effective_marketplaces(_column(orders, "marketplace"), default_marketplace)
-    # an order of Walmart, eBay or Etsy counts in its channel's metrics, whatever its sales channel says
-    other = np.array([channel_of(str(m)) != "amazon" for m in markets[1]], dtype=bool)
-    other_channel = other[markets[0]] if len(markets[0]) else np.zeros(0, dtype=bool)
     return Prepared(
         orders,
         CHANNELS[flags & 1],
         *markets,
-        _per_value(_column(orders, "sales_channel"), is_amazon_sales_channel).astype(bool) | other_channel,
+        counted_orders(_column(orders, "sales_channel"), _column(orders, "marketplace")),
         t,
         shipped_status,
         pre_fulfilment,

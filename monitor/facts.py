@@ -17,8 +17,8 @@ from monitor.marketplaces import UNKNOWN, normalize
 from monitor.models import AccountSource, PerformanceMetric, PerformanceReport
 from monitor.timeutil import to_utc
 
-MISSED_STATUSES = {"BAD", "POOR", "CRITICAL", "AT_RISK", "FAILING"}
-KEPT_STATUSES = {"GOOD", "NORMAL", "GREAT", "FAIR", "NONE", "HEALTHY"}
+MISSED_STATUSES = {"BAD", "POOR", "CRITICAL", "AT_RISK", "FAILING", "BELOW_STANDARD"}  # the last: eBay's
+KEPT_STATUSES = {"GOOD", "NORMAL", "GREAT", "FAIR", "NONE", "HEALTHY", "TOP_RATED", "ABOVE_STANDARD"}
 FIELD_OF_SOURCE = {source: carried for source, (carried, _, _) in ORDER_SOURCES.items()}
 
 
@@ -59,6 +59,8 @@ def metric_of(figure: PerformanceMetric, span: tuple[datetime, datetime] | None)
         days = round((span[1] - span[0]) / timedelta(days=1)) if span else None
         return {10: "lsr_10d", 30: "lsr_30d"}.get(days) if days else None
     return {
+        "DEFECTIVE_TRANSACTION_RATE": "ebay_defect_rate",  # eBay's seller_standards_profile
+        "SHIPPING_MISS_RATE": "ebay_late_shipment_rate",
         "preFulfillmentCancellationRate": "cr_7d",
         "validTrackingRate": "vtr_30d",
         "unitOnTimeDeliveryRate": "otdr_14d",

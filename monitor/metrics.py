@@ -647,9 +647,12 @@ def judge(
     soon = ahead is not None and ahead <= targets.forecast_days
     warn = Fraction(bad, judged) >= _warn_share(targets.warn_ratio, metric.direction, value.limit)
     projection_misses = projected is not None and missed(metric.direction, projected.bad, projected.judged, value.limit)
-    if missed(metric.direction, bad, judged, value.limit) or amazon_missed:
+    ours_missed = missed(metric.direction, bad, judged, value.limit)
+    # a proxy never drives a critical alone when the marketplace's own, fresh figure says it is met
+    overruled = ours_missed and metric.exactness == "proxy" and value.amazon_status is not None and not amazon_missed
+    if (ours_missed and not overruled) or amazon_missed:
         value.status = Status.CRITICAL
-    elif warn or soon or projection_misses:
+    elif warn or soon or projection_misses or overruled:
         value.status = Status.WARNING
         value.forecast_breach = breach.isoformat() if breach else None
     else:

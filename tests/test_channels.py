@@ -252,3 +252,78 @@ def test_each_channel_judged_by_its_own_standards_with_its_exactness(tmp_path, r
     for heading in ("<h2>Walmart</h2>", "<h2>eBay</h2>", "<h2>Etsy</h2>"):
         assert heading in page
     assert "proxy: shipped after the ship-by date" in page and "only Walmart measures it" in page
+
+
+def ebay_profiles() -> str:
+    """eBay's seller_standards_profile (Sell Analytics API, findSellerStandardsProfiles): the
+    projected cycle says late shipments are fine (3 of 100) and the defect rate below standard."""
+    start, end = NOW - timedelta(days=90), NOW - timedelta(days=1)
+
+    def metric(key: str, numerator: int, denominator: int, level: str) -> dict:
+        return {
+            "metricKey": key,
+            "name": key.replace("_", " ").title(),
+            "type": "RATE",
+            "value": {
+                "value": f"{100 * numerator / denominator:.2f}",
+                "numerator": numerator,
+                "denominator": denominator,
+            },
+            "level": level,
+            "lookbackStartDate": f"{start:%Y-%m-%d}T00:00:00.000Z",
+            "lookbackEndDate": f"{end:%Y-%m-%d}T23:59:59.000Z",
+        }
+
+    profile = {
+        "standardsLevel": "ABOVE_STANDARD",
+        "program": "PROGRAM_US",
+        "defaultProgram": True,
+        "cycle": {
+            "cycleType": "PROJECTED",
+            "evaluationDate": f"{NOW - timedelta(hours=1):%Y-%m-%dT%H:%M:%S.000Z}",
+            "evaluationMonth": "2026-12",
+        },
+        "metrics": [
+            metric("SHIPPING_MISS_RATE", 3, 100, "ABOVE_STANDARD"),
+            metric("DEFECTIVE_TRANSACTION_RATE", 3, 100, "BELOW_STANDARD"),
+            metric("MIN_TXN_COUNT", 100, 100, "ABOVE_STANDARD"),
+        ],
+    }
+    return json.dumps({"standardsProfiles": [profile]})
+
+
+def test_ebays_own_profile_stands_beside_ours_and_overrules_a_proxy(tmp_path, sqlite_settings):
+    (tmp_path / "ebay-orders.csv").write_text(ebay_report(), encoding="utf-8")
+    (tmp_path / "seller_standards_profile.json").write_text(ebay_profiles(), encoding="utf-8")
+    env = env_of(sqlite_settings)
+    runner = CliRunner()
+    runner.invoke(cli, ["init"], env=env)
+    imported = runner.invoke(
+        cli,
+        [
+            "import",
+            str(tmp_path / "ebay-orders.csv"),
+            str(tmp_path / "seller_standards_profile.json"),
+            "--account",
+            "shop",
+            "--new-account",
+        ],
+        env=env,
+    )
+    assert imported.exit_code == 0 and "ebay-seller-standards" in imported.output, imported.output
+    out = runner.invoke(cli, ["metrics", "--account", "shop", "--as-of", NOW.isoformat(), "--format", "json"], env=env)
+    values = {v["metric"]: v for v in json.loads(out.output)}
+    late = values["ebay_late_shipment_rate"]
+    # ours (a proxy) says 9 of 100; eBay's own, fresher figure says 3 %, above standard: a warning, not critical
+    assert (late["numerator"], late["status"], late["amazon_rate"], late["amazon_status"]) == (
+        9,
+        "warning",
+        0.03,
+        "ABOVE_STANDARD",
+    )
+    assert late["window_start"].startswith(f"{NOW - timedelta(days=90):%Y-%m-%d}")  # eBay's own lookback
+    defects = values["ebay_defect_rate"]  # only eBay measures it: its figure, never one of ours
+    assert defects["rate"] is None and defects["status"] == "critical" and defects["amazon_status"] == "BELOW_STANDARD"
+    with Monitor.open(sqlite_settings) as monitor:
+        page = monitor.build_dashboards(None, NOW).pages[0].read_text(encoding="utf-8")
+    assert "eBay&#39;s own figure: 3.00 % (ABOVE_STANDARD)" in page

@@ -202,8 +202,9 @@ def _import(
     session.flush()
     store = Store(session, ledger.id, account or settings.default_account)
     if facts.looks_like_json and forced_format in (None, formats.PERFORMANCE) and mapping is None:
-        ledger.format = formats.PERFORMANCE
-        entries, bad = performance.import_report(session, path, facts.encoding, store, context.created_at)
+        entries, bad, ledger.format = performance.import_report(
+            session, path, facts.encoding, store, context.created_at
+        )
         ledger.rows_read = entries
         _quarantine_texts(session, ledger, bad, False)
     else:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 from monitor.domain import Source
 from monitor.errors import FileRejected
+from monitor.ingest.formats import PERFORMANCE
 from monitor.marketplaces import normalize
 from monitor.models import PerformanceMetric, PerformanceReport
 from monitor.timeutil import parse_timestamp, utcnow
@@ -30,6 +31,7 @@ from monitor.timeutil import parse_timestamp, utcnow
 MAX_BYTES = 50 << 20
 MAX_DEPTH = 32  # Amazon's documents nest 5 levels
 MAX_MARKETPLACES = 100  # Amazon has about 25 marketplaces: a report lists each at most once
+EBAY_STANDARDS = "ebay-seller-standards"
 MAX_NUMBER = 2**53  # counts and scores beyond this are not Amazon's: read as missing
 SPELLINGS = {"prefulfillmentCancelRate": "preFulfillmentCancellationRate", "warningState": "warningStates"}
 NUMERATORS = (
@@ -48,10 +50,11 @@ FIGURE_KEYS = {"rate", "status", "targetValue", *NUMERATORS, *DENOMINATORS, *NES
 
 def import_report(
     session: Session, path: Path, encoding: str, store: Store, created_at: datetime | None = None
-) -> tuple[int, list[tuple[int, str, str]]]:
+) -> tuple[int, list[tuple[int, str, str]], str]:
     """Store each marketplace of a performance report document (`created_at`: when Amazon made it).
 
-    Returns (entries read, [(entry number, reason, its JSON)] of entries that are not objects).
+    Returns (entries read, [(entry number, reason, its JSON)] of entries that are not objects, the
+    format: Amazon's performance report, or eBay's seller standards profiles).
     A document larger than MAX_BYTES, nested deeper than MAX_DEPTH or not shaped like the report
     is rejected whole."""
     if path.stat().st_size > MAX_BYTES:
@@ -64,8 +67,13 @@ def import_report(
         raise FileRejected(f"JSON nested deeper than {MAX_DEPTH} levels: not a performance report") from None
     if _depth(document) > MAX_DEPTH:
         raise FileRejected(f"JSON nested deeper than {MAX_DEPTH} levels: not a performance report")
+    if isinstance(document, dict) and ("standardsProfiles" in document or "standardsLevel" in document):
+        return (*import_ebay_profiles(session, document, store), EBAY_STANDARDS)
     if not isinstance(document, dict) or not isinstance(document.get("performanceMetrics"), list):
-        raise FileRejected("JSON without performanceMetrics: not a GET_V2_SELLER_PERFORMANCE_REPORT document")
+        raise FileRejected(
+            "JSON without performanceMetrics or standardsProfiles: not Amazon's GET_V2_SELLER_PERFORMANCE_REPORT "
+            "or eBay's seller_standards_profile"
+        )
     if len(document["performanceMetrics"]) > MAX_MARKETPLACES:
         raise FileRejected(
             f"{len(document['performanceMetrics'])} performanceMetrics entries: Amazon reports one per "
@@ -87,7 +95,88 @@ def import_report(
         end = datetime.combine(day + timedelta(days=1), time(0)) if day else created_at
         store.note(account_id, normalize(marketplace) or "", Source.AMAZON_REPORT, end)
         store.inserted += 1
-    return len(document["performanceMetrics"]), bad
+    return len(document["performanceMetrics"]), bad, PERFORMANCE
+
+
+# eBay's Sell Analytics API: GET /sell/analytics/v1/seller_standards_profile (every program and
+# cycle) or .../{program}/{cycle} (one): the seller's level with each metric's value, numerator,
+# denominator and lookback dates, for the last evaluation (CURRENT) and "if evaluated now" (PROJECTED)
+EBAY_PROGRAMS = {
+    "PROGRAM_US": "ebay.com",
+    "PROGRAM_UK": "ebay.co.uk",
+    "PROGRAM_DE": "ebay.de",
+    "PROGRAM_GLOBAL": "ebay.com",
+}
+
+
+def import_ebay_profiles(
+    session: Session, document: dict[str, Any], store: Store
+) -> tuple[int, list[tuple[int, str, str]]]:
+    """Store each profile (program and cycle) as a report of its eBay marketplace: eBay's own figures
+    beside ours, over eBay's own lookback windows."""
+    profiles = document.get("standardsProfiles", [document])
+    if not isinstance(profiles, list):
+        raise FileRejected("standardsProfiles is not a list: not eBay's seller_standards_profile")
+    if len(profiles) > MAX_MARKETPLACES:
+        raise FileRejected(f"{len(profiles)} standards profiles: not eBay's seller_standards_profile")
+    account_id = store.account_id(None)
+    bad = []
+    for number, profile in enumerate(profiles, start=1):
+        if not isinstance(profile, dict) or not isinstance(profile.get("metrics"), list):
+            bad.append((number, "a standards profile without metrics", json.dumps(profile)[:10_000]))
+            continue
+        marketplace = EBAY_PROGRAMS.get(str(profile.get("program")), "ebay.com")
+        cycle = _dict(profile.get("cycle"))
+        evaluated = _time(cycle.get("evaluationDate"))
+        rows = [_ebay_figure(m, profile) for m in profile["metrics"] if isinstance(m, dict) and m.get("metricKey")]
+        report_id = session.scalar(
+            insert(PerformanceReport)
+            .values(
+                import_id=store.import_id,
+                account_id=account_id,
+                marketplace_id=marketplace,
+                account_status=None,  # eBay's level is no Amazon account status: it rides on each figure
+                report_date=_last_day(rows) or (evaluated.date() if evaluated else None),
+                created_at=evaluated,
+                imported_at=utcnow(),
+                document=json.dumps(profile)[:1_000_000],
+            )
+            .returning(PerformanceReport.id)
+        )
+        if rows:
+            session.execute(insert(PerformanceMetric), [dict(row, report_id=report_id) for row in rows])
+        store.note(account_id, marketplace, Source.AMAZON_REPORT, evaluated)
+        store.inserted += 1
+    return len(profiles), bad
+
+
+def _last_day(rows: list[dict[str, Any]]) -> date | None:
+    """The report's day, as for Amazon's: the last day its windows hold (eBay's lookback end)."""
+    ends = [r["date_to"] for r in rows if r["date_to"] is not None]
+    return max(ends).date() if ends else None
+
+
+def _ebay_figure(metric: dict[str, Any], profile: dict[str, Any]) -> dict[str, Any]:
+    value = metric.get("value")
+    numerator = denominator = None
+    rate = None
+    if isinstance(value, dict):
+        numerator, denominator = _int(value.get("numerator")), _int(value.get("denominator"))
+        if numerator is not None and denominator:
+            rate = numerator / denominator
+    level = str(metric.get("level") or profile.get("standardsLevel") or "")
+    return {
+        "name": str(metric["metricKey"])[:100],
+        "channel": "mfn",
+        "numerator": numerator,
+        "denominator": denominator,
+        "rate": rate,
+        "target_value": None,
+        "target_condition": None,
+        "status": level.upper()[:40] or None,  # TOP_RATED, ABOVE_STANDARD or BELOW_STANDARD (facts.py reads it)
+        "date_from": _time(metric.get("lookbackStartDate")),
+        "date_to": _time(metric.get("lookbackEndDate")),
+    }
 
 
 def _no_constant(name: str) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from monitor import accounts
-from monitor.counting import is_amazon_sales_channel
+from monitor.counting import counted_orders
 from monitor.domain import ORDER_SOURCES, Source
 from monitor.ingest.frames import STORED_COLUMNS
 from monitor.ingest.records import defect_key
@@ -92,7 +92,7 @@ class Store:
     def _note_orders(self, frame: pd.DataFrame) -> None:
         marketplace = frame["marketplace"].where(frame["marketplace"].notna(), "")
         mfn = frame["fulfillment_channel"] == "MFN"
-        amazon = frame["sales_channel"].map(is_amazon_sales_channel).astype(bool)  # multi-channel orders count nowhere
+        amazon = counted_orders(frame["sales_channel"], frame["marketplace"])  # multi-channel orders count nowhere
         for source, (carried, newest, mfn_only) in ORDER_SOURCES.items():
             rows = frame[carried].notna() & amazon & (mfn if mfn_only else True)
             if not rows.any():
