@@ -325,6 +325,12 @@ class Settings:
     limit_etsy_on_time_shipping_rate: float = _setting(
         "0.80", "Etsy: orders shipped by the ship-by date (Star Seller: 0.95)", _fraction, group=CHANNELS
     )
+    min_ebay_late_shipments: int = _setting(
+        "7",
+        "eBay: the late shipment rate counts against the seller only above this many (Top Rated: 5)",
+        _days,
+        group=CHANNELS,
+    )
     window_walmart_days: int = _setting("30", "Walmart's window, in days", _window_days, group=CHANNELS)
     window_ebay_days: int = _setting(
         "90",

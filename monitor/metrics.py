@@ -60,6 +60,8 @@ class MetricDef:
     exactness: str = "exact"  # exact, proxy (an approximation: `proxy_reason` says of what) or scorecard
     proxy_reason: str = ""
     days_setting: str = ""  # the setting that sets the window's length (other channels)
+    at_limit_ok: bool = False  # a MAX target met at the limit itself ("at most 2 %"; Amazon's: "below 1 %")
+    min_bad_setting: str = ""  # the target is missed only with more bad ones than this setting says
 
     def short_name(self) -> str:
         """The name a seller uses: "ODR", "LSR 10d", "CR", "VTR", "OTDR" (another channel's own)."""
@@ -181,6 +183,7 @@ CHANNEL_METRICS: tuple[MetricDef, ...] = (
         market="walmart",
         short="Walmart cancellations",
         days_setting="window_walmart_days",
+        at_limit_ok=True,
     ),
     MetricDef(
         "walmart_otd_rate",
@@ -273,6 +276,8 @@ CHANNEL_METRICS: tuple[MetricDef, ...] = (
         coverage=True,
         market="ebay",
         short="eBay late shipments",
+        at_limit_ok=True,
+        min_bad_setting="min_ebay_late_shipments",
         exactness="proxy",
         proxy_reason="shipped after the ship-by date, from the export's dates: eBay looks at carrier scans",
         days_setting="window_ebay_days",
@@ -355,6 +360,7 @@ class Targets:
     limit_ebay_defect_rate: float = 0.02
     limit_ebay_late_shipment_rate: float = 0.07
     limit_etsy_on_time_shipping_rate: float = 0.80
+    min_ebay_late_shipments: int = 7
     warn_ratio: float = 0.75
     forecast_days: int = 7
     odr_count_cancelled: bool = True
@@ -529,11 +535,21 @@ def _warn_share(warn_ratio: float, direction: Direction, limit: float) -> Fracti
     return Fraction(str(warn_ratio)) * allowance_of(direction, limit)
 
 
-def missed(direction: Direction, bad: int, judged: int, limit: float) -> bool:
+def missed(direction: Direction, bad: int, judged: int, limit: float, at_limit_ok: bool = False) -> bool:
     """Is the target missed by `bad` of `judged`? Exactly (fractions), as Amazon compares."""
     allowance = allowance_of(direction, limit)
     share = Fraction(bad, judged)
-    return share >= allowance if direction is Direction.MAX else share > allowance
+    if direction is Direction.MAX and not at_limit_ok:
+        return share >= allowance
+    return share > allowance
+
+
+def misses(metric: MetricDef, bad: int, judged: int, limit: float, targets: Targets) -> bool:
+    """Is the metric's target missed, by its own rules: the limit itself allowed or not, and a
+    minimum count of bad ones (eBay: more than 7 late shipments)."""
+    if metric.min_bad_setting and bad <= int(getattr(targets, metric.min_bad_setting)):
+        return False
+    return missed(metric.direction, bad, judged, limit, metric.at_limit_ok)
 
 
 def rate_and_status(
@@ -550,7 +566,7 @@ def rate_and_status(
     limit = targets.limit(metric)
     bad = numerator if metric.direction is Direction.MAX else denominator - numerator
     allowance = Fraction(str(limit)) if metric.direction is Direction.MAX else 1 - Fraction(str(limit))
-    if missed(metric.direction, bad, denominator, limit):
+    if misses(metric, bad, denominator, limit, targets):
         status = Status.CRITICAL
     elif Fraction(bad, denominator) >= Fraction(str(targets.warn_ratio)) * allowance or forecast_within:
         status = Status.WARNING
@@ -564,8 +580,15 @@ def headroom(metric: MetricDef, numerator: int, denominator: int, targets: Targe
     if denominator == 0:
         return None
     limit = Fraction(str(targets.limit(metric)))
-    if metric.direction is Direction.MAX:  # largest k with (b + k) / n < L
-        return max(math.ceil(limit * denominator) - 1 - numerator, 0)
+    if metric.direction is Direction.MAX:  # largest k with (b + k) / n < L (<= L when the limit is allowed)
+        room = (
+            math.floor(limit * denominator) - numerator
+            if metric.at_limit_ok
+            else math.ceil(limit * denominator) - 1 - numerator
+        )
+        if metric.min_bad_setting:  # and no more than the minimum count of bad ones in all
+            room = max(room, int(getattr(targets, metric.min_bad_setting)) - numerator)
+        return max(room, 0)
     bad = denominator - numerator  # largest k with (b + k) / n <= 1 - L
     return max(math.floor((1 - limit) * denominator) - bad, 0)
 
@@ -646,8 +669,8 @@ def judge(
     breach = None if ahead is None else (as_of + timedelta(days=ahead)).date()
     soon = ahead is not None and ahead <= targets.forecast_days
     warn = Fraction(bad, judged) >= _warn_share(targets.warn_ratio, metric.direction, value.limit)
-    projection_misses = projected is not None and missed(metric.direction, projected.bad, projected.judged, value.limit)
-    ours_missed = missed(metric.direction, bad, judged, value.limit)
+    projection_misses = projected is not None and misses(metric, projected.bad, projected.judged, value.limit, targets)
+    ours_missed = misses(metric, bad, judged, value.limit, targets)
     # a proxy never drives a critical alone when the marketplace's own, fresh figure says it is met
     overruled = ours_missed and metric.exactness == "proxy" and value.amazon_status is not None and not amazon_missed
     if (ours_missed and not overruled) or amazon_missed:
