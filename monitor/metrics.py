@@ -21,10 +21,10 @@ import hashlib
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -62,6 +62,7 @@ class MetricDef:
     days_setting: str = ""  # the setting that sets the window's length (other channels)
     at_limit_ok: bool = False  # a MAX target met at the limit itself ("at most 2 %"; Amazon's: "below 1 %")
     min_bad_setting: str = ""  # the target is missed only with more bad ones than this setting says
+    evaluated_on_day: int = 0  # the marketplace evaluates monthly on this day (eBay: 20): its figure then too
 
     def short_name(self) -> str:
         """The name a seller uses: "ODR", "LSR 10d", "CR", "VTR", "OTDR" (another channel's own)."""
@@ -278,6 +279,7 @@ CHANNEL_METRICS: tuple[MetricDef, ...] = (
         short="eBay late shipments",
         at_limit_ok=True,
         min_bad_setting="min_ebay_late_shipments",
+        evaluated_on_day=20,
         exactness="proxy",
         proxy_reason="shipped after the ship-by date, from the export's dates: eBay looks at carrier scans",
         days_setting="window_ebay_days",
@@ -457,6 +459,9 @@ class MetricValue:
     amazon_status: str | None = None
     no_data_reason: str | None = None
     sources: dict[str, str | None] = field(default_factory=dict)  # source it rests on -> its newest data (ISO)
+    # eBay: the figure as of its last monthly evaluation (the 20th), beside today's (eBay's CURRENT
+    # and PROJECTED): {"on", "numerator", "denominator", "rate", "status"}
+    evaluation: dict[str, Any] | None = None
 
     JSON_EXTRA = ("exactness", "proxy_reason")
 
@@ -825,8 +830,36 @@ def evaluate(
     values = []
     for group in prepared.groups:
         cohorts = cnt.cohorts_at(group.counting, known_at, day0, span_of(group.window))
-        values.append(judge(group, cohorts, known_at, targets, curves.get(group.metric.family)))
+        value = judge(group, cohorts, known_at, targets, curves.get(group.metric.family))
+        if group.metric.evaluated_on_day and value.status != Status.NO_DATA:
+            value.evaluation = _evaluated(group, as_of, targets, curves.get(group.metric.family))
+        values.append(value)
     return values
+
+
+def last_evaluation(as_of: datetime, day: int) -> datetime:
+    """The start of the last monthly evaluation day at or before `as_of` (eBay: the 20th, UTC)."""
+    moment = as_of.astimezone(UTC)
+    month = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    if moment.day < day:
+        month = (month - timedelta(days=1)).replace(day=1)
+    return month.replace(day=day)
+
+
+def _evaluated(group: Group, as_of: datetime, targets: Targets, curve: forecast.Curve | None) -> dict[str, Any]:
+    """The group's value as the marketplace's last monthly evaluation saw it (its day's start)."""
+    moment = last_evaluation(as_of, group.metric.evaluated_on_day)
+    known = to_us(moment)
+    then = judge(
+        group, cnt.cohorts_at(group.counting, known, day_start(known), span_of(group.window)), known, targets, curve
+    )
+    return {
+        "on": moment.date().isoformat(),
+        "numerator": then.numerator,
+        "denominator": then.denominator,
+        "rate": then.rate,
+        "status": str(then.status),
+    }
 
 
 def history(

@@ -233,6 +233,10 @@ def test_each_channel_judged_by_its_own_standards_with_its_exactness(tmp_path, r
     late = values[("ebay.com", "ebay_late_shipment_rate")]
     assert (late["numerator"], late["status"], late["exactness"]) == (9, "critical", "proxy")
     assert "carrier scans" in late["proxy_reason"] and late["window_end"].startswith("2026-11-27")
+    # eBay evaluates on the 20th: its figure then, beside today's (eBay's CURRENT and PROJECTED)
+    then = late["evaluation"]
+    assert then["on"] == "2026-11-20" and then["denominator"] < late["denominator"] and then["numerator"] == 9
+    assert values[("walmart.com", "walmart_cancel_rate")]["evaluation"] is None
     assert values[("ebay.com", "ebay_defect_rate")]["status"] == "no_data"  # no export says who cancelled
     etsy = values[("etsy.com", "etsy_on_time_shipping_rate")]
     assert etsy["status"] == "no_data" and "ship-by dates" in etsy["no_data_reason"]
@@ -350,3 +354,16 @@ def test_ebays_late_shipments_count_against_the_seller_only_above_its_minimum(tm
     assert (late["edge"]["numerator"], late["edge"]["denominator"]) == (14, 200) and late["edge"][
         "status"
     ] != "critical"
+
+
+def test_ebays_last_evaluation_day():
+    from monitor.metrics import last_evaluation
+
+    day = {
+        "2026-11-27T12:00:00+00:00": "2026-11-20",
+        "2026-11-20T00:00:00+00:00": "2026-11-20",
+        "2026-11-19T23:59:00+00:00": "2026-10-20",
+        "2026-01-10T08:00:00+00:00": "2025-12-20",
+    }
+    for moment, expected in day.items():
+        assert last_evaluation(datetime.fromisoformat(moment), 20).date().isoformat() == expected

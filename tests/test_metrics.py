@@ -454,6 +454,7 @@ def test_json_fields_follow_the_cli_contract():
         "sources",
         "exactness",  # issue 18: exact, proxy or scorecard, and of what for a proxy
         "proxy_reason",
+        "evaluation",  # issue 18: eBay's figure as of its last monthly evaluation (None for Amazon's)
     }
     assert v["exactness"] == "exact" and v["proxy_reason"] is None
     assert v["window_start"] == "2026-10-22T00:00:00+00:00" and v["window_end"] == "2026-11-01T00:00:00+00:00"
