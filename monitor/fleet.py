@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from monitor.models import Account, AccountLease, DaemonRecord
@@ -67,9 +68,9 @@ def renew_and_claim(session: Session, lease: Lease, now: datetime) -> Lease:
     missing = select(Account.id).where(
         ~select(AccountLease.account_id).where(AccountLease.account_id == Account.id).exists()
     )
-    for account_id in session.scalars(missing):
-        session.merge(AccountLease(account_id=account_id))  # a new account: free to claim
-    session.flush()
+    new = [{"account_id": account_id} for account_id in session.scalars(missing)]
+    if new:  # a new account: free to claim (another daemon may be adding the same row right now)
+        session.execute(pg_insert(AccountLease).values(new).on_conflict_do_nothing(index_elements=["account_id"]))
     session.execute(update(AccountLease).where(AccountLease.owner == lease.owner).values(expires_at=until))
     alive = session.scalar(
         select(func.count())
