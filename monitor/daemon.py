@@ -33,7 +33,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from monitor import accounts, db, fleet
+from monitor import accounts, db, fleet, health
 from monitor.config import Settings
 from monitor.errors import MonitorError
 from monitor.httpclient import make_client
@@ -203,8 +203,13 @@ class Daemon:
             self.check_and_dashboards()
 
     def check_and_dashboards(self) -> None:
-        self._timed("check", self.monitor.check)
-        self._timed("dashboards", self.monitor.build_dashboards)
+        """The check, then the dashboards, sharing one load of each account the check evaluates."""
+        self.monitor.loads = health.SharedLoads()
+        try:
+            self._timed("check", self.monitor.check)
+            self._timed("dashboards", self.monitor.build_dashboards)
+        finally:
+            self.monitor.loads = None
 
     def snapshots(self) -> None:
         self._timed("snapshots", self.monitor.refresh_snapshots)

@@ -20,7 +20,7 @@ from monitor.models import Account, MetricSnapshot
 
 SEVERITY = {Status.CRITICAL: 0, Status.WARNING: 1, Status.NO_DATA: 2, Status.GOOD: 3}
 SAVABLE_LISTED = 3
-HISTORY_DAYS = 90  # the days of history the pages chart and the headline looks back on
+HISTORY_DAYS = health.HISTORY_DAYS  # the days of history the pages chart and the headline looks back on
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,33 @@ def _utc_slowly(values: pd.Series) -> pd.Series:
     return parsed
 
 
+class SharedLoads:
+    """One cycle's loads, shared by its check and its dashboards: each account's data loaded once
+    (over the pages' longer range), kept for the dashboards, then let go. Only the first `capacity`
+    accounts of a cycle are kept (a full cycle of a fleet would not fit in memory); a cycle after a
+    few accounts changed loads each of them once."""
+
+    def __init__(self, capacity: int = 32) -> None:
+        self.capacity = capacity
+        self._kept: dict[tuple[int, int, str], AccountData] = {}
+        self.hits = 0
+
+    def load(self, session: Session, account: Account, targets: m.Targets, as_of: datetime, keep: bool) -> AccountData:
+        """The account's data for `as_of` (every field the pages and alerts use); `keep`: the check's
+        load, kept for the dashboards; else the dashboards' (taken, and let go)."""
+        key = (account.id, account.data_version, as_of.date().isoformat())  # the dashboards come seconds later
+        if not keep and key in self._kept:
+            self.hits += 1
+            return self._kept.pop(key)
+        data = load(session, account, targets, DETAIL_FIELDS, since_for(as_of, HISTORY_DAYS))
+        if keep and len(self._kept) < self.capacity:
+            self._kept[key] = data
+        return data
+
+
+HISTORY_DAYS = 90  # the days of history the pages chart and the headline looks back on
+
+
 def load(
     session: Session,
     account: Account,

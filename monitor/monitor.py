@@ -90,6 +90,7 @@ class Monitor:
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic  # the clock of waits (rate limits, report polling)
     lease: Lease | None = None  # several daemons on PostgreSQL: the accounts this one works on
+    loads: health.SharedLoads | None = None  # a daemon cycle: the check's loads kept for its dashboards
 
     @classmethod
     @contextmanager
@@ -333,6 +334,7 @@ class Monitor:
             self.account_url,
             self.lease,
             (as_of is None and not dry_run) if incremental is None else incremental,
+            self.loads if as_of is None and not dry_run else None,
         )
         if not dry_run:
             with self.sessions.begin() as session:
@@ -364,6 +366,7 @@ class Monitor:
                 self.settings.dashboard_base_url,
                 self.lease.account_ids if self.lease else None,
                 (out is None and as_of is None) if incremental is None else incremental,
+                self.loads if out is None and as_of is None else None,
             )
 
     def status(self) -> StatusReport:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from monitor.config import load_settings, with_values
+from monitor.health import SharedLoads
 from monitor.models import Account, AlertState, Notification
 from monitor.monitor import Monitor
 from tests.conftest import ORDERS_HEADER, shop, write
@@ -90,9 +91,15 @@ def test_incremental_cycles_give_exactly_what_full_ones_give(tmp_path):
         now["t"] += timedelta(minutes=10)
         inc2 = Monitor(looser["incremental"], inc.sessions, inc.http, lambda: now["t"])
         full2 = Monitor(looser["full"], full.sessions, full.http, lambda: now["t"])
+        inc2.loads = SharedLoads()  # the daemon's cycle: the check's loads serve its dashboards
         a, b = inc2.check(), full2.check(incremental=False)
         evaluated.append((a.evaluated, a.unchanged, b.evaluated))
         assert state(inc) == state(full)
-        assert inc2.build_dashboards().unchanged == 0
+        built = inc2.build_dashboards()
+        assert built.unchanged == 0 and inc2.loads.hits == 3  # each account loaded once for both steps
+        strip = re.compile(r"as of [\d-]+ [\d:]+ UTC")
+        assert strip.sub("", built.index.read_text()) == strip.sub(
+            "", full2.build_dashboards(incremental=False).index.read_text()
+        )
     print(f"\naccounts evaluated per check (incremental, unchanged, full): {evaluated}")
     assert evaluated == [(3, 0, 3), (0, 3, 3), (1, 2, 3), (3, 0, 3), (0, 3, 3), (3, 0, 3)]

@@ -92,6 +92,7 @@ class CheckContext:
     all_firing: bool = False  # a message for every account with a firing alert, sent before or not
     incremental: bool = False  # evaluate only the accounts whose data changed, each once a day, and firing ones
     account_url: Callable[[str], str] | None = None  # the link to an account's page
+    loads: health.SharedLoads | None = None  # the daemon's cycle: loads kept for its dashboards
 
 
 def check_once(
@@ -107,6 +108,7 @@ def check_once(
     account_url: Callable[[str], str] | None = None,
     lease: Lease | None = None,
     incremental: bool = False,
+    loads: health.SharedLoads | None = None,
 ) -> CheckRun:
     """Evaluate every account, update alert state, queue and deliver due messages.
 
@@ -125,6 +127,7 @@ def check_once(
         all_firing,
         incremental,
         account_url,
+        loads,
     )
     with sessions() as session:
         fresh = freshness(session, as_of, settings.stale_hours)  # judged on the newest order, at the check's time
@@ -243,7 +246,11 @@ def _observation(value: m.MetricValue, targets: m.Targets, margin: float) -> sta
 
 def _check_account(session: Session, context: CheckContext, account: Account, fresh: Freshness, run: CheckRun) -> None:
     settings, targets, as_of, now = context.settings, context.targets, context.as_of, context.now
-    data = health.load(session, account, targets, health.DETAIL_FIELDS, health.since_for(as_of))
+    data = (
+        context.loads.load(session, account, targets, as_of, keep=True)
+        if context.loads is not None
+        else health.load(session, account, targets, health.DETAIL_FIELDS, health.since_for(as_of))
+    )
     prepared = m.account_groups(data.orders, data.defects, targets, account.key, m.ALL_METRICS, data.facts)
     groups = {(g.marketplace, g.metric.id, str(g.channel)): g for g in prepared.groups}
     values = m.evaluate(data.orders, data.defects, as_of, targets, account.key, facts=data.facts)

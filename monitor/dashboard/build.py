@@ -82,6 +82,7 @@ def build(
     base_url: str = "",
     only: frozenset[int] | None = None,
     incremental: bool = False,
+    loads: health.SharedLoads | None = None,
 ) -> DashboardRun:
     """Write index.html and one page per account into `out`; links start with `base_url` (DASHBOARD_BASE_URL)
     when it is set, else they are relative.
@@ -109,7 +110,7 @@ def build(
         with isolated(session, key, faults):  # one account that fails must not take the others' pages
             found = session.get(Account, account_id)
             assert found is not None
-            view = account_view(session, found, targets, as_of, fresh[account_id], out)
+            view = account_view(session, found, targets, as_of, fresh[account_id], out, loads)
             view.base_url = base_url
             _write(out, view, result)
             found.paged_version, found.paged_on, found.paged_settings = version, as_of.date(), settings
@@ -260,9 +261,19 @@ def failed_view(key: str, as_of: datetime, error: str, fresh: Freshness, warn_ra
 
 
 def account_view(
-    session: Session, account: Account, targets: m.Targets, as_of: datetime, fresh: Freshness, out: Path
+    session: Session,
+    account: Account,
+    targets: m.Targets,
+    as_of: datetime,
+    fresh: Freshness,
+    out: Path,
+    loads: health.SharedLoads | None = None,
 ) -> AccountView:
-    data = health.load(session, account, targets, health.DETAIL_FIELDS, health.since_for(as_of, HISTORY_DAYS))
+    data = (
+        loads.load(session, account, targets, as_of, keep=False)
+        if loads is not None
+        else health.load(session, account, targets, health.DETAIL_FIELDS, health.since_for(as_of, HISTORY_DAYS))
+    )
     groups = {
         (g.marketplace, g.metric.id, g.channel): g
         for g in m.account_groups(data.orders, data.defects, targets, account.key, m.ALL_METRICS, data.facts).groups
