@@ -9,6 +9,11 @@ first full cycle (check and dashboards of every account) and a cycle after 10 ac
 (each imports a small file: import, snapshots, check, dashboards), with the peak RSS. Targets
 (issue 17): the cycle after 10 changed accounts under 15 s, peak RSS under 500 MB.
 
+**daemons** (PostgreSQL, TEST_POSTGRES_URL or the local one): ACCOUNTS accounts with a small shop
+each (alerts to send) in a fresh schema, two real `account-health run` processes sharing them
+through leases, one killed with SIGKILL once every account was alerted: the takeover time, and
+the accounts alerted never or more than once. Target: 0 lost, 0 duplicate.
+
 **sync**:
 Runs the monitor's pipelined sync against the loopback fake of tests/fakes/spapi_fleet.py:
 every seller with its own refresh token, one marketplace, its orders and two reports (feedback,
@@ -113,12 +118,105 @@ def fleet_cycle(accounts: int, per_account: int) -> None:
             print(f"  peak RSS {_peak():.0f} MB (target < 500 MB)")
 
 
+def fleet_daemons(accounts: int, lease: float = 10.0) -> None:
+    import shutil
+    import signal
+    import subprocess
+    import uuid
+    from collections import Counter
+
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import POSTGRES_URL, shop
+    from tests.test_fleet import Receiver, held
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    receiver = Receiver()
+    exe = shutil.which("account-health") or str(
+        Path(__file__).resolve().parents[1] / ".venv" / "bin" / "account-health"
+    )
+    base = {
+        "DATABASE_URL": url,
+        "WEBHOOK_URL": receiver.url,
+        "LEASE_SECONDS": str(lease),
+        "IMPORT_INTERVAL_MINUTES": "0.05",
+        "STALE_HOURS": "100000",
+        "PYTHONUNBUFFERED": "1",
+    }
+    processes: list[subprocess.Popen] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            settings = load_settings(environ={**base, "REPORTS_DIR": str(folder / "r"), "INBOX_DIR": str(folder / "i")})
+            started = time.perf_counter()
+            with Monitor.open(settings, migrate=True) as monitor:
+                for n in range(accounts):
+                    (folder / f"s{n}").mkdir()
+                    monitor.import_paths([shop(folder / f"s{n}")], account=f"shop-{n:03d}", new_account=True)
+            print(f"{accounts} accounts imported into PostgreSQL in {time.perf_counter() - started:.0f} s")
+
+            def start(name: str) -> subprocess.Popen:
+                (folder / name / "inbox").mkdir(parents=True)
+                env = {
+                    **os.environ,
+                    **base,
+                    "REPORTS_DIR": str(folder / name / "r"),
+                    "INBOX_DIR": str(folder / name / "inbox"),
+                }
+                return subprocess.Popen([exe, "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+            def wait(condition, timeout: float) -> float:
+                began = time.monotonic()
+                while time.monotonic() - began < timeout:
+                    if condition():
+                        return time.monotonic() - began
+                    time.sleep(0.2)
+                raise SystemExit("timed out")
+
+            processes.append(start("a"))
+            processes.append(start("b"))
+            shared = wait(lambda: sorted(held(url).values()) == [accounts // 2, accounts - accounts // 2], 120)
+            print(
+                f"  two daemons share {accounts} accounts {accounts // 2} / {accounts - accounts // 2} after {shared:.1f} s"
+            )
+            alerted = wait(lambda: len({m["account"] for m in receiver.messages}) == accounts, 300)
+            print(f"  every account alerted {alerted:.1f} s later ({len(receiver.messages)} messages)")
+            processes[0].send_signal(signal.SIGKILL)
+            processes[0].wait(10)
+            took = wait(lambda: sorted(held(url).values()) == [accounts], 6 * lease)
+            time.sleep(lease)  # the survivor's cycles check what it took over
+            counts = Counter(m["account"] for m in receiver.messages)
+            lost = accounts - len(counts)
+            duplicates = sum(n - 1 for n in counts.values() if n > 1)
+            print(
+                f"  kill -9 of one daemon: its accounts taken over in {took:.1f} s (lease {lease:.0f} s, "
+                f"target under {2 * lease:.0f} s); alerts lost {lost}, duplicate {duplicates}"
+            )
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(30)
+        receiver.server.shutdown()
+        receiver.server.server_close()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def _peak() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "sync"
+    if mode == "daemons":
+        fleet_daemons(int(sys.argv[2]) if len(sys.argv) > 2 else 300)
+        return
     if mode == "cycle":
         fleet_cycle(int(sys.argv[2]) if len(sys.argv) > 2 else 300, int(sys.argv[3]) if len(sys.argv) > 3 else 20_000)
         return
