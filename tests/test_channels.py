@@ -367,3 +367,29 @@ def test_ebays_last_evaluation_day():
     }
     for moment, expected in day.items():
         assert last_evaluation(datetime.fromisoformat(moment), 20).date().isoformat() == expected
+
+
+def test_a_min_metric_counts_its_good_ones_in_words():
+    """Etsy's on-time shipping counts the orders shipped on time (not "late of")."""
+    from monitor.domain import Channel, Direction, Status
+    from monitor.metrics import MetricValue
+    from monitor.present import fmt
+
+    value = MetricValue(
+        "a",
+        "etsy.com",
+        Channel.MFN,
+        "etsy_on_time_shipping_rate",
+        NOW,
+        NOW,
+        NOW,
+        18,
+        20,
+        0.9,
+        0.8,
+        Direction.MIN,
+        Status.GOOD,
+        2,
+    )
+    assert fmt.counts(value) == "18 of 20 orders shipped on time"
+    assert fmt.headroom(value) == "headroom: 2 more orders shipped late"

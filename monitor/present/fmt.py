@@ -99,6 +99,8 @@ def counts(v: Any) -> str:
     """A value's counts with their nouns: "13 late of 316 shipments", "1 of 221 orders cancelled by
     the seller", "893 of 970 shipments with valid tracking"."""
     family = str(v.definition.family)
+    if v.definition.direction != Direction.MAX:  # a MIN metric counts the good ones (Etsy: shipped on time)
+        return f"{v.numerator} of {v.denominator} {v.definition.numerator_label}"
     if family == "lsr":
         return f"{v.numerator} late of {v.denominator} shipments"
     if family == "cr":
