@@ -227,19 +227,7 @@ def main() -> None:
     fake = FleetFake(sellers, latency, clock)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        os.environ.update(fake.accounts_file(folder / "accounts.toml"))
-        settings = load_settings(
-            environ={
-                "DATABASE_URL": f"sqlite:///{folder / 'fleet.db'}",
-                "INBOX_DIR": str(folder / "inbox"),
-                "SPAPI_ACCOUNTS_FILE": str(folder / "accounts.toml"),
-                "SPAPI_CLIENT_ID": "amzn1.application-oa2-client.bench",
-                "SPAPI_CLIENT_SECRET": "secret",
-                "SPAPI_ENDPOINT": f"http://127.0.0.1:{fake.port}",
-                "LWA_TOKEN_URL": f"http://127.0.0.1:{fake.port}/auth/o2/token",
-                "SYNC_CONCURRENCY": concurrency,
-            }
-        )
+        settings = load_settings(environ=fake.environ(folder, int(concurrency)))
         with Monitor.open(settings, migrate=True, sleep=clock.sleep) as monitor:
             monitor.monotonic = clock.monotonic
             real, started = time.perf_counter(), clock.monotonic()

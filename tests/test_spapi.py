@@ -18,6 +18,7 @@ from monitor.models import Order, PerformanceReport, SyncCursor
 from monitor.monitor import Monitor
 from monitor.spapi.client import TokenBucket
 from monitor.spapi.sync import map_order
+from tests.fakes import reply
 
 
 class FakeSpApi:
@@ -43,12 +44,7 @@ class FakeSpApi:
 
         class Handler(BaseHTTPRequestHandler):
             def _send(self, status: int, body: bytes | dict, content_type: str = "application/json") -> None:
-                data = json.dumps(body).encode() if isinstance(body, dict) else body
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                reply(self, status, body, content_type)
 
             def _authorised(self) -> bool:
                 if self.headers.get("x-amz-access-token") != outer.valid_token:

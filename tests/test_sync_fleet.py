@@ -4,6 +4,8 @@ and one seller's failure holding up nobody."""
 
 from __future__ import annotations
 
+import os
+
 from sqlalchemy import func, select
 
 from monitor.config import load_settings
@@ -16,22 +18,10 @@ LATENCY = 60.0  # seconds of the fake's clock before a report is ready
 
 def test_twelve_sellers_sync_in_about_one_report_latency_with_no_limit_exceeded(tmp_path, monkeypatch):
     clock = CompressedClock(speed=20)
-    fake = FleetFake(12, LATENCY, clock, bad_tokens={5})
+    fake = FleetFake(12, LATENCY, clock, bad_tokens={5}, marketplaces=("ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"))
     try:
-        for name, value in fake.accounts_file(tmp_path / "accounts.toml", ("ATVPDKIKX0DER", "A2EUQ1WTGCTBG2")).items():
-            monkeypatch.setenv(name, value)
-        settings = load_settings(
-            environ={
-                "DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}",
-                "INBOX_DIR": str(tmp_path / "inbox"),
-                "SPAPI_ACCOUNTS_FILE": str(tmp_path / "accounts.toml"),
-                "SPAPI_CLIENT_ID": "amzn1.application-oa2-client.x",
-                "SPAPI_CLIENT_SECRET": "secret",
-                "SPAPI_ENDPOINT": f"http://127.0.0.1:{fake.port}",
-                "LWA_TOKEN_URL": f"http://127.0.0.1:{fake.port}/auth/o2/token",
-                "SYNC_CONCURRENCY": "4",
-            }
-        )
+        monkeypatch.setattr(os, "environ", dict(os.environ))  # the sellers' tokens go away with the test
+        settings = load_settings(environ=fake.environ(tmp_path, concurrency=4))
         Monitor.init_database(settings)
         with Monitor.open(settings, migrate=True, sleep=clock.sleep) as monitor:
             monitor.monotonic = clock.monotonic

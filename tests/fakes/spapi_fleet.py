@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import os
 import threading
 import time
 from collections import Counter
@@ -18,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 from monitor.spapi.client import RATE_LIMITS
+from tests.fakes import reply
 
 FEEDBACK = "Date\tRating\tComments\tYour Response\tOrder ID\tRater Email\n"
 
@@ -65,9 +67,15 @@ def performance_report(marketplace: str) -> bytes:
 
 class FleetFake:
     def __init__(
-        self, sellers: int, latency: float, clock: CompressedClock | SkippingClock, bad_tokens: set[int] = frozenset()
+        self,
+        sellers: int,
+        latency: float,
+        clock: CompressedClock | SkippingClock,
+        bad_tokens: set[int] = frozenset(),
+        marketplaces: tuple[str, ...] = ("ATVPDKIKX0DER",),
     ):
         self.clock, self.latency, self.bad_tokens = clock, latency, set(bad_tokens)
+        self.marketplaces = marketplaces  # every seller's
         self.sellers = sellers
         self.calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()  # (seller, operation) over its limit
@@ -83,12 +91,7 @@ class FleetFake:
             protocol_version = "HTTP/1.1"
 
             def _send(self, status: int, body: bytes | dict, content_type: str = "application/json") -> None:
-                data = json.dumps(body).encode() if isinstance(body, dict) else body
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                reply(self, status, body, content_type)
 
             def _seller(self) -> str | None:
                 token = self.headers.get("x-amz-access-token", "")
@@ -208,6 +211,21 @@ class FleetFake:
             env[f"FLEET_TOKEN_{n}"] = f"Atzr|seller-{n}"
         path.write_text("\n".join(lines), encoding="utf-8")
         return env
+
+    def environ(self, folder, concurrency: int = 8) -> dict[str, str]:
+        """The settings of a monitor syncing every seller of this fake (the accounts file written
+        into `folder`, the sellers' tokens put into the process environment, as a deployment would)."""
+        os.environ.update(self.accounts_file(folder / "accounts.toml", self.marketplaces))
+        return {
+            "DATABASE_URL": f"sqlite:///{folder / 'fleet.db'}",
+            "INBOX_DIR": str(folder / "inbox"),
+            "SPAPI_ACCOUNTS_FILE": str(folder / "accounts.toml"),
+            "SPAPI_CLIENT_ID": "amzn1.application-oa2-client.fake",
+            "SPAPI_CLIENT_SECRET": "secret",
+            "SPAPI_ENDPOINT": f"http://127.0.0.1:{self.port}",
+            "LWA_TOKEN_URL": f"http://127.0.0.1:{self.port}/auth/o2/token",
+            "SYNC_CONCURRENCY": str(concurrency),
+        }
 
     def close(self) -> None:
         self.server.shutdown()
