@@ -17,6 +17,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 SOURCES = (
@@ -34,14 +35,54 @@ def stamp(moment: datetime | None) -> str | None:
     return None if moment is None else moment.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
-def fill(database: Path, accounts: int, per_day: int) -> None:
+class _Postgres:
+    """The few calls fill makes, on a psycopg connection (orders go in by COPY)."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+        options = parsed.query.get("options")
+        self.connection = psycopg.connect(
+            parsed.set(drivername="postgresql", query={}).render_as_string(hide_password=False),
+            **({"options": options} if isinstance(options, str) else {}),
+        )
+
+    def execute(self, sql: str) -> None:
+        self.connection.execute(sql)
+
+    def executemany(self, sql: str, rows: list[tuple]) -> None:
+        if sql.startswith("INSERT INTO orders"):
+            names = sql[sql.index("(") + 1 : sql.index(")")]
+            with self.connection.cursor().copy(f"COPY orders ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        self.connection.cursor().executemany(sql.replace("?", "%s"), rows)
+
+    def commit(self) -> None:
+        for table in ("accounts", "imports"):  # ids were given: the sequences continue after them
+            self.connection.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+            )
+        self.connection.commit()
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def fill(database: Path | str, accounts: int, per_day: int) -> None:
+    """The accounts' orders and defects, written straight into a migrated database: a SQLite file,
+    or the PostgreSQL database of a URL."""
     from monitor import db
 
-    engine = db.make_engine(f"sqlite:///{database}")
+    url = database if isinstance(database, str) else f"sqlite:///{database}"
+    engine = db.make_engine(url)
     db.migrate(engine)
     engine.dispose()
     rng = random.Random(5)
-    connection = sqlite3.connect(database)
+    connection: Any = _Postgres(url) if isinstance(database, str) else sqlite3.connect(database)
     connection.executemany(
         "INSERT INTO accounts (id, key, created_at) VALUES (?, ?, '2026-01-01 00:00:00.000000')",
         [(a + 1, f"seller-{a + 1:02d}") for a in range(accounts)],

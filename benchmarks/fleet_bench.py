@@ -1,10 +1,10 @@
 """Fleet benchmarks: a monitor cycle over many accounts, and one Selling Partner API sync cycle.
 
-    .venv/bin/python benchmarks/fleet_bench.py cycle [ACCOUNTS] [ORDERS_PER_ACCOUNT]
+    .venv/bin/python benchmarks/fleet_bench.py cycle [ACCOUNTS] [ORDERS_PER_ACCOUNT] [--postgres URL]
     .venv/bin/python benchmarks/fleet_bench.py sync [SELLERS] [LATENCY_SECONDS] [CONCURRENCY]
 
-**cycle** (SQLite): ACCOUNTS x ORDERS_PER_ACCOUNT orders over 150 days written straight into a
-fresh database (as benchmarks/dashboard_bench.py does), their daily snapshots stored; then the
+**cycle** (SQLite, or with --postgres a fresh schema of PostgreSQL): ACCOUNTS x ORDERS_PER_ACCOUNT
+orders over 150 days written straight into a fresh database (as benchmarks/dashboard_bench.py does), their daily snapshots stored; then the
 first full cycle (check and dashboards of every account) and a cycle after 10 accounts changed
 (each imports a small file: import, snapshots, check, dashboards), with the peak RSS. Targets
 (issue 17): the cycle after 10 changed accounts under 15 s, peak RSS under 500 MB.
@@ -25,8 +25,6 @@ would take against Amazon with that latency (waits of threads at the same time a
 errs long). Prints figures; asserts nothing. Target (issue 17): 300 sellers, 60 s latency, under
 10 minutes.
 
-Not measured here yet (issue 17, still open): 300 accounts x 20,000 orders on SQLite and
-PostgreSQL, a cycle after 10 accounts changed, and two daemons sharing the fleet.
 """
 
 from __future__ import annotations
@@ -49,73 +47,92 @@ from monitor.monitor import Monitor  # noqa: E402
 from tests.fakes.spapi_fleet import FleetFake, SkippingClock  # noqa: E402
 
 
-def fleet_cycle(accounts: int, per_account: int) -> None:
+def fleet_cycle(accounts: int, per_account: int, postgres: str | None = None) -> None:
+    if postgres is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            _fleet_cycle(accounts, per_account, Path(tmp), Path(tmp) / "fleet.db")
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    schema = f"fleet_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(postgres)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            _fleet_cycle(accounts, per_account, Path(tmp), f"{postgres}?options=-csearch_path%3D{schema}")
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def _fleet_cycle(accounts: int, per_account: int, folder: Path, database: Path | str) -> None:
     from dashboard_bench import AS_OF, fill
 
     from monitor import health
     from monitor.metrics import Targets
 
     per_day = max(1, per_account // 150)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        database = folder / "fleet.db"
+    started = time.perf_counter()
+    fill(database, accounts, per_day)
+    filled = time.perf_counter() - started
+    settings = load_settings(
+        environ={
+            "DATABASE_URL": database if isinstance(database, str) else f"sqlite:///{database}",
+            "REPORTS_DIR": str(folder / "reports"),
+            "INBOX_DIR": str(folder / "inbox"),
+            "STALE_HOURS": "100000",
+        }
+    )
+    with Monitor.open(settings, clock=lambda: AS_OF) as monitor:
         started = time.perf_counter()
-        fill(database, accounts, per_day)
-        filled = time.perf_counter() - started
-        settings = load_settings(
-            environ={
-                "DATABASE_URL": f"sqlite:///{database}",
-                "REPORTS_DIR": str(folder / "reports"),
-                "INBOX_DIR": str(folder / "inbox"),
-                "STALE_HOURS": "100000",
-            }
+        with monitor.sessions.begin() as session:
+            health.refresh_snapshots(session, Targets(), range(1, accounts + 1), 90, AS_OF.date())
+            session.execute(update(ImportRecord).values(refreshed_at=AS_OF))  # the ledger: done
+        snapshots = time.perf_counter() - started
+        print(
+            f"{accounts} accounts x {per_day * 150:,} orders ({accounts * per_day * 150:,}): written in "
+            f"{filled:.0f} s, 90 days of snapshots in {snapshots:.0f} s"
         )
-        with Monitor.open(settings, clock=lambda: AS_OF) as monitor:
-            started = time.perf_counter()
-            with monitor.sessions.begin() as session:
-                health.refresh_snapshots(session, Targets(), range(1, accounts + 1), 90, AS_OF.date())
-                session.execute(update(ImportRecord).values(refreshed_at=AS_OF))  # the ledger: done
-            snapshots = time.perf_counter() - started
-            print(
-                f"{accounts} accounts x {per_day * 150:,} orders ({accounts * per_day * 150:,}): written in "
-                f"{filled:.0f} s, 90 days of snapshots in {snapshots:.0f} s"
+        started = time.perf_counter()
+        first = monitor.check()
+        checked = time.perf_counter() - started
+        built = monitor.build_dashboards()
+        print(
+            f"  first full cycle: check {checked:.1f} s ({first.evaluated} accounts), dashboards "
+            f"{time.perf_counter() - started - checked:.1f} s ({len(built.pages)} pages); "
+            f"peak RSS {_peak():.0f} MB"
+        )
+        changed = []
+        for n in range(10):
+            path = folder / f"change-{n}.csv"
+            path.write_text(
+                "order_id,purchase_date,fulfillment_channel,order_status,latest_ship_date,shipped_at\n"
+                f"NEW-{n},2026-10-30T10:00:00Z,MFN,Shipped,2026-11-01T23:59:59Z,2026-10-31T09:00:00Z\n",
+                encoding="utf-8",
             )
-            started = time.perf_counter()
-            first = monitor.check()
-            checked = time.perf_counter() - started
-            built = monitor.build_dashboards()
-            print(
-                f"  first full cycle: check {checked:.1f} s ({first.evaluated} accounts), dashboards "
-                f"{time.perf_counter() - started - checked:.1f} s ({len(built.pages)} pages); "
-                f"peak RSS {_peak():.0f} MB"
-            )
-            changed = []
-            for n in range(10):
-                path = folder / f"change-{n}.csv"
-                path.write_text(
-                    "order_id,purchase_date,fulfillment_channel,order_status,latest_ship_date,shipped_at\n"
-                    f"NEW-{n},2026-10-30T10:00:00Z,MFN,Shipped,2026-11-01T23:59:59Z,2026-10-31T09:00:00Z\n",
-                    encoding="utf-8",
-                )
-                changed.append(path)
-            started = time.perf_counter()
-            for n, path in enumerate(changed):
-                monitor.import_paths([path], account=f"seller-{n + 1:02d}", new_account=False)
-            imported = time.perf_counter() - started
-            snap = 0.0  # each import refreshed its account's snapshots (part of "import")
-            monitor.loads = health.SharedLoads()  # as the daemon's cycle: one load per account for both steps
-            second = monitor.check()
-            checked = time.perf_counter() - started - imported - snap
-            built = monitor.build_dashboards()
-            total = time.perf_counter() - started
-            shared, monitor.loads = monitor.loads.hits, None
-            print(
-                f"  cycle after 10 accounts changed: {total:.1f} s (import with snapshots {imported:.1f}, "
-                f"check {checked:.1f} s: {second.evaluated} evaluated, {second.unchanged} unchanged; dashboards "
-                f"{total - imported - snap - checked:.1f} s: {len(built.pages)} pages, {built.unchanged} unchanged)"
-                f"; {shared} loads shared; target < 15 s"
-            )
-            print(f"  peak RSS {_peak():.0f} MB (target < 500 MB)")
+            changed.append(path)
+        started = time.perf_counter()
+        for n, path in enumerate(changed):
+            monitor.import_paths([path], account=f"seller-{n + 1:02d}", new_account=False)
+        imported = time.perf_counter() - started
+        snap = 0.0  # each import refreshed its account's snapshots (part of "import")
+        monitor.loads = health.SharedLoads()  # as the daemon's cycle: one load per account for both steps
+        second = monitor.check()
+        checked = time.perf_counter() - started - imported - snap
+        built = monitor.build_dashboards()
+        total = time.perf_counter() - started
+        shared, monitor.loads = monitor.loads.hits, None
+        print(
+            f"  cycle after 10 accounts changed: {total:.1f} s (import with snapshots {imported:.1f}, "
+            f"check {checked:.1f} s: {second.evaluated} evaluated, {second.unchanged} unchanged; dashboards "
+            f"{total - imported - snap - checked:.1f} s: {len(built.pages)} pages, {built.unchanged} unchanged)"
+            f"; {shared} loads shared; target < 15 s"
+        )
+        print(f"  peak RSS {_peak():.0f} MB (target < 500 MB)")
 
 
 def fleet_daemons(accounts: int, lease: float = 10.0) -> None:
@@ -212,13 +229,25 @@ def _peak() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _local_postgres() -> str:
+    from tests.conftest import POSTGRES_URL
+
+    return POSTGRES_URL
+
+
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "sync"
     if mode == "daemons":
         fleet_daemons(int(sys.argv[2]) if len(sys.argv) > 2 else 300)
         return
     if mode == "cycle":
-        fleet_cycle(int(sys.argv[2]) if len(sys.argv) > 2 else 300, int(sys.argv[3]) if len(sys.argv) > 3 else 20_000)
+        args = sys.argv[2:]
+        postgres = None
+        if "--postgres" in args:
+            at = args.index("--postgres")
+            postgres = args[at + 1] if at + 1 < len(args) else _local_postgres()
+            del args[at : at + 2]
+        fleet_cycle(int(args[0]) if args else 300, int(args[1]) if len(args) > 1 else 20_000, postgres)
         return
     sellers = int(sys.argv[2]) if len(sys.argv) > 2 else 300
     latency = float(sys.argv[3]) if len(sys.argv) > 3 else 60.0

@@ -1,12 +1,13 @@
 """Import speed and peak memory against a floor: the sqlite3 tool's own `.import`.
 
     .venv/bin/python benchmarks/import_bench.py [ROWS]      (default 1,000,000)
+    .venv/bin/python benchmarks/import_bench.py --postgres URL [ROWS]
 
 Writes ROWS canonical order rows (one order per row, every column filled),
 imports them into a fresh SQLite database in a child process (so that its peak
 RSS is the importer's alone), then times `sqlite3 -cmd ".import"` of the same
-file into an equivalent table with the same unique key. Targets: at most 2x
-the floor, peak RSS under 400 MB.
+file into an equivalent table with the same unique key (best of three). Targets:
+at most 2.5x the floor, peak RSS under 400 MB.
 """
 
 from __future__ import annotations
@@ -83,12 +84,11 @@ def write_file(path: Path, rows: int) -> None:
             )
 
 
-def import_in_child(path: Path, database: Path) -> None:
+def import_in_child(path: Path, url: str) -> None:
     from monitor import db
     from monitor.config import load_settings
     from monitor.ingest import import_file
 
-    url = f"sqlite:///{database}"
     engine = db.make_engine(url)
     db.migrate(engine)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -102,7 +102,10 @@ def import_in_child(path: Path, database: Path) -> None:
 
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
-        import_in_child(Path(sys.argv[2]), Path(sys.argv[3]))
+        import_in_child(Path(sys.argv[2]), sys.argv[3])
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--postgres":
+        postgres(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 1_000_000)
         return
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     sqlite3 = shutil.which("sqlite3")
@@ -111,7 +114,7 @@ def main() -> None:
         write_file(path, rows)
         size_mb = path.stat().st_size / 1e6
         out = subprocess.run(
-            [sys.executable, __file__, "--child", str(path), str(Path(folder) / "monitor.db")],
+            [sys.executable, __file__, "--child", str(path), f"sqlite:///{Path(folder) / 'monitor.db'}"],
             check=True,
             capture_output=True,
             text=True,
@@ -125,30 +128,86 @@ def main() -> None:
         if not sqlite3:
             print("floor: the sqlite3 command-line tool is not installed (apt-get install sqlite3)")
             return
-        floor_db = Path(folder) / "floor.db"
-        started = time.perf_counter()
-        subprocess.run(
-            [
-                sqlite3,
-                str(floor_db),
-                "-cmd",
-                FLOOR_TABLE,
-                "-cmd",
-                ".mode csv",
-                "-cmd",
-                f".import --skip 1 {path} orders",
-                ".exit",
-            ],
-            check=True,
+        floors = []
+        for attempt in range(3):  # this machine's disk is noisy: the best of three is the strictest floor
+            floor_db = Path(folder) / f"floor{attempt}.db"
+            started = time.perf_counter()
+            subprocess.run(
+                [
+                    sqlite3,
+                    str(floor_db),
+                    "-cmd",
+                    FLOOR_TABLE,
+                    "-cmd",
+                    ".mode csv",
+                    "-cmd",
+                    f".import --skip 1 {path} orders",
+                    ".exit",
+                ],
+                check=True,
+            )
+            floors.append(time.perf_counter() - started)
+            floor_db.unlink()
+        floor = min(floors)
+        print(
+            f"floor (sqlite3 .import, same file, UNIQUE(order_id)): {floor:.2f} s, {rows / floor:,.0f} rows/s "
+            f"(best of {', '.join(f'{f:.2f}' for f in floors)} s)"
         )
-        floor = time.perf_counter() - started
-        print(f"floor (sqlite3 .import, same file, UNIQUE(order_id)): {floor:.2f} s, {rows / floor:,.0f} rows/s")
-        print(f"ratio: {seconds / floor:.2f}x the floor (target <= 2x); peak RSS target < 400 MB")
+        print(f"ratio: {seconds / floor:.2f}x the floor (target <= 2.5x); peak RSS target < 400 MB")
         binding = python_binding_floor(path, Path(folder) / "binding.db")
         print(
             f"for scale: Python's sqlite3 alone, csv.reader + executemany of the same strings into the same "
             f"table, nothing checked or converted: {binding:.2f} s ({binding / floor:.2f}x the floor)"
         )
+
+
+def postgres(url: str, rows: int) -> None:
+    """The same import into a fresh schema of PostgreSQL at `url`, against a plain COPY of the
+    same file into a table of text columns with the same unique key (the floor)."""
+    import uuid
+
+    import psycopg
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "orders.csv"
+            write_file(path, rows)
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", str(path), f"{url}?options=-csearch_path%3D{schema}"],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.split()
+            seconds, peak, inserted = float(out[0]), float(out[1]), int(out[3])
+            print(f"file: {rows:,} canonical order rows, {path.stat().st_size / 1e6:.1f} MB, PostgreSQL")
+            print(f"account-health import: {seconds:.2f} s, {inserted:,} orders, peak RSS {peak:.0f} MB")
+            floors = []
+            plain = url.replace("postgresql+psycopg://", "postgresql://")
+            for attempt in range(3):
+                with psycopg.connect(plain, options=f"-csearch_path={schema}") as connection:
+                    connection.execute(FLOOR_TABLE.replace("orders", f"floor{attempt}"))
+                    started = time.perf_counter()
+                    sql = f"COPY floor{attempt} FROM STDIN (FORMAT csv, HEADER)"
+                    with connection.cursor().copy(sql) as copy, path.open("rb") as handle:
+                        while block := handle.read(1 << 20):
+                            copy.write(block)
+                    connection.commit()
+                    floors.append(time.perf_counter() - started)
+            floor = min(floors)
+            print(
+                f"floor (plain COPY of the same file, UNIQUE(order_id)): {floor:.2f} s "
+                f"(best of {', '.join(f'{f:.2f}' for f in floors)} s)"
+            )
+            print(f"ratio: {seconds / floor:.2f}x the floor (target <= 1.5x)")
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
 
 
 def python_binding_floor(path: Path, database: Path) -> float:

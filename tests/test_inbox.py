@@ -56,14 +56,14 @@ def test_a_poison_file_moves_to_rejected_on_its_first_pass_and_the_next_file_is_
     settle()
     from monitor.ingest import importer
 
-    real = importer._orders_chunk
+    real = importer._prepare_orders
 
-    def explode(store, adapter, header, chunk, *rest):  # an importer bug on this one file
-        if any("O-0" in fields for fields in chunk.fields):
+    def explode(adapter, header, part, *rest):  # an importer bug on this one file
+        if any("O-0" in fields for fields in part.chunk.fields):
             raise RuntimeError("boom\nsecond line")
-        return real(store, adapter, header, chunk, *rest)
+        return real(adapter, header, part, *rest)
 
-    monkeypatch.setattr(importer, "_orders_chunk", explode)
+    monkeypatch.setattr(importer, "_prepare_orders", explode)
     run = import_inbox_once(sessions, settings)
     assert [r.status for r in run.results] == ["rejected", "ok"]
     assert run.results[0].error == "internal error: RuntimeError: boom"

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from monitor.ingest import records
 from monitor.ingest.records import TEXT_LIMITS, RowError
@@ -48,11 +50,73 @@ US_PER_DAY = 86_400_000_000
 def db_timestamps(values: pd.Series) -> np.ndarray:
     """Aware timestamps -> the database's text form of naive UTC, None for NaT."""
     naive = values.dt.tz_convert(None).to_numpy(dtype="datetime64[us]")
-    text = np.datetime_as_string(naive, unit="us").astype("U26")
-    text.view("U1").reshape(-1, 26)[:, 10] = " "
-    out = text.astype(object)
-    out[np.isnat(naive)] = None
+    missing = np.isnat(naive)
+    return _db_text(np.where(missing, 0, naive.view(np.int64)), missing)
+
+
+_EARLIEST_US = int(EARLIEST.timestamp()) * 1_000_000
+_LATEST_US = int(LATEST.timestamp()) * 1_000_000
+
+
+def _db_text(micros: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """Microseconds since 1970 (within EARLIEST..LATEST) -> 'YYYY-MM-DD HH:MM:SS.ffffff', None
+    where missing. The digits are written into one byte buffer with integer arithmetic and
+    handed to pyarrow as a string array: ten times faster than numpy's datetime_as_string."""
+    days, rest = np.divmod(micros, US_PER_DAY)
+    # the civil date of a day number (H. Hinnant's algorithm; days >= 0 here)
+    z = days + 719_468
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    seconds, fraction = np.divmod(rest, 1_000_000)
+    hour, seconds = np.divmod(seconds, 3600)
+    minute, second = np.divmod(seconds, 60)
+    text = np.empty((len(micros), 26), dtype=np.uint8)
+    text[:, [4, 7]] = ord("-")
+    text[:, 10] = ord(" ")
+    text[:, [13, 16]] = ord(":")
+    text[:, 19] = ord(".")
+    for value, start, width in (
+        (year, 0, 4),
+        (month, 5, 2),
+        (day, 8, 2),
+        (hour, 11, 2),
+        (minute, 14, 2),
+        (second, 17, 2),
+        (fraction, 20, 6),
+    ):
+        for place in range(width - 1, -1, -1):
+            value, digit = np.divmod(value, 10)
+            text[:, start + place] = digit + ord("0")
+    offsets = np.arange(0, 26 * (len(micros) + 1), 26, dtype=np.int32)
+    strings = pa.Array.from_buffers(pa.string(), len(micros), [None, pa.py_buffer(offsets), pa.py_buffer(text)])
+    out = strings.to_numpy(zero_copy_only=False)
+    out[missing] = None
     return out
+
+
+def _arrow_timestamps(column: np.ndarray, empty: np.ndarray) -> np.ndarray | None:
+    """A column of ISO 8601 timestamps that all carry a zone offset, all within EARLIEST..LATEST,
+    as the database's text, parsed by pyarrow; None when any value needs the general path
+    (a date alone, a time without an offset, anything unreadable)."""
+    strings = pa.array(column, type=pa.string(), mask=empty)
+    if pc.any(pc.less(pc.utf8_length(strings), 16)).as_py():  # a date alone, or a time without seconds
+        return None
+    try:
+        moments = pc.cast(strings, pa.timestamp("us", "UTC"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    micros = moments.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    missing = moments.is_null().to_numpy(zero_copy_only=False)
+    micros = np.where(missing, _EARLIEST_US, micros).astype(np.int64)
+    if ((micros < _EARLIEST_US) | (micros >= _LATEST_US)).any():
+        return None
+    return _db_text(micros, missing)
 
 
 @dataclass(frozen=True)
@@ -124,10 +188,7 @@ def order_frame(canonical: pd.DataFrame, zones: Zones | None = None) -> tuple[pd
 
 def _convert(name: str, column: np.ndarray, empty: np.ndarray) -> tuple[Any, np.ndarray]:
     if name == "marketplace":
-        domains = {v: normalize(v) for v in set(column[~empty])}
-        return np.array(
-            [None if e else domains[v] for v, e in zip(column, empty, strict=True)], dtype=object
-        ), np.zeros(len(column), dtype=bool)
+        return _per_distinct(column, lambda v: normalize(v) if v else None), np.zeros(len(column), dtype=bool)
     if name == "fulfillment_channel":
         return _mapped(column, empty, _EXACT_CHANNELS, records.channel)
     if name == "order_status":
@@ -145,8 +206,10 @@ def _convert(name: str, column: np.ndarray, empty: np.ndarray) -> tuple[Any, np.
         values, wrong = _fallback(
             column, empty, whole.astype(object), lambda v: records.integer(name, v, 0, records.MAX_QUANTITY)
         )
-        values[wrong | empty] = None
-        return pd.array([None if v is None or v != v else int(v) for v in values], dtype="Int64"), wrong
+        for position in np.flatnonzero(~empty & ~wrong & np.isnan(whole)):  # read by the per-value parser
+            whole[position] = values[position]
+        missing = empty | wrong | np.isnan(whole)
+        return pd.arrays.IntegerArray(np.where(missing, 0, whole).astype(np.int64), missing), wrong
     if name == "order_total":
         numbers = _numbers(column).round(2)
         numbers[~(np.abs(numbers) < records.MAX_AMOUNT)] = np.nan  # NaN, infinities and absurd amounts
@@ -157,7 +220,7 @@ def _convert(name: str, column: np.ndarray, empty: np.ndarray) -> tuple[Any, np.
         empty = column == ""
     values = column.copy()
     if name == "currency":
-        values = np.array([v.upper()[:3] if v else v for v in column], dtype=object)
+        values = _per_distinct(column, lambda v: v.upper()[:3])
     elif name in TEXT_LIMITS and max(map(len, column[~empty]), default=0) > TEXT_LIMITS[name]:
         values = np.array([v[: TEXT_LIMITS[name]] if v else v for v in column], dtype=object)
     values[empty] = None
@@ -169,8 +232,14 @@ def _numbers(column: np.ndarray) -> np.ndarray:
     return pd.to_numeric(pd.Series(column, dtype=object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
+def _per_distinct(column: np.ndarray, convert: Callable[[str], Any]) -> np.ndarray:
+    """`convert` of each value, computed once per distinct value (such a column holds few)."""
+    codes, distinct = pd.factorize(column)
+    return np.array([convert(v) for v in distinct] + [None], dtype=object)[codes]
+
+
 def _mapped(column: np.ndarray, empty: np.ndarray, exact: dict[str, Any], parse: Callable[[str], Any]):
-    fast = pd.Series(column, dtype=object).map(exact).to_numpy(dtype=object, copy=True)
+    fast = _per_distinct(column, exact.get)
     values, wrong = _fallback(column, empty, fast, parse)
     values[empty] = None
     return values, wrong
@@ -191,6 +260,9 @@ def _fallback(column: np.ndarray, empty: np.ndarray, fast: np.ndarray, parse: Ca
 def _timestamps(
     column: np.ndarray, empty: np.ndarray, zones: np.ndarray, deadline: bool
 ) -> tuple[np.ndarray, np.ndarray]:
+    fast = _arrow_timestamps(column, empty)
+    if fast is not None:
+        return fast, np.zeros(len(column), dtype=bool)
     parsed = pd.to_datetime(pd.Series(column, dtype=object), format="ISO8601", utc=True, errors="coerce")
     parsed = _local_dates(parsed, column, zones, deadline)
     outside = (parsed.notna() & ~parsed.between(EARLIEST, LATEST, inclusive="left")).to_numpy()

@@ -28,7 +28,7 @@ from monitor.gcpause import gc_paused
 from monitor.ingest import formats, performance
 from monitor.ingest.feedback import apply_snapshot
 from monitor.ingest.frames import Zones, order_frame
-from monitor.ingest.reader import Chunk, DelimitedFile, FileFacts, inspect_file
+from monitor.ingest.reader import Chunk, ColumnChunk, DelimitedFile, FileFacts, inspect_file
 from monitor.ingest.records import RowError
 from monitor.ingest.store import Store
 from monitor.models import ImportRecord, QuarantinedRow
@@ -270,20 +270,40 @@ def _import_rows(
     header = formats.unique_header(table.header, adapter)
     width = len(header)
     zones = Zones(settings.default_marketplace, settings.marketplace_timezones)
-    for chunk in table.chunks(settings.import_chunk_rows):
-        ledger.rows_read += len(chunk)
-        lengths = list(map(len, chunk.fields))
+
+    def split(chunk: Chunk | ColumnChunk) -> _Split:
         bad = set(chunk.errors)
-        if lengths.count(width) < len(lengths):
-            bad.update(i for i, length in enumerate(lengths) if length != width)
+        if chunk.columns is None:  # a column chunk's rows all have the header's width
+            lengths = list(map(len, chunk.fields))
+            if lengths.count(width) < len(lengths):
+                bad.update(i for i, length in enumerate(lengths) if length != width)
         good = [i for i in range(len(chunk)) if i not in bad] if bad else list(range(len(chunk)))
         reasons = {i: chunk.errors.get(i) or f"has {len(chunk.fields[i])} fields, the header has {width}" for i in bad}
-        if adapter.orders:
-            _orders_chunk(store, adapter, header, chunk, good, reasons, table.delimiter, zones)
-        else:
-            _records_chunk(store, adapter, header, chunk, good, reasons)
-        _quarantine(session, ledger, chunk, reasons, adapter.private)
+        if not adapter.orders:
+            return _Split(chunk, good, reasons)
+        return _prepare_orders(adapter, header, _Split(chunk, good, reasons), table.delimiter, zones)
+
+    for part in map(split, table.chunks(settings.import_chunk_rows)):
+        ledger.rows_read += len(part.chunk)
+        if part.orders is not None:
+            store.skipped += part.filtered_out
+            store.write_orders(part.orders, adapter.item_rows, adapter.fill_only)
+        elif not adapter.orders:
+            _records_chunk(store, adapter, header, part.chunk, part.good, part.reasons)
+        _quarantine(session, ledger, part.chunk, part.reasons, adapter.private)
     return adapter
+
+
+@dataclass
+class _Split:
+    """A chunk's rows sorted: the good ones, the bad ones with their reasons, and (for an order
+    file) the good ones converted into storable orders."""
+
+    chunk: Chunk | ColumnChunk
+    good: list[int]
+    reasons: dict[int, str]
+    orders: pd.DataFrame | None = None
+    filtered_out: int = 0  # rows a mapping's filter left out (counted as skipped)
 
 
 def _finish_records(session: Session, store: Store, adapter: formats.Adapter, context: ReportContext) -> None:
@@ -298,33 +318,24 @@ def _finish_records(session: Session, store: Store, adapter: formats.Adapter, co
         apply_snapshot(session, store.import_id, store.feedback_seen, context.period)
 
 
-def _padded(chunk: Chunk, delimiter: str) -> bool:
+def _padded(chunk: Chunk | ColumnChunk, delimiter: str) -> bool:
     """Does any field start or end with white space? Substring searches over the chunk's text."""
-    text = "\n" + "".join(chunk.raws).replace("\r\n", "\n") + "\n"
+    text = "\n" + chunk.text.replace("\r\n", "\n") + "\n"
     spaces = [space for space in (" ", "\t", "\xa0", "\f", "\v") if space != delimiter and space in text]
     return any(f"{edge}{space}" in text or f"{space}{edge}" in text for space in spaces for edge in (delimiter, "\n"))
 
 
-def _orders_chunk(
-    store: Store,
-    adapter: formats.Adapter,
-    header: list[str],
-    chunk: Chunk,
-    good: list[int],
-    reasons: dict[int, str],
-    delimiter: str,
-    zones: Zones,
-) -> None:
+def _prepare_orders(adapter: formats.Adapter, header: list[str], part: _Split, delimiter: str, zones: Zones) -> _Split:
+    """Convert a chunk's good rows into orders; rows that cannot be get their reasons. Touches no
+    database: it runs in the prefetching thread."""
+    chunk, good, reasons = part.chunk, part.good, part.reasons
     if not good:
-        return
-    rows = [chunk.fields[i] for i in good] if len(good) < len(chunk) else chunk.fields
-    if _padded(chunk, delimiter):
-        rows = [[field.strip() for field in row] for row in rows]
-    table = np.array(rows, dtype=object)  # rows of equal width: a 2-D array, its columns cheap to take
-    frame = pd.DataFrame({name: table[:, i] for i, name in enumerate(header)}, dtype=object, copy=False)
+        return _Split(chunk, good, reasons, pd.DataFrame())
+    frame = _frame(chunk, header, good, _padded(chunk, delimiter))
     wanted = adapter.keep(frame) if adapter.filtering else np.ones(len(frame), dtype=bool)
+    filtered_out = 0
     if not wanted.all():  # a mapping's [filter]: the rows of other shops, a totals row
-        store.skipped += int((~wanted).sum())
+        filtered_out = int((~wanted).sum())
         good = [i for i, keep in zip(good, wanted, strict=True) if keep]
         frame = frame[wanted].reset_index(drop=True)
     canonical, early = adapter.canonical_orders(frame)
@@ -332,11 +343,31 @@ def _orders_chunk(
     kept = [p for p in range(len(good)) if p not in early]
     reasons.update({good[p]: reason for p, reason in early.items()})
     reasons.update({good[kept[p]]: reason for p, reason in late.items()})
-    store.write_orders(orders, adapter.item_rows, adapter.fill_only)
+    return _Split(chunk, good, reasons, orders, filtered_out)
+
+
+def _frame(chunk: Chunk | ColumnChunk, header: list[str], good: list[int], padded: bool) -> pd.DataFrame:
+    """The good rows of a chunk as a frame of text columns, stripped when a field is padded."""
+    if chunk.columns is not None:
+        columns = chunk.columns if len(good) == len(chunk) else [c[good] for c in chunk.columns]
+        if padded:
+            columns = [np.array([f.strip() for f in c], dtype=object) for c in columns]
+    else:
+        rows = [chunk.fields[i] for i in good] if len(good) < len(chunk) else chunk.fields
+        if padded:
+            rows = [[field.strip() for field in row] for row in rows]
+        table = np.array(rows, dtype=object)  # rows of equal width: a 2-D array, its columns cheap to take
+        columns = [table[:, i] for i in range(len(header))]
+    return pd.DataFrame(dict(zip(header, columns, strict=True)), dtype=object, copy=False)
 
 
 def _records_chunk(
-    store: Store, adapter: formats.Adapter, header: list[str], chunk: Chunk, good: list[int], reasons: dict[int, str]
+    store: Store,
+    adapter: formats.Adapter,
+    header: list[str],
+    chunk: Chunk | ColumnChunk,
+    good: list[int],
+    reasons: dict[int, str],
 ) -> None:
     batches: dict[tuple[str, bool], list[dict[str, Any]]] = {}
     if good and adapter.filtering:
@@ -356,7 +387,9 @@ def _records_chunk(
         store.write(kind, batch, counted)
 
 
-def _quarantine(session: Session, ledger: ImportRecord, chunk: Chunk, reasons: dict[int, str], private: bool) -> None:
+def _quarantine(
+    session: Session, ledger: ImportRecord, chunk: Chunk | ColumnChunk, reasons: dict[int, str], private: bool
+) -> None:
     _quarantine_texts(
         session, ledger, [(chunk.line_numbers[i], reasons[i], chunk.raw(i)) for i in sorted(reasons)], private
     )

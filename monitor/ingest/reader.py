@@ -10,12 +10,18 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import io
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from monitor.errors import FileRejected
 
@@ -170,6 +176,77 @@ def sniff_delimiter(header_line: str) -> str:
     return best
 
 
+class ColumnChunk:
+    """Consecutive data rows of a file, one physical line each, held column by column (as
+    pyarrow splits them): the row view and each row's text are made only when asked for."""
+
+    def __init__(self, columns: list[np.ndarray], line_numbers: Sequence[int], lines: list[bytes]) -> None:
+        self.columns = columns
+        self.line_numbers = line_numbers
+        self._lines = lines
+        self.errors: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self.line_numbers)
+
+    @cached_property
+    def fields(self) -> list[list[str]]:
+        return [list(row) for row in zip(*self.columns, strict=True)]
+
+    @property
+    def text(self) -> str:
+        return b"".join(self._lines).decode("utf-8")
+
+    def raw(self, index: int) -> str:
+        return self._lines[index].decode("utf-8").rstrip("\r\n")
+
+
+def _arrow_columns(block: bytes, width: int, delimiter: str, quoted: bool) -> list[np.ndarray] | None:
+    """Every line of `block` split into `width` text fields by pyarrow, or None when a line has
+    another number of fields or the block is not valid UTF-8."""
+    names = [f"f{i}" for i in range(width)]
+    invalid = 0
+
+    def skip(_row) -> str:
+        nonlocal invalid
+        invalid += 1
+        return "skip"
+
+    try:
+        table = pa_csv.read_csv(
+            pa.py_buffer(block),
+            read_options=pa_csv.ReadOptions(column_names=names, block_size=max(len(block) // 2, 1 << 20)),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=delimiter,
+                quote_char='"' if quoted else False,
+                newlines_in_values=False,
+                ignore_empty_lines=False,
+                invalid_row_handler=skip,
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException):
+        return None
+    if invalid:
+        return None
+    return [table.column(i).to_numpy(zero_copy_only=False) for i in range(width)]
+
+
+def _blank_rows(columns: list[np.ndarray]) -> np.ndarray:
+    """Rows of nothing but white space, column by column over the rows still blank."""
+    blank = np.ones(len(columns[0]), dtype=bool)
+    for column in columns:
+        candidates = np.flatnonzero(blank)
+        if not len(candidates):
+            break
+        blank[candidates] = np.fromiter((not v.strip() for v in column[candidates]), dtype=bool, count=len(candidates))
+    return blank
+
+
 @dataclass
 class Chunk:
     """Consecutive data rows of a file: parallel lists, cheap to build for a million rows."""
@@ -184,6 +261,12 @@ class Chunk:
 
     def raw(self, index: int) -> str:
         return self.raws[index].rstrip("\r\n")
+
+    @property
+    def text(self) -> str:
+        return "".join(self.raws)
+
+    columns = None
 
 
 class DelimitedFile:
@@ -233,12 +316,69 @@ class DelimitedFile:
                 raise FileRejected(f"cannot read the header row: {exc}") from None
         raise FileRejected("the file has no header row")
 
-    def chunks(self, size: int) -> Iterator[Chunk]:
-        """Data rows after the header, about `size` at a time; blank lines are skipped."""
-        with self._open() as handle:
+    def chunks(self, size: int) -> Iterator[Chunk | ColumnChunk]:
+        """Data rows after the header, about `size` at a time; blank lines are skipped.
+
+        UTF-8 files are split by pyarrow, a block of lines at a time, as long as every line is
+        one row (no quoted field spans lines, no line is blank and none has a stray field): it
+        reads about ten times faster than Python's csv module, in its own threads, and gives
+        each row the same fields. A block it cannot split that way is split by the csv module;
+        when a quoted field may span lines, the rest of the file is."""
+        if self.encoding.replace("-sig", "") != "utf-8":
+            yield from self._text_chunks(size, 0, 0)
+            return
+        with self.path.open("rb") as handle:
+            head = [handle.readline() for _ in range(self._header_lines)]
+            if any(line.count(b"\r") != line.count(b"\r\n") for line in head):  # lines end in a lone \r
+                yield from self._text_chunks(size, 0, 0)
+                return
+            offset = sum(map(len, head))
+            line_number = self._header_lines
+            while lines := list(itertools.islice(handle, size)):
+                block = b"".join(lines)
+                chunk = self._block_chunk(block, lines, line_number + 1)
+                if chunk is None:  # the rest of the file, record by record
+                    yield from self._text_chunks(size, offset, line_number)
+                    return
+                if len(chunk):
+                    yield chunk
+                offset += len(block)
+                line_number += len(lines)
+
+    def _block_chunk(self, block: bytes, lines: list[bytes], first: int) -> Chunk | ColumnChunk | None:
+        """The rows of a block of whole lines, or None when a record may span lines."""
+        if block.count(b"\r") != block.count(b"\r\n"):  # a lone carriage return ends a line for the csv module
+            return None
+        if self.quoting != csv.QUOTE_NONE and b'"' in block and any(line.count(b'"') % 2 for line in lines):
+            return None  # a quoted field with a line break, or a stray quote: the csv module decides
+        quoted = self.quoting != csv.QUOTE_NONE
+        long = max(map(len, lines)) > MAX_FIELD_CHARS  # a field too long for the csv module makes a bad row
+        columns = None if long else _arrow_columns(block, len(self.header), self.delimiter, quoted)
+        if columns is None or len(columns[0]) != len(lines):  # a blank line, a row of other width, bad UTF-8
+            try:
+                text = [line.decode("utf-8") for line in lines]
+            except UnicodeDecodeError:
+                return None
+            return self._split(text, first)
+        if self.quoting == csv.QUOTE_NONE and b'"' in block:
+            columns = [np.array([_unwrap(f) for f in column], dtype=object) for column in columns]
+        blank = _blank_rows(columns)
+        if blank.any():  # lines of nothing but white space and delimiters
+            keep = np.flatnonzero(~blank)
+            return ColumnChunk([c[keep] for c in columns], [first + int(i) for i in keep], [lines[i] for i in keep])
+        return ColumnChunk(columns, range(first, first + len(lines)), lines)
+
+    def _text_chunks(self, size: int, offset: int, line_number: int) -> Iterator[Chunk]:
+        """Rows read by the csv module from byte `offset` (after `line_number` lines) on."""
+        with self.path.open("rb") as raw:
+            raw.seek(offset)
+            encoding = "utf-8" if offset and self.encoding == "utf-8-sig" else self.encoding
+            handle = io.TextIOWrapper(raw, encoding=encoding, newline="")
             lines = _TextLines(handle)
-            for _ in range(self._header_lines):
-                next(lines)
+            if not offset:
+                for _ in range(self._header_lines):
+                    next(lines)
+            lines.line_number = max(lines.line_number, line_number)
             while batch := lines.take(size):
                 if self.quoting != csv.QUOTE_NONE:
                     batch += self._rest_of_quoted_field(batch, lines)

@@ -91,19 +91,20 @@ class Store:
 
     def _note_orders(self, frame: pd.DataFrame) -> None:
         marketplace = frame["marketplace"].where(frame["marketplace"].notna(), "")
-        mfn = frame["fulfillment_channel"] == "MFN"
+        mfn = (frame["fulfillment_channel"] == "MFN").to_numpy()
         amazon = counted_orders(frame["sales_channel"], frame["marketplace"])  # multi-channel orders count nowhere
-        for source, (carried, newest, mfn_only) in ORDER_SOURCES.items():
-            rows = frame[carried].notna() & amazon & (mfn if mfn_only else True)
-            if not rows.any():
-                continue
-            part = pd.DataFrame(
-                {"account": frame["account_id"][rows], "marketplace": marketplace[rows], "newest": frame[newest][rows]}
-            )
-            for keys, group in part.groupby(["account", "marketplace"]):
-                account, market = cast(tuple[int, str], keys)
-                times = group["newest"].dropna()
-                self.note(int(account), str(market), source, str(times.max()) if len(times) else None)
+        carries = {name: frame[name].notna().to_numpy() for name, _, _ in ORDER_SOURCES.values()}
+        groups = frame.groupby([frame["account_id"], marketplace], sort=False).indices
+        for keys, positions in groups.items():
+            account, market = cast(tuple[int, str], keys)
+            counted = amazon[positions]
+            for source, (carried, newest, mfn_only) in ORDER_SOURCES.items():
+                rows = positions[carries[carried][positions] & counted & (mfn[positions] if mfn_only else True)]
+                if not len(rows):
+                    continue
+                times = frame[newest].to_numpy()[rows]
+                times = times[pd.notna(times)]
+                self.note(int(account), str(market), source, str(max(times)) if len(times) else None)
 
     def flush_sources(self, now: datetime) -> None:
         """Write what the import brought into account_sources (newest data times only move forward)."""
@@ -144,17 +145,22 @@ class Store:
             own = self._fold_items_written_before(frame)
         # columns no row of the chunk carries are left out: the upsert never writes a NULL over a value
         columns = [c for c in _UPSERT_COLUMNS if c in _KEYS or _carried(frame[c])]
-        sql = upsert_sql(self.session.connection().dialect, columns, self.import_id, fill_only)
-        cursor = self.session.connection().connection.cursor()
+        connection = self.session.connection()
+        sql = merge_sql(connection.dialect, columns, self.import_id, fill_only)
+        cursor = connection.connection.cursor()
         try:
             first_new = self._next_id()
             for part, counted in ((frame[~own], True), (frame[own], False)):
                 if part.empty:
                     continue
-                cursor.executemany(sql, _tuples(part, columns))
+                _stage(cursor, connection.dialect.name, columns, _tuples(part, columns))
+                cursor.execute(sql)  # one statement in the database's own code: no row passes through Python
+                changes = cursor.rowcount
+                # emptied for the next chunk (PostgreSQL: TRUNCATE, or the dead rows pile up in every scan)
+                cursor.execute(f"{'TRUNCATE' if connection.dialect.name == 'postgresql' else 'DELETE FROM'} {STAGE}")
                 if counted:
                     inserted = self._count_from(first_new)
-                    changed = max(cursor.rowcount - inserted, 0)
+                    changed = max(changes - inserted, 0)
                     self.inserted += inserted
                     self.updated += changed
                     self.skipped += len(part) - inserted - changed
@@ -271,21 +277,39 @@ _UPSERT_COLUMNS = [*STORED_COLUMNS, "account_id"]
 _KEYS = ("account_id", "order_id")
 
 
-def upsert_sql(dialect, columns: list[str], import_id: int, fill_only: tuple[str, ...] = ()) -> str:
-    """INSERT ... ON CONFLICT of `columns` that updates only with the values a file carries (a
-    `fill_only` column only where the stored order has none), and only rows that actually change
-    (so the driver's row count is inserted + changed)."""
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+STAGE = "order_stage"  # a temporary table: rows are staged there in bulk, then merged in one statement
+
+
+def _stage(cursor, dialect: str, columns: list[str], rows: list[tuple]) -> None:
+    """Put `rows` into the empty staging table, which is made on first use in this connection:
+    by COPY on PostgreSQL, by executemany into a table without indexes on SQLite."""
+    names = ", ".join(columns)
+    if dialect == "postgresql":
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} AS SELECT {', '.join(_UPSERT_COLUMNS)} FROM orders WITH NO DATA"
+        )
+        with cursor.copy(f"COPY {STAGE} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ({', '.join(_UPSERT_COLUMNS)})")
+    cursor.executemany(f"INSERT INTO {STAGE} ({names}) VALUES ({', '.join('?' * len(columns))})", rows)
+
+
+def merge_sql(dialect, columns: list[str], import_id: int, fill_only: tuple[str, ...] = ()) -> str:
+    """INSERT ... SELECT from the staging table ... ON CONFLICT, of `columns`: it updates only with
+    the values a file carries (a `fill_only` column only where the stored order has none), and
+    only rows that actually change (so the statement's row count is inserted + changed)."""
     distinct = "IS NOT" if dialect.name == "sqlite" else "IS DISTINCT FROM"
     merged = [c for c in columns if c not in _KEYS]
-    stamp = int(import_id)  # written into the statement: two values fewer to pass for every row
+    stamp = int(import_id)  # written into the statement: two values fewer to stage for every row
 
     def value(c: str) -> str:
         return f"COALESCE(orders.{c}, excluded.{c})" if c in fill_only else f"COALESCE(excluded.{c}, orders.{c})"
 
     return (
         f"INSERT INTO orders ({', '.join(columns)}, first_import_id, last_import_id) "
-        f"VALUES ({', '.join([mark] * len(columns))}, {stamp}, {stamp}) "
+        f"SELECT {', '.join(columns)}, {stamp}, {stamp} FROM {STAGE} WHERE true "  # WHERE: SQLite's upsert parse rule
         "ON CONFLICT (account_id, order_id) DO UPDATE SET "
         + "".join(f"{c} = {value(c)}, " for c in merged)
         + "last_import_id = excluded.last_import_id WHERE "

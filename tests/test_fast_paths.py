@@ -1,0 +1,129 @@
+"""The fast paths of an import agree with the general ones. The pyarrow block reader gives exactly the rows, line numbers, texts and errors of the csv
+module's reader, for every kind of file it may meet, whichever reader ends up splitting it."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from monitor.errors import FileRejected
+from monitor.ingest import frames
+from monitor.ingest.reader import ColumnChunk, DelimitedFile, inspect_file
+
+HEADER = "order-id,purchase-date,sku,quantity\n"
+PLAIN = [f"111-{n},2026-01-0{n % 9 + 1}T10:00:00+00:00,SKU-{n},{n % 3 + 1}\n" for n in range(20)]
+
+CASES = {
+    "plain": HEADER + "".join(PLAIN),
+    "crlf": (HEADER + "".join(PLAIN)).replace("\n", "\r\n"),
+    "quoted fields on one line": HEADER
+    + "".join(PLAIN[:5])
+    + '"111-x","2026-01-01","a, b ""c""",1\n'
+    + "".join(PLAIN[5:]),
+    "a quoted field over two lines": HEADER
+    + "".join(PLAIN[:7])
+    + '111-y,2026-01-01,"two\nlines",1\n'
+    + "".join(PLAIN[7:]),
+    "a stray quote": HEADER + "".join(PLAIN[:4]) + '111-z,2026-01-01,5" screen,1\n' + "".join(PLAIN[4:]),
+    "blank lines": HEADER + "".join(PLAIN[:3]) + "\n \n,,,\n" + "".join(PLAIN[3:]),
+    "a short and a long row": HEADER
+    + "".join(PLAIN[:8])
+    + "111-s,2026-01-01\n111-l,2026-01-01,a,1,extra\n"
+    + "".join(PLAIN[8:]),
+    "a lone carriage return": HEADER + "".join(PLAIN[:6]) + "111-r,2026-01-01,a\rb,1\n" + "".join(PLAIN[6:]),
+    "bom and blank lines before the header": "\ufeff\n\n" + HEADER + "".join(PLAIN),
+    "padded fields": HEADER + "".join(f" {line.rstrip()} \n" for line in PLAIN),
+    "tab separated, unquoted, with quotes": HEADER.replace(",", "\t")
+    + "".join(line.replace(",", "\t") for line in PLAIN[:9])
+    + '111-q\t2026-01-01\t"wrapped ""x"""\t1\n111-w\t2026-01-01\t12" pipe\t1\n'
+    + "".join(line.replace(",", "\t") for line in PLAIN[9:]),
+    "no newline at the end": HEADER + "".join(PLAIN).rstrip("\n"),
+    "lone carriage returns only": (HEADER + "".join(PLAIN)).replace("\n", "\r"),
+    "carriage returns doubled": (HEADER + "".join(PLAIN)).replace("\n", "\r\r\n"),
+    "line separators": (HEADER + "".join(PLAIN)).replace("\n", "\u2028"),
+    "a field over the csv module's limit": HEADER
+    + "".join(PLAIN[:5])
+    + f"111-h,2026-01-01,{'x' * 140_000},1\n"
+    + "".join(PLAIN[5:]),
+}
+
+
+def _rows(table: DelimitedFile, chunks) -> list[tuple]:
+    out = []
+    for chunk in chunks:
+        for i in range(len(chunk)):
+            out.append((chunk.line_numbers[i], list(chunk.fields[i]), chunk.raw(i), chunk.errors.get(i)))
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("size", [1, 3, 50])
+def test_blocks_match_the_csv_module(tmp_path: Path, name: str, size: int) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_bytes(CASES[name].encode("utf-8"))
+    facts = inspect_file(path)
+    table = DelimitedFile(path, facts.encoding)
+    fast = _rows(table, table.chunks(size))
+    slow = _rows(table, table._text_chunks(size, 0, 0))
+    assert fast == slow
+    assert len(fast) >= (0 if name == "line separators" else 19)  # U+2028 ends no line: all is header
+
+
+def test_plain_files_are_split_by_pyarrow(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text(CASES["quoted fields on one line"], encoding="utf-8")
+    chunks = list(DelimitedFile(path, "utf-8").chunks(10))
+    assert all(isinstance(chunk, ColumnChunk) for chunk in chunks)
+    assert chunks[0].fields[5] == ["111-x", "2026-01-01", 'a, b "c"', "1"]
+
+
+def test_a_quoted_line_break_hands_the_rest_to_the_csv_module(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text(CASES["a quoted field over two lines"], encoding="utf-8")
+    chunks = list(DelimitedFile(path, "utf-8").chunks(4))
+    assert [type(chunk).__name__ for chunk in chunks][:2] == ["ColumnChunk", "Chunk"]
+    record = [row for chunk in chunks for row in chunk.fields if row[0] == "111-y"]
+    assert record == [["111-y", "2026-01-01", "two\nlines", "1"]]
+
+
+def test_invalid_utf8_in_a_later_block_rejects_like_the_csv_module(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_bytes((HEADER + "".join(PLAIN * 100)).encode() + b"111-bad,2026-01-01,\xff\xfe,1\n")
+    table = DelimitedFile(path, "utf-8")
+    for chunks in (table.chunks(50), table._text_chunks(50, 0, 0)):
+        with pytest.raises(FileRejected, match="not valid utf-8"):
+            list(chunks)
+
+
+def test_arrow_timestamps_equal_the_general_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Random moments over 1970..2099 in zones from -12:00 to +14:00, with and without
+    fractions: pyarrow's reading and the byte-level formatting give the general path's text."""
+    rng = random.Random(7)
+    texts = []
+    for _ in range(5000):
+        moment = datetime(1970, 1, 2, tzinfo=UTC) + timedelta(microseconds=rng.randrange(0, 4_100_000_000_000_000))
+        zone = timezone(timedelta(minutes=rng.randrange(-12 * 60, 14 * 60 + 1, 15)))
+        local = moment.astimezone(zone)
+        text = local.isoformat(timespec=rng.choice(("seconds", "milliseconds", "microseconds")))
+        texts.append(text.replace("+00:00", "Z") if rng.random() < 0.2 else text)
+    texts += ["", "2024-02-29T23:59:59.999999-08:00"]
+    column = np.array(texts, dtype=object)
+    empty = column == ""
+    zones = np.full(len(column), "UTC", dtype=object)
+    fast, wrong = frames._timestamps(column, empty, zones, False)
+    assert frames._arrow_timestamps(column, empty) is not None and not wrong.any()
+    monkeypatch.setattr(frames, "_arrow_timestamps", lambda column, empty: None)
+    general, _ = frames._timestamps(column, empty, zones, False)
+    assert list(fast) == list(general)
+
+
+@pytest.mark.parametrize(
+    "value", ["2026-01-01", "2026-01-01T10:00:00", "2026-01-01T00:00:03.1234567+00:00", "1969-12-31T23:00:00Z", "soon"]
+)
+def test_values_pyarrow_does_not_take_go_the_general_way(value: str) -> None:
+    column = np.array(["2026-01-01T10:00:00+00:00", value], dtype=object)
+    assert frames._arrow_timestamps(column, column == "") is None
