@@ -52,21 +52,10 @@ def fleet_cycle(accounts: int, per_account: int, postgres: str | None = None) ->
         with tempfile.TemporaryDirectory() as tmp:
             _fleet_cycle(accounts, per_account, Path(tmp), Path(tmp) / "fleet.db")
         return
-    import uuid
+    from tests.conftest import fresh_schema
 
-    from sqlalchemy import create_engine, text
-
-    schema = f"fleet_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(postgres)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            _fleet_cycle(accounts, per_account, Path(tmp), f"{postgres}?options=-csearch_path%3D{schema}")
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with fresh_schema(postgres, "fleet") as url, tempfile.TemporaryDirectory() as tmp:
+        _fleet_cycle(accounts, per_account, Path(tmp), url)
 
 
 def _fleet_cycle(accounts: int, per_account: int, folder: Path, database: Path | str) -> None:

@@ -113,13 +113,7 @@ def main() -> None:
         path = Path(folder) / "orders.csv"
         write_file(path, rows)
         size_mb = path.stat().st_size / 1e6
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", str(path), f"sqlite:///{Path(folder) / 'monitor.db'}"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.split()
-        seconds, peak, baseline, inserted = float(out[0]), float(out[1]), float(out[2]), int(out[3])
+        seconds, peak, baseline, inserted = import_in_a_child(path, f"sqlite:///{Path(folder) / 'monitor.db'}")
         print(f"file: {rows:,} canonical order rows, {size_mb:.1f} MB")
         print(
             f"account-health import: {seconds:.2f} s, {rows / seconds:,.0f} rows/s, {inserted:,} orders, "
@@ -164,50 +158,45 @@ def main() -> None:
 def postgres(url: str, rows: int) -> None:
     """The same import into a fresh schema of PostgreSQL at `url`, against a plain COPY of the
     same file into a table of text columns with the same unique key (the floor)."""
-    import uuid
-
     import psycopg
-    from sqlalchemy import create_engine, text
 
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "orders.csv"
-            write_file(path, rows)
-            out = subprocess.run(
-                [sys.executable, __file__, "--child", str(path), f"{url}?options=-csearch_path%3D{schema}"],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.split()
-            seconds, peak, inserted = float(out[0]), float(out[1]), int(out[3])
-            print(f"file: {rows:,} canonical order rows, {path.stat().st_size / 1e6:.1f} MB, PostgreSQL")
-            print(f"account-health import: {seconds:.2f} s, {inserted:,} orders, peak RSS {peak:.0f} MB")
-            floors = []
-            plain = url.replace("postgresql+psycopg://", "postgresql://")
-            for attempt in range(3):
-                with psycopg.connect(plain, options=f"-csearch_path={schema}") as connection:
-                    connection.execute(FLOOR_TABLE.replace("orders", f"floor{attempt}"))
-                    started = time.perf_counter()
-                    sql = f"COPY floor{attempt} FROM STDIN (FORMAT csv, HEADER)"
-                    with connection.cursor().copy(sql) as copy, path.open("rb") as handle:
-                        while block := handle.read(1 << 20):
-                            copy.write(block)
-                    connection.commit()
-                    floors.append(time.perf_counter() - started)
-            floor = min(floors)
-            print(
-                f"floor (plain COPY of the same file, UNIQUE(order_id)): {floor:.2f} s "
-                f"(best of {', '.join(f'{f:.2f}' for f in floors)} s)"
-            )
-            print(f"ratio: {seconds / floor:.2f}x the floor (target <= 1.5x)")
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.conftest import fresh_schema
+
+    with fresh_schema(url) as schema_url, tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "orders.csv"
+        write_file(path, rows)
+        seconds, peak, _, inserted = import_in_a_child(path, schema_url)
+        print(f"file: {rows:,} canonical order rows, {path.stat().st_size / 1e6:.1f} MB, PostgreSQL")
+        print(f"account-health import: {seconds:.2f} s, {inserted:,} orders, peak RSS {peak:.0f} MB")
+        floors = []
+        plain = url.replace("postgresql+psycopg://", "postgresql://")
+        options = schema_url.split("options=", 1)[1].replace("%3D", "=")
+        for attempt in range(3):
+            with psycopg.connect(plain, options=options) as connection:
+                connection.execute(FLOOR_TABLE.replace("orders", f"floor{attempt}"))
+                started = time.perf_counter()
+                sql = f"COPY floor{attempt} FROM STDIN (FORMAT csv, HEADER)"
+                with connection.cursor().copy(sql) as copy, path.open("rb") as handle:
+                    while block := handle.read(1 << 20):
+                        copy.write(block)
+                connection.commit()
+                floors.append(time.perf_counter() - started)
+        floor = min(floors)
+        print(
+            f"floor (plain COPY of the same file, UNIQUE(order_id)): {floor:.2f} s "
+            f"(best of {', '.join(f'{f:.2f}' for f in floors)} s)"
+        )
+        print(f"ratio: {seconds / floor:.2f}x the floor (target <= 1.5x)")
+
+
+def import_in_a_child(path: Path, url: str) -> tuple[float, float, float, int]:
+    """(seconds, peak RSS MB, RSS MB before the import, orders inserted) of importing `path`
+    into `url` in a child process, so that its peak RSS is the importer's alone."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", str(path), url], check=True, capture_output=True, text=True
+    ).stdout.split()
+    return float(out[0]), float(out[1]), float(out[2]), int(out[3])
 
 
 def python_binding_floor(path: Path, database: Path) -> float:
