@@ -142,6 +142,16 @@ def _csv_list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def _count(value: str) -> int:
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ValueError(f"expected a whole number, got {value!r}") from None
+    if not 0 <= number <= 1_000_000:
+        raise ValueError(f"must be between 0 and 1,000,000, got {number}")
+    return number
+
+
 def _days(value: str) -> int:
     try:
         number = int(value.strip())
@@ -322,14 +332,30 @@ class Settings:
     limit_ebay_late_shipment_rate: float = _setting(
         "0.07", "eBay: late shipment rate (Top Rated: 0.03)", _fraction, group=CHANNELS
     )
+    limit_ebay_cases_closed_rate: float = _setting(
+        "0.003",
+        "eBay: cases closed without the seller's resolution, Below Standard above it",
+        _fraction,
+        group=CHANNELS,
+    )
     limit_etsy_on_time_shipping_rate: float = _setting(
         "0.80", "Etsy: orders shipped by the ship-by date (Star Seller: 0.95)", _fraction, group=CHANNELS
     )
     min_ebay_late_shipments: int = _setting(
         "7",
         "eBay: the late shipment rate counts against the seller only above this many (Top Rated: 5)",
-        _days,
+        _count,
         group=CHANNELS,
+    )
+    min_ebay_defects: int = _setting(
+        "4",
+        "eBay: the defect rate counts against the seller only above this many defects (eBay: from 5 unique "
+        "buyers; its figures give defects, at least as many as their buyers)",
+        _count,
+        group=CHANNELS,
+    )
+    min_ebay_cases: int = _setting(
+        "2", "eBay: the cases-closed rate counts against the seller only above this many cases", _count, group=CHANNELS
     )
     window_walmart_days: int = _setting("30", "Walmart's window, in days", _window_days, group=CHANNELS)
     window_ebay_days: int = _setting(

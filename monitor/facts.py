@@ -61,6 +61,7 @@ def metric_of(figure: PerformanceMetric, span: tuple[datetime, datetime] | None)
     return {
         "DEFECTIVE_TRANSACTION_RATE": "ebay_defect_rate",  # eBay's seller_standards_profile
         "SHIPPING_MISS_RATE": "ebay_late_shipment_rate",
+        "CLAIMS_SAF_RATE": "ebay_cases_closed_rate",
         "preFulfillmentCancellationRate": "cr_7d",
         "validTrackingRate": "vtr_30d",
         "unitOnTimeDeliveryRate": "otdr_14d",
@@ -148,6 +149,8 @@ def _from_report(session: Session, report: PerformanceReport) -> m.MarketplaceFa
                 amazon_missed(found.figure, found.metric.direction),
                 day,
                 known_at(report),
+                found.figure.numerator,
+                found.figure.denominator,
             )
     if day is not None:  # the report's day is where the late-shipment ranges end: LSR's lag is 0 by definition
         for metric in m.METRICS:

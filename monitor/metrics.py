@@ -256,9 +256,32 @@ CHANNEL_METRICS: tuple[MetricDef, ...] = (
         "transactions with a defect",
         market="ebay",
         short="eBay defects",
+        at_limit_ok=True,
+        min_bad_setting="min_ebay_defects",
         exactness="scorecard",
         proxy_reason="eBay counts the cancellations it attributes to you and the cases closed without your "
         "resolution, which no export carries: see Seller Hub's Performance > Service metrics (or its Analytics API)",
+        days_setting="window_ebay_days",
+    ),
+    MetricDef(
+        "ebay_cases_closed_rate",
+        "eBay Cases Closed Without Seller Resolution",
+        Family.CR,
+        MFN,
+        90,
+        Direction.MAX,
+        "limit_ebay_cases_closed_rate",
+        "lag_channel_days",
+        "transactions",
+        "cases closed without your resolution",
+        "cases closed without your resolution",
+        market="ebay",
+        short="eBay cases closed",
+        at_limit_ok=True,
+        min_bad_setting="min_ebay_cases",
+        exactness="scorecard",
+        proxy_reason="eBay closes the cases a buyer escalates, and says which went against you only in its "
+        "own figures: see Seller Hub's Performance > Service metrics (or its Analytics API)",
         days_setting="window_ebay_days",
     ),
     MetricDef(
@@ -361,8 +384,11 @@ class Targets:
     limit_walmart_response_rate: float = 0.95
     limit_ebay_defect_rate: float = 0.02
     limit_ebay_late_shipment_rate: float = 0.07
+    limit_ebay_cases_closed_rate: float = 0.003
     limit_etsy_on_time_shipping_rate: float = 0.80
     min_ebay_late_shipments: int = 7
+    min_ebay_defects: int = 4
+    min_ebay_cases: int = 2
     warn_ratio: float = 0.75
     forecast_days: int = 7
     odr_count_cancelled: bool = True
@@ -408,6 +434,17 @@ class AmazonFigure:
     missed: bool  # Amazon says the target is missed
     report_day: date  # the report's day (the end of its late-shipment range)
     known_at: datetime  # from when the report was known (its creation, or its day's end)
+    numerator: int | None = None  # the marketplace's own counts, where it gives them
+    denominator: int | None = None
+
+    def misses(self, metric: MetricDef, targets: Targets) -> bool:
+        """Missed: by the marketplace's word for this figure when it gives one (its own rules), else
+        by its counts under the metric's rules and settings (limit and minimum count: eBay's
+        profile may give a level only for the whole account)."""
+        if self.status or not self.denominator or self.numerator is None:
+            return self.missed
+        bad = self.numerator if metric.direction is Direction.MAX else self.denominator - self.numerator
+        return misses(metric, bad, self.denominator, targets.limit(metric), targets)
 
 
 @dataclass(frozen=True)
@@ -650,7 +687,8 @@ def judge(
         and figure.known_at <= as_of
         and figure.report_day >= as_of.date() - timedelta(days=AMAZON_FRESH_DAYS)
     ):
-        value.amazon_rate, value.amazon_status, amazon_missed = figure.rate, figure.status, figure.missed
+        value.amazon_rate, value.amazon_status = figure.rate, figure.status
+        amazon_missed = figure.misses(metric, targets)
     if metric.coverage and eligible:
         value.coverage = judged / eligible
     no_data = group.blocked or _too_little(metric, eligible, judged, value.coverage)

@@ -258,12 +258,13 @@ def test_each_channel_judged_by_its_own_standards_with_its_exactness(tmp_path, r
     assert "proxy: shipped after the ship-by date" in page and "only Walmart measures it" in page
 
 
-def ebay_profiles() -> str:
+def ebay_profiles(metrics: list[tuple[str, int, int, str | None]] | None = None) -> str:
     """eBay's seller_standards_profile (Sell Analytics API, findSellerStandardsProfiles): the
-    projected cycle says late shipments are fine (3 of 100) and the defect rate below standard."""
+    projected cycle says late shipments are fine (3 of 100) and the defect rate below standard.
+    `metrics`: (key, numerator, denominator, level or None) instead."""
     start, end = NOW - timedelta(days=90), NOW - timedelta(days=1)
 
-    def metric(key: str, numerator: int, denominator: int, level: str) -> dict:
+    def metric(key: str, numerator: int, denominator: int, level: str | None) -> dict:
         return {
             "metricKey": key,
             "name": key.replace("_", " ").title(),
@@ -288,12 +289,58 @@ def ebay_profiles() -> str:
             "evaluationMonth": "2026-12",
         },
         "metrics": [
-            metric("SHIPPING_MISS_RATE", 3, 100, "ABOVE_STANDARD"),
-            metric("DEFECTIVE_TRANSACTION_RATE", 3, 100, "BELOW_STANDARD"),
-            metric("MIN_TXN_COUNT", 100, 100, "ABOVE_STANDARD"),
+            metric(*row)
+            for row in metrics
+            or [
+                ("SHIPPING_MISS_RATE", 3, 100, "ABOVE_STANDARD"),
+                ("DEFECTIVE_TRANSACTION_RATE", 3, 100, "BELOW_STANDARD"),
+                ("MIN_TXN_COUNT", 100, 100, "ABOVE_STANDARD"),
+            ]
         ],
     }
+    for entry in profile["metrics"]:
+        if entry["level"] is None:  # eBay gave the account's level only
+            del entry["level"]
     return json.dumps({"standardsProfiles": [profile]})
+
+
+def test_ebays_figures_without_a_level_are_judged_by_its_minimum_counts(tmp_path, sqlite_settings):
+    """A figure eBay gives no level of is judged by its counts under eBay's rules: the defect rate
+    counts only from 5 defects (eBay: 5 unique buyers), the cases-closed rate only above 2 cases,
+    both at the limit allowed. A figure with eBay's own level keeps eBay's word."""
+    env = env_of(sqlite_settings)
+    runner = CliRunner()
+    runner.invoke(cli, ["init"], env=env)
+    shops = {
+        "few": [("DEFECTIVE_TRANSACTION_RATE", 4, 100, None), ("CLAIMS_SAF_RATE", 2, 500, None)],
+        "many": [("DEFECTIVE_TRANSACTION_RATE", 5, 100, None), ("CLAIMS_SAF_RATE", 3, 500, None)],
+        "at-limit": [("DEFECTIVE_TRANSACTION_RATE", 6, 300, None), ("CLAIMS_SAF_RATE", 3, 1000, None)],
+        "ebay-says": [
+            ("DEFECTIVE_TRANSACTION_RATE", 4, 100, "BELOW_STANDARD"),
+            ("CLAIMS_SAF_RATE", 3, 500, "ABOVE_STANDARD"),
+        ],
+    }
+    for shop, metrics in shops.items():
+        path = tmp_path / f"{shop}-profile.json"
+        path.write_text(ebay_profiles(metrics), encoding="utf-8")
+        imported = runner.invoke(cli, ["import", str(path), "--account", shop, "--new-account"], env=env)
+        assert imported.exit_code == 0, imported.output
+    out = runner.invoke(cli, ["metrics", "--as-of", NOW.isoformat(), "--format", "json"], env=env)
+    status = {
+        (v["account"], v["metric"]): (v["status"], v["amazon_rate"], v["rate"])
+        for v in json.loads(out.output)
+        if v["metric"] in ("ebay_defect_rate", "ebay_cases_closed_rate")
+    }
+    assert status == {
+        ("few", "ebay_defect_rate"): ("no_data", 0.04, None),  # 4 %, but 4 defects: not enforced
+        ("few", "ebay_cases_closed_rate"): ("no_data", 0.004, None),  # 0.4 %, but 2 cases
+        ("many", "ebay_defect_rate"): ("critical", 0.05, None),
+        ("many", "ebay_cases_closed_rate"): ("critical", 0.006, None),
+        ("at-limit", "ebay_defect_rate"): ("no_data", 0.02, None),  # 2 % is allowed
+        ("at-limit", "ebay_cases_closed_rate"): ("no_data", 0.003, None),  # 0.3 % is allowed
+        ("ebay-says", "ebay_defect_rate"): ("critical", 0.04, None),  # eBay's own level
+        ("ebay-says", "ebay_cases_closed_rate"): ("no_data", 0.006, None),
+    }
 
 
 def test_ebays_own_profile_stands_beside_ours_and_overrules_a_proxy(tmp_path, sqlite_settings):

@@ -164,7 +164,7 @@ def _ebay_figure(metric: dict[str, Any], profile: dict[str, Any]) -> dict[str, A
         numerator, denominator = _int(value.get("numerator")), _int(value.get("denominator"))
         if numerator is not None and denominator:
             rate = numerator / denominator
-    level = str(metric.get("level") or profile.get("standardsLevel") or "")
+    level = str(metric.get("level") or "")  # the profile's own level is the whole account's: not this figure's
     return {
         "name": str(metric["metricKey"])[:100],
         "channel": "mfn",
