@@ -326,6 +326,21 @@ class Settings:
     limit_walmart_response_rate: float = _setting(
         "0.95", "Walmart: inquiries answered within 48 h (only Walmart measures it)", _fraction, group=CHANNELS
     )
+    limit_walmart_refund_rate: float = _setting(
+        "0.06",
+        "Walmart: orders refunded for a seller-responsible reason (its Insights summary)",
+        _fraction,
+        group=CHANNELS,
+    )
+    limit_walmart_negative_feedback_rate: float = _setting(
+        "0.02", "Walmart: orders with a 1- or 2-star review (its Insights summary)", _fraction, group=CHANNELS
+    )
+    limit_walmart_return_rate: float = _setting(
+        "0.06", "Walmart: delivered orders returned (its Insights summary)", _fraction, group=CHANNELS
+    )
+    limit_walmart_inr_rate: float = _setting(
+        "0.02", "Walmart: orders reported not received (its Insights summary)", _fraction, group=CHANNELS
+    )
     limit_ebay_defect_rate: float = _setting(
         "0.02", "eBay: transaction defect rate, Below Standard above it (Top Rated: 0.005)", _fraction, group=CHANNELS
     )
@@ -358,6 +373,12 @@ class Settings:
         "2", "eBay: the cases-closed rate counts against the seller only above this many cases", _count, group=CHANNELS
     )
     window_walmart_days: int = _setting("30", "Walmart's window, in days", _window_days, group=CHANNELS)
+    window_walmart_reviews_days: int = _setting(
+        "60",
+        "Walmart's window for negative feedback, returns and items not received, in days",
+        _window_days,
+        group=CHANNELS,
+    )
     window_ebay_days: int = _setting(
         "90",
         "eBay's window, in days (3 months; eBay uses 12 below 400 transactions a quarter: at most 150 here)",

@@ -17,8 +17,9 @@ from monitor.marketplaces import UNKNOWN, normalize
 from monitor.models import AccountSource, PerformanceMetric, PerformanceReport
 from monitor.timeutil import to_utc
 
-MISSED_STATUSES = {"BAD", "POOR", "CRITICAL", "AT_RISK", "FAILING", "BELOW_STANDARD"}  # the last: eBay's
-KEPT_STATUSES = {"GOOD", "NORMAL", "GREAT", "FAIR", "NONE", "HEALTHY", "TOP_RATED", "ABOVE_STANDARD"}
+# BELOW_STANDARD, TOP_RATED and ABOVE_STANDARD are eBay's levels; URGENT and MONITOR Walmart's risk levels
+MISSED_STATUSES = {"BAD", "POOR", "CRITICAL", "AT_RISK", "FAILING", "BELOW_STANDARD", "URGENT"}
+KEPT_STATUSES = {"GOOD", "NORMAL", "GREAT", "FAIR", "NONE", "HEALTHY", "TOP_RATED", "ABOVE_STANDARD", "MONITOR"}
 FIELD_OF_SOURCE = {source: carried for source, (carried, _, _) in ORDER_SOURCES.items()}
 
 
@@ -62,6 +63,14 @@ def metric_of(figure: PerformanceMetric, span: tuple[datetime, datetime] | None)
         "DEFECTIVE_TRANSACTION_RATE": "ebay_defect_rate",  # eBay's seller_standards_profile
         "SHIPPING_MISS_RATE": "ebay_late_shipment_rate",
         "CLAIMS_SAF_RATE": "ebay_cases_closed_rate",
+        "walmart:otd": "walmart_otd_rate",  # Walmart's Insights summaries
+        "walmart:vtr": "walmart_vtr_rate",
+        "walmart:cancellations": "walmart_cancel_rate",
+        "walmart:srr": "walmart_response_rate",
+        "walmart:refunds": "walmart_refund_rate",
+        "walmart:negativeFeedback": "walmart_negative_feedback_rate",
+        "walmart:returns": "walmart_return_rate",
+        "walmart:itemNotReceived": "walmart_inr_rate",
         "preFulfillmentCancellationRate": "cr_7d",
         "validTrackingRate": "vtr_30d",
         "unitOnTimeDeliveryRate": "otdr_14d",
@@ -97,6 +106,12 @@ def newest_reports(session: Session, account_id: int) -> list[PerformanceReport]
         if held is None or _order(report) > _order(held):
             newest[key] = report
     return sorted(newest.values(), key=lambda r: normalize(r.marketplace_id) or "")
+
+
+def reports_of(session: Session, account_id: int, domain: str) -> list[PerformanceReport]:
+    """Every report of one marketplace of an account, the newest first (by day, then import)."""
+    reports = session.scalars(select(PerformanceReport).where(PerformanceReport.account_id == account_id))
+    return sorted((r for r in reports if normalize(r.marketplace_id) == domain), key=_order, reverse=True)
 
 
 def _order(report: PerformanceReport) -> tuple[datetime, int]:
@@ -135,6 +150,22 @@ def amazon_missed(figure: PerformanceMetric, direction: Direction) -> bool:
     return rate >= target if direction is Direction.MAX else rate < target
 
 
+# marketplaces whose own figures come one metric a document (Walmart's Insights answers): each
+# metric's newest figure counts, whichever document brought it
+PER_METRIC_REPORTS = frozenset({"walmart.com"})
+
+
+def _from_reports(session: Session, reports: list[PerformanceReport]) -> m.MarketplaceFacts:
+    """The facts of a marketplace's reports, newest first: a metric's figure from the newest that has one."""
+    windows: dict[str, m.Window] = {}
+    figures: dict[tuple[str, Channel], m.AmazonFigure] = {}
+    for report in reports:
+        found = _from_report(session, report)
+        windows = {**found.windows, **windows}
+        figures = {**found.amazon, **figures}
+    return m.MarketplaceFacts(windows, figures)
+
+
 def _from_report(session: Session, report: PerformanceReport) -> m.MarketplaceFacts:
     windows: dict[str, m.Window] = {}
     figures: dict[tuple[str, Channel], m.AmazonFigure] = {}
@@ -166,7 +197,10 @@ def account_facts(
     per_marketplace: dict[str, m.MarketplaceFacts] = {}
     for report in newest_reports(session, account_id):
         domain = normalize(report.marketplace_id) or default_marketplace or UNKNOWN
-        per_marketplace[domain] = _from_report(session, report)
+        if domain in PER_METRIC_REPORTS:
+            per_marketplace[domain] = _from_reports(session, reports_of(session, account_id, domain))
+        else:
+            per_marketplace[domain] = _from_report(session, report)
     rows = list(session.scalars(select(AccountSource).where(AccountSource.account_id == account_id)))
     present: dict[str, set[str]] = {}
     for row in rows:

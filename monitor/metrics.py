@@ -243,6 +243,82 @@ CHANNEL_METRICS: tuple[MetricDef, ...] = (
         days_setting="window_walmart_days",
     ),
     MetricDef(
+        "walmart_refund_rate",
+        "Walmart Refund Rate",
+        Family.CR,
+        MFN,
+        30,
+        Direction.MAX,
+        "limit_walmart_refund_rate",
+        "lag_channel_days",
+        "orders",
+        "orders refunded for a seller-responsible reason",
+        "orders refunded for a seller-responsible reason",
+        market="walmart",
+        short="Walmart refunds",
+        at_limit_ok=True,
+        exactness="scorecard",
+        proxy_reason="Walmart decides which refunds are the seller's: import its Insights refunds summary",
+        days_setting="window_walmart_days",
+    ),
+    MetricDef(
+        "walmart_negative_feedback_rate",
+        "Walmart Negative Feedback Rate",
+        Family.CR,
+        MFN,
+        60,
+        Direction.MAX,
+        "limit_walmart_negative_feedback_rate",
+        "lag_channel_days",
+        "orders",
+        "orders with a 1- or 2-star review",
+        "orders with a 1- or 2-star review",
+        market="walmart",
+        short="Walmart negative feedback",
+        at_limit_ok=True,
+        exactness="scorecard",
+        proxy_reason="reviews are in no export: import Walmart's Insights negativeFeedback summary",
+        days_setting="window_walmart_reviews_days",
+    ),
+    MetricDef(
+        "walmart_return_rate",
+        "Walmart Return Rate",
+        Family.CR,
+        MFN,
+        60,
+        Direction.MAX,
+        "limit_walmart_return_rate",
+        "lag_channel_days",
+        "delivered orders",
+        "orders returned",
+        "orders returned",
+        market="walmart",
+        short="Walmart returns",
+        at_limit_ok=True,
+        exactness="scorecard",
+        proxy_reason="returns are in no order export: import Walmart's Insights returns summary",
+        days_setting="window_walmart_reviews_days",
+    ),
+    MetricDef(
+        "walmart_inr_rate",
+        "Walmart Item Not Received Rate",
+        Family.CR,
+        MFN,
+        60,
+        Direction.MAX,
+        "limit_walmart_inr_rate",
+        "lag_channel_days",
+        "orders",
+        "orders the buyer reported not received",
+        "orders the buyer reported not received",
+        market="walmart",
+        short="Walmart items not received",
+        at_limit_ok=True,
+        exactness="scorecard",
+        proxy_reason="buyers' reports are in no export: import Walmart's Insights itemNotReceived summary",
+        days_setting="window_walmart_reviews_days",
+    ),
+    MetricDef(
         "ebay_defect_rate",
         "eBay Transaction Defect Rate",
         Family.CR,
@@ -366,7 +442,12 @@ DEFAULT_LAGS = {
     "lag_otdr_days": 7,
     "lag_channel_days": 0,  # Walmart, eBay and Etsy: windows ending at the day's start
 }
-CHANNEL_WINDOWS = {"window_walmart_days": 30, "window_ebay_days": 90, "window_etsy_days": 90}
+CHANNEL_WINDOWS = {
+    "window_walmart_days": 30,
+    "window_walmart_reviews_days": 60,
+    "window_ebay_days": 90,
+    "window_etsy_days": 90,
+}
 
 
 @dataclass(frozen=True)
@@ -382,6 +463,10 @@ class Targets:
     limit_walmart_otd_rate: float = 0.90
     limit_walmart_vtr_rate: float = 0.99
     limit_walmart_response_rate: float = 0.95
+    limit_walmart_refund_rate: float = 0.06
+    limit_walmart_negative_feedback_rate: float = 0.02
+    limit_walmart_return_rate: float = 0.06
+    limit_walmart_inr_rate: float = 0.02
     limit_ebay_defect_rate: float = 0.02
     limit_ebay_late_shipment_rate: float = 0.07
     limit_ebay_cases_closed_rate: float = 0.003

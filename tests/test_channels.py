@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from click.testing import CliRunner
 
@@ -440,3 +440,72 @@ def test_a_min_metric_counts_its_good_ones_in_words():
     )
     assert fmt.counts(value) == "18 of 20 orders shipped on time"
     assert fmt.headroom(value) == "headroom: 2 more orders shipped late"
+
+
+def insights(rate: str | float, level: str, days: int | None = None, updated: datetime | None = None) -> dict:
+    """One answer of Walmart's Insights API (GET /v3/insights/performance/{metric}/summary), with
+    the keys third-party clients show: the seller-accountable rate in percent and the risk level."""
+    payload = {
+        "sellerAccountableRate": rate,
+        "overallRate": rate,
+        "ordersImpacted": 4,
+        "performanceStandard": "95% or above",
+        "performanceRiskLevel": level,
+        "updatedTimestamp": f"{(updated or NOW - timedelta(hours=3)):%Y-%m-%dT%H:%M:%S}Z",
+    }
+    if days is not None:
+        payload["reportDuration"] = days
+    return {"payload": payload}
+
+
+def test_walmarts_own_figures_stand_beside_ours(tmp_path, reference, sqlite_settings):
+    """Walmart's Insights summaries, saved one per file (named after the metric) or several in one
+    document: each figure over its own duration beside ours; Walmart's Urgent is critical even for
+    a metric only Walmart measures, Monitor is not; an answer whose metric is unnamed is rejected."""
+    (tmp_path / "walmart.csv").write_text(walmart(reference), encoding="utf-8")
+    (tmp_path / "walmart-srr-summary.json").write_text(json.dumps(insights(93.5, "Urgent")), encoding="utf-8")
+    combined = {
+        "walmartInsights": {
+            "cancellations": insights("4.8%", "Urgent", 30),
+            "vtr": insights(99.6, "Good", 30),
+            "negativeFeedback": insights(1.5, "Monitor"),
+            "unknownMetric": insights(50, "Urgent"),
+        }
+    }
+    (tmp_path / "insights.json").write_text(json.dumps(combined), encoding="utf-8")
+    (tmp_path / "summary.json").write_text(json.dumps(insights(99.0, "Good")), encoding="utf-8")
+    env = env_of(sqlite_settings)
+    runner = CliRunner()
+    runner.invoke(cli, ["init"], env=env)
+    names = ("walmart.csv", "walmart-srr-summary.json", "insights.json", "summary.json")
+    imported = runner.invoke(
+        cli, ["import", *(str(tmp_path / n) for n in names), "--account", "shop", "--new-account"], env=env
+    )
+    assert "insights.json: walmart-insights" in imported.output, imported.output
+    assert "its file name does not say which metric" in imported.output and "Traceback" not in imported.output
+    out = runner.invoke(cli, ["metrics", "--account", "shop", "--as-of", NOW.isoformat(), "--format", "json"], env=env)
+    values = {v["metric"]: v for v in json.loads(out.output) if v["marketplace"] == "walmart.com"}
+    response = values["walmart_response_rate"]  # only Walmart measures it: its figure, never one of ours
+    assert (response["rate"], response["amazon_rate"], response["amazon_status"], response["status"]) == (
+        None,
+        0.935,
+        "URGENT",
+        "critical",
+    )
+    cancel = values["walmart_cancel_rate"]  # ours beside Walmart's own, over Walmart's 30 whole days
+    assert (cancel["numerator"], cancel["denominator"], cancel["amazon_rate"], cancel["status"]) == (
+        3,
+        60,
+        0.048,
+        "critical",
+    )
+    assert values["walmart_vtr_rate"]["amazon_rate"] == 0.996
+    feedback = values["walmart_negative_feedback_rate"]
+    assert (feedback["amazon_rate"], feedback["amazon_status"], feedback["status"]) == (0.015, "MONITOR", "no_data")
+    start, end = (datetime.fromisoformat(feedback[k]) for k in ("window_start", "window_end"))
+    assert (start.date(), end.date()) == (date(2026, 9, 28), date(2026, 11, 27))  # Walmart's 60 whole days
+    assert values["walmart_return_rate"]["amazon_rate"] is None  # not imported: says what to import
+    assert "returns summary" in values["walmart_return_rate"]["no_data_reason"]
+    with Monitor.open(sqlite_settings) as monitor:
+        page = monitor.build_dashboards(None, NOW).pages[0].read_text(encoding="utf-8")
+    assert "Walmart&#39;s own figure: 93.50 % (URGENT)" in page

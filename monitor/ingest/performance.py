@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,12 +27,13 @@ from monitor.errors import FileRejected
 from monitor.ingest.formats import PERFORMANCE
 from monitor.marketplaces import normalize
 from monitor.models import PerformanceMetric, PerformanceReport
-from monitor.timeutil import parse_timestamp, utcnow
+from monitor.timeutil import parse_timestamp, to_utc, utcnow
 
 MAX_BYTES = 50 << 20
 MAX_DEPTH = 32  # Amazon's documents nest 5 levels
 MAX_MARKETPLACES = 100  # Amazon has about 25 marketplaces: a report lists each at most once
 EBAY_STANDARDS = "ebay-seller-standards"
+WALMART_INSIGHTS = "walmart-insights"
 MAX_NUMBER = 2**53  # counts and scores beyond this are not Amazon's: read as missing
 SPELLINGS = {"prefulfillmentCancelRate": "preFulfillmentCancellationRate", "warningState": "warningStates"}
 NUMERATORS = (
@@ -69,6 +71,9 @@ def import_report(
         raise FileRejected(f"JSON nested deeper than {MAX_DEPTH} levels: not a performance report")
     if isinstance(document, dict) and ("standardsProfiles" in document or "standardsLevel" in document):
         return (*import_ebay_profiles(session, document, store), EBAY_STANDARDS)
+    summaries = walmart_summaries(document, path.name)
+    if summaries is not None:
+        return (*import_walmart_summaries(session, summaries, store), WALMART_INSIGHTS)
     if not isinstance(document, dict) or not isinstance(document.get("performanceMetrics"), list):
         raise FileRejected(
             "JSON without performanceMetrics or standardsProfiles: not Amazon's GET_V2_SELLER_PERFORMANCE_REPORT "
@@ -148,6 +153,119 @@ def import_ebay_profiles(
         store.note(account_id, marketplace, Source.AMAZON_REPORT, evaluated)
         store.inserted += 1
     return len(profiles), bad
+
+
+# Walmart's Insights API: GET /v3/insights/performance/{metric}/summary?reportDuration=N answers
+# {"payload": {...}} with the seller-accountable rate in percent, the risk level (Good, Monitor,
+# Urgent) and the standard in words; the metric is in the path only, so a saved answer says it by its
+# file name (walmart-otd-summary.json), or several are saved as {"walmartInsights": {metric: answer}}
+WALMART_SUMMARIES = {  # path name -> its default reportDuration
+    "otd": 30,
+    "vtr": 30,
+    "cancellations": 30,
+    "srr": 30,
+    "refunds": 30,
+    "negativeFeedback": 60,
+    "returns": 60,
+    "itemNotReceived": 60,
+    "lateShipment": 30,
+}
+_RATE_KEYS = ("sellerAccountableRate", "cumulativeRate", "overallRate")
+
+
+def walmart_summaries(document: Any, file_name: str) -> dict[str, dict[str, Any]] | None:
+    """{metric path name: payload} of a saved Walmart Insights answer, or None when the document
+    is none. An answer whose metric its file name does not say is rejected, saying so."""
+    if not isinstance(document, dict):
+        return None
+    if isinstance(document.get("walmartInsights"), dict):
+        found = {
+            name: _payload(answer)
+            for name, answer in document["walmartInsights"].items()
+            if name in WALMART_SUMMARIES and _payload(answer) is not None
+        }
+        return {name: payload for name, payload in found.items() if payload is not None} or None
+    payload = _payload(document)
+    if payload is None:
+        return None
+    words = {w.lower() for w in re.split(r"[^A-Za-z]+", file_name)}
+    named = [name for name in WALMART_SUMMARIES if name.lower() in words]
+    if len(named) != 1:
+        raise FileRejected(
+            "a Walmart Insights summary, but its file name does not say which metric: name it after the path "
+            f"it came from ({', '.join(WALMART_SUMMARIES)}), e.g. walmart-otd-summary.json"
+        )
+    return {named[0]: payload}
+
+
+def _payload(answer: Any) -> dict[str, Any] | None:
+    payload = answer.get("payload") if isinstance(answer, dict) else None
+    if isinstance(payload, list) and payload and isinstance(payload[0], dict):
+        payload = payload[0]
+    if isinstance(payload, dict) and any(key in payload for key in _RATE_KEYS):
+        return payload
+    return None
+
+
+def import_walmart_summaries(
+    session: Session, summaries: dict[str, dict[str, Any]], store: Store
+) -> tuple[int, list[tuple[int, str, str]]]:
+    """Store Walmart's own figures as one report of walmart.com: each over its own reportDuration,
+    ending when Walmart last refreshed it (daily)."""
+    account_id = store.account_id(None)
+    rows = []
+    newest: datetime | None = None
+    for name, payload in summaries.items():
+        end = _time(payload.get("updatedTimestamp")) or utcnow()
+        days = _int(payload.get("reportDuration")) or WALMART_SUMMARIES[name]
+        last = to_utc(end).date() - timedelta(days=1)
+        rate = next((_percent(payload.get(k)) for k in _RATE_KEYS if _percent(payload.get(k)) is not None), None)
+        level = payload.get("performanceRiskLevel") or payload.get("riskLevel")
+        rows.append(
+            {
+                "name": f"walmart:{name}",
+                "channel": "mfn",
+                "numerator": None,  # Walmart gives the orders impacted, not over how many
+                "denominator": None,
+                "rate": None if rate is None else rate / 100,  # Walmart's rates are percentages
+                "target_value": None,
+                "target_condition": None,
+                "status": str(level).upper()[:40] if level else None,  # GOOD, MONITOR or URGENT (facts.py)
+                # the whole days before Walmart's refresh, written as Amazon writes its ranges
+                "date_from": datetime.combine(last - timedelta(days=min(max(days, 1), 366) - 1), time(0)),
+                "date_to": datetime.combine(last, time(23, 59, 59)),
+            }
+        )
+        newest = max(filter(None, (newest, end)), default=None)
+    report_id = session.scalar(
+        insert(PerformanceReport)
+        .values(
+            import_id=store.import_id,
+            account_id=account_id,
+            marketplace_id="walmart.com",
+            account_status=None,
+            report_date=_last_day(rows),
+            created_at=newest,
+            imported_at=utcnow(),
+            document=json.dumps(summaries)[:1_000_000],
+        )
+        .returning(PerformanceReport.id)
+    )
+    session.execute(insert(PerformanceMetric), [dict(row, report_id=report_id) for row in rows])
+    store.note(account_id, "walmart.com", Source.AMAZON_REPORT, newest)
+    store.inserted += 1
+    return 1, []  # one document, one report
+
+
+def _percent(value: Any) -> float | None:
+    """A percentage (a number, or text such as "98.5%") from 0 to 100, else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(str(value).strip().rstrip("%"))
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and 0 <= number <= 100 else None
 
 
 def _last_day(rows: list[dict[str, Any]]) -> date | None:
