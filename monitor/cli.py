@@ -238,15 +238,16 @@ def dashboard(settings: Settings, out: Path | None, as_of: str | None) -> None:
 @click.option("--account", help="one account (default: every configured account)")
 @_common
 def sync(settings: Settings, account: str | None) -> None:
-    """Pull orders and reports from the Selling Partner API."""
+    """Pull orders and reports from the Selling Partner API, and Walmart's and eBay's own figures."""
     from monitor.present.terminal import sync_lines
 
     with _monitor(settings) as monitor:
         run = monitor.sync(account)
     if run.off:
         click.echo(
-            "Selling Partner API sync is off: no credentials configured (SPAPI_REFRESH_TOKEN, "
-            "SPAPI_CLIENT_ID, SPAPI_CLIENT_SECRET, SPAPI_MARKETPLACE_IDS)",
+            "sync is off: no credentials configured (Selling Partner API: SPAPI_REFRESH_TOKEN, SPAPI_CLIENT_ID, "
+            "SPAPI_CLIENT_SECRET, SPAPI_MARKETPLACE_IDS; Walmart: WALMART_CLIENT_ID, WALMART_CLIENT_SECRET; eBay: "
+            "EBAY_CLIENT_ID, EBAY_CLIENT_SECRET, EBAY_REFRESH_TOKEN)",
             err=True,
         )
         sys.exit(1 if account else 0)

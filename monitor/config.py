@@ -484,6 +484,31 @@ class Settings:
         "", "Selling Partner API base URL; empty = Amazon's for SPAPI_REGION", _http_url, group=SPAPI
     )
     lwa_token_url: str = _setting("", "Login-with-Amazon token URL; empty = Amazon's", _http_url, group=SPAPI)
+    walmart_client_id: str = _setting(
+        "", "Walmart Marketplace API client id: its Insights summaries are pulled at each sync", group=SPAPI
+    )
+    walmart_client_secret: str = _setting(
+        "", "Walmart Marketplace API client secret; empty = no Walmart pull", secret=True, group=SPAPI
+    )
+    walmart_account: str = _setting(
+        "", "account key Walmart's figures are stored under; empty = DEFAULT_ACCOUNT", group=SPAPI
+    )
+    walmart_endpoint: str = _setting("", "Walmart Marketplace API base URL; empty = Walmart's", _http_url, group=SPAPI)
+    ebay_client_id: str = _setting(
+        "", "eBay application's client id: its seller standards profile is pulled at each sync", group=SPAPI
+    )
+    ebay_client_secret: str = _setting("", "eBay application's client secret", secret=True, group=SPAPI)
+    ebay_refresh_token: str = _setting(
+        "",
+        "the seller's eBay refresh token (scope sell.analytics.readonly); empty = no eBay pull",
+        secret=True,
+        group=SPAPI,
+    )
+    ebay_account: str = _setting(
+        "", "account key eBay's figures are stored under; empty = DEFAULT_ACCOUNT", group=SPAPI
+    )
+    ebay_endpoint: str = _setting("", "eBay API base URL; empty = eBay's", _http_url, group=SPAPI)
+    ebay_token_url: str = _setting("", "eBay OAuth token URL; empty = eBay's", _http_url, group=SPAPI)
 
     def secrets(self) -> list[str]:
         """The values of every secret setting (to keep them out of logs and stored errors)."""

@@ -40,7 +40,7 @@ from monitor.httpclient import make_client
 from monitor.models import Heartbeat
 from monitor.monitor import Monitor
 from monitor.present.terminal import job_line
-from monitor.spapi.sync import sync_accounts
+from monitor.spapi.sync import synced_accounts
 from monitor.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -168,8 +168,8 @@ class Daemon:
         owner = fleet.new_daemon_id()
         with self.monitor.sessions.begin() as session:
             fleet.register(session, owner, utcnow())
-            for target in sync_accounts(self.monitor.settings):
-                accounts.account_id(session, target.key)
+            for key in synced_accounts(self.monitor.settings):
+                accounts.account_id(session, key)
         self.monitor.lease = fleet.Lease(owner, self.monitor.settings.lease_seconds)
         self.renew_leases()
 
@@ -217,7 +217,7 @@ class Daemon:
     def full_cycle(self) -> None:
         """`run --once`: every step once."""
         self._timed("import", self.monitor.import_inbox)
-        if sync_accounts(self.monitor.settings):
+        if synced_accounts(self.monitor.settings):
             self._timed("sync", self.monitor.sync)
         self.snapshots()
         self.check_and_dashboards()
@@ -266,7 +266,7 @@ def _schedule(daemon: Daemon, settings: Settings, printer: Callable[[str], None]
         daemon.check_and_dashboards, "interval", seconds=CHECK_EVERY_SECONDS, id="check", next_run_time=now
     )
     scheduler.add_job(daemon.snapshots, "cron", hour=0, minute=15, id="snapshots")
-    if sync_accounts(settings):
+    if synced_accounts(settings):
         scheduler.add_job(
             daemon.sync_cycle, "interval", seconds=settings.sync_interval_minutes * 60, next_run_time=now, id="sync"
         )

@@ -44,6 +44,7 @@ from monitor.models import (
 )
 from monitor.notifiers import Notifier, configured
 from monitor.notifiers.base import Printer
+from monitor.spapi.channels import ScorecardPull
 from monitor.spapi.sync import SyncResult
 from monitor.status import StatusReport, read_status
 from monitor.timeutil import utcnow
@@ -57,21 +58,27 @@ class SyncRun:
 
     accounts: list[SyncResult] = field(default_factory=list)
     snapshots: int = 0
+    scorecards: list[ScorecardPull] = field(default_factory=list)  # Walmart's and eBay's own figures
 
     JSON_EXTRA = ("changed", "failed")
 
     @property
     def off(self) -> bool:
-        """No account is configured for the Selling Partner API."""
-        return not self.accounts
+        """No account is configured for the Selling Partner API, nor any other marketplace's API."""
+        return not self.accounts and not self.scorecards
+
+    @property
+    def results(self) -> list[SyncResult | ScorecardPull]:
+        """Every account's pull: its orders and reports, then the other marketplaces' figures."""
+        return [*self.accounts, *self.scorecards]
 
     @property
     def changed(self) -> bool:
-        return any(i.changed for r in self.accounts for i in r.imports)
+        return any(i.changed for r in self.results for i in r.imports)
 
     @property
     def failed(self) -> bool:
-        return any(r.errors or any(i.failed for i in r.imports) for r in self.accounts)
+        return any(r.errors or any(i.failed for i in r.imports) for r in self.results)
 
 
 @dataclass(frozen=True)
@@ -175,15 +182,21 @@ class Monitor:
 
     def sync(self, account: str | None = None) -> SyncRun:
         """Orders and reports from the Selling Partner API, then snapshots."""
+        from monitor.spapi.channels import pull_scorecards
         from monitor.spapi.sync import make_client as spapi_client
         from monitor.spapi.sync import sync_accounts, sync_fleet
 
         run = SyncRun()
         folder = Path(self.settings.inbox_dir).parent / "sync"
         targets = [t for t in sync_accounts(self.settings) if account is None or t.key == account]
+        held: set[str] | None = {account} if account else None
         if self.lease is not None:  # several daemons: this one syncs the accounts it holds
             with self.sessions() as session:
-                held = set(session.scalars(select(Account.key).where(Account.id.in_(self.lease.account_ids))))
+                held = {
+                    key
+                    for key in session.scalars(select(Account.key).where(Account.id.in_(self.lease.account_ids)))
+                    if account is None or key == account
+                }
             targets = [t for t in targets if t.key in held]
         fleet = sync_fleet(
             targets,
@@ -196,7 +209,17 @@ class Monitor:
             self.settings.sync_concurrency,
         )
         run.accounts = [fleet.results[t.key] for t in targets]
-        run.snapshots = self.refresh_snapshots(ImportRun([i for r in run.accounts for i in r.imports]))
+        run.scorecards = pull_scorecards(
+            self.settings,
+            self.http,
+            self.sessions,
+            folder,
+            self.sleep,
+            self.monotonic,
+            held,
+        )
+        imports = [i for r in run.results for i in r.imports]
+        run.snapshots = self.refresh_snapshots(ImportRun(imports))
         return run
 
     def refresh_snapshots(self, run: ImportRun | None = None) -> int:

@@ -278,8 +278,10 @@ def _inbox_summary(run: InboxRun) -> str:
 
 
 def _sync_summary(run: SyncRun) -> str:
-    errors = [e for r in run.accounts for e in r.errors]
+    errors = [e for r in run.results for e in r.errors]
     summary = f"{len(run.accounts)} accounts, {sum(r.orders for r in run.accounts)} orders pulled, {len(errors)} errors"
+    if run.scorecards:
+        summary += f", {len(run.scorecards)} scorecards pulled"
     if errors:
         summary += f" (first: {errors[0][:160]})"
     return summary + ("; data changed" if run.changed else "")
@@ -292,6 +294,13 @@ def sync_lines(run: SyncRun) -> Iterator[tuple[str, bool]]:
         for imported in result.imports:
             yield f"  {import_line(imported)}", imported.failed
         for error in result.errors:
+            yield click.style(f"  {fmt.clean(error)}", fg="red"), True
+    for pull in run.scorecards:
+        what = {"walmart": "Walmart Insights summaries", "ebay": "eBay seller standards profiles"}[pull.channel]
+        yield f"{fmt.clean(pull.account)}: {pull.pulled} {what} pulled", False
+        for imported in pull.imports:
+            yield f"  {import_line(imported)}", imported.failed
+        for error in pull.errors:
             yield click.style(f"  {fmt.clean(error)}", fg="red"), True
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +77,13 @@ class Credentials:
 
 
 class SpApiClient:
+    """The Selling Partner API. Other marketplaces' APIs are subclasses that say how their tokens
+    are asked for and sent (`_token_request`, `_headers`) and their rate limits (`rate_limits`):
+    the retries, Retry-After, one token refresh on 401/403 and token buckets are this class's."""
+
+    service = "Login with Amazon"  # who grants the tokens (in error messages)
+    rate_limits: Mapping[str, tuple[float, float]] = RATE_LIMITS
+
     def __init__(
         self,
         http: httpx.Client,
@@ -94,7 +101,7 @@ class SpApiClient:
         self.clock = clock
         self._token: str | None = None
         self._token_expires = 0.0
-        self.buckets = {op: TokenBucket(rate, burst, clock, sleep) for op, (rate, burst) in RATE_LIMITS.items()}
+        self.buckets = {op: TokenBucket(rate, burst, clock, sleep) for op, (rate, burst) in self.rate_limits.items()}
 
     # -------------------------------------------------------------- Login with Amazon
     def access_token(self, force: bool = False) -> str:
@@ -102,23 +109,29 @@ class SpApiClient:
         if not force and self._token and self.clock() < self._token_expires:
             return self._token
         try:
-            response = self.http.post(
-                self.token_url,
-                data={
-                    "grant_type": "refresh_token",
-                    "refresh_token": self.credentials.refresh_token,
-                    "client_id": self.credentials.client_id,
-                    "client_secret": self.credentials.client_secret,
-                },
-            )
+            response = self._token_request()
         except httpx.HTTPError as exc:
-            raise SpApiError(f"Login with Amazon unreachable ({type(exc).__name__})") from None
+            raise SpApiError(f"{self.service} unreachable ({type(exc).__name__})") from None
         if response.status_code != 200:
-            raise SpApiError(f"Login with Amazon refused the refresh token ({response.status_code})")
+            raise SpApiError(f"{self.service} refused the credentials ({response.status_code})")
         body = response.json()
         self._token = body["access_token"]
         self._token_expires = self.clock() + max(float(body.get("expires_in", 3600)) - 60, 0)
         return self._token
+
+    def _token_request(self) -> httpx.Response:
+        return self.http.post(
+            self.token_url,
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": self.credentials.refresh_token,
+                "client_id": self.credentials.client_id,
+                "client_secret": self.credentials.client_secret,
+            },
+        )
+
+    def _headers(self) -> dict[str, str]:
+        return {"x-amz-access-token": self.access_token(), "user-agent": USER_AGENT}
 
     # -------------------------------------------------------------- calls
     def call(
@@ -143,7 +156,10 @@ class SpApiClient:
                 raise TransientError(str(response.status_code), parse_retry_after(response.headers.get("Retry-After")))
             if response.status_code >= 400:
                 raise SpApiError(f"{operation}: {response.status_code} {_error_text(response)}")
-            return response.json() if response.content else {}
+            try:
+                return response.json() if response.content else {}
+            except ValueError:
+                raise SpApiError(f"{operation}: the answer is not JSON") from None
 
         try:
             body, _ = with_retries(
@@ -170,7 +186,7 @@ class SpApiClient:
                 f"{self.endpoint}{path}",
                 params=params,
                 json=json,
-                headers={"x-amz-access-token": self.access_token(), "user-agent": USER_AGENT},
+                headers=self._headers(),
             )
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             raise TransientError(f"no answer ({type(exc).__name__})") from None

@@ -112,6 +112,19 @@ def sync_accounts(settings: Settings) -> list[SpApiAccount]:
     ]
 
 
+def synced_accounts(settings: Settings) -> list[str]:
+    """The keys of every account a sync brings data to: the Selling Partner API's, and those other
+    marketplaces' own figures go to (empty: nothing to sync)."""
+    from monitor.spapi.channels import configured
+
+    keys = [target.key for target in sync_accounts(settings)]
+    for channel in configured(settings):
+        key = getattr(settings, f"{channel}_account") or settings.default_account
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
 def _accounts_file(path: Path, settings: Settings) -> list[SpApiAccount]:
     try:
         spec = tomllib.loads(path.read_text(encoding="utf-8"))
