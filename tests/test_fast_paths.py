@@ -127,3 +127,25 @@ def test_arrow_timestamps_equal_the_general_path(monkeypatch: pytest.MonkeyPatch
 def test_values_pyarrow_does_not_take_go_the_general_way(value: str) -> None:
     column = np.array(["2026-01-01T10:00:00+00:00", value], dtype=object)
     assert frames._arrow_timestamps(column, column == "") is None
+
+
+def test_the_blank_row_pattern_is_exactly_what_str_strip_removes() -> None:
+    """pyarrow's regular expression finds candidate blank rows: it must take every character
+    str.strip() removes, and no other."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from monitor.ingest.reader import _PY_SPACE
+
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    matched = pc.match_substring_regex(pa.array(chars), f"^[{_PY_SPACE}]*$").to_pylist()
+    assert [c for c, hit in zip(chars, matched, strict=True) if hit != c.isspace()] == []
+
+
+@pytest.mark.parametrize("values", [["1", "2.5", "", "-3", "1e3"], ["1", "$5", "", "1,234.50", "abc"]])
+def test_numbers_read_by_pyarrow_equal_pandas(values: list[str]) -> None:
+    import pandas as pd
+
+    column = np.array(values, dtype=object)
+    expected = pd.to_numeric(pd.Series(column, dtype=object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    assert np.array_equal(frames._numbers(column), expected, equal_nan=True)

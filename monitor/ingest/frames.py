@@ -228,8 +228,13 @@ def _convert(name: str, column: np.ndarray, empty: np.ndarray) -> tuple[Any, np.
 
 
 def _numbers(column: np.ndarray) -> np.ndarray:
-    """Numbers as floats (NaN where not one): whole amounts come back as integers, which hold no NaN."""
-    return pd.to_numeric(pd.Series(column, dtype=object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    """Numbers as floats (NaN where not one, or empty). pyarrow reads a column of plain numbers;
+    pandas one that holds anything else (whole amounts come back as integers, which hold no NaN)."""
+    try:
+        parsed = pc.cast(pa.array(column, type=pa.string(), mask=column == ""), pa.float64())
+        return parsed.to_numpy(zero_copy_only=False)  # NaN where empty
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pd.to_numeric(pd.Series(column, dtype=object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def _per_distinct(column: np.ndarray, convert: Callable[[str], Any]) -> np.ndarray:

@@ -21,6 +21,7 @@ from typing import Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from monitor.errors import FileRejected
@@ -236,9 +237,15 @@ def _arrow_columns(block: bytes, width: int, delimiter: str, quoted: bool) -> li
     return [table.column(i).to_numpy(zero_copy_only=False) for i in range(width)]
 
 
+# every character str.strip() removes, for pyarrow's regular expressions (RE2)
+_PY_SPACE = "\\t\\n\\x0b\\f\\r\\x1c-\\x1f \\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
+
+
 def _blank_rows(columns: list[np.ndarray]) -> np.ndarray:
-    """Rows of nothing but white space, column by column over the rows still blank."""
-    blank = np.ones(len(columns[0]), dtype=bool)
+    """Rows of nothing but white space: pyarrow finds the rows whose first field is white space
+    alone (few), then each field of those is looked at as str.strip() sees it."""
+    first = pc.match_substring_regex(pa.array(columns[0], type=pa.string()), f"^[{_PY_SPACE}]*$")
+    blank = first.to_numpy(zero_copy_only=False).astype(bool)
     for column in columns:
         candidates = np.flatnonzero(blank)
         if not len(candidates):

@@ -153,7 +153,7 @@ class Store:
             for part, counted in ((frame[~own], True), (frame[own], False)):
                 if part.empty:
                     continue
-                _stage(cursor, connection.dialect.name, columns, _tuples(part, columns))
+                _stage(cursor, connection.dialect.name, columns, _values(part, columns))
                 cursor.execute(sql)  # one statement in the database's own code: no row passes through Python
                 changes = cursor.rowcount
                 # emptied for the next chunk (PostgreSQL: TRUNCATE, or the dead rows pile up in every scan)
@@ -280,20 +280,42 @@ _KEYS = ("account_id", "order_id")
 STAGE = "order_stage"  # a temporary table: rows are staged there in bulk, then merged in one statement
 
 
-def _stage(cursor, dialect: str, columns: list[str], rows: list[tuple]) -> None:
-    """Put `rows` into the empty staging table, which is made on first use in this connection:
-    by COPY on PostgreSQL, by executemany into a table without indexes on SQLite."""
+STAGED_PER_STATEMENT = 500  # values of one INSERT into the staging table (SQLite allows 32,766)
+
+
+def _stage(cursor, dialect: str, columns: list[str], values: list[list[Any]]) -> None:
+    """Put the rows of `values` (one list per column) into the empty staging table, which is made
+    on first use in this connection: by COPY on PostgreSQL; on SQLite, by an INSERT of many rows
+    at a time into a table without indexes (each statement gives up and takes back the GIL once,
+    not once a row)."""
     names = ", ".join(columns)
     if dialect == "postgresql":
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} AS SELECT {', '.join(_UPSERT_COLUMNS)} FROM orders WITH NO DATA"
         )
         with cursor.copy(f"COPY {STAGE} ({names}) FROM STDIN") as copy:
-            for row in rows:
+            for row in zip(*values, strict=True):
                 copy.write_row(row)
         return
     cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ({', '.join(_UPSERT_COLUMNS)})")
-    cursor.executemany(f"INSERT INTO {STAGE} ({names}) VALUES ({', '.join('?' * len(columns))})", rows)
+    width, rows = len(columns), len(values[0])
+    flat: list[Any] = [None] * (width * rows)
+    for position, column in enumerate(values):  # row after row, as the statements take them
+        flat[position::width] = column
+    per = max(1, STAGED_PER_STATEMENT // width)
+    whole = rows - rows % per
+    one = f"({', '.join('?' * width)})"
+    if whole:
+        step = per * width
+        cursor.executemany(
+            f"INSERT INTO {STAGE} ({names}) VALUES {', '.join([one] * per)}",
+            [flat[start : start + step] for start in range(0, whole * width, step)],
+        )
+    if whole < rows:
+        rest = flat[whole * width :]
+        cursor.executemany(
+            f"INSERT INTO {STAGE} ({names}) VALUES {one}", [rest[s : s + width] for s in range(0, len(rest), width)]
+        )
 
 
 def merge_sql(dialect, columns: list[str], import_id: int, fill_only: tuple[str, ...] = ()) -> str:
@@ -323,7 +345,8 @@ def _carried(column: pd.Series) -> bool:
     return bool(column.notna().any())
 
 
-def _tuples(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
+def _values(frame: pd.DataFrame, columns: list[str]) -> list[list[Any]]:
+    """The frame's columns as lists of Python values, None for missing."""
     values = []
     for name in columns:
         column = frame[name]
@@ -333,7 +356,7 @@ def _tuples(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
         array = column.to_numpy(dtype=object, copy=True)
         array[column.isna().to_numpy()] = None
         values.append(array.tolist())
-    return list(zip(*values, strict=True))
+    return values
 
 
 def fold_duplicates(frame: pd.DataFrame, item_rows: bool) -> pd.DataFrame:
