@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from monitor import metrics as m
 from monitor.coverage import coverage_of
@@ -108,10 +108,17 @@ def newest_reports(session: Session, account_id: int) -> list[PerformanceReport]
     return sorted(newest.values(), key=lambda r: normalize(r.marketplace_id) or "")
 
 
-def reports_of(session: Session, account_id: int, domain: str) -> list[PerformanceReport]:
-    """Every report of one marketplace of an account, the newest first (by day, then import)."""
-    reports = session.scalars(select(PerformanceReport).where(PerformanceReport.account_id == account_id))
-    return sorted((r for r in reports if normalize(r.marketplace_id) == domain), key=_order, reverse=True)
+def recent_reports(session: Session, newest: PerformanceReport) -> list[PerformanceReport]:
+    """The reports of the newest one's account and marketplace that are still fresh beside it
+    (AMAZON_FRESH_DAYS: older figures are not shown), the newest first; their documents unread."""
+    query = select(PerformanceReport).where(
+        PerformanceReport.account_id == newest.account_id,
+        PerformanceReport.marketplace_id == newest.marketplace_id,
+    )
+    if newest.report_date is not None:
+        query = query.where(PerformanceReport.report_date >= newest.report_date - timedelta(days=m.AMAZON_FRESH_DAYS))
+    reports = session.scalars(query.options(defer(PerformanceReport.document)))
+    return sorted(reports, key=_order, reverse=True)
 
 
 def _order(report: PerformanceReport) -> tuple[datetime, int]:
@@ -182,6 +189,7 @@ def _from_report(session: Session, report: PerformanceReport) -> m.MarketplaceFa
                 known_at(report),
                 found.figure.numerator,
                 found.figure.denominator,
+                bool(found.figure.status) or found.figure.target_value is not None,
             )
     if day is not None:  # the report's day is where the late-shipment ranges end: LSR's lag is 0 by definition
         for metric in m.METRICS:
@@ -198,7 +206,7 @@ def account_facts(
     for report in newest_reports(session, account_id):
         domain = normalize(report.marketplace_id) or default_marketplace or UNKNOWN
         if domain in PER_METRIC_REPORTS:
-            per_marketplace[domain] = _from_reports(session, reports_of(session, account_id, domain))
+            per_marketplace[domain] = _from_reports(session, recent_reports(session, report))
         else:
             per_marketplace[domain] = _from_report(session, report)
     rows = list(session.scalars(select(AccountSource).where(AccountSource.account_id == account_id)))

@@ -524,12 +524,13 @@ class AmazonFigure:
     known_at: datetime  # from when the report was known (its creation, or its day's end)
     numerator: int | None = None  # the marketplace's own counts, where it gives them
     denominator: int | None = None
+    verdict: bool = True  # the marketplace judged this figure itself: a status, or a target to compare with
 
     def misses(self, metric: MetricDef, targets: Targets) -> bool:
-        """Missed: by the marketplace's word for this figure when it gives one (its own rules), else
-        by its counts under the metric's rules and settings (limit and minimum count: eBay's
-        profile may give a level only for the whole account)."""
-        if self.status or not self.denominator or self.numerator is None:
+        """Missed: by the marketplace's own verdict on this figure when it gives one (Amazon's status
+        or target; eBay's level), else by its counts under the metric's rules and settings (limit
+        and minimum count: eBay's profile may give a level only for the whole account)."""
+        if self.verdict or not self.denominator or self.numerator is None:
             return self.missed
         bad = self.numerator if metric.direction is Direction.MAX else self.denominator - self.numerator
         return misses(metric, bad, self.denominator, targets.limit(metric), targets)

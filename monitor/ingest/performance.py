@@ -179,12 +179,8 @@ def walmart_summaries(document: Any, file_name: str) -> dict[str, dict[str, Any]
     if not isinstance(document, dict):
         return None
     if isinstance(document.get("walmartInsights"), dict):
-        found = {
-            name: _payload(answer)
-            for name, answer in document["walmartInsights"].items()
-            if name in WALMART_SUMMARIES and _payload(answer) is not None
-        }
-        return {name: payload for name, payload in found.items() if payload is not None} or None
+        payloads = {name: _payload(answer) for name, answer in document["walmartInsights"].items()}
+        return {n: p for n, p in payloads.items() if n in WALMART_SUMMARIES and p is not None} or None
     payload = _payload(document)
     if payload is None:
         return None
@@ -219,7 +215,7 @@ def import_walmart_summaries(
         end = _time(payload.get("updatedTimestamp")) or utcnow()
         days = _int(payload.get("reportDuration")) or WALMART_SUMMARIES[name]
         last = to_utc(end).date() - timedelta(days=1)
-        rate = next((_percent(payload.get(k)) for k in _RATE_KEYS if _percent(payload.get(k)) is not None), None)
+        rates = [rate for key in _RATE_KEYS if (rate := _percent(payload.get(key))) is not None]
         level = payload.get("performanceRiskLevel") or payload.get("riskLevel")
         rows.append(
             {
@@ -227,7 +223,7 @@ def import_walmart_summaries(
                 "channel": "mfn",
                 "numerator": None,  # Walmart gives the orders impacted, not over how many
                 "denominator": None,
-                "rate": None if rate is None else rate / 100,  # Walmart's rates are percentages
+                "rate": rates[0] / 100 if rates else None,  # Walmart's rates are percentages
                 "target_value": None,
                 "target_condition": None,
                 "status": str(level).upper()[:40] if level else None,  # GOOD, MONITOR or URGENT (facts.py)

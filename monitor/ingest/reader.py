@@ -356,9 +356,9 @@ class DelimitedFile:
         """The rows of a block of whole lines, or None when a record may span lines."""
         if block.count(b"\r") != block.count(b"\r\n"):  # a lone carriage return ends a line for the csv module
             return None
-        if self.quoting != csv.QUOTE_NONE and b'"' in block and any(line.count(b'"') % 2 for line in lines):
-            return None  # a quoted field with a line break, or a stray quote: the csv module decides
         quoted = self.quoting != csv.QUOTE_NONE
+        if quoted and b'"' in block and any(line.count(b'"') % 2 for line in lines):
+            return None  # a quoted field with a line break, or a stray quote: the csv module decides
         long = max(map(len, lines)) > MAX_FIELD_CHARS  # a field too long for the csv module makes a bad row
         columns = None if long else _arrow_columns(block, len(self.header), self.delimiter, quoted)
         if columns is None or len(columns[0]) != len(lines):  # a blank line, a row of other width, bad UTF-8
@@ -367,7 +367,7 @@ class DelimitedFile:
             except UnicodeDecodeError:
                 return None
             return self._split(text, first)
-        if self.quoting == csv.QUOTE_NONE and b'"' in block:
+        if not quoted and b'"' in block:
             columns = [np.array([_unwrap(f) for f in column], dtype=object) for column in columns]
         blank = _blank_rows(columns)
         if blank.any():  # lines of nothing but white space and delimiters

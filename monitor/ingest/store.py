@@ -278,8 +278,6 @@ _KEYS = ("account_id", "order_id")
 
 
 STAGE = "order_stage"  # a temporary table: rows are staged there in bulk, then merged in one statement
-
-
 STAGED_PER_STATEMENT = 500  # values of one INSERT into the staging table (SQLite allows 32,766)
 
 
