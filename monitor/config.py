@@ -353,6 +353,12 @@ class Settings:
         _fraction,
         group=CHANNELS,
     )
+    limit_ebay_tracking_on_time_rate: float = _setting(
+        "0.95",
+        "eBay: shipments confirmed on time with a tracking number, Top Rated at or above it",
+        _fraction,
+        group=CHANNELS,
+    )
     limit_etsy_on_time_shipping_rate: float = _setting(
         "0.80", "Etsy: orders shipped by the ship-by date (Star Seller: 0.95)", _fraction, group=CHANNELS
     )

@@ -272,9 +272,11 @@ def counting(p: Prepared, family: Family, odr_count_cancelled: bool = True, cr_c
     if family is Family.ODR:
         drop = never if odr_count_cancelled else p.cancel_known
         return _select(p, purchase, purchase, drop, p.first_defect != NEVER, p.first_defect, ones, every)
-    if family is Family.LSR:
+    if family in (Family.LSR, Family.TRACKED):
         ship_by, shipped = t["latest_ship_date"], t["shipped_at"]
         on_time = (shipped != NEVER) & (shipped <= ship_by)
+        if family is Family.TRACKED:  # and confirmed with a tracking number
+            on_time &= p.has_tracking_id
         judged = ~(p.shipped_status & (shipped == NEVER))  # shipped, but when is unknown: cannot be judged
         if Source.CONFIRMATIONS in p.gaps:  # confirmations stopped: an unconfirmed order after that is unknown
             judged &= ~((shipped == NEVER) & (ship_by >= p.gaps[Source.CONFIRMATIONS]))

@@ -68,6 +68,7 @@ RESTS_ON: dict[Family, tuple[Source, ...]] = {
     Family.CR: (Source.ORDERS,),
     Family.VTR: (Source.CONFIRMATIONS, Source.TRACKING),
     Family.OTDR: (Source.PROMISES, Source.DELIVERY, Source.TRACKING),
+    Family.TRACKED: (Source.ORDERS, Source.SHIP_BY, Source.CONFIRMATIONS, Source.TRACKING_NUMBERS),
 }
 # sources whose stop would make orders look bad, and how far each normally trails the newest
 # order beyond STALE_HOURS: handling time and a weekend for a confirmation (and its tracking

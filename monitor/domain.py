@@ -111,6 +111,7 @@ class Family(StrEnum):
     CR = "cr"
     VTR = "vtr"
     OTDR = "otdr"
+    TRACKED = "tracked"  # shipped by the ship-by date with a tracking number (eBay: tracking uploaded on time)
 
 
 @dataclass(frozen=True, order=True)

@@ -63,6 +63,7 @@ def metric_of(figure: PerformanceMetric, span: tuple[datetime, datetime] | None)
         "DEFECTIVE_TRANSACTION_RATE": "ebay_defect_rate",  # eBay's seller_standards_profile
         "SHIPPING_MISS_RATE": "ebay_late_shipment_rate",
         "CLAIMS_SAF_RATE": "ebay_cases_closed_rate",
+        "VALID_TRACKING_UPLOADED_WITHIN_HANDLING_RATE": "ebay_tracking_on_time_rate",
         "walmart:otd": "walmart_otd_rate",  # Walmart's Insights summaries
         "walmart:vtr": "walmart_vtr_rate",
         "walmart:cancellations": "walmart_cancel_rate",

@@ -327,7 +327,13 @@ def _span(delta: timedelta) -> str:
 
 
 def _reason(metric: m.MetricDef, row: pd.Series, as_of: datetime, defects: pd.DataFrame) -> str:
-    if metric.family is Family.LSR:
+    if (
+        metric.family is Family.TRACKED
+        and _known(row["shipped_at"], as_of)
+        and row["shipped_at"] <= row["latest_ship_date"]
+    ):
+        return "confirmed on time without a tracking number"
+    if metric.family in (Family.LSR, Family.TRACKED):
         if _known(row["shipped_at"], as_of):
             return f"shipped {_span(row['shipped_at'] - row['latest_ship_date'])} after the expected ship date"
         return f"not confirmed, {_span(as_of - row['latest_ship_date'])} past the expected ship date"

@@ -387,6 +387,28 @@ CHANNEL_METRICS: tuple[MetricDef, ...] = (
         days_setting="window_ebay_days",
     ),
     MetricDef(
+        "ebay_tracking_on_time_rate",
+        "eBay Tracking Uploaded On Time",
+        Family.TRACKED,
+        MFN,
+        90,
+        Direction.MIN,
+        "limit_ebay_tracking_on_time_rate",
+        "lag_channel_days",
+        "shipments",
+        "shipments with tracking on time",
+        "shipments without tracking on time",
+        (*SHIP_DATES, ("tracking_id", "tracking numbers")),
+        coverage=True,
+        market="ebay",
+        short="eBay tracking on time",
+        evaluated_on_day=20,
+        exactness="proxy",
+        proxy_reason="confirmed by the ship-by date with a tracking number, from the export's dates: eBay looks at "
+        "when the tracking was uploaded and at the carrier's first scan",
+        days_setting="window_ebay_days",
+    ),
+    MetricDef(
         "etsy_on_time_shipping_rate",
         "Etsy On-Time Shipping Rate",
         Family.LSR,
@@ -473,6 +495,7 @@ class Targets:
     limit_ebay_defect_rate: float = 0.02
     limit_ebay_late_shipment_rate: float = 0.07
     limit_ebay_cases_closed_rate: float = 0.003
+    limit_ebay_tracking_on_time_rate: float = 0.95
     limit_etsy_on_time_shipping_rate: float = 0.80
     min_ebay_late_shipments: int = 7
     min_ebay_defects: int = 4
@@ -824,7 +847,7 @@ def _too_little(metric: MetricDef, eligible: int, judged: int, coverage: float |
     if eligible == 0:
         return f"no eligible {metric.counted} in the window"
     if coverage is not None and coverage < MIN_COVERAGE:
-        what = "ship-confirmation time" if metric.family is Family.LSR else "tracking validity"
+        what = "ship-confirmation time" if metric.family in (Family.LSR, Family.TRACKED) else "tracking validity"
         return (
             f"{what} known for {judged} of {eligible} {metric.counted} in the window "
             f"(coverage {coverage:.0%}, below {MIN_COVERAGE:.0%})"

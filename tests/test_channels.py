@@ -123,9 +123,10 @@ def walmart(reference) -> str:
     return table(header, rows, [","])
 
 
-def ebay_report(orders: int = 100, late: int = 9) -> str:
+def ebay_report(orders: int = 100, late: int = 9, untracked: int = 0) -> str:
     """`orders` over the last 80 days, `late` of them shipped after their ship-by date (9 of 100:
-    over eBay's 7 %, and more than 7); eBay's closing line."""
+    over eBay's 7 %, and more than 7), the first `untracked` shipped on time without a tracking
+    number; eBay's closing line."""
     rows = []
     for n in range(orders):
         sale = NOW - timedelta(days=3 + n * 80 / orders)
@@ -144,7 +145,7 @@ def ebay_report(orders: int = 100, late: int = 9) -> str:
                 "Sale Date": f"{sale:%b-%d-%y}",
                 "Ship By Date": f"{ship_by:%b-%d-%y}",
                 "Shipped On Date": f"{shipped:%b-%d-%y}",
-                "Tracking Number": f"9400{n:016d}",
+                "Tracking Number": "" if n < untracked else f"9400{n:016d}",
             }
         )
     return table(EBAY_REPORT_HEADER, rows, ["", f"100 record(s) downloaded,from {NOW - timedelta(days=90):%b-%d-%y}"])
@@ -378,6 +379,42 @@ def test_ebays_own_profile_stands_beside_ours_and_overrules_a_proxy(tmp_path, sq
     with Monitor.open(sqlite_settings) as monitor:
         page = monitor.build_dashboards(None, NOW).pages[0].read_text(encoding="utf-8")
     assert "eBay&#39;s own figure: 3.00 % (ABOVE_STANDARD)" in page
+
+
+def test_ebays_tracking_on_time_counts_shipments_confirmed_on_time_with_a_tracking_number(tmp_path, sqlite_settings):
+    """channels.md, eBay `tracking_on_time_rate` (>= 95 %, Top Rated): a proxy from the export's
+    dates. 100 shipments: 9 late (with tracking), 3 on time without a tracking number: 88 of 100
+    on time with tracking, a miss; eBay's own fresh figure (97 of 100, TOP_RATED) overrules the
+    proxy down to a warning."""
+    env = env_of(sqlite_settings)
+    runner = CliRunner()
+    runner.invoke(cli, ["init"], env=env)
+    (tmp_path / "orders.csv").write_text(ebay_report(100, 9, untracked=3), encoding="utf-8")
+    imported = runner.invoke(
+        cli, ["import", str(tmp_path / "orders.csv"), "--account", "shop", "--new-account"], env=env
+    )
+    assert imported.exit_code == 0, imported.output
+    out = runner.invoke(cli, ["metrics", "--as-of", NOW.isoformat(), "--format", "json"], env=env)
+    (tracked,) = [v for v in json.loads(out.output) if v["metric"] == "ebay_tracking_on_time_rate"]
+    assert (tracked["numerator"], tracked["denominator"], tracked["status"], tracked["exactness"]) == (
+        88,
+        100,
+        "critical",
+        "proxy",
+    )
+    assert tracked["headroom"] == 0 and "when the tracking was uploaded" in tracked["proxy_reason"]
+    assert tracked["evaluation"]["on"] == "2026-11-20"  # eBay evaluates on the 20th: its figure then too
+    with Monitor.open(sqlite_settings) as monitor:
+        page = monitor.build_dashboards(None, NOW).pages[0].read_text(encoding="utf-8")
+    assert page.count("confirmed on time without a tracking number") == 3
+    profile = tmp_path / "seller_standards_profile.json"
+    profile.write_text(
+        ebay_profiles([("VALID_TRACKING_UPLOADED_WITHIN_HANDLING_RATE", 97, 100, "TOP_RATED")]), encoding="utf-8"
+    )
+    assert runner.invoke(cli, ["import", str(profile), "--account", "shop"], env=env).exit_code == 0
+    out = runner.invoke(cli, ["metrics", "--as-of", NOW.isoformat(), "--format", "json"], env=env)
+    (tracked,) = [v for v in json.loads(out.output) if v["metric"] == "ebay_tracking_on_time_rate"]
+    assert (tracked["status"], tracked["amazon_rate"], tracked["amazon_status"]) == ("warning", 0.97, "TOP_RATED")
 
 
 def test_ebays_late_shipments_count_against_the_seller_only_above_its_minimum(tmp_path, sqlite_settings):

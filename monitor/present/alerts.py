@@ -54,6 +54,10 @@ ACTIONS: dict[str, list[str]] = {
         "Switch slow carriers or services, and ship before the cut-off time.",
         "Check the late deliveries (listed with the orders) for a carrier or region that keeps missing.",
     ],
+    Family.TRACKED: [
+        "Upload the tracking number when you mark an order shipped, before its ship-by date.",
+        "Use services whose tracking the marketplace accepts, and get the carrier's first scan the same day.",
+    ],
     "amazon": [
         "Open Account Health in Seller Central and answer every issue it lists, oldest first.",
         "Keep the evidence of what was fixed: `account-health evidence add` and the case log.",
@@ -95,6 +99,7 @@ METRIC_NAMES = {
     Family.CR: "the Cancellation Rate",
     Family.VTR: "the Valid Tracking Rate",
     Family.OTDR: "the On-Time Delivery Rate",
+    Family.TRACKED: "the share of shipments with tracking uploaded on time",
 }
 KEY_LABELS = {
     "stale": "data freshness",

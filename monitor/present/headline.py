@@ -20,6 +20,7 @@ DO_NOW = {
     Family.CR: "check the stock of the SKUs cancelled",
     Family.VTR: "confirm shipments with the carrier's real tracking number",
     Family.OTDR: "check the carrier and service of the late deliveries",
+    Family.TRACKED: "upload each tracking number before the ship-by date",
 }
 
 
