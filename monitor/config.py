@@ -170,6 +170,14 @@ def _window_days(value: str) -> int:
     return number
 
 
+def _long_window_days(value: str) -> int:
+    """eBay's low-volume window: up to a year and a day (its loads reach back that far for eBay's orders)."""
+    number = _days(value)
+    if not 1 <= number <= 366:
+        raise ValueError(f"must be between 1 and 366 days, got {number}")
+    return number
+
+
 def _marketplace(value: str) -> str:
     from monitor.marketplaces import normalize
 
@@ -387,8 +395,21 @@ class Settings:
     )
     window_ebay_days: int = _setting(
         "90",
-        "eBay's window, in days (3 months; eBay uses 12 below 400 transactions a quarter: at most 150 here)",
+        "eBay's window, in days (3 months; below MIN_EBAY_TRANSACTIONS, WINDOW_EBAY_LOW_VOLUME_DAYS)",
         _window_days,
+        group=CHANNELS,
+    )
+    window_ebay_low_volume_days: int = _setting(
+        "365",
+        "eBay's window when its usual one holds fewer than MIN_EBAY_TRANSACTIONS shipments, in days (12 months)",
+        _long_window_days,
+        group=CHANNELS,
+    )
+    min_ebay_transactions: int = _setting(
+        "400",
+        "eBay: below this many transactions in its usual window (3 months), it evaluates over 12 months "
+        "(counted here: the metric's shipments in the window)",
+        _count,
         group=CHANNELS,
     )
     window_etsy_days: int = _setting("90", "Etsy's window, in days (3 months)", _window_days, group=CHANNELS)

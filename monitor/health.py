@@ -149,9 +149,13 @@ def load(
     recent = where
     if since is not None:
         stamp = f"'{to_utc(since).replace(tzinfo=None):%Y-%m-%d %H:%M:%S.%f}'"  # the stored text form
+        # eBay's orders: its low-volume window reaches back a year (WINDOW_EBAY_LOW_VOLUME_DAYS)
+        longer = since - timedelta(days=targets.windows.get("window_ebay_low_volume_days", 0))
+        ebay = f"'{to_utc(longer).replace(tzinfo=None):%Y-%m-%d %H:%M:%S.%f}'"
         recent += (
             " AND ("
             + " OR ".join(f"{a} >= {stamp}" for a in ANCHORS)
+            + f" OR (LOWER(marketplace) LIKE '%ebay%' AND ({' OR '.join(f'{a} >= {ebay}' for a in ANCHORS)}))"
             + f" OR cancelled_at IS NOT NULL OR order_status = 'Canceled' OR order_id IN "
             f"(SELECT order_id FROM defects WHERE {where}))"
         )

@@ -63,6 +63,9 @@ class MetricDef:
     at_limit_ok: bool = False  # a MAX target met at the limit itself ("at most 2 %"; Amazon's: "below 1 %")
     min_bad_setting: str = ""  # the target is missed only with more bad ones than this setting says
     evaluated_on_day: int = 0  # the marketplace evaluates monthly on this day (eBay: 20): its figure then too
+    # eBay: a longer window (setting) when the window holds fewer eligible ones than another setting says
+    low_volume_days_setting: str = ""
+    low_volume_below_setting: str = ""
 
     def short_name(self) -> str:
         """The name a seller uses: "ODR", "LSR 10d", "CR", "VTR", "OTDR" (another channel's own)."""
@@ -341,6 +344,8 @@ CHANNEL_METRICS: tuple[MetricDef, ...] = (
         proxy_reason="eBay counts the cancellations it attributes to you and the cases closed without your "
         "resolution, which no export carries: see Seller Hub's Performance > Service metrics (or its Analytics API)",
         days_setting="window_ebay_days",
+        low_volume_days_setting="window_ebay_low_volume_days",
+        low_volume_below_setting="min_ebay_transactions",
     ),
     MetricDef(
         "ebay_cases_closed_rate",
@@ -362,6 +367,8 @@ CHANNEL_METRICS: tuple[MetricDef, ...] = (
         proxy_reason="eBay closes the cases a buyer escalates, and says which went against you only in its "
         "own figures: see Seller Hub's Performance > Service metrics (or its Analytics API)",
         days_setting="window_ebay_days",
+        low_volume_days_setting="window_ebay_low_volume_days",
+        low_volume_below_setting="min_ebay_transactions",
     ),
     MetricDef(
         "ebay_late_shipment_rate",
@@ -385,6 +392,8 @@ CHANNEL_METRICS: tuple[MetricDef, ...] = (
         exactness="proxy",
         proxy_reason="shipped after the ship-by date, from the export's dates: eBay looks at carrier scans",
         days_setting="window_ebay_days",
+        low_volume_days_setting="window_ebay_low_volume_days",
+        low_volume_below_setting="min_ebay_transactions",
     ),
     MetricDef(
         "ebay_tracking_on_time_rate",
@@ -407,6 +416,8 @@ CHANNEL_METRICS: tuple[MetricDef, ...] = (
         proxy_reason="confirmed by the ship-by date with a tracking number, from the export's dates: eBay looks at "
         "when the tracking was uploaded and at the carrier's first scan",
         days_setting="window_ebay_days",
+        low_volume_days_setting="window_ebay_low_volume_days",
+        low_volume_below_setting="min_ebay_transactions",
     ),
     MetricDef(
         "etsy_on_time_shipping_rate",
@@ -457,6 +468,18 @@ class Window:
     days: int
     lag: int
     source: str  # "default", "setting" or "amazon-report YYYY-MM-DD"
+    low_volume_days: int = 0  # eBay: this many days instead, when `days` hold fewer than `low_volume_below`
+    low_volume_below: int = 0
+
+    @property
+    def longest(self) -> int:
+        return max(self.days, self.low_volume_days)
+
+    def for_volume(self, eligible: int) -> Window:
+        """The window that counts, given how many eligible ones its usual `days` hold."""
+        if self.low_volume_days and eligible < self.low_volume_below:
+            return Window(self.low_volume_days, self.lag, self.source)
+        return Window(self.days, self.lag, self.source)
 
 
 DEFAULT_LAGS = {
@@ -472,6 +495,7 @@ CHANNEL_WINDOWS = {
     "window_walmart_reviews_days": 60,
     "window_ebay_days": 90,
     "window_etsy_days": 90,
+    "window_ebay_low_volume_days": 365,
 }
 
 
@@ -500,6 +524,7 @@ class Targets:
     min_ebay_late_shipments: int = 7
     min_ebay_defects: int = 4
     min_ebay_cases: int = 2
+    min_ebay_transactions: int = 400
     warn_ratio: float = 0.75
     forecast_days: int = 7
     odr_count_cancelled: bool = True
@@ -533,7 +558,13 @@ class Targets:
         lag = self.lags.get(metric.lag_setting, DEFAULT_LAGS[metric.lag_setting])
         days = self.windows.get(metric.days_setting, metric.days) if metric.days_setting else metric.days
         changed = lag != DEFAULT_LAGS[metric.lag_setting] or days != metric.days
-        return Window(days, lag, "setting" if changed else "default")
+        source = "setting" if changed else "default"
+        if metric.low_volume_days_setting:
+            long_days = self.windows.get(
+                metric.low_volume_days_setting, CHANNEL_WINDOWS[metric.low_volume_days_setting]
+            )
+            return Window(days, lag, source, long_days, int(getattr(self, metric.low_volume_below_setting)))
+        return Window(days, lag, source)
 
 
 @dataclass(frozen=True)
@@ -670,7 +701,7 @@ def day_start(value: int) -> int:
 
 def span_of(window: Window) -> int:
     """How many daily cohorts (today's included) a value, its projection and forecast read."""
-    return max(window.lag + window.days, forecast.FIT_DAYS) + 1
+    return max(window.lag + window.longest, forecast.FIT_DAYS) + 1
 
 
 # How far before an evaluation time an order's anchor can still matter (for loading).
@@ -765,9 +796,11 @@ def judge(
     group: Group, cohorts: cnt.Cohorts, known_at: int, targets: Targets, curve: forecast.Curve | None
 ) -> MetricValue:
     """The value of one group from its cohorts as known at `known_at` (today = the last cohort)."""
-    metric, window = group.metric, group.window
+    metric = group.metric
     day0 = day_start(known_at)
     today = len(cohorts.eligible) - 1
+    usual = cohorts.window(today - group.window.lag - group.window.days, today - group.window.lag)[0]
+    window = group.window.for_volume(usual)  # eBay: 12 months below 400 transactions in 3
     eligible, judged, bad = cohorts.window(today - window.lag - window.days, today - window.lag)
     as_of = from_us(known_at)
     end = from_us(day0 - window.lag * US_PER_DAY)

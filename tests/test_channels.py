@@ -123,13 +123,13 @@ def walmart(reference) -> str:
     return table(header, rows, [","])
 
 
-def ebay_report(orders: int = 100, late: int = 9, untracked: int = 0) -> str:
-    """`orders` over the last 80 days, `late` of them shipped after their ship-by date (9 of 100:
+def ebay_report(orders: int = 100, late: int = 9, untracked: int = 0, days: int = 80) -> str:
+    """`orders` over the last `days` days (the oldest first), `late` of them shipped after their ship-by date (9 of 100:
     over eBay's 7 %, and more than 7), the first `untracked` shipped on time without a tracking
     number; eBay's closing line."""
     rows = []
     for n in range(orders):
-        sale = NOW - timedelta(days=3 + n * 80 / orders)
+        sale = NOW - timedelta(days=3 + n * days / orders)
         ship_by = sale + timedelta(days=2)
         shipped = ship_by + timedelta(days=2) if n >= orders - late else sale + timedelta(days=1)
         rows.append(
@@ -415,6 +415,30 @@ def test_ebays_tracking_on_time_counts_shipments_confirmed_on_time_with_a_tracki
     out = runner.invoke(cli, ["metrics", "--as-of", NOW.isoformat(), "--format", "json"], env=env)
     (tracked,) = [v for v in json.loads(out.output) if v["metric"] == "ebay_tracking_on_time_rate"]
     assert (tracked["status"], tracked["amazon_rate"], tracked["amazon_status"]) == ("warning", 0.97, "TOP_RATED")
+
+
+def test_ebay_evaluates_over_12_months_below_400_transactions_in_3(tmp_path, sqlite_settings):
+    """channels.md, eBay's window: "3 months if >= 400 transactions, else 12". A shop with 200
+    shipments over 300 days (about 60 in 3 months) is judged over 365 days, its 16 late ones of
+    8 to 10 months ago included (8 %: a miss); one with 500 in 80 days over 90 days."""
+    env = env_of(sqlite_settings)
+    runner = CliRunner()
+    runner.invoke(cli, ["init"], env=env)
+    for name, text in (("small", ebay_report(200, 16, days=300)), ("busy", ebay_report(500, 40, days=80))):
+        (tmp_path / f"{name}.csv").write_text(text, encoding="utf-8")
+        imported = runner.invoke(
+            cli, ["import", str(tmp_path / f"{name}.csv"), "--account", name, "--new-account"], env=env
+        )
+        assert imported.exit_code == 0, imported.output
+    out = runner.invoke(cli, ["metrics", "--as-of", NOW.isoformat(), "--format", "json"], env=env)
+    late = {v["account"]: v for v in json.loads(out.output) if v["metric"] == "ebay_late_shipment_rate"}
+    small, busy = late["small"], late["busy"]
+    assert small["window_start"].startswith(f"{NOW - timedelta(days=365):%Y-%m-%d}")
+    assert (small["numerator"], small["denominator"], small["status"]) == (16, 200, "critical")
+    assert busy["window_start"].startswith(f"{NOW - timedelta(days=90):%Y-%m-%d}")
+    assert (busy["numerator"], busy["denominator"], busy["status"]) == (40, 500, "critical")
+    # the same figure as of eBay's last evaluation (the 20th), over its 12 months too
+    assert small["evaluation"]["on"] == "2026-11-20" and small["evaluation"]["numerator"] == 16
 
 
 def test_ebays_late_shipments_count_against_the_seller_only_above_its_minimum(tmp_path, sqlite_settings):
