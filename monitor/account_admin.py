@@ -30,13 +30,19 @@ from monitor.models import (
     Notification,
     Order,
     PerformanceReport,
+    Review,
     SyncCursor,
 )
 
 # rows that simply belong to the account, and rows keyed within it (a key both accounts hold is
 # merged: the most recently imported row wins, the other fills its gaps)
 OWNED = (PerformanceReport, Notification, CaseEntry, Evidence, AppealAction)
-KEYED = ((Order, ("order_id",)), (Defect, ("defect_key",)), (Feedback, ("order_id",)))
+KEYED = (
+    (Order, ("order_id",)),
+    (Defect, ("defect_key",)),
+    (Feedback, ("order_id",)),
+    (Review, ("marketplace", "review_key")),
+)
 RECOMPUTED = (MetricSnapshot, AlertState)  # the merged account's are recomputed by the next refresh and check
 
 
@@ -191,7 +197,7 @@ def delete_account(session: Session, key: str, now: datetime) -> dict[str, int]:
             select(func.count()).select_from(model).where(model.account_id == account.id)
         )
         or 0
-        for model in (Order, Defect, Feedback, *OWNED, MetricSnapshot, AlertState)
+        for model in (Order, Defect, Feedback, Review, *OWNED, MetricSnapshot, AlertState)
     }
     session.delete(account)  # the database cascades to every row of the account
     _event(session, "delete", key, None, counts, now)

@@ -238,7 +238,7 @@ def dashboard(settings: Settings, out: Path | None, as_of: str | None) -> None:
 @click.option("--account", help="one account (default: every configured account)")
 @_common
 def sync(settings: Settings, account: str | None) -> None:
-    """Pull orders and reports from the Selling Partner API, and Walmart's and eBay's own figures."""
+    """Pull orders and reports from the Selling Partner API, Walmart's and eBay's own figures and Etsy's reviews."""
     from monitor.present.terminal import sync_lines
 
     with _monitor(settings) as monitor:
@@ -247,7 +247,7 @@ def sync(settings: Settings, account: str | None) -> None:
         click.echo(
             "sync is off: no credentials configured (Selling Partner API: SPAPI_REFRESH_TOKEN, SPAPI_CLIENT_ID, "
             "SPAPI_CLIENT_SECRET, SPAPI_MARKETPLACE_IDS; Walmart: WALMART_CLIENT_ID, WALMART_CLIENT_SECRET; eBay: "
-            "EBAY_CLIENT_ID, EBAY_CLIENT_SECRET, EBAY_REFRESH_TOKEN)",
+            "EBAY_CLIENT_ID, EBAY_CLIENT_SECRET, EBAY_REFRESH_TOKEN; Etsy: ETSY_API_KEY, ETSY_SHOP_ID)",
             err=True,
         )
         sys.exit(1 if account else 0)

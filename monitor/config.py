@@ -152,6 +152,17 @@ def _count(value: str) -> int:
     return number
 
 
+def _stars(value: str) -> float:
+    """An average rating, from 1 to 5 stars."""
+    try:
+        number = float(value.strip())
+    except ValueError:
+        raise ValueError(f"expected a number of stars, got {value!r}") from None
+    if not 1 <= number <= 5:
+        raise ValueError(f"must be between 1 and 5 stars, got {number}")
+    return number
+
+
 def _days(value: str) -> int:
     try:
         number = int(value.strip())
@@ -370,6 +381,24 @@ class Settings:
     limit_etsy_on_time_shipping_rate: float = _setting(
         "0.80", "Etsy: orders shipped by the ship-by date (Star Seller: 0.95)", _fraction, group=CHANNELS
     )
+    limit_etsy_low_review_share: float = _setting(
+        "0.10",
+        "Etsy: reviews of 3 stars or less, missed at or above it (from ETSY_REVIEWS_FOR_SHARE reviews)",
+        _fraction,
+        group=CHANNELS,
+    )
+    limit_etsy_average_rating: float = _setting(
+        "4.8", "Etsy: the average review rating, in stars (Star Seller: 4.8)", _stars, group=CHANNELS
+    )
+    min_etsy_low_reviews: int = _setting(
+        "4",
+        "Etsy: under ETSY_REVIEWS_FOR_SHARE reviews, at most this many of 3 stars or less",
+        _count,
+        group=CHANNELS,
+    )
+    etsy_reviews_for_share: int = _setting(
+        "40", "Etsy: from this many reviews in the window, the share of low reviews counts", _count, group=CHANNELS
+    )
     min_ebay_late_shipments: int = _setting(
         "7",
         "eBay: the late shipment rate counts against the seller only above this many (Top Rated: 5)",
@@ -536,6 +565,18 @@ class Settings:
     )
     ebay_endpoint: str = _setting("", "eBay API base URL; empty = eBay's", _http_url, group=SPAPI)
     ebay_token_url: str = _setting("", "eBay OAuth token URL; empty = eBay's", _http_url, group=SPAPI)
+    etsy_api_key: str = _setting(
+        "",
+        "Etsy Open API key (x-api-key: keystring, or keystring:shared_secret): the shop's reviews are pulled at "
+        "each sync; empty = no Etsy pull",
+        secret=True,
+        group=SPAPI,
+    )
+    etsy_shop_id: str = _setting("", "the Etsy shop's numeric id (its reviews are pulled)", group=SPAPI)
+    etsy_account: str = _setting(
+        "", "account key Etsy's reviews are stored under; empty = DEFAULT_ACCOUNT", group=SPAPI
+    )
+    etsy_endpoint: str = _setting("", "Etsy Open API base URL; empty = Etsy's", _http_url, group=SPAPI)
 
     def secrets(self) -> list[str]:
         """The values of every secret setting (to keep them out of logs and stored errors)."""

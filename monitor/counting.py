@@ -339,6 +339,47 @@ def _select(
     )
 
 
+@dataclass(frozen=True, eq=False)
+class Reviews:
+    """One marketplace's reviews of an account (Etsy's): per review, its key, when it came
+    (microseconds), its stars (1 to 5) and its text."""
+
+    keys: np.ndarray
+    received: np.ndarray
+    rating: np.ndarray
+    comment: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+def review_counting(reviews: Reviews, family: Family, stars: int = 5) -> Counting:
+    """The counting times of reviews: each counts from when it came, in the window of its day.
+    REVIEWS: a review of 3 stars or less is bad. RATING: every review counts `stars` times, once
+    a star it could give, the stars it did not give bad (so the good share is the average / stars).
+    `index` is the position in `reviews`."""
+    n = len(reviews)
+    index = np.arange(n, dtype=np.int64)
+    flag = reviews.rating <= 3
+    if family is Family.RATING:
+        index = np.repeat(index, stars)
+        flag = np.tile(np.arange(stars, dtype=np.int64), n) >= reviews.rating[index]
+    elif family is not Family.REVIEWS:
+        raise ValueError(f"not a review family: {family}")
+    at = reviews.received[index]
+    count = len(index)
+    return Counting(
+        index,
+        at,
+        at,
+        np.full(count, NEVER, dtype=np.int64),
+        flag,
+        at,
+        np.ones(count, dtype=np.int64),
+        np.ones(count, dtype=bool),
+    )
+
+
 # ------------------------------------------------------------------ cohorts
 @dataclass
 class Cohorts:

@@ -33,6 +33,7 @@ SHOWN = (
     Source.FEEDBACK,
     Source.CLAIMS,
     Source.AMAZON_REPORT,
+    Source.REVIEWS,
 )
 LABELS = {
     Source.ORDERS: "orders",
@@ -45,6 +46,7 @@ LABELS = {
     Source.FEEDBACK: "feedback",
     Source.CLAIMS: "claims and chargebacks",
     Source.AMAZON_REPORT: "Amazon's performance report",
+    Source.REVIEWS: "reviews",
 }
 # where a seller gets each one: what a notice or a gap alert tells them to import
 SUPPLIED_BY = {
@@ -60,6 +62,7 @@ SUPPLIED_BY = {
     Source.FEEDBACK: "Amazon's Seller Feedback report (GET_SELLER_FEEDBACK_DATA)",
     Source.CLAIMS: "a defects file of your A-to-z claims and chargebacks (Amazon has no report of them)",
     Source.AMAZON_REPORT: "Amazon's seller performance report (GET_V2_SELLER_PERFORMANCE_REPORT, or the API sync)",
+    Source.REVIEWS: "Etsy's reviews: its Open API's getReviewsByShop answer saved as JSON, or pulled with ETSY_API_KEY",
 }
 # the sources each metric family rests on (ODR: orders and any one of the defect sources)
 RESTS_ON: dict[Family, tuple[Source, ...]] = {
@@ -69,6 +72,8 @@ RESTS_ON: dict[Family, tuple[Source, ...]] = {
     Family.VTR: (Source.CONFIRMATIONS, Source.TRACKING),
     Family.OTDR: (Source.PROMISES, Source.DELIVERY, Source.TRACKING),
     Family.TRACKED: (Source.ORDERS, Source.SHIP_BY, Source.CONFIRMATIONS, Source.TRACKING_NUMBERS),
+    Family.REVIEWS: (Source.REVIEWS,),
+    Family.RATING: (Source.REVIEWS,),
 }
 # sources whose stop would make orders look bad, and how far each normally trails the newest
 # order beyond STALE_HOURS: handling time and a weekend for a confirmation (and its tracking

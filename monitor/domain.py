@@ -87,6 +87,7 @@ class Source(StrEnum):
     FEEDBACK = "feedback"
     CLAIMS = "claims"
     AMAZON_REPORT = "amazon_report"
+    REVIEWS = "reviews"  # buyers' reviews (Etsy's getReviewsByShop)
 
 
 # per order source: the field an order must carry, the field whose newest value is the data's time,
@@ -112,6 +113,11 @@ class Family(StrEnum):
     VTR = "vtr"
     OTDR = "otdr"
     TRACKED = "tracked"  # shipped by the ship-by date with a tracking number (eBay: tracking uploaded on time)
+    REVIEWS = "reviews"  # reviews of 3 stars or less (Etsy), counted among the reviews
+    RATING = "rating"  # the average review rating (Etsy), counted in stars
+
+
+REVIEW_FAMILIES = (Family.REVIEWS, Family.RATING)  # counted from the reviews, not the orders
 
 
 @dataclass(frozen=True, order=True)

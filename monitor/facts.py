@@ -4,17 +4,19 @@ account's data carries, and whether any defect source was ever imported."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
+from monitor import counting as cnt
 from monitor import metrics as m
 from monitor.coverage import coverage_of
 from monitor.domain import DEFECT_SOURCES, ORDER_SOURCES, Channel, Direction, Family, Source, Status
 from monitor.marketplaces import UNKNOWN, normalize
-from monitor.models import AccountSource, PerformanceMetric, PerformanceReport
+from monitor.models import AccountSource, PerformanceMetric, PerformanceReport, Review
 from monitor.timeutil import to_utc
 
 # BELOW_STANDARD, TOP_RATED and ABOVE_STANDARD are eBay's levels; URGENT and MONITOR Walmart's risk levels
@@ -228,8 +230,29 @@ def account_facts(
             {str(s): seen.newest(s) for s in seen.sources} if seen else {},
             {str(g.source): g.since for g in seen.gaps} if seen else {},
         )
+    for domain, reviews in account_reviews(session, account_id).items():
+        per_marketplace[domain] = replace(per_marketplace.get(domain) or m.MarketplaceFacts(), reviews=reviews)
     defect_source = any(row.source in DEFECT_SOURCES for row in rows)
     return m.AccountFacts(per_marketplace, defect_source)
+
+
+def account_reviews(session: Session, account_id: int) -> dict[str, cnt.Reviews]:
+    """The account's reviews per marketplace (a few hundred a year a shop: loaded whole)."""
+    rows = session.execute(
+        select(Review.marketplace, Review.review_key, Review.received_at, Review.rating, Review.comment)
+        .where(Review.account_id == account_id)
+        .order_by(Review.marketplace, Review.received_at, Review.review_key)
+    ).all()
+    out: dict[str, cnt.Reviews] = {}
+    for domain in sorted({r[0] for r in rows}):
+        mine = [r for r in rows if r[0] == domain]
+        out[domain] = cnt.Reviews(
+            np.array([r[1] for r in mine], dtype=object),
+            np.array([m.to_us(r[2]) for r in mine], dtype=np.int64),
+            np.array([r[3] for r in mine], dtype=np.int64),
+            np.array([r[4] for r in mine], dtype=object),
+        )
+    return out
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,11 @@ from monitor import counting as cnt
 from monitor import metrics as m
 from monitor.accounts import AccountFault, find_accounts, isolated
 from monitor.db import driver_connection
-from monitor.domain import ORDER_TIMESTAMPS, Channel, Family
+from monitor.domain import ORDER_TIMESTAMPS, REVIEW_FAMILIES, Channel, Family
 from monitor.facts import account_facts
 from monitor.gcpause import gc_paused
 from monitor.models import Account, MetricSnapshot
+from monitor.printable import printable
 from monitor.timeutil import to_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -282,8 +283,11 @@ def offenders_of(data: AccountData, group: m.Group, as_of: datetime) -> list[Off
     """The orders of one group that count against its metric in its window at `as_of`."""
     if group.blocked:
         return []
-    c, metric, window = group.counting, group.metric, group.window
+    c, metric = group.counting, group.metric
     known = m.to_us(as_of)
+    window = m.counted_window(
+        group.window, cnt.cohorts_at(c, known, m.day_start(known), m.span_of(group.window))
+    )  # eBay's, by its volume
     end = m.day_start(known) - window.lag * m.US_PER_DAY
     start = end - window.days * m.US_PER_DAY
     bad = (
@@ -295,6 +299,8 @@ def offenders_of(data: AccountData, group: m.Group, as_of: datetime) -> list[Off
         & c.flag
         & (c.flag_from < known)
     )
+    if metric.family in REVIEW_FAMILIES:
+        return _review_offenders(data, group, np.unique(c.index[bad]))
     positions = c.index[bad]
     order = np.argsort(c.anchor[bad], kind="stable")
     rows = data.orders.iloc[positions[order]]
@@ -315,6 +321,33 @@ def offenders_of(data: AccountData, group: m.Group, as_of: datetime) -> list[Off
         )
         for (_, row), anchor in zip(rows.iterrows(), anchors, strict=True)
     ]
+
+
+def _review_offenders(data: AccountData, group: m.Group, positions: np.ndarray) -> list[Offender]:
+    """The reviews that count against a review metric (below 5 stars for the average), oldest first."""
+    reviews = group.facts.reviews
+    if reviews is None:
+        return []
+    out = []
+    for i in positions:
+        comment = reviews.comment[i]
+        said = f': "{printable(comment)[:80]}"' if isinstance(comment, str) and comment else ""
+        out.append(
+            Offender(
+                data.key,
+                group.marketplace,
+                group.channel,
+                group.metric.id,
+                str(reviews.keys[i]),
+                m.from_us(int(reviews.received[i])),
+                f"{int(reviews.rating[i])}-star review{said}",
+                None,
+                None,
+                None,
+                None,
+            )
+        )
+    return out
 
 
 def _text(value: Any) -> str | None:

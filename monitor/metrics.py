@@ -32,7 +32,7 @@ import pandas as pd
 from monitor import counting as cnt
 from monitor import coverage, forecast
 from monitor.counting import NEVER, US_PER_DAY
-from monitor.domain import Channel, Direction, Family, MetricKey, Status
+from monitor.domain import REVIEW_FAMILIES, Channel, Direction, Family, MetricKey, Status
 from monitor.errors import UsageError
 from monitor.marketplaces import channel_of
 
@@ -66,6 +66,8 @@ class MetricDef:
     # eBay: a longer window (setting) when the window holds fewer eligible ones than another setting says
     low_volume_days_setting: str = ""
     low_volume_below_setting: str = ""
+    min_bad_under_setting: str = ""  # the minimum count of bad ones holds only under this many (Etsy: 40 reviews)
+    unit: str = "share"  # share (a rate), or stars (an average rating: the rate is the stars given / 5 per review)
 
     def short_name(self) -> str:
         """The name a seller uses: "ODR", "LSR 10d", "CR", "VTR", "OTDR" (another channel's own)."""
@@ -439,6 +441,41 @@ CHANNEL_METRICS: tuple[MetricDef, ...] = (
         proxy_reason="shipped by the ship-by date, from the export's dates: Etsy also wants valid tracking",
         days_setting="window_etsy_days",
     ),
+    MetricDef(
+        "etsy_low_review_share",
+        "Etsy Review Rating (reviews of 3 stars or less)",
+        Family.REVIEWS,
+        MFN,
+        90,
+        Direction.MAX,
+        "limit_etsy_low_review_share",
+        "lag_channel_days",
+        "reviews",
+        "reviews of 3 stars or less",
+        "reviews of 3 stars or less",
+        market="etsy",
+        short="Etsy low reviews",
+        min_bad_setting="min_etsy_low_reviews",
+        min_bad_under_setting="etsy_reviews_for_share",
+        days_setting="window_etsy_days",
+    ),
+    MetricDef(
+        "etsy_average_rating",
+        "Etsy Average Review Rating",
+        Family.RATING,
+        MFN,
+        90,
+        Direction.MIN,
+        "limit_etsy_average_rating",
+        "lag_channel_days",
+        "stars",
+        "stars given",
+        "stars missing",
+        market="etsy",
+        short="Etsy average rating",
+        unit="stars",
+        days_setting="window_etsy_days",
+    ),
 )
 ALL_METRICS: tuple[MetricDef, ...] = METRICS + CHANNEL_METRICS
 METRICS_BY_ID = {m.id: m for m in ALL_METRICS}
@@ -451,6 +488,8 @@ PRESENCE_FIELDS = (
     "latest_delivery_date",
 )
 MIN_COVERAGE = 0.5
+STARS = 5  # a review gives 1 to 5 stars
+NO_REVIEWS = cnt.Reviews(*(np.zeros(0, dtype=t) for t in (object, np.int64, np.int64, object)))
 AMAZON_FRESH_DAYS = 7
 
 
@@ -521,6 +560,10 @@ class Targets:
     limit_ebay_cases_closed_rate: float = 0.003
     limit_ebay_tracking_on_time_rate: float = 0.95
     limit_etsy_on_time_shipping_rate: float = 0.80
+    limit_etsy_low_review_share: float = 0.10
+    limit_etsy_average_rating: float = 4.8
+    min_etsy_low_reviews: int = 4
+    etsy_reviews_for_share: int = 40
     min_ebay_late_shipments: int = 7
     min_ebay_defects: int = 4
     min_ebay_cases: int = 2
@@ -549,7 +592,9 @@ class Targets:
         return hashlib.sha1(repr(self).encode()).hexdigest()[:16]
 
     def limit(self, metric: MetricDef) -> float:
-        return float(getattr(self, metric.limit_setting))
+        """The limit as a share (an average rating's: of the 5 stars a review can give)."""
+        value = float(getattr(self, metric.limit_setting))
+        return value / STARS if metric.unit == "stars" else value
 
     def window(self, metric: MetricDef, learned: Mapping[str, Window]) -> Window:
         """Amazon's window for the marketplace when its report showed one, else the settings'."""
@@ -599,6 +644,7 @@ class MarketplaceFacts:
     present: frozenset[str] | None = None  # fields any MFN order ever carried (None: read the orders given)
     newest: Mapping[str, datetime | None] = field(default_factory=dict)  # source -> its newest data time
     gaps: Mapping[str, datetime] = field(default_factory=dict)  # source that stopped -> its newest data
+    reviews: cnt.Reviews | None = None  # buyers' reviews (Etsy's), when any were imported
 
 
 @dataclass(frozen=True)
@@ -643,7 +689,7 @@ class MetricValue:
     # and PROJECTED): {"on", "numerator", "denominator", "rate", "status"}
     evaluation: dict[str, Any] | None = None
 
-    JSON_EXTRA = ("exactness", "proxy_reason")
+    JSON_EXTRA = ("exactness", "proxy_reason", "unit")
 
     @property
     def key(self) -> MetricKey:
@@ -658,6 +704,12 @@ class MetricValue:
     @property
     def proxy_reason(self) -> str | None:
         return self.definition.proxy_reason or None
+
+    @property
+    def unit(self) -> str:
+        """share (rate, limit: fractions), or stars (an average rating: rate and limit are fractions of
+        5 stars, so 0.97 is 4.85 stars)."""
+        return self.definition.unit
 
     @property
     def definition(self) -> MetricDef:
@@ -729,10 +781,17 @@ def missed(direction: Direction, bad: int, judged: int, limit: float, at_limit_o
     return share > allowance
 
 
+def min_count_holds(metric: MetricDef, judged: int, targets: Targets) -> bool:
+    """Whether the metric's minimum count of bad ones applies to `judged` (Etsy's: under 40 reviews only)."""
+    if not metric.min_bad_setting:
+        return False
+    return not metric.min_bad_under_setting or judged < int(getattr(targets, metric.min_bad_under_setting))
+
+
 def misses(metric: MetricDef, bad: int, judged: int, limit: float, targets: Targets) -> bool:
     """Is the metric's target missed, by its own rules: the limit itself allowed or not, and a
     minimum count of bad ones (eBay: more than 7 late shipments)."""
-    if metric.min_bad_setting and bad <= int(getattr(targets, metric.min_bad_setting)):
+    if min_count_holds(metric, judged, targets) and bad <= int(getattr(targets, metric.min_bad_setting)):
         return False
     return missed(metric.direction, bad, judged, limit, metric.at_limit_ok)
 
@@ -771,7 +830,7 @@ def headroom(metric: MetricDef, numerator: int, denominator: int, targets: Targe
             if metric.at_limit_ok
             else math.ceil(limit * denominator) - 1 - numerator
         )
-        if metric.min_bad_setting:  # and no more than the minimum count of bad ones in all
+        if min_count_holds(metric, denominator, targets):  # and no more than the minimum count of bad ones in all
             room = max(room, int(getattr(targets, metric.min_bad_setting)) - numerator)
         return max(room, 0)
     bad = denominator - numerator  # largest k with (b + k) / n <= 1 - L
@@ -792,6 +851,12 @@ class Group:
     blocked: str | None  # why the group's data cannot give this metric (a field never imported...)
 
 
+def counted_window(window: Window, cohorts: cnt.Cohorts) -> Window:
+    """The window a value is counted over: eBay's longer one when its usual one holds too few."""
+    today = len(cohorts.eligible) - 1
+    return window.for_volume(cohorts.window(today - window.lag - window.days, today - window.lag)[0])
+
+
 def judge(
     group: Group, cohorts: cnt.Cohorts, known_at: int, targets: Targets, curve: forecast.Curve | None
 ) -> MetricValue:
@@ -799,8 +864,7 @@ def judge(
     metric = group.metric
     day0 = day_start(known_at)
     today = len(cohorts.eligible) - 1
-    usual = cohorts.window(today - group.window.lag - group.window.days, today - group.window.lag)[0]
-    window = group.window.for_volume(usual)  # eBay: 12 months below 400 transactions in 3
+    window = counted_window(group.window, cohorts)  # eBay: 12 months below 400 transactions in 3
     eligible, judged, bad = cohorts.window(today - window.lag - window.days, today - window.lag)
     as_of = from_us(known_at)
     end = from_us(day0 - window.lag * US_PER_DAY)
@@ -896,9 +960,11 @@ def _present(p: cnt.Prepared, marketplace: str) -> frozenset[str]:
     return frozenset(f for f in PRESENCE_FIELDS if f in p.orders and p.orders[f][mfn].notna().any())
 
 
-def _blocked(metric: MetricDef, present: frozenset[str], defect_source: bool) -> str | None:
+def _blocked(metric: MetricDef, present: frozenset[str], defect_source: bool, reviews: bool) -> str | None:
     if metric.exactness == "scorecard":
         return metric.proxy_reason
+    if metric.family in REVIEW_FAMILIES and not reviews:
+        return "no reviews imported: save Etsy's getReviewsByShop answer as JSON and import it, or set ETSY_API_KEY"
     if metric.family is Family.ODR and not defect_source:
         return "no feedback or claims imported (a feedback report, a defects file or Amazon's performance report)"
     for name, what in metric.needs:
@@ -938,6 +1004,7 @@ def account_groups(
             p, metric.family, targets.odr_count_cancelled, targets.cr_unknown_initiator == "count"
         )
         for metric in metrics
+        if metric.family not in REVIEW_FAMILIES
     }
     groups = []
     codes = p.group_codes(markets)
@@ -950,7 +1017,10 @@ def account_groups(
         for metric in (m for m in metrics if m.market == judged_by):
             for channel in metric.channels:
                 code = 2 * position + (channel is Channel.MFN)
-                c = parts[metric.family].get(code, empty[metric.family])
+                if metric.family in REVIEW_FAMILIES:  # counted from the marketplace's reviews
+                    c = cnt.review_counting(mp.reviews or NO_REVIEWS, metric.family, STARS)
+                else:
+                    c = parts[metric.family].get(code, empty[metric.family])
                 groups.append(
                     Group(
                         account,
@@ -960,7 +1030,7 @@ def account_groups(
                         targets.window(metric, mp.windows),
                         c,
                         mp,
-                        _blocked(metric, present, defect_source),
+                        _blocked(metric, present, defect_source, bool(mp.reviews)),
                     )
                 )
     return Account(p, groups, countings)

@@ -200,6 +200,25 @@ class Feedback(Base):
     last_import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="SET NULL"))
 
 
+class Review(Base):
+    """A buyer's review of a marketplace that judges sellers by their reviews (Etsy: one per
+    transaction, from its Open API's getReviewsByShop): the newest rating counts."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (UniqueConstraint("account_id", "marketplace", "review_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    marketplace: Mapped[str] = mapped_column(String(50))  # its domain (etsy.com)
+    review_key: Mapped[str] = mapped_column(String(100))  # Etsy: its transaction id
+    listing_id: Mapped[str | None] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    rating: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="SET NULL"))
+
+
 class PerformanceReport(Base):
     """Amazon's own view of one marketplace, from GET_V2_SELLER_PERFORMANCE_REPORT."""
 

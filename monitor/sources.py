@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from monitor.counting import is_amazon_sales_channel
 from monitor.domain import ORDER_SOURCES, Source
 from monitor.marketplaces import normalize
-from monitor.models import AccountSource, Defect, Feedback, Order, PerformanceReport
+from monitor.models import AccountSource, Defect, Feedback, Order, PerformanceReport, Review
 from monitor.timeutil import utcnow
 
 
@@ -76,6 +76,16 @@ def rebuild_sources(session: Session, account_ids: list[int] | None = None) -> i
     for row in _rows(session, reports, Source.AMAZON_REPORT, account_ids, now, PerformanceReport.account_id):
         row["marketplace"] = normalize(str(row["marketplace"])) or ""
         rows.append(row)
+    rows += _rows(
+        session,
+        select(
+            Review.account_id, Review.marketplace, func.max(Review.received_at), func.max(Review.last_import_id)
+        ).group_by(Review.account_id, Review.marketplace),
+        Source.REVIEWS,
+        account_ids,
+        now,
+        Review.account_id,
+    )
     if rows:
         session.execute(insert(AccountSource), rows)
     return len(rows)

@@ -20,7 +20,7 @@ from monitor.config import load_settings
 from monitor.monitor import Monitor
 from monitor.spapi.channels import WALMART_PULLED
 from tests.fakes import reply
-from tests.test_channels import ebay_profiles, insights
+from tests.test_channels import ebay_profiles, etsy_reviews, insights
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
 
@@ -32,6 +32,9 @@ class MarketplacesFake:
         self.calls: Counter[str] = Counter()
         self.headers: dict[str, dict[str, str]] = {}
         self.durations: dict[str, int] = {}
+        # 130 reviews of an Etsy shop: 120 of 5 stars, 10 of 2 (7.7 %); 4.77 stars
+        self.etsy = etsy_reviews([5] * 60 + [2] * 10 + [5] * 60)["results"]
+        self.etsy_queries: list[dict[str, str]] = []
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -81,6 +84,14 @@ class MarketplacesFake:
                         "cancellations": insights(1.2, "Good", 30),
                     }
                     return reply(self, 200, answers.get(metric, insights(0.5, "Good")))
+                if url.path == "/etsy/v3/application/shops/31415926/reviews":
+                    fake.calls["etsy reviews"] += 1
+                    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                    fake.etsy_queries.append(query)
+                    if self.headers.get("x-api-key") != "etsy-key":
+                        return reply(self, 403, {"error": "Invalid API key"})
+                    offset, limit = int(query["offset"]), int(query["limit"])
+                    return reply(self, 200, {"count": 130, "results": fake.etsy[offset : offset + limit]})
                 if url.path == "/ebay/sell/analytics/v1/seller_standards_profile":
                     fake.calls["ebay profile"] += 1
                     if self.headers.get("Authorization") != "Bearer eb-token":
@@ -168,3 +179,34 @@ def test_refused_credentials_are_one_line_and_stop_nothing_else(tmp_path, fake):
         c.startswith("walmart ") and c != "walmart token" for c in fake.calls
     )
     assert "default: 1 eBay seller standards profiles pulled" in synced.output
+
+
+def test_etsys_reviews_are_pulled_page_by_page(tmp_path, fake):
+    """Etsy's getReviewsByShop with the app's API key (no token): 130 reviews in pages of 100, from
+    the last 400 days only; a refused key is one line."""
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'monitor.db'}",
+        "INBOX_DIR": str(tmp_path / "inbox"),
+        "ETSY_API_KEY": "etsy-key",
+        "ETSY_SHOP_ID": "31415926",
+        "ETSY_ACCOUNT": "shop",
+        "ETSY_ENDPOINT": f"{fake.url}/etsy",
+    }
+    runner = CliRunner()
+    runner.invoke(cli, ["init"], env=env)
+    synced = runner.invoke(cli, ["sync"], env=env)
+    assert synced.exit_code == 0 and "shop: 130 Etsy reviews pulled" in synced.output, synced.output
+    assert [(q["offset"], q["limit"]) for q in fake.etsy_queries] == [("0", "100"), ("100", "100")]
+    since = datetime.fromtimestamp(int(fake.etsy_queries[0]["min_created"]), tz=UTC)
+    assert 399 <= (datetime.now(UTC) - since).days <= 400
+    out = runner.invoke(cli, ["metrics", "--account", "shop", "--as-of", NOW.isoformat(), "--format", "json"], env=env)
+    values = {v["metric"]: v for v in json.loads(out.output)}
+    low, rating = values["etsy_low_review_share"], values["etsy_average_rating"]
+    assert (low["numerator"], low["denominator"], low["status"]) == (10, 130, "warning")  # 7.7 %: 0.75 x 10 %
+    assert (rating["numerator"], rating["denominator"], rating["status"]) == (620, 650, "critical")  # 4.77 stars
+    again = runner.invoke(cli, ["sync"], env=env)  # the same reviews again: nothing new
+    assert "nothing changed" in again.output, again.output
+    env["ETSY_API_KEY"] = "wrong"
+    refused = runner.invoke(cli, ["sync"], env=env)
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert refused.output.count("getReviewsByShop: 403 : Invalid API key") == 1, refused.output

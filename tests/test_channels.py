@@ -570,3 +570,134 @@ def test_walmarts_own_figures_stand_beside_ours(tmp_path, reference, sqlite_sett
     with Monitor.open(sqlite_settings) as monitor:
         page = monitor.build_dashboards(None, NOW).pages[0].read_text(encoding="utf-8")
     assert "Walmart&#39;s own figure: 93.50 % (URGENT)" in page
+
+
+def etsy_reviews(ratings: list[int], days: float = 80, first_transaction: int = 4_000_000_000) -> dict:
+    """Etsy's Open API answer to getReviewsByShop: one TransactionReview per rating, spread over the
+    last `days` days (the newest first, as Etsy lists them), with its own fields and timestamps."""
+    results = []
+    for n, rating in enumerate(ratings):
+        created = NOW - timedelta(days=1 + n * days / max(len(ratings), 1))
+        results.append(
+            {
+                "shop_id": 31_415_926,
+                "listing_id": 1_234_567_000 + n % 7,
+                "transaction_id": first_transaction + n,
+                "buyer_user_id": 900_000 + n,
+                "rating": rating,
+                "review": "" if rating == 5 else f"arrived late and scratched ({rating} stars)",
+                "language": "en",
+                "image_url_fullxfull": None,
+                "create_timestamp": int(created.timestamp()),
+                "created_timestamp": int(created.timestamp()),
+                "update_timestamp": int(created.timestamp()),
+                "updated_timestamp": int(created.timestamp()),
+            }
+        )
+    return {"count": len(results), "results": results}
+
+
+def test_etsys_reviews_are_judged_by_its_review_standards(tmp_path, sqlite_settings):
+    """channels.md, Etsy's `low_review_share` ("<= 4 reviews under 40, else < 10 %") and
+    `average_rating` (>= 4.8), over 3 months, from its getReviewsByShop answer: 4 low reviews of
+    39 are allowed (10.3 %), 5 are not; from 40 reviews 4 low ones (10 %) miss; an average of
+    exactly 4.8 meets the target. A review older than the window, a revised one (the newest
+    rating counts) and a rating out of range (quarantined) come in the same files."""
+    shops = {
+        "small": [5] * 35 + [3] * 4,  # 39 reviews, 4 low: 10.3 %, within Etsy's minimum; 4.79 stars
+        "small-bad": [5] * 34 + [2] * 5,  # 39 reviews, 5 low
+        "edge": [5] * 36 + [3] * 4,  # 40 reviews, 4 low: 10 %, a miss; 192 of 200 stars: 4.80, met
+    }
+    env = env_of(sqlite_settings)
+    runner = CliRunner()
+    runner.invoke(cli, ["init"], env=env)
+    for shop, ratings in shops.items():
+        path = tmp_path / f"{shop}-reviews.json"
+        path.write_text(json.dumps(etsy_reviews(ratings)), encoding="utf-8")
+        imported = runner.invoke(cli, ["import", str(path), "--account", shop, "--new-account"], env=env)
+        assert imported.exit_code == 0 and "etsy-reviews" in imported.output, imported.output
+    # the edge shop: a 1-star review from 100 days ago (outside the window), a review revised from
+    # 1 to 5 stars (its newest rating counts), a rating of 7 (quarantined, the rest kept)
+    more = etsy_reviews([1], days=0, first_transaction=4_500_000_000)
+    more["results"][0]["create_timestamp"] = int((NOW - timedelta(days=100)).timestamp())
+    revised = etsy_reviews([1, 5], days=0, first_transaction=5_000_000_000)["results"]
+    revised[1]["transaction_id"] = revised[0]["transaction_id"]
+    revised[1]["update_timestamp"] = revised[0]["update_timestamp"] + 3600
+    wrong = dict(revised[0], transaction_id=6_000_000_000, rating=7)
+    extra = tmp_path / "edge-more.json"
+    extra.write_text(json.dumps([more, {"count": 3, "results": [*revised, wrong]}]), encoding="utf-8")
+    imported = runner.invoke(cli, ["import", str(extra), "--account", "edge"], env=env)
+    assert "1 quarantined" in imported.output and "Traceback" not in imported.output, imported.output
+    out = runner.invoke(cli, ["metrics", "--as-of", NOW.isoformat(), "--format", "json"], env=env)
+    values = {(v["account"], v["metric"]): v for v in json.loads(out.output) if v["marketplace"] == "etsy.com"}
+    low = {shop: values[(shop, "etsy_low_review_share")] for shop in shops}
+    assert {s: (v["numerator"], v["denominator"], v["status"]) for s, v in low.items()} == {
+        "small": (4, 39, "warning"),
+        "small-bad": (5, 39, "critical"),
+        "edge": (4, 41, "warning"),  # the revised review: 41 in the window, 4 low (9.8 %)
+    }
+    assert low["small"]["headroom"] == 0 and low["small"]["exactness"] == "exact"
+    rating = {shop: values[(shop, "etsy_average_rating")] for shop in shops}
+    assert {s: (v["numerator"], v["denominator"], v["status"], v["unit"]) for s, v in rating.items()} == {
+        "small": (187, 195, "critical", "stars"),  # 4.79 stars
+        "small-bad": (180, 195, "critical", "stars"),
+        "edge": (197, 205, "warning", "stars"),  # 4.80 stars with the revised 5: met
+    }
+    assert rating["edge"]["limit"] == 0.96  # a share of 5 stars
+    window = datetime.fromisoformat(low["edge"]["window_start"])
+    assert window.date() == date(2026, 8, 29)  # Etsy's 3 months (WINDOW_ETSY_DAYS)
+    with Monitor.open(sqlite_settings) as monitor:
+        pages = {p.stem: p.read_text(encoding="utf-8") for p in monitor.build_dashboards(None, NOW).pages}
+    page = next(text for name, text in pages.items() if "small-bad" in name)
+    assert "4.62 stars" in page and "target &gt;= 4.8 stars" in page
+    assert "2-star review: &#34;arrived late and scratched (2 stars)&#34;" in page
+
+
+def test_etsy_review_metrics_without_reviews_say_what_to_import(tmp_path, sqlite_settings):
+    env = env_of(sqlite_settings)
+    runner = CliRunner()
+    runner.invoke(cli, ["init"], env=env)
+    path = tmp_path / "etsy.csv"
+    path.write_text(
+        table(
+            ETSY_HEADER,
+            [{"Sale Date": f"{NOW - timedelta(days=4):%m/%d/%y}", "Order ID": "1", "Currency": "USD"}],
+        ),
+        encoding="utf-8",
+    )
+    assert runner.invoke(cli, ["import", str(path), "--account", "shop", "--new-account"], env=env).exit_code == 0
+    out = runner.invoke(cli, ["metrics", "--as-of", NOW.isoformat(), "--format", "json"], env=env)
+    values = {v["metric"]: v for v in json.loads(out.output)}
+    for metric in ("etsy_low_review_share", "etsy_average_rating"):
+        assert values[metric]["status"] == "no_data" and "getReviewsByShop" in values[metric]["no_data_reason"]
+
+
+def test_review_metrics_history_equals_evaluating_each_day():
+    """metrics.md's rule that a history is the day-by-day evaluation, for reviews too (Etsy's)."""
+    import numpy as np
+    import pandas as pd
+
+    from monitor import counting as cnt
+    from monitor import metrics as m
+
+    rng = np.random.default_rng(7)
+    received = np.sort(rng.integers(m.to_us(NOW - timedelta(days=200)), m.to_us(NOW), 300))
+    reviews = cnt.Reviews(
+        np.array([str(n) for n in range(300)], dtype=object),
+        received.astype(np.int64),
+        rng.choice([1, 2, 3, 4, 5, 5, 5, 5], 300).astype(np.int64),
+        np.array([None] * 300, dtype=object),
+    )
+    facts = m.AccountFacts({"etsy.com": m.MarketplaceFacts(reviews=reviews)}, defect_source=False)
+    metrics = [m.METRICS_BY_ID["etsy_low_review_share"], m.METRICS_BY_ID["etsy_average_rating"]]
+    empty = pd.DataFrame({"order_id": pd.Series(dtype=object), "purchase_date": pd.Series(dtype=object)})
+    midnight = NOW.replace(hour=0)
+    days = m.history(empty, None, midnight, 30, m.Targets(), "shop", metrics, facts)
+    for k in (0, 13, 29):
+        at = midnight - timedelta(days=29 - k)
+        one = m.evaluate(empty, None, at, m.Targets(), "shop", metrics, facts)
+        mine = [v for v in days if v.as_of == at]
+        assert [(v.metric, v.numerator, v.denominator, v.status) for v in mine] == [
+            (v.metric, v.numerator, v.denominator, v.status) for v in one
+        ]
+        assert all(v.denominator > 0 for v in one)

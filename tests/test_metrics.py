@@ -455,8 +455,9 @@ def test_json_fields_follow_the_cli_contract():
         "exactness",  # issue 18: exact, proxy or scorecard, and of what for a proxy
         "proxy_reason",
         "evaluation",  # issue 18: eBay's figure as of its last monthly evaluation (None for Amazon's)
+        "unit",  # issue 18: share, or stars (Etsy's average rating: rate and limit as shares of 5 stars)
     }
-    assert v["exactness"] == "exact" and v["proxy_reason"] is None
+    assert v["exactness"] == "exact" and v["proxy_reason"] is None and v["unit"] == "share"
     assert v["window_start"] == "2026-10-22T00:00:00+00:00" and v["window_end"] == "2026-11-01T00:00:00+00:00"
     # the sources it rests on, with their newest data time (none known to a frame without facts)
     assert v["sources"] == {"orders": None, "ship_by": None, "ship_confirmations": None}

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 from monitor.domain import Source
 from monitor.errors import FileRejected
 from monitor.ingest.formats import PERFORMANCE
+from monitor.ingest.reviews import ETSY_REVIEWS, etsy_reviews, import_etsy_reviews
 from monitor.marketplaces import normalize
 from monitor.models import PerformanceMetric, PerformanceReport
 from monitor.timeutil import parse_timestamp, to_utc, utcnow
@@ -71,13 +72,17 @@ def import_report(
         raise FileRejected(f"JSON nested deeper than {MAX_DEPTH} levels: not a performance report")
     if isinstance(document, dict) and ("standardsProfiles" in document or "standardsLevel" in document):
         return (*import_ebay_profiles(session, document, store), EBAY_STANDARDS)
+    reviews = etsy_reviews(document)
+    if reviews is not None:
+        return (*import_etsy_reviews(session, reviews, store), ETSY_REVIEWS)
     summaries = walmart_summaries(document, path.name)
     if summaries is not None:
         return (*import_walmart_summaries(session, summaries, store), WALMART_INSIGHTS)
     if not isinstance(document, dict) or not isinstance(document.get("performanceMetrics"), list):
         raise FileRejected(
-            "JSON without performanceMetrics or standardsProfiles: not Amazon's GET_V2_SELLER_PERFORMANCE_REPORT "
-            "or eBay's seller_standards_profile"
+            "JSON without performanceMetrics, standardsProfiles or reviews: not Amazon's "
+            "GET_V2_SELLER_PERFORMANCE_REPORT, eBay's seller_standards_profile, Walmart's Insights summaries or "
+            "Etsy's getReviewsByShop answer"
         )
     if len(document["performanceMetrics"]) > MAX_MARKETPLACES:
         raise FileRejected(

@@ -89,7 +89,8 @@ def inspect_file(path: Path) -> FileFacts:
     if encoding and not problem:
         with path.open("rb") as handle:
             first_text = handle.read(256).decode(encoding, errors="ignore")
-    looks_like_json = first_text.lstrip("\ufeff \t\r\n").startswith("{")
+    # an object, or a list of objects (Etsy's review pages saved together)
+    looks_like_json = re.match(r"\ufeff?\s*(\{|\[\s*\{)", first_text) is not None
     return FileFacts(digest.hexdigest(), encoding or "", size, looks_like_json, problem)
 
 

@@ -58,6 +58,14 @@ ACTIONS: dict[str, list[str]] = {
         "Upload the tracking number when you mark an order shipped, before its ship-by date.",
         "Use services whose tracking the marketplace accepts, and get the carrier's first scan the same day.",
     ],
+    Family.REVIEWS: [
+        "Answer each buyer of a review of 3 stars or less (listed with the reviews) and offer a fix or refund.",
+        "Check the listings those reviews are about for photos, sizes or descriptions that mislead.",
+    ],
+    Family.RATING: [
+        "Check the listings of the reviews below 5 stars (listed) for what buyers keep missing.",
+        "Ship on time and answer messages within a day: late parcels and silence cost stars.",
+    ],
     "amazon": [
         "Open Account Health in Seller Central and answer every issue it lists, oldest first.",
         "Keep the evidence of what was fixed: `account-health evidence add` and the case log.",
@@ -100,6 +108,8 @@ METRIC_NAMES = {
     Family.VTR: "the Valid Tracking Rate",
     Family.OTDR: "the On-Time Delivery Rate",
     Family.TRACKED: "the share of shipments with tracking uploaded on time",
+    Family.REVIEWS: "the share of reviews of 3 stars or less",
+    Family.RATING: "the average review rating",
 }
 KEY_LABELS = {
     "stale": "data freshness",
@@ -197,7 +207,8 @@ def _describe(item: Item, shown: set[str] | frozenset[str]) -> list[str]:
     v = item.value
     metric = v.definition
     lines = [
-        f"{fmt.percent(v.rate)} against a target of {fmt.target(v.limit, v.direction, words=True)}: "
+        f"{fmt.percent(v.rate, unit=metric.unit)} against a target of "
+        f"{fmt.target(v.limit, v.direction, words=True, unit=metric.unit)}: "
         f"{fmt.counts(v)}, window {fmt.window(v.window_start, v.window_end)}."
     ]
     if item.level == AlertLevel.CRITICAL:
@@ -245,7 +256,7 @@ def _resolution(item: Item) -> str:
         return item.signal.detail
     if item.value is None:
         return "fresh report data arrived"
-    return f"back within target ({fmt.percent(item.value.rate)})"
+    return f"back within target ({fmt.percent(item.value.rate, unit=item.value.definition.unit)})"
 
 
 def subject(message: Message) -> str:

@@ -40,9 +40,17 @@ LEVEL_LABELS = {
 }
 
 
-def percent(rate: float | None, none: str = NONE) -> str:
-    """A rate as a percentage with two decimals ("4.11 %"); `none` when there is none."""
-    return none if rate is None else f"{rate * 100:.2f} %"
+def full_scale(unit: str = "share") -> float:
+    """What a rate of 1 is shown as: 100 (%), or 5 (stars, for an average rating)."""
+    return 5 if unit == "stars" else 100
+
+
+def percent(rate: float | None, none: str = NONE, unit: str = "share") -> str:
+    """A rate as a percentage with two decimals ("4.11 %"), or an average rating in stars
+    ("4.85 stars"); `none` when there is none."""
+    if rate is None:
+        return none
+    return f"{rate * 5:.2f} stars" if unit == "stars" else f"{rate * 100:.2f} %"
 
 
 def status_label(status: str) -> str:
@@ -53,11 +61,12 @@ def level_label(level: str) -> str:
     return LEVEL_LABELS[str(level)]
 
 
-def target(limit: float, direction: Direction | str, words: bool = False) -> str:
-    """The target: "< 4 %" and ">= 95 %" (or "below 4 %", "at least 95 %" in words)."""
+def target(limit: float, direction: Direction | str, words: bool = False, unit: str = "share") -> str:
+    """The target: "< 4 %" and ">= 95 %" (or "below 4 %", "at least 95 %" in words; ">= 4.8 stars")."""
+    amount = f"{limit * 5:g} stars" if unit == "stars" else f"{limit * 100:g} %"
     if words:
-        return f"{'below' if direction == Direction.MAX else 'at least'} {limit * 100:g} %"
-    return f"{'<' if direction == Direction.MAX else '>='} {limit * 100:g} %"
+        return f"{'below' if direction == Direction.MAX else 'at least'} {amount}"
+    return f"{'<' if direction == Direction.MAX else '>='} {amount}"
 
 
 def day(moment: date | datetime | None) -> str:

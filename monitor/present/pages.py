@@ -200,13 +200,14 @@ def _checklist_rows(view: AccountView, items: Sequence[ChecklistItem]) -> list[t
 def metric_chart(v: MetricValue, series: list[tuple[str, float | None, str]], warn: float) -> dict[str, Any]:
     """A metric's daily values with its limit line, warning band and breach zone."""
     days = [d for d, _, _ in series]
-    values = [None if r is None else round(r * 100, 3) for _, r, _ in series]
+    full = fmt.full_scale(v.definition.unit)  # 100 %, or 5 stars
+    values = [None if r is None else round(r * full, 3) for _, r, _ in series]
     known = [x for x in values if x is not None]
-    limit = v.limit * 100
+    limit = v.limit * full
     if v.direction == "max":
         band, bad = (warn * limit, limit), (limit, max([limit * 1.5, *known]))
     else:
-        band, bad = (limit, 100 - warn * (100 - limit)), (min([limit - 5, *known]), limit)
+        band, bad = (limit, full - warn * (full - limit)), (min([limit - full / 20, *known]), limit)
     shapes = [
         {
             "type": "rect",
@@ -258,7 +259,10 @@ def metric_chart(v: MetricValue, series: list[tuple[str, float | None, str]], wa
             }
         ],
         "layout": {
-            "title": {"text": f"{v.definition.short_name()} · {v.channel.upper()} (%)", "font": {"size": 14}},
+            "title": {
+                "text": f"{v.definition.short_name()} · {v.channel.upper()} ({'stars' if full == 5 else '%'})",
+                "font": {"size": 14},
+            },
             "shapes": shapes,
             "annotations": empty,
             "xaxis": {"type": "date"},

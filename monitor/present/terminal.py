@@ -112,8 +112,8 @@ def metrics_table(values: Sequence[MetricValue], history: bool = False) -> Itera
             room = "" if v.headroom is None else fmt.more(v.headroom, v.definition.miss_label)
         forecast = f"  breach forecast {v.forecast_breach}" if v.forecast_breach else ""
         yield (
-            f"{label:<12} {fmt.clean(v.marketplace):<13} {name:<40} {_status(v.status)} {fmt.percent(v.rate, '   -  '):>8} "
-            f"{fmt.target(v.limit, v.direction):>7}  {counts:<42} {room}{forecast}"
+            f"{label:<12} {fmt.clean(v.marketplace):<13} {name:<40} {_status(v.status)} {fmt.percent(v.rate, '   -  ', v.definition.unit):>8} "
+            f"{fmt.target(v.limit, v.direction, unit=v.definition.unit):>7}  {counts:<42} {room}{forecast}"
         )
 
 
@@ -296,7 +296,11 @@ def sync_lines(run: SyncRun) -> Iterator[tuple[str, bool]]:
         for error in result.errors:
             yield click.style(f"  {fmt.clean(error)}", fg="red"), True
     for pull in run.scorecards:
-        what = {"walmart": "Walmart Insights summaries", "ebay": "eBay seller standards profiles"}[pull.channel]
+        what = {
+            "walmart": "Walmart Insights summaries",
+            "ebay": "eBay seller standards profiles",
+            "etsy": "Etsy reviews",
+        }[pull.channel]
         yield f"{fmt.clean(pull.account)}: {pull.pulled} {what} pulled", False
         for imported in pull.imports:
             yield f"  {import_line(imported)}", imported.failed

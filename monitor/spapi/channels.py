@@ -1,5 +1,5 @@
 """The other marketplaces' own scorecards, pulled through their APIs when credentials are set:
-Walmart's Insights performance summaries and eBay's seller standards profiles.
+Walmart's Insights performance summaries, eBay's seller standards profiles and Etsy's reviews.
 
 Each client is the Selling Partner client with the marketplace's own way of asking for and
 sending tokens, and its own rate limits (retries, Retry-After, one token refresh and token buckets
@@ -33,6 +33,9 @@ WALMART_ENDPOINT = "https://marketplace.walmartapis.com"
 EBAY_ENDPOINT = "https://api.ebay.com"
 EBAY_TOKEN_URL = "https://api.ebay.com/identity/v1/oauth2/token"
 EBAY_SCOPE = "https://api.ebay.com/oauth/api_scope/sell.analytics.readonly"
+ETSY_ENDPOINT = "https://openapi.etsy.com"
+ETSY_PAGE = 100  # getReviewsByShop's largest `limit`
+ETSY_LOOKBACK_DAYS = 400  # a review older than the longest window (a year) never counts
 # the summaries pulled, with the duration each standard is judged over (lateShipment has no standard yet)
 WALMART_PULLED = {name: days for name, days in WALMART_SUMMARIES.items() if name != "lateShipment"}
 
@@ -88,15 +91,29 @@ class EbayClient(SpApiClient):
         }
 
 
+class EtsyClient(SpApiClient):
+    """Etsy's Open API v3: the app's API key in `x-api-key`; a shop's reviews need no OAuth token.
+    Etsy allows an app 10 calls a second and 10,000 a day: a bucket of 5 a second is well inside."""
+
+    service = "Etsy's Open API"
+    rate_limits = {"getReviewsByShop": (5.0, 5)}
+
+    def access_token(self, force: bool = False) -> str:
+        return ""  # an API key, not a token: nothing to fetch or refresh
+
+    def _headers(self) -> dict[str, str]:
+        return {"x-api-key": self.credentials.client_id, "Accept": "application/json", "user-agent": USER_AGENT}
+
+
 @dataclass
 class ScorecardPull:
     """What one pull of a marketplace's own scorecard did."""
 
     account: str
-    channel: str  # walmart or ebay
+    channel: str  # walmart, ebay or etsy
     imports: list[ImportResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    pulled: int = 0  # summaries or profiles the marketplace answered with
+    pulled: int = 0  # summaries, profiles or reviews the marketplace answered with
 
 
 def configured(settings: Settings) -> list[str]:
@@ -106,6 +123,8 @@ def configured(settings: Settings) -> list[str]:
         channels.append("walmart")
     if settings.ebay_client_id and settings.ebay_client_secret and settings.ebay_refresh_token:
         channels.append("ebay")
+    if settings.etsy_api_key and settings.etsy_shop_id:
+        channels.append("etsy")
     return channels
 
 
@@ -126,11 +145,7 @@ def pull_scorecards(
             continue
         pull = ScorecardPull(account, channel)
         try:
-            document = (
-                _walmart(settings, http, sleep, clock, pull)
-                if channel == "walmart"
-                else _ebay(settings, http, sleep, clock, pull)
-            )
+            document = PULLS[channel](settings, http, sleep, clock, pull)
         except SpApiError as exc:
             pull.errors.append(f"{channel}: {exc}")
             pulls.append(pull)
@@ -182,8 +197,43 @@ def _ebay(settings, http, sleep, clock, pull: ScorecardPull) -> dict[str, Any] |
     return answer if pull.pulled else None
 
 
+def _etsy(settings, http, sleep, clock, pull: ScorecardPull) -> list[dict[str, Any]] | None:
+    """Every review of the shop from the last ETSY_LOOKBACK_DAYS, a page of 100 at a time."""
+    client = EtsyClient(
+        http, Credentials("", settings.etsy_api_key, ""), settings.etsy_endpoint or ETSY_ENDPOINT, "", sleep, clock
+    )
+    since = int(utcnow().timestamp()) - ETSY_LOOKBACK_DAYS * 86_400
+    pages: list[dict[str, Any]] = []
+    offset = 0
+    while True:
+        answer = client.call(
+            "getReviewsByShop",
+            "GET",
+            f"/v3/application/shops/{settings.etsy_shop_id}/reviews",
+            params={"limit": ETSY_PAGE, "offset": offset, "min_created": since},
+        )
+        results = answer.get("results")
+        if not isinstance(results, list) or not results:
+            break
+        pages.append(answer)
+        offset += len(results)
+        count = answer.get("count")
+        if len(results) < ETSY_PAGE or (isinstance(count, int) and offset >= count):
+            break
+    pull.pulled = sum(len(p["results"]) for p in pages)
+    return pages or None
+
+
+PULLS = {"walmart": _walmart, "ebay": _ebay, "etsy": _etsy}
+
+
 def _import(
-    sessions: sessionmaker[Session], settings: Settings, folder: Path, account: str, channel: str, document: dict
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    folder: Path,
+    account: str,
+    channel: str,
+    document: dict[str, Any] | list[dict[str, Any]],
 ) -> ImportResult:
     folder.mkdir(parents=True, exist_ok=True)
     stamp: datetime = utcnow()

@@ -221,7 +221,8 @@ class SpApiClient:
 
 def _error_text(response: httpx.Response) -> str:
     try:
-        errors = response.json().get("errors") or []
+        body = response.json()
+        errors = body.get("errors") or ([{"message": body["error"]}] if body.get("error") else [])  # Etsy: "error"
         return "; ".join(f"{e.get('code', '')}: {e.get('message', '')}" for e in errors)[:300]
     except ValueError:
         return response.text[:200]
