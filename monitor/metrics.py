@@ -891,11 +891,12 @@ def judge(
     }
     figure = group.facts.amazon.get((metric.id, group.channel))
     amazon_missed = False
-    if (
+    fresh = (
         figure is not None
         and figure.known_at <= as_of
         and figure.report_day >= as_of.date() - timedelta(days=AMAZON_FRESH_DAYS)
-    ):
+    )
+    if figure is not None and fresh:
         value.amazon_rate, value.amazon_status = figure.rate, figure.status
         amazon_missed = figure.misses(metric, targets)
     if metric.coverage and eligible:
@@ -904,6 +905,9 @@ def judge(
     if no_data:
         value.no_data_reason = no_data
         value.status = Status.CRITICAL if amazon_missed else Status.NO_DATA
+        if figure is not None and fresh and metric.market != "amazon":  # the other marketplace's own word
+            value.no_data_reason = None
+            value.status = Status.CRITICAL if amazon_missed else figure_status(figure, metric, targets)
         return value
     value.numerator = bad if metric.direction is Direction.MAX else judged - bad
     value.denominator = judged
@@ -934,6 +938,22 @@ def judge(
         value.status = Status.GOOD
         value.forecast_breach = breach.isoformat() if breach else None
     return value
+
+
+WARNED_STATUSES = frozenset({"MONITOR"})  # Walmart's risk level between Good and Urgent
+
+
+def figure_status(figure: AmazonFigure, metric: MetricDef, targets: Targets) -> Status:
+    """A marketplace's own figure that meets its target, where we have none of ours: a warning when
+    the marketplace warns, or when its rate has used WARN_RATIO of what the target allows."""
+    if (figure.status or "").upper() in WARNED_STATUSES:
+        return Status.WARNING
+    if figure.rate is not None:
+        limit = targets.limit(metric)
+        bad = figure.rate if metric.direction is Direction.MAX else 1 - figure.rate
+        if Fraction(str(round(bad, 12))) >= _warn_share(targets.warn_ratio, metric.direction, limit):
+            return Status.WARNING
+    return Status.GOOD
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -206,10 +206,10 @@ def _describe(item: Item, shown: set[str] | frozenset[str]) -> list[str]:
         ]
     v = item.value
     metric = v.definition
+    counted = f"{fmt.counts(v)}, " if v.denominator else ""  # none where only the marketplace measures it
     lines = [
-        f"{fmt.percent(v.rate, unit=metric.unit)} against a target of "
-        f"{fmt.target(v.limit, v.direction, words=True, unit=metric.unit)}: "
-        f"{fmt.counts(v)}, window {fmt.window(v.window_start, v.window_end)}."
+        f"{fmt.figure(v)} against a target of {fmt.target(v.limit, v.direction, True, metric.unit, metric.at_limit_ok)}: "
+        f"{counted}window {fmt.window(v.window_start, v.window_end)}."
     ]
     if item.level == AlertLevel.CRITICAL:
         lines.append("The target is missed now.")
@@ -256,7 +256,7 @@ def _resolution(item: Item) -> str:
         return item.signal.detail
     if item.value is None:
         return "fresh report data arrived"
-    return f"back within target ({fmt.percent(item.value.rate, unit=item.value.definition.unit)})"
+    return f"back within target ({fmt.figure(item.value)})"
 
 
 def subject(message: Message) -> str:

@@ -53,6 +53,16 @@ def percent(rate: float | None, none: str = NONE, unit: str = "share") -> str:
     return f"{rate * 5:.2f} stars" if unit == "stars" else f"{rate * 100:.2f} %"
 
 
+def figure(v: Any) -> str:
+    """A value's figure: ours, else the marketplace's own ("93.50 % (Walmart's)"), else "no data"."""
+    unit = v.definition.unit
+    if v.rate is not None:
+        return percent(v.rate, unit=unit)
+    if v.amazon_rate is not None:
+        return f"{percent(v.amazon_rate, unit=unit)} ({whose(v.marketplace)})"
+    return "no data"
+
+
 def status_label(status: str) -> str:
     return STATUS_LABELS[Status(status)]
 
@@ -61,12 +71,17 @@ def level_label(level: str) -> str:
     return LEVEL_LABELS[str(level)]
 
 
-def target(limit: float, direction: Direction | str, words: bool = False, unit: str = "share") -> str:
-    """The target: "< 4 %" and ">= 95 %" (or "below 4 %", "at least 95 %" in words; ">= 4.8 stars")."""
+def target(
+    limit: float, direction: Direction | str, words: bool = False, unit: str = "share", at_limit_ok: bool = False
+) -> str:
+    """The target: "< 4 %" and ">= 95 %" (or "below 4 %", "at least 95 %" in words; ">= 4.8 stars");
+    "<= 2 %" ("at most 2 %") where the limit itself is allowed (Walmart's, eBay's)."""
     amount = f"{limit * 5:g} stars" if unit == "stars" else f"{limit * 100:g} %"
-    if words:
-        return f"{'below' if direction == Direction.MAX else 'at least'} {amount}"
-    return f"{'<' if direction == Direction.MAX else '>='} {amount}"
+    if direction != Direction.MAX:
+        return f"{'at least' if words else '>='} {amount}"
+    if at_limit_ok:
+        return f"{'at most' if words else '<='} {amount}"
+    return f"{'below' if words else '<'} {amount}"
 
 
 def day(moment: date | datetime | None) -> str:

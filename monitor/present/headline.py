@@ -40,12 +40,11 @@ def sentence(h: Headline) -> str:
         return fmt.clean(prefix + "no orders imported yet")
     where = f" on {marketplace_name(v.marketplace)}" if v.marketplace != UNKNOWN else ""
     name = f"{v.definition.short_name()}{'' if v.channel == 'mfn' or v.definition.family is not Family.ODR else ' ' + v.channel.upper()}"
-    unit = v.definition.unit
-    amount = fmt.target(v.limit, v.direction, unit=unit)[2:].strip()  # "4 %", "4.8 stars"
+    amount = fmt.target(v.limit, v.direction, unit=v.definition.unit).split(" ", 1)[1]  # "4 %", "4.8 stars"
     limit = f"limit {amount}" if v.direction == Direction.MAX else f"target {amount} or more"
     if h.status == Status.NO_DATA:
         return fmt.clean(f"{prefix}{name}{where}: no data ({v.no_data_reason or 'nothing to judge'})")
-    head = f"{prefix}{name}{where} {fmt.percent(v.rate, unit=unit)} ({limit})"
+    head = f"{prefix}{name}{where} {fmt.figure(v)} ({limit})"
     if h.status == Status.GOOD:
         room = f", room for {fmt.more(v.headroom, v.definition.miss_label)}" if v.headroom is not None else ""
         return fmt.clean(f"{head}, within target{room}")

@@ -31,6 +31,7 @@ def environment() -> Environment:
     )
     env.filters.update(
         percent=fmt.percent,
+        figure=fmt.figure,
         day=fmt.day,
         minute=fmt.minute,
         status_label=fmt.status_label,

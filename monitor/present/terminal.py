@@ -107,13 +107,16 @@ def metrics_table(values: Sequence[MetricValue], history: bool = False) -> Itera
         name = f"{v.definition.name}, {v.channel.upper()}"
         if v.status == "no_data":
             counts, room = v.no_data_reason or "", ""
+        elif v.rate is None:  # only the marketplace's own figure
+            own = fmt.percent(v.amazon_rate, unit=v.definition.unit)
+            counts, room = f"{fmt.whose(v.marketplace)} own figure {own} ({v.amazon_status})", ""
         else:
             counts = fmt.counts(v)
             room = "" if v.headroom is None else fmt.more(v.headroom, v.definition.miss_label)
         forecast = f"  breach forecast {v.forecast_breach}" if v.forecast_breach else ""
         yield (
             f"{label:<12} {fmt.clean(v.marketplace):<13} {name:<40} {_status(v.status)} {fmt.percent(v.rate, '   -  ', v.definition.unit):>8} "
-            f"{fmt.target(v.limit, v.direction, unit=v.definition.unit):>7}  {counts:<42} {room}{forecast}"
+            f"{fmt.target(v.limit, v.direction, False, v.definition.unit, v.definition.at_limit_ok):>7}  {counts:<42} {room}{forecast}"
         )
 
 
