@@ -10,6 +10,7 @@ The data is random but seeded, so every run tells the same story.
 from __future__ import annotations
 
 import csv
+import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -138,7 +139,44 @@ def write_sample_reports(directory: Path, now: datetime | None = None, seed: int
     path = directory / "acme-us_walmart_po.csv"  # acme-us also sells on Walmart: Seller Center's PO export
     _write(path, WALMART_PO_COLUMNS, list(_walmart_orders(now, seed)), ",", "utf-8")
     files.append((path, ACME.account))
+    path = directory / "acme-us_walmart_insights.json"  # and Walmart's own figures (its Insights API)
+    path.write_text(json.dumps(_walmart_insights(now)), encoding="utf-8")
+    files.append((path, ACME.account))
     return files
+
+
+# Walmart's own figures for the demo's Walmart shop (in percent, as its Insights API gives them):
+# all within Walmart's standards, the response rate nearest its 95 %
+WALMART_FIGURES = {
+    "otd": (96.4, 30),
+    "vtr": (99.8, 30),
+    "cancellations": (0.3, 30),
+    "srr": (97.5, 30),
+    "refunds": (1.1, 30),
+    "negativeFeedback": (0.6, 60),
+    "returns": (2.4, 60),
+    "itemNotReceived": (0.2, 60),
+}
+
+
+def _walmart_insights(now: datetime) -> dict[str, dict[str, dict[str, dict[str, object]]]]:
+    """Walmart's Insights summaries as saved together (`{"walmartInsights": {metric: answer}}`),
+    refreshed three hours before `now`."""
+    updated = f"{now - timedelta(hours=3):%Y-%m-%dT%H:%M:%S}Z"
+    return {
+        "walmartInsights": {
+            name: {
+                "payload": {
+                    "sellerAccountableRate": rate,
+                    "overallRate": rate,
+                    "performanceRiskLevel": "Good",
+                    "reportDuration": days,
+                    "updatedTimestamp": updated,
+                }
+            }
+            for name, (rate, days) in WALMART_FIGURES.items()
+        }
+    }
 
 
 # Walmart Seller Center's PO export, as Walmart writes it (one row per order line)

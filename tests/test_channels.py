@@ -250,6 +250,7 @@ def test_each_channel_judged_by_its_own_standards_with_its_exactness(tmp_path, r
 
     text = words.text(message)
     assert "Walmart Cancellation Rate, MFN on Walmart" in text and "eBay Late Shipment Rate, MFN on eBay" in text
+    assert "Only Walmart measures it" in text and "Walmart judges it, the monitor cannot" in text  # told once
     subject = words.subject(message)
     assert subject.startswith("[account-health] shop: CRITICAL (+")
     assert "Walmart cancellations on Walmart 5.00 % (limit 2 %), critical since" in subject

@@ -42,6 +42,12 @@ def test_demo_command_imports_two_accounts_into_a_fresh_database(tmp_path):
     assert "CRITICAL Valid Tracking Rate, MFN on Amazon.com (US)" in result.output
     assert "Account health of acme-us (amazon.ca, amazon.com, walmart.com)" in result.output
     assert re.search(r"^acme-us +walmart.com +Walmart Cancellation Rate, MFN +good", result.output, re.M)
+    # and Walmart's own figures (its Insights summaries) where only Walmart can measure: good, no notice
+    assert "acme-us_walmart_insights.json: ok" in result.output
+    assert re.search(
+        r"^acme-us +walmart.com +Walmart Response Rate, MFN +good .* Walmart's own figure 97.50 %", result.output, re.M
+    )
+    assert "NOTICE Walmart Response Rate" not in result.output and "Amazon judges it" not in result.output
     assert "Account health of bolt-de" not in result.output
     # the story in one line per account, the most urgent first: critical, and warned days before
     story = re.search(

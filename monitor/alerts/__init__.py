@@ -342,13 +342,16 @@ def _notices(
     rows: dict[AlertKey, AlertState],
     now: datetime,
 ) -> list[Item]:
-    """Once per (marketplace, metric) Amazon enforces but this account cannot compute (data it needs
-    was never imported): which report or export would supply it. Never repeated."""
+    """Once per (marketplace, metric) the marketplace enforces but this account cannot compute (data it
+    needs was never imported, and the marketplace's own figure neither): which report or export would
+    supply it. Never repeated."""
     items = []
     for group in groups:
         key = (group.marketplace, NOTICE, group.metric.id)
         if group.blocked is None or group.marketplace == UNKNOWN or key in rows:
             continue
+        if group.metric.market != "amazon" and (group.metric.id, group.channel) in group.facts.amazon:
+            continue  # the marketplace's own figure stands in for ours (metrics.judge)
         seen = covered.get(group.marketplace)
         missing = [s for s in coverage.RESTS_ON[group.metric.family] if seen is None or seen.sources.get(s) is None]
         if group.metric.family is Family.ODR:  # any one defect source will do

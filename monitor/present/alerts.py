@@ -178,7 +178,8 @@ def describe(item: Item, shown: set[str] | frozenset[str] = frozenset()) -> list
 def _describe(item: Item, shown: set[str] | frozenset[str]) -> list[str]:
     if item.notice is not None:
         return [
-            f"{item.notice.reason[:1].upper()}{item.notice.reason[1:]}: Amazon judges it, the monitor cannot. "
+            f"{item.notice.reason[:1].upper()}{item.notice.reason[1:]}: {fmt.who(item.notice.marketplace)} judges "
+            "it, the monitor cannot. "
             "This is said once."
         ]
     if isinstance(item.gap, coverage.Gap):

@@ -151,8 +151,13 @@ def headroom(v: Any) -> str:
     return "" if v.headroom is None else f"headroom: {more(v.headroom, v.definition.miss_label)}"
 
 
-def whose(marketplace: str) -> str:
-    """Whose window and figures: "Amazon's", "Walmart's", "eBay's", "Etsy's"."""
+def who(marketplace: str) -> str:
+    """Whose standards judge a marketplace: "Amazon", "Walmart", "eBay", "Etsy"."""
     from monitor.marketplaces import channel_of
 
-    return {"amazon": "Amazon's", "walmart": "Walmart's", "ebay": "eBay's", "etsy": "Etsy's"}[channel_of(marketplace)]
+    return {"amazon": "Amazon", "walmart": "Walmart", "ebay": "eBay", "etsy": "Etsy"}[channel_of(marketplace)]
+
+
+def whose(marketplace: str) -> str:
+    """Whose window and figures: "Amazon's", "Walmart's", "eBay's", "Etsy's"."""
+    return f"{who(marketplace)}'s"
