@@ -255,6 +255,7 @@ def test_each_channel_judged_by_its_own_standards_with_its_exactness(tmp_path, r
     assert subject.startswith("[account-health] shop: CRITICAL (+")
     assert "Walmart cancellations on Walmart 5.00 % (limit 2 %), critical since" in subject
     page = pages.pages[0].read_text(encoding="utf-8")
+    assert "shops: eBay · Etsy · Walmart" in pages.index.read_text(encoding="utf-8")  # the account on every channel
     for heading in ("<h2>Walmart</h2>", "<h2>eBay</h2>", "<h2>Etsy</h2>"):
         assert heading in page
     assert "proxy: shipped after the ship-by date" in page and "only Walmart measures it" in page
