@@ -98,10 +98,16 @@ def report_figures(session: Session, report: PerformanceReport) -> list[ReportFi
     return list(found.values())
 
 
-def newest_reports(session: Session, account_id: int) -> list[PerformanceReport]:
+def newest_reports(session: Session, account_id: int, cycle: str | None = None) -> list[PerformanceReport]:
     """The newest performance report of each marketplace of an account, by its day (not by
-    when it was imported)."""
-    reports = session.scalars(select(PerformanceReport).where(PerformanceReport.account_id == account_id))
+    when it was imported); their documents unread. eBay's profiles of its last evaluation
+    (cycle CURRENT) only when `cycle` asks for them, and then only those."""
+    query = select(PerformanceReport).where(PerformanceReport.account_id == account_id)
+    if cycle is None:
+        query = query.where(PerformanceReport.cycle.is_(None) | (PerformanceReport.cycle != EVALUATED))
+    else:
+        query = query.where(PerformanceReport.cycle == cycle)
+    reports = session.scalars(query.options(defer(PerformanceReport.document)))
     newest: dict[str | None, PerformanceReport] = {}
     for report in reports:
         key = normalize(report.marketplace_id)
@@ -109,6 +115,9 @@ def newest_reports(session: Session, account_id: int) -> list[PerformanceReport]
         if held is None or _order(report) > _order(held):
             newest[key] = report
     return sorted(newest.values(), key=lambda r: normalize(r.marketplace_id) or "")
+
+
+EVALUATED = "CURRENT"  # eBay's cycle of its last monthly evaluation
 
 
 def recent_reports(session: Session, newest: PerformanceReport) -> list[PerformanceReport]:
@@ -230,6 +239,10 @@ def account_facts(
             {str(s): seen.newest(s) for s in seen.sources} if seen else {},
             {str(g.source): g.since for g in seen.gaps} if seen else {},
         )
+    for report in newest_reports(session, account_id, EVALUATED):  # eBay's figures of its last evaluation
+        domain = normalize(report.marketplace_id) or default_marketplace or UNKNOWN
+        base = per_marketplace.get(domain) or m.MarketplaceFacts()
+        per_marketplace[domain] = replace(base, evaluated=_from_report(session, report).amazon)
     for domain, reviews in account_reviews(session, account_id).items():
         per_marketplace[domain] = replace(per_marketplace.get(domain) or m.MarketplaceFacts(), reviews=reviews)
     defect_source = any(row.source in DEFECT_SOURCES for row in rows)

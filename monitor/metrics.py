@@ -342,6 +342,7 @@ CHANNEL_METRICS: tuple[MetricDef, ...] = (
         short="eBay defects",
         at_limit_ok=True,
         min_bad_setting="min_ebay_defects",
+        evaluated_on_day=20,
         exactness="scorecard",
         proxy_reason="eBay counts the cancellations it attributes to you and the cases closed without your "
         "resolution, which no export carries: see Seller Hub's Performance > Service metrics (or its Analytics API)",
@@ -365,6 +366,7 @@ CHANNEL_METRICS: tuple[MetricDef, ...] = (
         short="eBay cases closed",
         at_limit_ok=True,
         min_bad_setting="min_ebay_cases",
+        evaluated_on_day=20,
         exactness="scorecard",
         proxy_reason="eBay closes the cases a buyer escalates, and says which went against you only in its "
         "own figures: see Seller Hub's Performance > Service metrics (or its Analytics API)",
@@ -645,6 +647,8 @@ class MarketplaceFacts:
     newest: Mapping[str, datetime | None] = field(default_factory=dict)  # source -> its newest data time
     gaps: Mapping[str, datetime] = field(default_factory=dict)  # source that stopped -> its newest data
     reviews: cnt.Reviews | None = None  # buyers' reviews (Etsy's), when any were imported
+    # eBay's own figures as of its last monthly evaluation (its CURRENT cycle), beside ours then
+    evaluated: Mapping[tuple[str, Channel], AmazonFigure] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -1104,7 +1108,9 @@ def evaluate(
     for group in prepared.groups:
         cohorts = cnt.cohorts_at(group.counting, known_at, day0, span_of(group.window))
         value = judge(group, cohorts, known_at, targets, curves.get(group.metric.family))
-        if group.metric.evaluated_on_day and value.status != Status.NO_DATA:
+        if group.metric.evaluated_on_day and (
+            value.status != Status.NO_DATA or (group.metric.id, group.channel) in group.facts.evaluated
+        ):
             value.evaluation = _evaluated(group, as_of, targets, curves.get(group.metric.family))
         values.append(value)
     return values
@@ -1126,12 +1132,21 @@ def _evaluated(group: Group, as_of: datetime, targets: Targets, curve: forecast.
     then = judge(
         group, cnt.cohorts_at(group.counting, known, day_start(known), span_of(group.window)), known, targets, curve
     )
+    own = group.facts.evaluated.get((group.metric.id, group.channel))
+    if own is not None and not (moment <= own.known_at <= as_of):
+        own = None  # an older evaluation's figure, or one not known yet
+    if own is not None and then.rate is None:  # only eBay's own figure judged it then
+        then.status = (
+            Status.CRITICAL if own.misses(group.metric, targets) else figure_status(own, group.metric, targets)
+        )
     return {
         "on": moment.date().isoformat(),
         "numerator": then.numerator,
         "denominator": then.denominator,
         "rate": then.rate,
         "status": str(then.status),
+        "marketplace_rate": own.rate if own else None,
+        "marketplace_status": own.status if own else None,
     }
 
 

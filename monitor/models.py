@@ -235,6 +235,7 @@ class PerformanceReport(Base):
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when Amazon made it, when known
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
     document: Mapped[str] = mapped_column(Text)  # the marketplace's JSON, unknown fields kept
+    cycle: Mapped[str | None] = mapped_column(String(20))  # eBay's: CURRENT (its last evaluation) or PROJECTED
 
 
 class PerformanceMetric(Base):

@@ -261,11 +261,22 @@ def test_each_channel_judged_by_its_own_standards_with_its_exactness(tmp_path, r
     assert "proxy: shipped after the ship-by date" in page and "only Walmart measures it" in page
 
 
-def ebay_profiles(metrics: list[tuple[str, int, int, str | None]] | None = None) -> str:
+def ebay_profiles(metrics: list[tuple[str, int, int, str | None]] | None = None, current: list | None = None) -> str:
     """eBay's seller_standards_profile (Sell Analytics API, findSellerStandardsProfiles): the
     projected cycle says late shipments are fine (3 of 100) and the defect rate below standard.
-    `metrics`: (key, numerator, denominator, level or None) instead."""
-    start, end = NOW - timedelta(days=90), NOW - timedelta(days=1)
+    `metrics`: (key, numerator, denominator, level or None) instead; `current`: the metrics of a
+    CURRENT cycle too (eBay's evaluation of the 20th, over the three months to October's end)."""
+    profiles = [ebay_profile(metrics, "PROJECTED")]
+    if current is not None:
+        profiles.append(ebay_profile(current, "CURRENT"))
+    return json.dumps({"standardsProfiles": profiles})
+
+
+def ebay_profile(metrics: list[tuple[str, int, int, str | None]] | None, cycle: str) -> dict:
+    if cycle == "CURRENT":
+        start, end, evaluated = datetime(2026, 8, 1), datetime(2026, 10, 31), datetime(2026, 11, 20, 6)
+    else:
+        start, end, evaluated = NOW - timedelta(days=90), NOW - timedelta(days=1), NOW - timedelta(hours=1)
 
     def metric(key: str, numerator: int, denominator: int, level: str | None) -> dict:
         return {
@@ -287,9 +298,9 @@ def ebay_profiles(metrics: list[tuple[str, int, int, str | None]] | None = None)
         "program": "PROGRAM_US",
         "defaultProgram": True,
         "cycle": {
-            "cycleType": "PROJECTED",
-            "evaluationDate": f"{NOW - timedelta(hours=1):%Y-%m-%dT%H:%M:%S.000Z}",
-            "evaluationMonth": "2026-12",
+            "cycleType": cycle,
+            "evaluationDate": f"{evaluated:%Y-%m-%dT%H:%M:%S.000Z}",
+            "evaluationMonth": "2026-12" if cycle == "PROJECTED" else "2026-11",
         },
         "metrics": [
             metric(*row)
@@ -304,7 +315,7 @@ def ebay_profiles(metrics: list[tuple[str, int, int, str | None]] | None = None)
     for entry in profile["metrics"]:
         if entry["level"] is None:  # eBay gave the account's level only
             del entry["level"]
-    return json.dumps({"standardsProfiles": [profile]})
+    return profile
 
 
 def test_ebays_figures_without_a_level_are_judged_by_its_minimum_counts(tmp_path, sqlite_settings):
@@ -382,6 +393,51 @@ def test_ebays_own_profile_stands_beside_ours_and_overrules_a_proxy(tmp_path, sq
     with Monitor.open(sqlite_settings) as monitor:
         page = monitor.build_dashboards(None, NOW).pages[0].read_text(encoding="utf-8")
     assert "eBay&#39;s own figure: 3.00 % (ABOVE_STANDARD)" in page
+
+
+def test_ebays_current_cycle_stands_beside_our_figure_of_its_evaluation(tmp_path, sqlite_settings):
+    """channels.md: eBay's figure "as of the last 20th and as of today" (CURRENT and PROJECTED).
+    Each of eBay's cycles stands beside our figure of the same moment: the PROJECTED beside
+    today's, the CURRENT (its evaluation of the 20th) beside ours as of the 20th."""
+    (tmp_path / "orders.csv").write_text(ebay_report(), encoding="utf-8")
+    current = [
+        ("SHIPPING_MISS_RATE", 8, 100, "BELOW_STANDARD"),
+        ("DEFECTIVE_TRANSACTION_RATE", 1, 100, "ABOVE_STANDARD"),
+    ]
+    (tmp_path / "profiles.json").write_text(ebay_profiles(current=current), encoding="utf-8")
+    env = env_of(sqlite_settings)
+    runner = CliRunner()
+    runner.invoke(cli, ["init"], env=env)
+    paths = [str(tmp_path / "orders.csv"), str(tmp_path / "profiles.json")]
+    imported = runner.invoke(cli, ["import", *paths, "--account", "shop", "--new-account"], env=env)
+    assert imported.exit_code == 0, imported.output
+    out = runner.invoke(cli, ["metrics", "--account", "shop", "--as-of", NOW.isoformat(), "--format", "json"], env=env)
+    values = {v["metric"]: v for v in json.loads(out.output)}
+    late, defects = values["ebay_late_shipment_rate"], values["ebay_defect_rate"]
+    assert (late["amazon_rate"], late["amazon_status"]) == (0.03, "ABOVE_STANDARD")  # PROJECTED: today
+    then = late["evaluation"]
+    assert (then["on"], then["numerator"], then["marketplace_rate"], then["marketplace_status"]) == (
+        "2026-11-20",
+        9,
+        0.08,
+        "BELOW_STANDARD",
+    )
+    assert (defects["status"], defects["amazon_status"]) == ("critical", "BELOW_STANDARD")  # PROJECTED
+    assert (defects["evaluation"]["status"], defects["evaluation"]["marketplace_status"]) == ("good", "ABOVE_STANDARD")
+    with Monitor.open(sqlite_settings) as monitor:
+        page = monitor.build_dashboards(None, NOW).pages[0].read_text(encoding="utf-8")
+    assert "eBay&#39;s own figure then: 8.00 % (BELOW_STANDARD)" in page
+    # before eBay's evaluation was known (the 19th), no figure of it stands beside ours
+    early = runner.invoke(
+        cli, ["metrics", "--account", "shop", "--as-of", "2026-11-21T01:00:00+00:00", "--format", "json"], env=env
+    )
+    late = next(v for v in json.loads(early.output) if v["metric"] == "ebay_late_shipment_rate")
+    assert late["evaluation"]["marketplace_status"] == "BELOW_STANDARD"  # known from the 20th, 06:00
+    before = runner.invoke(
+        cli, ["metrics", "--account", "shop", "--as-of", "2026-11-20T05:00:00+00:00", "--format", "json"], env=env
+    )
+    late = next(v for v in json.loads(before.output) if v["metric"] == "ebay_late_shipment_rate")
+    assert late["evaluation"]["marketplace_status"] is None
 
 
 def test_ebays_tracking_on_time_counts_shipments_confirmed_on_time_with_a_tracking_number(tmp_path, sqlite_settings):

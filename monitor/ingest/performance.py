@@ -150,6 +150,7 @@ def import_ebay_profiles(
                 created_at=evaluated,
                 imported_at=utcnow(),
                 document=json.dumps(profile)[:1_000_000],
+                cycle=str(cycle.get("cycleType") or "").upper()[:20] or None,
             )
             .returning(PerformanceReport.id)
         )
