@@ -149,17 +149,26 @@ class Store:
         sql = merge_sql(connection.dialect, columns, self.import_id, fill_only)
         cursor = connection.connection.cursor()
         try:
-            first_new = self._next_id()
+            postgres = connection.dialect.name == "postgresql"
+            first_new = 0 if postgres else self._next_id()  # SQLite: new rows are those from this id on
             for part, counted in ((frame[~own], True), (frame[own], False)):
                 if part.empty:
                     continue
                 _stage(cursor, connection.dialect.name, columns, _values(part, columns))
-                cursor.execute(sql)  # one statement in the database's own code: no row passes through Python
-                changes = cursor.rowcount
+                if postgres:  # one row back: how many rows changed, how many of them are new (no count
+                    # over the whole table afterwards: a scan of millions of rows where its statistics are young)
+                    cursor.execute(
+                        f"WITH merged AS ({sql} RETURNING (xmax = 0) AS new) "
+                        "SELECT count(*), count(*) FILTER (WHERE new) FROM merged"
+                    )
+                    changes, new = cursor.fetchone() or (0, 0)
+                else:
+                    cursor.execute(sql)  # one statement in the database's own code: no row passes through Python
+                    changes = cursor.rowcount
                 # emptied for the next chunk (PostgreSQL: TRUNCATE, or the dead rows pile up in every scan)
-                cursor.execute(f"{'TRUNCATE' if connection.dialect.name == 'postgresql' else 'DELETE FROM'} {STAGE}")
+                cursor.execute(f"{'TRUNCATE' if postgres else 'DELETE FROM'} {STAGE}")
                 if counted:
-                    inserted = self._count_from(first_new)
+                    inserted = int(new) if postgres else self._count_from(first_new)
                     changed = max(changes - inserted, 0)
                     self.inserted += inserted
                     self.updated += changed
