@@ -131,10 +131,15 @@ def check_once(
     )
     with sessions() as session:
         fresh = freshness(session, as_of, settings.stale_hours)  # judged on the newest order, at the check's time
-        accounts = [(account.id, account.key) for account in find_accounts(session)]
+        found = find_accounts(session)
+        accounts = [(account.id, account.key) for account in found]
+        due = _due(session, found, fresh, context) if incremental else {i for i, _ in accounts}
     if lease is not None:  # several daemons: this one checks the accounts it holds
         accounts = [(i, k) for i, k in accounts if i in lease.account_ids]
     for account_id, key in accounts:
+        if account_id not in due:  # nothing of it can have changed: not even a session for it
+            run.unchanged += 1
+            continue
         with sessions() as session:
             part = CheckRun(dry_run=dry_run)
             faults: list[AccountFault] = []
@@ -144,10 +149,6 @@ def check_once(
             with isolated(session, key, faults):
                 account = session.get(Account, account_id)
                 assert account is not None
-                if context.incremental and not _due(session, account, fresh[account_id], context):
-                    run.unchanged += 1
-                    session.rollback()
-                    continue
                 _check_account(session, context, account, fresh[account_id], part)
                 account.evaluated_version, account.evaluated_on = account.data_version, as_of.date()
                 account.evaluated_settings = context.targets.fingerprint
@@ -165,24 +166,32 @@ def check_once(
     return run
 
 
-def _due(session: Session, account: Account, fresh: Freshness, context: CheckContext) -> bool:
-    """An incremental check evaluates an account when its data changed since its last evaluation,
-    on a new day (Amazon's windows move at midnight), when a firing alert is due to be repeated,
-    and when its data is stale (the stale alert). Between those its values do not change:
-    Amazon's windows are whole days, and what is known of its orders changes only with an import."""
-    if account.evaluated_version != account.data_version or account.evaluated_on != context.as_of.date():
-        return True
-    if account.evaluated_settings != context.targets.fingerprint:  # a limit, lag or rule changed
-        return True
-    if fresh.stale:
-        return True
+def _due(session: Session, accounts: list[Account], fresh: Mapping[int, Freshness], context: CheckContext) -> set[int]:
+    """The accounts an incremental check evaluates (in two queries for the whole fleet): those whose
+    data changed since their last evaluation, on a new day (Amazon's windows move at midnight), with a
+    firing alert due to be repeated, or whose data is stale (the stale alert). Between those their
+    values do not change: Amazon's windows are whole days, and what is known of the orders changes
+    only with an import (one that lands while the cycle runs is seen by the next)."""
     repeat_before = context.now - timedelta(hours=context.settings.alert_repeat_hours)
-    due = select(AlertState.account_id).where(
-        AlertState.account_id == account.id,
-        AlertState.level.in_(FIRING),
-        or_(AlertState.last_notified_at.is_(None), AlertState.last_notified_at <= repeat_before),
+    repeating = set(
+        session.scalars(
+            select(AlertState.account_id)
+            .where(
+                AlertState.level.in_(FIRING),
+                or_(AlertState.last_notified_at.is_(None), AlertState.last_notified_at <= repeat_before),
+            )
+            .distinct()
+        )
     )
-    return session.scalar(due.limit(1)) is not None
+    return {
+        account.id
+        for account in accounts
+        if account.evaluated_version != account.data_version
+        or account.evaluated_on != context.as_of.date()
+        or account.evaluated_settings != context.targets.fingerprint  # a limit, lag or rule changed
+        or fresh[account.id].stale
+        or account.id in repeating
+    }
 
 
 def _finish(session: Session, dry_run: bool) -> None:
