@@ -9,6 +9,8 @@ first full cycle (check and dashboards of every account) and a cycle after 10 ac
 (each imports a small file: import, snapshots, check, dashboards), with the peak RSS. Targets
 (issue 17): the cycle after 10 changed accounts under 15 s, peak RSS under 500 MB.
 
+With FLEET_PROFILE=PATH the cycle after 10 changed accounts is profiled (cProfile) into PATH.
+
 **daemons** (PostgreSQL, TEST_POSTGRES_URL or the local one): ACCOUNTS accounts with a small shop
 each (alerts to send) in a fresh schema, two real `account-health run` processes sharing them
 through leases, one killed with SIGKILL once every account was alerted: the takeover time, and
@@ -29,6 +31,7 @@ errs long). Prints figures; asserts nothing. Target (issue 17): 300 sellers, 60 
 
 from __future__ import annotations
 
+import cProfile
 import os
 import resource
 import sys
@@ -104,6 +107,10 @@ def _fleet_cycle(accounts: int, per_account: int, folder: Path, database: Path |
                 encoding="utf-8",
             )
             changed.append(path)
+        profile = os.environ.get("FLEET_PROFILE")  # a path: the cycle after 10 changes, profiled into it
+        profiler = cProfile.Profile() if profile else None
+        if profiler:
+            profiler.enable()
         started = time.perf_counter()
         for n, path in enumerate(changed):
             monitor.import_paths([path], account=f"seller-{n + 1:02d}", new_account=False)
@@ -114,6 +121,9 @@ def _fleet_cycle(accounts: int, per_account: int, folder: Path, database: Path |
         checked = time.perf_counter() - started - imported - snap
         built = monitor.build_dashboards()
         total = time.perf_counter() - started
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(str(profile))
         shared, monitor.loads = monitor.loads.hits, None
         print(
             f"  cycle after 10 accounts changed: {total:.1f} s (import with snapshots {imported:.1f}, "

@@ -78,7 +78,14 @@ def _timestamps(frame: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
 def _utc(values: pd.Series) -> pd.Series:
     """Stored timestamps as UTC datetimes. SQLite hands over the stored text, naive UTC
     ("2026-11-20 14:02:11.000000"), which numpy reads directly (a third faster than pandas'
-    ISO 8601 parser); anything else (PostgreSQL's datetimes, an offset) goes through pandas."""
+    ISO 8601 parser); PostgreSQL hands over datetimes, which pandas reads ten times faster than
+    numpy (0.11 against 1.1 µs each); anything else (an offset) goes through pandas."""
+    first = next((v for v in values.to_numpy() if v is not None), None)
+    if isinstance(first, datetime):
+        try:
+            return pd.Series(pd.to_datetime(values, utc=True).dt.as_unit("us"), index=values.index)
+        except (ValueError, TypeError):
+            return _utc_slowly(values)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # numpy warns about offsets: pandas reads those
