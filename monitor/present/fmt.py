@@ -42,7 +42,13 @@ LEVEL_LABELS = {
 
 def full_scale(unit: str = "share") -> float:
     """What a rate of 1 is shown as: 100 (%), or 5 (stars, for an average rating)."""
-    return 5 if unit == "stars" else 100
+    from monitor.metrics import STARS
+
+    return STARS if unit == "stars" else 100
+
+
+def unit_label(unit: str = "share") -> str:
+    return "stars" if unit == "stars" else "%"
 
 
 def percent(rate: float | None, none: str = NONE, unit: str = "share") -> str:
@@ -50,7 +56,7 @@ def percent(rate: float | None, none: str = NONE, unit: str = "share") -> str:
     ("4.85 stars"); `none` when there is none."""
     if rate is None:
         return none
-    return f"{rate * 5:.2f} stars" if unit == "stars" else f"{rate * 100:.2f} %"
+    return f"{rate * full_scale(unit):.2f} {unit_label(unit)}"
 
 
 def figure(v: Any) -> str:
@@ -76,7 +82,7 @@ def target(
 ) -> str:
     """The target: "< 4 %" and ">= 95 %" (or "below 4 %", "at least 95 %" in words; ">= 4.8 stars");
     "<= 2 %" ("at most 2 %") where the limit itself is allowed (Walmart's, eBay's)."""
-    amount = f"{limit * 5:g} stars" if unit == "stars" else f"{limit * 100:g} %"
+    amount = f"{limit * full_scale(unit):g} {unit_label(unit)}"
     if direction != Direction.MAX:
         return f"{'at least' if words else '>='} {amount}"
     if at_limit_ok:

@@ -260,7 +260,7 @@ def metric_chart(v: MetricValue, series: list[tuple[str, float | None, str]], wa
         ],
         "layout": {
             "title": {
-                "text": f"{v.definition.short_name()} · {v.channel.upper()} ({'stars' if full == 5 else '%'})",
+                "text": f"{v.definition.short_name()} · {v.channel.upper()} ({fmt.unit_label(v.definition.unit)})",
                 "font": {"size": 14},
             },
             "shapes": shapes,
