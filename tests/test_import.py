@@ -427,3 +427,35 @@ def test_a_large_file_in_small_chunks_imports_every_row(database_url, tmp_path):
             session.scalar(select(func.count()).select_from(Order).where(Order.fulfillment_channel == "MFN")) == 14_999
         )
     engine.dispose()
+
+
+def test_a_large_file_holds_one_chunk_in_memory_at_a_time(database_url, tmp_path, monkeypatch):
+    """Memory is bounded by IMPORT_CHUNK_ROWS: the chunk before is gone when the next one is read
+    (before, the loop's variable kept it alive while the next was read and converted)."""
+    import weakref
+
+    from monitor import db
+    from monitor.config import load_settings
+    from monitor.ingest import reader
+
+    alive: list[int] = []
+    made: list[weakref.ref] = []
+
+    class Counted(reader.ColumnChunk):
+        def __init__(self, *args, **kwargs) -> None:
+            alive.append(sum(ref() is not None for ref in made))  # earlier chunks still held
+            super().__init__(*args, **kwargs)
+            made.append(weakref.ref(self))
+
+    monkeypatch.setattr(reader, "ColumnChunk", Counted)
+    engine = db.make_engine(database_url)
+    db.migrate(engine)
+    rows = "".join(f"114-{n},2026-10-01T10:00:00+00:00,MFN,Shipped,amazon.com\n" for n in range(50))
+    path = write(
+        tmp_path / "orders.csv", "order_id,purchase_date,fulfillment_channel,order_status,marketplace\n" + rows
+    )
+    settings = load_settings(environ={"DATABASE_URL": database_url, "IMPORT_CHUNK_ROWS": "10"})
+    result = import_file(db.session_factory(engine), path, settings)
+    engine.dispose()
+    assert (result.status, result.inserted) == ("ok", 50)
+    assert alive == [0, 0, 0, 0, 0]

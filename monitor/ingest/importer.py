@@ -291,6 +291,7 @@ def _import_rows(
         elif not adapter.orders:
             _records_chunk(store, adapter, header, part.chunk, part.good, part.reasons)
         _quarantine(session, ledger, part.chunk, part.reasons, adapter.private)
+        del part  # before the next chunk is read: never two chunks in memory at once
     return adapter
 
 

@@ -352,6 +352,7 @@ class DelimitedFile:
                     yield chunk
                 offset += len(block)
                 line_number += len(lines)
+                del lines, block, chunk  # before the next block is read: never two in memory at once
 
     def _block_chunk(self, block: bytes, lines: list[bytes], first: int) -> Chunk | ColumnChunk | None:
         """The rows of a block of whole lines, or None when a record may span lines."""
