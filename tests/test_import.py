@@ -459,3 +459,48 @@ def test_a_large_file_holds_one_chunk_in_memory_at_a_time(database_url, tmp_path
     engine.dispose()
     assert (result.status, result.inserted) == ("ok", 50)
     assert alive == [0, 0, 0, 0, 0]
+
+
+def test_text_numbers_and_missing_values_are_stored_exactly_on_every_database(database_url, tmp_path):
+    """PostgreSQL's staging COPY is CSV that pyarrow writes: quotes, commas, backslashes, the
+    text-format NULL marker and the word NULL stay text, missing fields stay NULL, numbers and
+    flags keep their values (the same file gives the same rows on SQLite)."""
+    import csv
+    import io
+
+    from monitor import db
+    from monitor.config import load_settings
+
+    names = ['Pizza 12" "stone", peel', "back\\slash \\N", "NULL", "Grüße 🍕", "semi;colon 'single' \\"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        ["order_id", "purchase_date", "fulfillment_channel", "order_status", "product_name", "sku"]
+        + ["quantity", "order_total", "tracking_valid", "buyer_requested_cancel"]
+    )
+    for n, name in enumerate(names):
+        writer.writerow(
+            [f"115-{n}", "2026-10-01T10:00:00.000001+00:00", "MFN", "Shipped", name, "" if n % 2 else f"S,{n}"]
+            + [str(n + 1) if n != 2 else "", ["0.1", "1234567.89", "", "-2.25", "19.99"][n]]
+            + [["true", "false", "", "TRUE", "no"][n], ["", "yes", "false", "", "true"][n]]
+        )
+    path = write(tmp_path / "orders.csv", out.getvalue())
+    engine = db.make_engine(database_url)
+    db.migrate(engine)
+    sessions = db.session_factory(engine)
+    result = import_file(sessions, path, load_settings(environ={"DATABASE_URL": database_url}))
+    assert (result.status, result.inserted, result.quarantined) == ("ok", 5, 0)
+    orders = orders_by_id(sessions)
+    engine.dispose()
+    got = [
+        (o.product_name, o.sku, o.quantity, o.order_total, o.tracking_valid, o.buyer_requested_cancel)
+        for o in (orders[f"115-{n}"] for n in range(5))
+    ]
+    assert got == [
+        (names[0], "S,0", 1, 0.1, True, None),
+        (names[1], None, 2, 1234567.89, False, True),
+        ("NULL", "S,2", None, None, None, False),
+        ("Grüße 🍕", None, 4, -2.25, True, None),
+        (names[4], "S,4", 5, 19.99, False, True),
+    ]
+    assert orders["115-0"].purchase_date == datetime(2026, 10, 1, 10, 0, 0, 1, tzinfo=UTC)
