@@ -393,6 +393,7 @@ class DelimitedFile:
                     batch += self._rest_of_quoted_field(batch, lines)
                 first = lines.line_number - len(batch) + 1
                 yield self._split(batch, first)
+                del batch  # before the next batch is read: never two in memory at once
 
     @staticmethod
     def _rest_of_quoted_field(batch: list[str], lines: _TextLines) -> list[str]:
