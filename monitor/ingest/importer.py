@@ -295,7 +295,7 @@ def _import_rows(
         elif not adapter.orders:
             _records_chunk(store, adapter, header, part.chunk, part.good, part.reasons)
         _quarantine(session, ledger, part.chunk, part.reasons, adapter.private)
-        del part  # before the next chunk is read: never two chunks in memory at once
+        del part  # let go before the next is waited for: no chunk outlives its writing
     return adapter
 
 
