@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from monitor.counting import US_PER_DAY
 from monitor.ingest import records
 from monitor.ingest.records import TEXT_LIMITS, RowError
 from monitor.marketplaces import normalize, timezone_name
@@ -44,7 +45,6 @@ _EXACT_CANCELLERS = {
     "Amazon": "amazon",
 }
 STORED_COLUMNS = [c for c in records.ORDER_COLUMNS if c != "account"]
-US_PER_DAY = 86_400_000_000
 
 
 def db_timestamps(values: pd.Series) -> np.ndarray:
