@@ -27,6 +27,8 @@ class Status(StrEnum):
 
 _STATUS_RANK = {Status.GOOD: 0, Status.NO_DATA: 1, Status.WARNING: 2, Status.CRITICAL: 3}
 
+STARS = 5  # a review gives 1 to 5 stars: the full scale of an average rating
+
 
 class Direction(StrEnum):
     """MAX: the metric must stay below its limit; MIN: at or above it."""

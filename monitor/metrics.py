@@ -32,7 +32,7 @@ import pandas as pd
 from monitor import counting as cnt
 from monitor import coverage, forecast
 from monitor.counting import NEVER, US_PER_DAY
-from monitor.domain import REVIEW_FAMILIES, Channel, Direction, Family, MetricKey, Status
+from monitor.domain import REVIEW_FAMILIES, STARS, Channel, Direction, Family, MetricKey, Status
 from monitor.errors import UsageError
 from monitor.marketplaces import channel_of
 
@@ -490,7 +490,6 @@ PRESENCE_FIELDS = (
     "latest_delivery_date",
 )
 MIN_COVERAGE = 0.5
-STARS = 5  # a review gives 1 to 5 stars
 NO_REVIEWS = cnt.Reviews(*(np.zeros(0, dtype=t) for t in (object, np.int64, np.int64, object)))
 AMAZON_FRESH_DAYS = 7
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from monitor.domain import Direction, Status
+from monitor.domain import STARS, Direction, Status
 from monitor.printable import printable as clean  # every string from a report, before a terminal or a message
 
 __all__ = ["clean"]
@@ -42,8 +42,6 @@ LEVEL_LABELS = {
 
 def full_scale(unit: str = "share") -> float:
     """What a rate of 1 is shown as: 100 (%), or 5 (stars, for an average rating)."""
-    from monitor.metrics import STARS
-
     return STARS if unit == "stars" else 100
 
 
