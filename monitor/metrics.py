@@ -1022,12 +1022,10 @@ def account_groups(
     markets = sorted({str(p.marketplace_names[i]) for i in used} | set(facts.marketplaces))
     p.gaps = _gap_times(p, facts)
     metrics = list(metrics)
-    countings = {
-        metric.family: cnt.counting(
-            p, metric.family, targets.odr_count_cancelled, targets.cr_unknown_initiator == "count"
-        )
-        for metric in metrics
-        if metric.family not in REVIEW_FAMILIES
+    families = dict.fromkeys(metric.family for metric in metrics if metric.family not in REVIEW_FAMILIES)
+    countings = {  # once a family: a family's metrics count the same orders (channels' metrics share Amazon's)
+        family: cnt.counting(p, family, targets.odr_count_cancelled, targets.cr_unknown_initiator == "count")
+        for family in families
     }
     groups = []
     codes = p.group_codes(markets)
