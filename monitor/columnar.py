@@ -1,0 +1,119 @@
+"""Reading a million rows of SQLite a column at a time.
+
+Python's sqlite3 makes a tuple per row and an object per value, which is most of what loading
+an account costs. Here SQLite joins each selected column into one text with `group_concat`,
+one aggregate query for all of them, and Python splits each text once: the same values, in
+the same objects, as the rows would have given (text as str, integers as int, NULL as None),
+at about 60 % of the time (benchmarks/metrics_bench.py).
+
+Each column's values are joined with the unit separator (U+001F) and NULL becomes an empty
+text, so a value is told apart from NULL by counting: `count(column)` says how many are not
+NULL, and when the empty texts are more than the NULLs, some empty texts were stored, and the
+column cannot be read this way. `read` answers None whenever the answer could differ from the
+rows' in any way, and the caller reads rows instead:
+
+- a value containing the separator (the pieces do not number the rows);
+- an empty text stored beside NULLs (as above);
+- a number in a column read as text (`min` sorts numbers before texts), or anything but an
+  integer in a column read as integers (a real's text would not round-trip);
+- a column too long for one SQLite text (SQLITE_MAX_LENGTH), or text that is not UTF-8.
+
+A BLOB in a text column (nothing here writes one) would read as its text.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SEPARATOR = "\x1f"
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+class Kind(Enum):
+    TEXT = "text"  # a TEXT column: str or None
+    STORED_TEXT = "stored text"  # text in a column of numeric affinity (SQLite's DATETIME): str or None
+    INTEGER = "integer"  # an INTEGER or BOOLEAN column, or an integer expression: int or None
+
+
+@dataclass(frozen=True)
+class Column:
+    sql: str  # a column or an expression over the row
+    name: str
+    kind: Kind
+
+
+def read(connection: sqlite3.Connection, source: str, columns: Sequence[Column]) -> pd.DataFrame | None:
+    """The rows of `SELECT <columns> <source>` (source: `FROM ... WHERE ...`, no ORDER BY) as a
+    DataFrame of object columns, exactly as fetching the rows would give them; None where it
+    could differ (see the module docstring)."""
+    if not columns:
+        return None
+    select = ["count(*)"]
+    for column in columns:
+        select.append(f"group_concat(coalesce({column.sql}, ''), '{SEPARATOR}')")
+        select.append(f"count({column.sql})")
+        if column.kind is Kind.STORED_TEXT:
+            select.append(f"typeof(min({column.sql}))")  # numbers sort first
+    cursor = connection.cursor()
+    try:
+        row = cursor.execute(f"SELECT {', '.join(select)} {source}").fetchone()
+    except (sqlite3.DataError, sqlite3.OperationalError):  # too long for one text, or not UTF-8
+        return None
+    finally:
+        cursor.close()
+    rows, at, out = int(row[0]), 1, {}
+    for column in columns:
+        joined, present = row[at], int(row[at + 1])
+        at += 2
+        if column.kind is Kind.STORED_TEXT:
+            if row[at] in ("integer", "real"):
+                return None
+            at += 1
+        values = _split(joined, rows, present)
+        if values is None:
+            return None
+        if column.kind is Kind.INTEGER:
+            values = _integers(values)
+            if values is None:
+                return None
+        out[column.name] = values
+    return pd.DataFrame(out, dtype=object, copy=False) if rows else _empty(columns)
+
+
+def _split(joined: str | None, rows: int, present: int) -> np.ndarray | None:
+    """One column's values as objects, NULL as None; None if that cannot be told exactly."""
+    if rows == 0:
+        return np.empty(0, dtype=object)
+    pieces = np.array((joined or "").split(SEPARATOR), dtype=object)
+    if len(pieces) != rows:
+        return None
+    if present < rows:
+        empty = pieces == ""
+        if int(empty.sum()) != rows - present:
+            return None
+        pieces[empty] = None
+    return pieces
+
+
+def _integers(values: np.ndarray) -> np.ndarray | None:
+    """Integer texts as ints (a column holds few distinct ones: each is read once)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    parsed: list[Any] = []
+    for text in uniques:
+        if not _INTEGER.fullmatch(text):
+            return None
+        parsed.append(int(text))
+    table = np.array([*parsed, None], dtype=object)  # code -1: NULL
+    return table[codes]
+
+
+def _empty(columns: Sequence[Column]) -> pd.DataFrame:
+    return pd.DataFrame({column.name: np.empty(0, dtype=object) for column in columns}, dtype=object)
