@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Boolean, Connection, Integer, String, Table, delete, insert, select
+from sqlalchemy import Boolean, Connection, Engine, Integer, String, Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from monitor import columnar
@@ -254,16 +255,64 @@ def current(
     """Every metric of every account (or one) at `as_of`, or its daily history. With `faults`,
     an account that cannot be evaluated is recorded there and the others still are."""
     values: list[m.MetricValue] = []
-    for account in _accounts(session, key):
-        with _guard(session, account, faults):
-            data = load(session, account, targets, since=since_for(as_of, days or 1))
-            with gc_paused():  # millions of short-lived objects, no cycles among them
-                if days:
-                    found = m.history(data.orders, data.defects, as_of, days, targets, account.key, facts=data.facts)
-                else:
-                    found = m.evaluate(data.orders, data.defects, as_of, targets, account.key, facts=data.facts)
-            values += [v for v in found if marketplace is None or v.marketplace == marketplace]
+    accounts = _accounts(session, key)
+    with LoadsAhead(session, targets, since_for(as_of, days or 1)) as loads:
+        for position, account in enumerate(accounts):
+            with _guard(session, account, faults):
+                data = loads.load(account, then=accounts[position + 1] if position + 1 < len(accounts) else None)
+                with gc_paused():  # millions of short-lived objects, no cycles among them
+                    if days:
+                        found = m.history(
+                            data.orders, data.defects, as_of, days, targets, account.key, facts=data.facts
+                        )
+                    else:
+                        found = m.evaluate(data.orders, data.defects, as_of, targets, account.key, facts=data.facts)
+                del data  # the next account's load may already be in memory: never three at once
+                values += [v for v in found if marketplace is None or v.marketplace == marketplace]
     return values
+
+
+class LoadsAhead:
+    """Accounts loaded one ahead: while the caller evaluates an account, the next one is loaded in
+    a thread, on a session of its own. The database does most of a load with Python's lock let go
+    (SQLite's aggregate query, PostgreSQL's server), so on two cores a load and the counting of
+    the account before overlap. An in-memory SQLite database is one connection's alone: there,
+    each account is loaded when it comes. A failed load fails when its account comes, as it would
+    have without the thread."""
+
+    def __init__(self, session: Session, targets: m.Targets, since: datetime | None) -> None:
+        self.session, self.targets, self.since = session, targets, since
+        bind = session.get_bind()
+        self._apart = isinstance(bind, Engine) and not _in_memory(bind)
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="load-ahead") if self._apart else None
+        self._pending: dict[int, Future[AccountData]] = {}
+
+    def __enter__(self) -> LoadsAhead:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pending.clear()
+
+    def load(self, account: Account, then: Account | None = None) -> AccountData:
+        """`account`'s data; `then`: the account that comes next, to load meanwhile."""
+        pending = self._pending.pop(account.id, None)
+        if then is not None and self._pool is not None:
+            self._pending[then.id] = self._pool.submit(self._load_apart, then)
+        if pending is not None:
+            return pending.result()
+        return load(self.session, account, self.targets, since=self.since)
+
+    def _load_apart(self, account: Account) -> AccountData:
+        bind = self.session.get_bind()
+        assert isinstance(bind, Engine)
+        with Session(bind) as session:
+            return load(session, account, self.targets, since=self.since)
+
+
+def _in_memory(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
 
 
 # ------------------------------------------------------------------ drill-down

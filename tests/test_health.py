@@ -255,3 +255,56 @@ def test_the_database_computes_the_same_order_flags_as_the_frame_path(sessions, 
         and by_sql.valid.any()
         and by_sql.buyer_requested.any()
     )
+
+
+def test_accounts_loaded_ahead_in_a_thread_give_the_values_of_one_load_after_another(monitor, tmp_path, monkeypatch):
+    """`current` loads the next account in a thread while it counts one: the values are those of
+    loading each account when it comes, and a load that fails in the thread is that account's
+    fault alone, reported when its turn comes."""
+    import threading
+
+    from monitor.accounts import AccountFault
+
+    for n, key in enumerate(("acme", "bolt", "cove")):
+        (tmp_path / key).mkdir()
+        path = shop(tmp_path / key)
+        extra = "".join(
+            f"X{n}-{i},2026-10-2{i}T10:00:00Z,MFN,Shipped,2026-10-27T23:59:59Z,2026-10-29T10:00:00Z,,,true,UPS,MUG\n"
+            for i in range(n)
+        )
+        path.write_text(path.read_text() + extra)
+        monitor.import_paths([path], account=key)
+    targets = Targets.from_settings(monitor.settings)
+    as_of = datetime(2026, 11, 1, tzinfo=UTC)
+    real = health.load
+    threads: dict[str, str] = {}
+
+    def recorded(session, account, *args, **kwargs):
+        threads[account.key] = threading.current_thread().name
+        if account.key == "bolt" and fail:
+            raise ValueError("bolt's rows cannot be read")
+        return real(session, account, *args, **kwargs)
+
+    monkeypatch.setattr(health, "load", recorded)
+    fail = False
+    with monitor.sessions() as session:
+        ahead = [to_json(v) for v in health.current(session, targets, as_of, days=3)]
+    assert threads["acme"] == "MainThread" and threads["bolt"].startswith("load-ahead")
+    assert threads["cove"].startswith("load-ahead")
+    monkeypatch.setattr(health, "_in_memory", lambda _engine: True)  # no thread: each loaded when it comes
+    with monitor.sessions() as session:
+        one_by_one = [to_json(v) for v in health.current(session, targets, as_of, days=3)]
+    assert set(threads.values()) == {"MainThread"}
+    assert ahead == one_by_one and {v["account"] for v in ahead} == {"acme", "bolt", "cove"}
+    lsr = {
+        v["account"]: v["numerator"] for v in ahead if v["metric"] == "lsr_10d" and v["as_of"].startswith("2026-11-01")
+    }
+    assert lsr == {"acme": 3, "bolt": 4, "cove": 5}  # each account's own rows, not its neighbour's
+    monkeypatch.undo()
+    monkeypatch.setattr(health, "load", recorded)
+    fail = True
+    faults: list[AccountFault] = []
+    with monitor.sessions() as session:
+        values = health.current(session, targets, as_of, faults=faults)
+    assert [f.account for f in faults] == ["bolt"] and "cannot be read" in faults[0].error
+    assert {v.account for v in values} == {"acme", "cove"} and threads["bolt"].startswith("load-ahead")
