@@ -215,14 +215,14 @@ def _kind(table: Table, field: str) -> columnar.Kind | None:
     if field == cnt.FLAGS_SQL:
         return columnar.Kind.INTEGER
     column = table.c.get(field)
-    kind = None if column is None else column.type
-    if isinstance(kind, UTCDateTime):
+    sql_type = None if column is None else column.type
+    if isinstance(sql_type, UTCDateTime):
         return columnar.Kind.STORED_TEXT  # DATETIME: numeric affinity, holding the stored text
-    if isinstance(kind, String):  # Text too
+    if isinstance(sql_type, String):  # Text too
         return columnar.Kind.TEXT
-    if isinstance(kind, Integer | Boolean):
+    if isinstance(sql_type, Integer | Boolean):
         return columnar.Kind.INTEGER
-    return None
+    return None  # a float, say: its text would not round-trip
 
 
 def since_for(as_of: datetime, days: int = 1) -> datetime:
@@ -286,8 +286,8 @@ class LoadsAhead:
     def __init__(self, session: Session, targets: m.Targets, since: datetime | None) -> None:
         self.session, self.targets, self.since = session, targets, since
         bind = session.get_bind()
-        self._apart = isinstance(bind, Engine) and not _in_memory(bind)
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="load-ahead") if self._apart else None
+        apart = isinstance(bind, Engine) and not _in_memory(bind)  # a session bound to one connection: no
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="load-ahead") if apart else None
         self._pending: dict[int, Future[AccountData]] = {}
 
     def __enter__(self) -> LoadsAhead:
