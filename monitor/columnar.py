@@ -3,8 +3,11 @@
 Python's sqlite3 makes a tuple per row and an object per value, which is most of what loading
 an account costs. Here SQLite joins each selected column into one text with `group_concat`,
 one aggregate query for all of them, and Python splits each text once: the same values, in
-the same objects, as the rows would have given (text as str, integers as int, NULL as None),
-at about 60 % of the time (benchmarks/metrics_bench.py).
+the same objects, as the rows would have given (text as str, integers as int, NULL as None).
+Timestamps in the stored form are parsed by pyarrow straight from the joined text instead,
+to what numpy makes of the same strings. SQLite runs the query with Python's lock let go
+throughout, where fetching rows takes and lets go of it for every row: a load in a thread
+(health.LoadsAhead) overlaps with the counting of another account only this way.
 
 Each column's values are joined with the unit separator (U+001F) and NULL becomes an empty
 text, so a value is told apart from NULL by counting: `count(column)` says how many are not
@@ -23,6 +26,7 @@ A BLOB in a text column (nothing here writes one) would read as its text.
 
 from __future__ import annotations
 
+import io
 import re
 import sqlite3
 from collections.abc import Sequence
@@ -32,6 +36,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import csv
 
 SEPARATOR = "\x1f"
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -41,6 +48,9 @@ class Kind(Enum):
     TEXT = "text"  # a TEXT column: str or None
     STORED_TEXT = "stored text"  # text in a column of numeric affinity (SQLite's DATETIME): str or None
     INTEGER = "integer"  # an INTEGER or BOOLEAN column, or an integer expression: int or None
+    # a timestamp stored as text ("2026-11-20 14:02:11.000000"): parsed by pyarrow, as datetime64[us]
+    # (NaT where missing), when every value has that form; else its texts, as STORED_TEXT
+    TIMESTAMP = "timestamp"
 
 
 @dataclass(frozen=True)
@@ -52,15 +62,15 @@ class Column:
 
 def read(connection: sqlite3.Connection, source: str, columns: Sequence[Column]) -> pd.DataFrame | None:
     """The rows of `SELECT <columns> <source>` (source: `FROM ... WHERE ...`, no ORDER BY) as a
-    DataFrame of object columns, exactly as fetching the rows would give them; None where it
-    could differ (see the module docstring)."""
+    DataFrame of object columns, exactly as fetching the rows would give them (TIMESTAMP columns
+    parsed, where they can be); None where it could differ (see the module docstring)."""
     if not columns:
         return None
     select = ["count(*)"]
     for column in columns:
         select.append(f"group_concat(coalesce({column.sql}, ''), '{SEPARATOR}')")
         select.append(f"count({column.sql})")
-        if column.kind is Kind.STORED_TEXT:
+        if column.kind in (Kind.STORED_TEXT, Kind.TIMESTAMP):
             select.append(f"typeof(min({column.sql}))")  # numbers sort first
     cursor = connection.cursor()
     try:
@@ -73,10 +83,13 @@ def read(connection: sqlite3.Connection, source: str, columns: Sequence[Column])
     for column in columns:
         joined, present = row[at], int(row[at + 1])
         at += 2
-        if column.kind is Kind.STORED_TEXT:
+        if column.kind in (Kind.STORED_TEXT, Kind.TIMESTAMP):
             if row[at] in ("integer", "real"):
                 return None
             at += 1
+        if column.kind is Kind.TIMESTAMP and (stamps := _timestamps(joined, rows)) is not None:
+            out[column.name] = stamps
+            continue
         values = _split(joined, rows, present)
         if values is None:
             return None
@@ -85,7 +98,9 @@ def read(connection: sqlite3.Connection, source: str, columns: Sequence[Column])
             if values is None:
                 return None
         out[column.name] = values
-    return pd.DataFrame(out, dtype=object, copy=False) if rows else _empty(columns)
+    if not rows:
+        return _empty(columns)
+    return pd.DataFrame({name: pd.Series(values, dtype=values.dtype, copy=False) for name, values in out.items()})
 
 
 def _split(joined: str | None, rows: int, present: int) -> np.ndarray | None:
@@ -101,6 +116,38 @@ def _split(joined: str | None, rows: int, present: int) -> np.ndarray | None:
             return None
         pieces[empty] = None
     return pieces
+
+
+STAMP_LENGTH = len("2026-11-20 14:02:11.000000")
+
+
+def _timestamps(joined: str | None, rows: int) -> np.ndarray | None:
+    """A column of stored timestamps parsed by pyarrow straight from the joined text, as
+    datetime64[us] with NaT where missing (NULL or empty, as numpy reads them); None unless every
+    value is in the stored form. Six columns of 500,000 take 0.14 s, against 0.65 s to split them
+    into strings and have numpy read those."""
+    if not rows or not joined:
+        return None
+    lines = (joined.replace(SEPARATOR, "\n") + "\n").encode()
+    try:
+        table = csv.read_csv(
+            io.BytesIO(lines),
+            read_options=csv.ReadOptions(column_names=["at"]),
+            parse_options=csv.ParseOptions(quote_char=False, ignore_empty_lines=False),
+            convert_options=csv.ConvertOptions(
+                column_types={"at": pa.string()}, null_values=[""], strings_can_be_null=True
+            ),
+        )
+        texts = table.column(0)
+        if len(texts) != rows:  # a line break inside a value
+            return None
+        lengths = pc.min_max(pc.binary_length(texts))
+        if texts.null_count < rows and not (lengths["min"].as_py() == lengths["max"].as_py() == STAMP_LENGTH):
+            return None
+        parsed = pc.cast(texts, pa.timestamp("us"))  # the date and time, with " " or "T": as numpy reads them
+    except (pa.ArrowInvalid, ValueError):  # another form, an offset, an impossible date: numpy's way
+        return None
+    return np.asarray(parsed.to_numpy(zero_copy_only=False), dtype="datetime64[us]")
 
 
 def _integers(values: np.ndarray) -> np.ndarray | None:

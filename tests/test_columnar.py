@@ -188,3 +188,37 @@ def test_loading_an_account_either_way_gives_the_same_frames_and_metrics(
     assert False in used
     assert again[2].orders.loc[again[2].orders["order_id"] == "A-1", "carrier"].tolist() == [""]
     engine.dispose()
+
+
+STAMPS = [Column("shipped_at", "shipped_at", Kind.TIMESTAMP), Column("purchase_date", "purchase_date", Kind.TIMESTAMP)]
+
+
+def test_timestamps_in_the_stored_form_are_parsed_as_numpy_reads_their_texts(database: sqlite3.Connection) -> None:
+    """NULL and empty are NaT; "T" or " " between date and time; the first and last of days,
+    a leap day, microseconds: the values numpy gives for the rows' strings."""
+    texts = [STAMP, None, "", "2024-02-29T23:59:59.999999", "1970-01-01 00:00:00.000000", "2099-12-31 00:00:00.000001"]
+    for n, text in enumerate(texts):
+        add(database, n, shipped_at=text)
+    database.commit()
+    got = columnar.read(database, SOURCE, STAMPS)
+    assert got is not None and got["shipped_at"].dtype == "datetime64[us]"
+    expected = rows_of(database, STAMPS)["shipped_at"].to_numpy(dtype=object).astype("datetime64[us]")
+    assert got["shipped_at"].to_numpy().tolist() == expected.tolist()
+    assert got["purchase_date"].dtype == "datetime64[us]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-11-20T14:02:11Z", "2026-11-20 14:02:11+02:00", "2026-11-20", "2026-02-30 14:02:11.000000", "two\nlines"],
+    ids=["zone", "offset", "date only", "impossible date", "line break"],
+)
+def test_a_timestamp_in_another_form_leaves_its_column_as_text(database: sqlite3.Connection, text: str) -> None:
+    """Such a column is handed over as the rows' strings (health reads those as before, offsets and
+    warnings included); the other timestamp column is still parsed."""
+    add(database, 0, shipped_at=STAMP)
+    add(database, 1, shipped_at=text)
+    database.commit()
+    got = columnar.read(database, SOURCE, STAMPS)
+    assert got is not None
+    assert_same_objects(got[["shipped_at"]], rows_of(database, STAMPS)[["shipped_at"]])
+    assert got["purchase_date"].dtype == "datetime64[us]"
