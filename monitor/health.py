@@ -278,7 +278,7 @@ class LoadsAhead:
     """Accounts loaded one ahead: while the caller evaluates an account, the next one is loaded in
     a thread, on a session of its own. The database does most of a load with Python's lock let go
     (SQLite's one aggregate query, PostgreSQL's server), so on two cores a load and the counting of
-    the account before overlap (metrics_bench, 1,000,000 orders: 4.6 to 4.9 s against 5.0 to 5.2 s
+    the account before overlap (metrics_bench, 1,000,000 orders: 3.8 to 3.9 s against 4.8 to 4.9 s
     on SQLite, 5.2 against 5.3 to 5.8 s on PostgreSQL). It needs the columnar read: fetching
     SQLite's rows one by one in the thread, each row's step lets the lock go and waits for it
     back, and the same run took 9.3 to 9.8 s. An in-memory SQLite database is one connection's
