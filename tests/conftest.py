@@ -232,6 +232,24 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+def import_orders_and_claims(
+    sessions: Any, settings: Settings, folder: Path, orders: list[str], claims: list[str], account: str = "acme"
+) -> None:
+    """Import order rows (ORDERS_HEADER's columns) and A-to-z claims ("order,received_at" each)."""
+    from monitor.ingest import import_file
+
+    import_file(
+        sessions, write(folder / "orders.csv", ORDERS_HEADER + "\n".join(orders) + "\n"), settings, account=account
+    )
+    lines = "".join(f"{claim},open\n".replace(",", ",a_to_z_claim,", 1) for claim in claims)
+    import_file(
+        sessions,
+        write(folder / "claims.csv", "order_id,defect_type,received_at,status\n" + lines),
+        settings,
+        account=account,
+    )
+
+
 def shop(folder: Path) -> Path:
     """20 MFN orders shipped on time, 2 shipped late, 1 not confirmed; 1 seller cancellation; a
     fresh AFN order four hours before T."""

@@ -15,11 +15,9 @@ from sqlalchemy import select
 from monitor import columnar, db, health
 from monitor import counting as cnt
 from monitor.columnar import Column, Kind
-from monitor.ingest import import_file
 from monitor.metrics import Targets
 from monitor.models import Account
-from tests.conftest import ORDERS_HEADER as ORDERS
-from tests.conftest import write
+from tests.conftest import import_orders_and_claims
 
 COLUMNS = [
     Column("order_id", "order_id", Kind.TEXT),
@@ -143,11 +141,8 @@ def test_loading_an_account_either_way_gives_the_same_frames_and_metrics(
         f"{'seller' if n % 17 == 0 else ''},{'true' if n % 3 else ''},UPS,SKU-{n % 9}"
         for n in range(300)
     ]
-    import_file(sessions, write(tmp_path / "o.csv", ORDERS + "\n".join(lines) + "\n"), settings, account="acme")
-    claims = "order_id,defect_type,received_at,status\n" + "".join(
-        f"A-{n},a_to_z_claim,2026-11-0{n % 9 + 1}T08:00:00Z,open\n" for n in range(0, 300, 23)
-    )
-    import_file(sessions, write(tmp_path / "claims.csv", claims), settings, account="acme")
+    claims = [f"A-{n},2026-11-0{n % 9 + 1}T08:00:00Z" for n in range(0, 300, 23)]
+    import_orders_and_claims(sessions, settings, tmp_path, lines, claims)
     targets = Targets.from_settings(settings)
     as_of = datetime(2026, 11, 10, tzinfo=UTC)
     read = columnar.read

@@ -15,7 +15,7 @@ from monitor.metrics import Targets
 from monitor.models import Account, MetricSnapshot
 from monitor.present.jsonout import to_json
 from tests.conftest import ORDERS_HEADER as ORDERS
-from tests.conftest import env_of, shop, write
+from tests.conftest import env_of, import_orders_and_claims, shop, write
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -181,11 +181,8 @@ def test_loading_only_recent_orders_gives_the_same_results_as_loading_everything
             f"H-{n},{bought.isoformat()},{'MFN' if n % 5 else 'AFN'},{'Shipped' if shipped else 'Unshipped'},"
             f"{ship_by.isoformat()},{shipped},,,{'true' if n % 9 else 'false'},UPS,S"
         )
-    import_file(sessions, write(tmp_path / "long.csv", ORDERS + "\n".join(rows) + "\n"), settings, account="acme")
-    claims = "order_id,defect_type,received_at,status\n" + "".join(
-        f"H-{n},a_to_z_claim,{(start + timedelta(days=n + 9)).isoformat()},open\n" for n in range(0, 450, 37)
-    )
-    import_file(sessions, write(tmp_path / "claims.csv", claims), settings, account="acme")
+    claims = [f"H-{n},{(start + timedelta(days=n + 9)).isoformat()}" for n in range(0, 450, 37)]
+    import_orders_and_claims(sessions, settings, tmp_path, rows, claims)
     targets = Targets.from_settings(settings)
     as_of = datetime(2026, 11, 20, tzinfo=UTC)
     with sessions() as session:
