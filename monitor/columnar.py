@@ -7,7 +7,7 @@ the same objects, as the rows would have given (text as str, integers as int, NU
 Timestamps in the stored form are parsed by pyarrow straight from the joined text instead,
 to what numpy makes of the same strings. SQLite runs the query with Python's lock let go
 throughout, where fetching rows takes and lets go of it for every row: a load in a thread
-(health.LoadsAhead) overlaps with the counting of another account only this way.
+(health.OneAhead) overlaps with the work on another account only this way.
 
 Each column's values are joined with the unit separator (U+001F) and NULL becomes an empty
 text, so a value is told apart from NULL by counting: `count(column)` says how many are not

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,7 @@ from monitor.printable import printable
 from monitor.timeutil import to_utc, utcnow
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # what counting needs: the few-valued fields come as the bits of one small integer (cnt.FLAGS_SQL)
 ORDER_FIELDS = (
@@ -256,43 +257,45 @@ def current(
 ) -> list[m.MetricValue]:
     """Every metric of every account (or one) at `as_of`, or its daily history. With `faults`,
     an account that cannot be evaluated is recorded there and the others still are."""
+    since = since_for(as_of, days or 1)
+
+    def evaluate(apart: Session, account: Account) -> list[m.MetricValue]:
+        data = load(apart, account, targets, since=since)
+        with gc_paused():  # millions of short-lived objects, no cycles among them
+            if days:
+                return m.history(data.orders, data.defects, as_of, days, targets, account.key, facts=data.facts)
+            return m.evaluate(data.orders, data.defects, as_of, targets, account.key, facts=data.facts)
+
     values: list[m.MetricValue] = []
     accounts = _accounts(session, key)
-    with LoadsAhead(session, targets, since_for(as_of, days or 1)) as loads:
+    with OneAhead(session, evaluate) as ahead:
         for position, account in enumerate(accounts):
             with _guard(session, account, faults):
-                data = loads.load(account, then=accounts[position + 1] if position + 1 < len(accounts) else None)
-                with gc_paused():  # millions of short-lived objects, no cycles among them
-                    if days:
-                        found = m.history(
-                            data.orders, data.defects, as_of, days, targets, account.key, facts=data.facts
-                        )
-                    else:
-                        found = m.evaluate(data.orders, data.defects, as_of, targets, account.key, facts=data.facts)
-                del data  # the next account's load may already be in memory: never three at once
+                found = ahead.run(account, then=accounts[position + 1] if position + 1 < len(accounts) else None)
                 values += [v for v in found if marketplace is None or v.marketplace == marketplace]
     return values
 
 
-class LoadsAhead:
-    """Accounts loaded one ahead: while the caller evaluates an account, the next one is loaded in
-    a thread, on a session of its own. The database does most of a load with Python's lock let go
-    (SQLite's one aggregate query, PostgreSQL's server), so on two cores a load and the counting of
-    the account before overlap (metrics_bench, 1,000,000 orders: 3.8 to 3.9 s against 4.8 to 4.9 s
-    on SQLite, 5.2 against 5.3 to 5.8 s on PostgreSQL). It needs the columnar read: fetching
-    SQLite's rows one by one in the thread, each row's step lets the lock go and waits for it
-    back, and the same run took 9.3 to 9.8 s. An in-memory SQLite database is one connection's
-    alone: there, each account is loaded when it comes. A failed load fails when its account
-    comes, as it would have without the thread."""
+class OneAhead(Generic[T]):
+    """Each account's work done one ahead: while the caller's thread works on an account, the next
+    one's is done in a thread, on a session of its own. A load is mostly the database's work and
+    much of the counting numpy's, both with Python's lock let go, so on two cores two accounts
+    overlap (metrics_bench's 1,000,000 orders over two accounts, alternated: 3.3 to 3.6 s against
+    3.6 to 3.8 s with the load alone ahead, and against 4.4 to 4.8 s with nothing ahead; on
+    PostgreSQL, with the load alone ahead, 5.2 s against 5.3 to 5.8 s). On SQLite it needs the columnar read: fetching rows one by one in
+    the thread, each row's step lets the lock go and waits for it back, and the same run took 9.3
+    to 9.8 s. An in-memory SQLite database is one connection's alone: there, each account's work
+    is done when it comes. A failure fails when its account comes, as it would have without the
+    thread. At most two accounts' data are in memory at once."""
 
-    def __init__(self, session: Session, targets: m.Targets, since: datetime | None) -> None:
-        self.session, self.targets, self.since = session, targets, since
+    def __init__(self, session: Session, work: Callable[[Session, Account], T]) -> None:
+        self.session, self.work = session, work
         bind = session.get_bind()
         apart = isinstance(bind, Engine) and not _in_memory(bind)  # a session bound to one connection: no
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="load-ahead") if apart else None
-        self._pending: dict[int, Future[AccountData]] = {}
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="ahead") if apart else None
+        self._pending: dict[int, Future[T]] = {}
 
-    def __enter__(self) -> LoadsAhead:
+    def __enter__(self) -> OneAhead[T]:
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -300,20 +303,20 @@ class LoadsAhead:
             self._pool.shutdown(wait=True, cancel_futures=True)
         self._pending.clear()
 
-    def load(self, account: Account, then: Account | None = None) -> AccountData:
-        """`account`'s data; `then`: the account that comes next, to load meanwhile."""
+    def run(self, account: Account, then: Account | None = None) -> T:
+        """`account`'s work; `then`: the account that comes next, to work on meanwhile."""
         pending = self._pending.pop(account.id, None)
         if then is not None and self._pool is not None:
-            self._pending[then.id] = self._pool.submit(self._load_apart, then)
+            self._pending[then.id] = self._pool.submit(self._apart, then)
         if pending is not None:
             return pending.result()
-        return load(self.session, account, self.targets, since=self.since)
+        return self.work(self.session, account)
 
-    def _load_apart(self, account: Account) -> AccountData:
+    def _apart(self, account: Account) -> T:
         bind = self.session.get_bind()
         assert isinstance(bind, Engine)
         with Session(bind) as session:
-            return load(session, account, self.targets, since=self.since)
+            return self.work(session, account)
 
 
 def _in_memory(engine: Engine) -> bool:

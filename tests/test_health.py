@@ -255,9 +255,9 @@ def test_the_database_computes_the_same_order_flags_as_the_frame_path(sessions, 
 
 
 def test_accounts_loaded_ahead_in_a_thread_give_the_values_of_one_load_after_another(monitor, tmp_path, monkeypatch):
-    """`current` loads the next account in a thread while it counts one: the values are those of
-    loading each account when it comes, and a load that fails in the thread is that account's
-    fault alone, reported when its turn comes."""
+    """`current` loads and counts the next account in a thread while it works on one: the values
+    are those of evaluating each account when it comes, and a load that fails in the thread is
+    that account's fault alone, reported when its turn comes."""
     import threading
 
     from monitor.accounts import AccountFault
@@ -286,8 +286,8 @@ def test_accounts_loaded_ahead_in_a_thread_give_the_values_of_one_load_after_ano
     fail = False
     with monitor.sessions() as session:
         ahead = [to_json(v) for v in health.current(session, targets, as_of, days=3)]
-    assert threads["acme"] == "MainThread" and threads["bolt"].startswith("load-ahead")
-    assert threads["cove"].startswith("load-ahead")
+    assert threads["acme"] == "MainThread" and threads["bolt"].startswith("ahead")
+    assert threads["cove"].startswith("ahead")
     monkeypatch.setattr(health, "_in_memory", lambda _engine: True)  # no thread: each loaded when it comes
     with monitor.sessions() as session:
         one_by_one = [to_json(v) for v in health.current(session, targets, as_of, days=3)]
@@ -304,4 +304,4 @@ def test_accounts_loaded_ahead_in_a_thread_give_the_values_of_one_load_after_ano
     with monitor.sessions() as session:
         values = health.current(session, targets, as_of, faults=faults)
     assert [f.account for f in faults] == ["bolt"] and "cannot be read" in faults[0].error
-    assert {v.account for v in values} == {"acme", "cove"} and threads["bolt"].startswith("load-ahead")
+    assert {v.account for v in values} == {"acme", "cove"} and threads["bolt"].startswith("ahead")
