@@ -127,7 +127,7 @@ def fetch_only(database: Path) -> tuple[float, float]:
     """What fetching the fields costs on this driver, before any work of its own: as rows (how
     loading read them before), and a column at a time (how loading reads them now, columnar.py)."""
     from monitor import columnar
-    from monitor.health import DEFECT_FIELDS, ORDER_FIELDS, _kind
+    from monitor.health import DEFECT_FIELDS, ORDER_FIELDS, columnar_columns
     from monitor.models import Base
 
     connection = sqlite3.connect(database)
@@ -139,8 +139,10 @@ def fetch_only(database: Path) -> tuple[float, float]:
     started = time.perf_counter()
     for account in (1, 2):
         for table, fields in (("orders", ORDER_FIELDS), ("defects", DEFECT_FIELDS)):
-            columns = [columnar.Column(f, f, k) for f in fields if (k := _kind(Base.metadata.tables[table], f))]
-            assert columnar.read(connection, f"FROM {table} WHERE account_id = {account}", columns) is not None
+            columns = columnar_columns(Base.metadata.tables[table], fields)
+            assert (
+                columns and columnar.read(connection, f"FROM {table} WHERE account_id = {account}", columns) is not None
+            )
     columns_read = time.perf_counter() - started
     connection.close()
     return rows, columns_read

@@ -196,13 +196,10 @@ def _query(connection: Connection, table: Table, where: str, fields: tuple[str, 
     PostgreSQL, the rows come straight from the driver's cursor."""
     source = f"FROM {table.name} WHERE {where}"
     columns = [cnt.FLAGS if c == cnt.FLAGS_SQL else c for c in fields]
-    if connection.dialect.name == "sqlite":
-        wanted = [
-            columnar.Column(f, name, kind) for f, name in zip(fields, columns, strict=True) if (kind := _kind(table, f))
-        ]
-        frame = columnar.read(driver_connection(connection), source, wanted) if len(wanted) == len(fields) else None
-        if frame is not None:
-            return frame
+    wanted = columnar_columns(table, fields) if connection.dialect.name == "sqlite" else None
+    frame = columnar.read(driver_connection(connection), source, wanted) if wanted else None
+    if frame is not None:
+        return frame
     cursor = driver_connection(connection).cursor()
     try:
         cursor.execute(f"SELECT {', '.join(fields)} {source}")
@@ -211,6 +208,14 @@ def _query(connection: Connection, table: Table, where: str, fields: tuple[str, 
         cursor.close()
     cells = np.array(rows, dtype=object).reshape(len(rows), len(columns))
     return pd.DataFrame({name: cells[:, i] for i, name in enumerate(columns)}, dtype=object, copy=False)
+
+
+def columnar_columns(table: Table, fields: tuple[str, ...]) -> list[columnar.Column] | None:
+    """How SQLite hands over these fields a column at a time (None: some only as rows)."""
+    wanted = [
+        columnar.Column(f, cnt.FLAGS if f == cnt.FLAGS_SQL else f, kind) for f in fields if (kind := _kind(table, f))
+    ]
+    return wanted if len(wanted) == len(fields) else None
 
 
 def _kind(table: Table, field: str) -> columnar.Kind | None:
