@@ -921,25 +921,21 @@ def judge(
         share = projected.bad / projected.judged
         value.projected_rate = share if metric.direction is Direction.MAX else 1 - share
         value.projected_date = (as_of + timedelta(days=projected.days_ahead)).date().isoformat()
-    allowance = value.allowance
+    ours_missed = misses(metric, bad, judged, value.limit, targets)
+    # a proxy never drives a critical alone when the marketplace's own, fresh figure says it is met
+    overruled = ours_missed and metric.exactness == "proxy" and value.amazon_status is not None and not amazon_missed
+    if (ours_missed and not overruled) or amazon_missed:
+        value.status = Status.CRITICAL  # missed now: no forecast of when it will be (nothing shows one)
+        return value
     ahead = forecast.days_to_breach(
-        cohorts, today, window.days, window.lag, allowance, strict=metric.direction is Direction.MIN, curve=curve
+        cohorts, today, window.days, window.lag, value.allowance, strict=metric.direction is Direction.MIN, curve=curve
     )
     breach = None if ahead is None else (as_of + timedelta(days=ahead)).date()
     soon = ahead is not None and ahead <= targets.forecast_days
     warn = Fraction(bad, judged) >= _warn_share(targets.warn_ratio, metric.direction, value.limit)
     projection_misses = projected is not None and misses(metric, projected.bad, projected.judged, value.limit, targets)
-    ours_missed = misses(metric, bad, judged, value.limit, targets)
-    # a proxy never drives a critical alone when the marketplace's own, fresh figure says it is met
-    overruled = ours_missed and metric.exactness == "proxy" and value.amazon_status is not None and not amazon_missed
-    if (ours_missed and not overruled) or amazon_missed:
-        value.status = Status.CRITICAL
-    elif warn or soon or projection_misses or overruled:
-        value.status = Status.WARNING
-        value.forecast_breach = breach.isoformat() if breach else None
-    else:
-        value.status = Status.GOOD
-        value.forecast_breach = breach.isoformat() if breach else None
+    value.status = Status.WARNING if warn or soon or projection_misses or overruled else Status.GOOD
+    value.forecast_breach = breach.isoformat() if breach else None
     return value
 
 
