@@ -61,6 +61,11 @@ DETAIL_FIELDS = (
     "product_name",
 )
 DEFECT_FIELDS = ("order_id", "defect_type", "received_at", "status", "rating", "comment")
+# text fields of few distinct values: each is one object however many orders carry it (columnar.Kind.LABEL)
+LABELS = frozenset(
+    {"marketplace", "sales_channel", "fulfillment_channel", "order_status", "cancelled_by", "carrier"}
+    | {"ship_service_level", "defect_type", "status"}
+)
 ANCHORS = ("purchase_date", "latest_ship_date", "shipped_at", "latest_delivery_date")
 
 
@@ -227,7 +232,7 @@ def _kind(table: Table, field: str) -> columnar.Kind | None:
     if isinstance(sql_type, UTCDateTime):
         return columnar.Kind.TIMESTAMP  # DATETIME: numeric affinity, holding the stored text
     if isinstance(sql_type, String):  # Text too
-        return columnar.Kind.TEXT
+        return columnar.Kind.LABEL if field in LABELS else columnar.Kind.TEXT
     if isinstance(sql_type, Integer | Boolean):
         return columnar.Kind.INTEGER
     return None  # a float, say: its text would not round-trip

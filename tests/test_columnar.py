@@ -21,7 +21,8 @@ from tests.conftest import import_orders_and_claims
 
 COLUMNS = [
     Column("order_id", "order_id", Kind.TEXT),
-    Column("marketplace", "marketplace", Kind.TEXT),
+    Column("marketplace", "marketplace", Kind.LABEL),
+    Column("carrier", "carrier", Kind.LABEL),
     Column("purchase_date", "purchase_date", Kind.STORED_TEXT),
     Column("shipped_at", "shipped_at", Kind.STORED_TEXT),
     Column("quantity", "quantity", Kind.INTEGER),
@@ -80,16 +81,59 @@ def test_every_kind_of_value_reads_as_the_rows_give_it(database: sqlite3.Connect
         quantity=3,
         tracking_valid=True,
         product_name='a "b", c',
+        carrier="UPS",
     )
-    add(database, 1, marketplace=None, shipped_at=None, quantity=None, tracking_valid=None, product_name="p")
-    add(database, 2, marketplace="amazon.de", quantity=-7, tracking_valid=False, product_name="two\nlines 🎉 ü")
-    add(database, 3, marketplace="x", quantity=2**62, product_name="", order_status="Canceled", tracking_id="1Z")
+    add(
+        database,
+        1,
+        marketplace=None,
+        shipped_at=None,
+        quantity=None,
+        tracking_valid=None,
+        product_name="p",
+        carrier="UPS",
+    )
+    add(
+        database,
+        2,
+        marketplace="amazon.de",
+        quantity=-7,
+        tracking_valid=False,
+        product_name="two\nlines 🎉 ü",
+        carrier="DHL",
+    )
+    add(
+        database,
+        3,
+        marketplace="x\ny 🎉",
+        quantity=2**62,
+        product_name="",
+        order_status="Canceled",
+        tracking_id="1Z",
+        carrier="UPS",
+    )
+    add(database, 4, marketplace="amazon.com", quantity=3, product_name="q", carrier="")
+    add(database, 5, marketplace="amazon.de", quantity=3, product_name="r", carrier="UPS")
     database.commit()
     got = columnar.read(database, SOURCE, COLUMNS)
     assert got is not None
     assert_same_objects(got, rows_of(database))
-    assert got["product_name"].tolist() == ['a "b", c', "p", "two\nlines 🎉 ü", ""]  # no NULLs: '' stays ''
-    assert got["quantity"].tolist() == [3, None, -7, 2**62]
+    assert got["product_name"].tolist() == ['a "b", c', "p", "two\nlines 🎉 ü", "", "q", "r"]  # no NULLs: '' stays ''
+    assert got["quantity"].tolist() == [3, None, -7, 2**62, 3, 3]
+    assert got["carrier"].tolist() == ["UPS", "UPS", "DHL", "UPS", "", "UPS"]  # no NULL beside it: '' stays ''
+
+
+def test_a_label_is_one_object_however_many_rows_carry_it(database: sqlite3.Connection) -> None:
+    """A column of few distinct values (LABEL, and integers) holds one object per distinct value:
+    a million orders of one marketplace are not a million copies of its name."""
+    for n in range(50):
+        add(database, n, marketplace=("amazon.com", "amazon.de")[n % 2], quantity=n % 3)
+    database.commit()
+    got = columnar.read(database, SOURCE, COLUMNS)
+    assert got is not None
+    assert_same_objects(got, rows_of(database))
+    assert len({id(v) for v in got["marketplace"]}) == 2
+    assert len({id(v) for v in got["order_id"]}) == 50
 
 
 def test_no_rows_read_as_an_empty_frame(database: sqlite3.Connection) -> None:
@@ -101,12 +145,22 @@ def test_no_rows_read_as_an_empty_frame(database: sqlite3.Connection) -> None:
     "values",
     [
         {"product_name": "a\x1fb"},  # the separator inside a value
+        {"marketplace": "a\x1fb"},  # the same in a label
         {"marketplace": ""},  # an empty text beside a NULL (row 1): which is which cannot be told
+        {"product_name": ""},  # the same in a plain text
         {"shipped_at": "20261120"},  # a number in the timestamp column (numeric affinity)
         {"quantity": 2.5},  # a real in an integer column: its text would not round-trip
         {"quantity": "abc"},  # a text in an integer column
     ],
-    ids=["separator", "empty beside null", "number as timestamp", "real", "text as integer"],
+    ids=[
+        "separator",
+        "separator in a label",
+        "empty beside null",
+        "empty beside null in a text",
+        "number as timestamp",
+        "real",
+        "text as integer",
+    ],
 )
 def test_values_it_cannot_give_exactly_make_it_decline(database: sqlite3.Connection, values: dict) -> None:
     add(database, 0, **values)
