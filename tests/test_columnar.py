@@ -258,8 +258,8 @@ def test_timestamps_in_the_stored_form_are_parsed_as_numpy_reads_their_texts(dat
 
 @pytest.mark.parametrize(
     "text",
-    ["2026-11-20T14:02:11Z", "2026-11-20 14:02:11+02:00", "2026-11-20", "2026-02-30 14:02:11.000000", "two\nlines"],
-    ids=["zone", "offset", "date only", "impossible date", "line break"],
+    ["2026-11-20T14:02:11Z", "2026-11-20 14:02:11+02:00", "2026-11-20", "2026-02-30 14:02:11.000000", "a\rb, c"],
+    ids=["zone", "offset", "date only", "impossible date", "carriage return and comma"],
 )
 def test_a_timestamp_in_another_form_leaves_its_column_as_text(database: sqlite3.Connection, text: str) -> None:
     """Such a column is handed over as the rows' strings (health reads those as before, offsets and
@@ -271,3 +271,28 @@ def test_a_timestamp_in_another_form_leaves_its_column_as_text(database: sqlite3
     assert got is not None
     assert_same_objects(got[["shipped_at"]], rows_of(database, STAMPS)[["shipped_at"]])
     assert got["purchase_date"].dtype == "datetime64[us]"
+
+
+def test_a_line_break_in_a_timestamp_column_makes_it_decline(database: sqlite3.Connection) -> None:
+    """SQLite hands a timestamp column over a value a line: a line break inside one would shift
+    every value after it, so the rows are read instead."""
+    add(database, 0, shipped_at=STAMP)
+    add(database, 1, shipped_at="two\nlines")
+    database.commit()
+    assert columnar.read(database, SOURCE, STAMPS) is None
+
+
+def test_text_that_is_not_utf8_makes_it_decline(database: sqlite3.Connection) -> None:
+    """Bytes that are not UTF-8, stored as text (nothing here writes them; another tool might):
+    never read as something else, whether the column comes over as text or as lines of bytes."""
+    add(database, 0, shipped_at=STAMP)
+    add(database, 1, shipped_at=STAMP)
+    database.commit()
+    assert columnar.read(database, SOURCE, STAMPS) is not None
+    database.execute("UPDATE orders SET shipped_at = CAST(x'32303236ff' AS TEXT) WHERE order_id = 'O-1'")
+    database.commit()
+    assert columnar.read(database, SOURCE, STAMPS) is None
+    database.execute("UPDATE orders SET shipped_at = NULL, marketplace = CAST(x'61ff' AS TEXT)")
+    database.commit()
+    assert columnar.read(database, SOURCE, STAMPS) is not None
+    assert columnar.read(database, SOURCE, COLUMNS) is None
