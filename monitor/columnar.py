@@ -44,6 +44,7 @@ from pyarrow import csv
 
 SEPARATOR = "\x1f"
 _INTEGER = re.compile(r"-?[0-9]+")
+NUMBERS = ("integer", "real")  # what SQLite's typeof says of a number
 
 
 class Kind(Enum):
@@ -78,7 +79,7 @@ def read(connection: sqlite3.Connection, source: str, columns: Sequence[Column])
         else:
             select.append(f"group_concat(coalesce({column.sql}, ''), '{SEPARATOR}')")
         select.append(f"count({column.sql})")
-        if column.kind in (Kind.STORED_TEXT, Kind.TIMESTAMP):
+        if column.kind is Kind.STORED_TEXT:
             select.append(f"typeof(min({column.sql}))")  # numbers sort first
     cursor = connection.cursor()
     try:
@@ -91,13 +92,15 @@ def read(connection: sqlite3.Connection, source: str, columns: Sequence[Column])
     for column in columns:
         joined, present = row[at], int(row[at + 1])
         at += 2
-        if column.kind in (Kind.STORED_TEXT, Kind.TIMESTAMP):
-            if row[at] in ("integer", "real"):
+        if column.kind is Kind.STORED_TEXT:
+            if row[at] in NUMBERS:
                 return None
             at += 1
         if column.kind is Kind.TIMESTAMP:
+            # parsed, every value was a stored timestamp, which no number's text is; else their
+            # texts, unless one is a number (asked only then: a scan of its own)
             stamps = _timestamps(joined, rows)
-            if stamps is None:  # not all in the stored form: their texts
+            if stamps is None and not _holds_a_number(connection, source, column):
                 stamps = _split_lines(joined, rows, present)
             if stamps is None:
                 return None
@@ -113,6 +116,11 @@ def read(connection: sqlite3.Connection, source: str, columns: Sequence[Column])
     if not rows:
         return _empty(columns)
     return pd.DataFrame({name: pd.Series(values, dtype=values.dtype, copy=False) for name, values in out.items()})
+
+
+def _holds_a_number(connection: sqlite3.Connection, source: str, column: Column) -> bool:
+    row = connection.execute(f"SELECT typeof(min({column.sql})) {source}").fetchone()  # numbers sort first
+    return row is not None and row[0] in NUMBERS
 
 
 def _split_lines(joined: bytes | None, rows: int, present: int) -> np.ndarray | None:

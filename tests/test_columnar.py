@@ -273,11 +273,15 @@ def test_a_timestamp_in_another_form_leaves_its_column_as_text(database: sqlite3
     assert got["purchase_date"].dtype == "datetime64[us]"
 
 
-def test_a_line_break_in_a_timestamp_column_makes_it_decline(database: sqlite3.Connection) -> None:
+@pytest.mark.parametrize("value", ["two\nlines", "20261120", 1.5], ids=["line break", "integer", "real"])
+def test_a_line_break_or_a_number_in_a_timestamp_column_makes_it_decline(
+    database: sqlite3.Connection, value: object
+) -> None:
     """SQLite hands a timestamp column over a value a line: a line break inside one would shift
-    every value after it, so the rows are read instead."""
+    every value after it; a number (numeric affinity stores "20261120" as one) would come back
+    as a text where the rows give a number. Either way the rows are read instead."""
     add(database, 0, shipped_at=STAMP)
-    add(database, 1, shipped_at="two\nlines")
+    add(database, 1, shipped_at=value)
     database.commit()
     assert columnar.read(database, SOURCE, STAMPS) is None
 
