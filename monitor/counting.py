@@ -249,21 +249,30 @@ class Counting:
     def split(self, codes: np.ndarray) -> dict[int, Counting]:
         """The orders of each group code (`codes` over Prepared.orders), in one sort rather than
         a pass per group; each part keeps the orders' order."""
-        mine = codes[self.index]
-        if len(mine) and np.iinfo(np.int16).min <= mine.min() and mine.max() <= np.iinfo(np.int16).max:
-            mine = mine.astype(np.int16)  # few groups: numpy sorts 16-bit keys by radix, 4x faster
-        order = np.argsort(mine, kind="stable")
-        fields = [getattr(self, f)[order] for f in self.__dataclass_fields__]
-        values, starts = np.unique(mine[order], return_index=True)
-        ends = [*starts[1:], len(order)][: len(starts)]
+        mine = _narrow(codes[self.index])
+        fields = [getattr(self, f) for f in self.__dataclass_fields__]
+        if len(mine) and not (mine[1:] >= mine[:-1]).all():  # not in group order already (see counting)
+            order = np.argsort(mine, kind="stable")
+            mine, fields = mine[order], [f[order] for f in fields]
+        starts = np.concatenate(([0], np.flatnonzero(mine[1:] != mine[:-1]) + 1)) if len(mine) else np.zeros(0, int)
+        values = mine[starts]
+        ends = [*starts[1:], len(mine)][: len(starts)]
         return {
             int(code): Counting(*(f[start:end] for f in fields))
             for code, start, end in zip(values, starts, ends, strict=True)
         }
 
 
-def counting(p: Prepared, family: Family, odr_count_cancelled: bool = True, cr_count_unknown: bool = True) -> Counting:
-    """The counting times of every order of the account for a metric family (both channels)."""
+def counting(
+    p: Prepared,
+    family: Family,
+    odr_count_cancelled: bool = True,
+    cr_count_unknown: bool = True,
+    order_by: np.ndarray | None = None,
+) -> Counting:
+    """The counting times of every order of the account for a metric family (both channels);
+    with `order_by` (a group code per order, see Prepared.group_codes), the orders of each group
+    together, as `split` cuts them, each group's in the orders' order."""
     t = p.t
     n = len(p.orders)
     never = np.full(n, NEVER, dtype=np.int64)
@@ -273,7 +282,7 @@ def counting(p: Prepared, family: Family, odr_count_cancelled: bool = True, cr_c
     purchase = t["purchase_date"]
     if family is Family.ODR:
         drop = never if odr_count_cancelled else p.cancel_known
-        return _select(p, purchase, purchase, drop, p.first_defect != NEVER, p.first_defect, ones, every)
+        return _select(order_by, p, purchase, purchase, drop, p.first_defect != NEVER, p.first_defect, ones, every)
     if family in (Family.LSR, Family.TRACKED):
         ship_by, shipped = t["latest_ship_date"], t["shipped_at"]
         on_time = (shipped != NEVER) & (shipped <= ship_by)
@@ -283,9 +292,10 @@ def counting(p: Prepared, family: Family, odr_count_cancelled: bool = True, cr_c
         if Source.CONFIRMATIONS in p.gaps:  # confirmations stopped: an unconfirmed order after that is unknown
             judged &= ~((shipped == NEVER) & (ship_by >= p.gaps[Source.CONFIRMATIONS]))
         drop = np.where(p.pre_fulfilment, p.cancel_known, NEVER)
-        return _select(p, ship_by, purchase, drop, ~on_time, ship_by, ones, judged)
+        return _select(order_by, p, ship_by, purchase, drop, ~on_time, ship_by, ones, judged)
     if family is Family.CR:
         return _select(
+            order_by,
             p,
             purchase,
             purchase,
@@ -299,14 +309,14 @@ def counting(p: Prepared, family: Family, odr_count_cancelled: bool = True, cr_c
         shipped = t["shipped_at"]
         anchor = np.where(t["latest_delivery_date"] != NEVER, t["latest_delivery_date"], shipped)
         judged = p.valid_known | ~p.has_tracking_id  # no tracking at all is never valid
-        return _select(p, anchor, shipped, never, ~(p.valid_known & p.valid), always, ones, judged)
+        return _select(order_by, p, anchor, shipped, never, ~(p.valid_known & p.valid), always, ones, judged)
     if family is Family.OTDR:
         promised, delivered = t["latest_delivery_date"], t["delivered_at"]
         on_time = (delivered != NEVER) & (delivered <= promised)
         enter = np.where(p.valid_known & p.valid, np.minimum(delivered, promised), NEVER)
         if Source.DELIVERY in p.gaps:  # delivery scans stopped: an undelivered parcel after that is unknown
             enter = np.where((delivered == NEVER) & (promised >= p.gaps[Source.DELIVERY]), NEVER, enter)
-        return _select(p, promised, enter, never, ~on_time, promised, p.quantity, every)
+        return _select(order_by, p, promised, enter, never, ~on_time, promised, p.quantity, every)
     raise ValueError(f"unknown metric family {family}")
 
 
@@ -325,7 +335,15 @@ def _cancellation_counts(p: Prepared, count_unknown: bool) -> np.ndarray:
     return p.pre_fulfilment & counts & ~p.buyer_requested
 
 
+def _narrow(codes: np.ndarray) -> np.ndarray:
+    """Group codes as 16-bit integers where they fit (few groups): numpy sorts those by radix, 4x faster."""
+    if len(codes) and np.iinfo(np.int16).min <= codes.min() and codes.max() <= np.iinfo(np.int16).max:
+        return codes.astype(np.int16)
+    return codes
+
+
 def _select(
+    order_by: np.ndarray | None,
     p: Prepared,
     anchor: np.ndarray,
     enter: np.ndarray,
@@ -336,6 +354,8 @@ def _select(
     judged: np.ndarray,
 ) -> Counting:
     index = np.flatnonzero(p.amazon & (anchor != NEVER) & (enter != NEVER))
+    if order_by is not None:  # sorted here, each field is gathered once: split only cuts
+        index = index[np.argsort(_narrow(order_by[index]), kind="stable")]
     return Counting(
         index, anchor[index], enter[index], drop[index], flag[index], flag_from[index], weight[index], judged[index]
     )

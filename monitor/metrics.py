@@ -1023,12 +1023,12 @@ def account_groups(
     p.gaps = _gap_times(p, facts)
     metrics = list(metrics)
     families = dict.fromkeys(metric.family for metric in metrics if metric.family not in REVIEW_FAMILIES)
+    codes = p.group_codes(markets)
     countings = {  # once a family: a family's metrics count the same orders (channels' metrics share Amazon's)
-        family: cnt.counting(p, family, targets.odr_count_cancelled, targets.cr_unknown_initiator == "count")
+        family: cnt.counting(p, family, targets.odr_count_cancelled, targets.cr_unknown_initiator == "count", codes)
         for family in families
     }
     groups = []
-    codes = p.group_codes(markets)
     parts = {family: c.split(codes) for family, c in countings.items()}
     empty = {family: c.subset(np.zeros(len(p.orders), dtype=bool)) for family, c in countings.items()}
     for position, marketplace in enumerate(markets):

@@ -137,3 +137,21 @@ def test_history_cost_grows_with_orders_plus_days_not_their_product(monkeypatch)
     m.history(rows, None, T, 365, TARGETS, "s", [m.METRICS_BY_ID["lsr_30d"]])
     assert len(calls) == 3
     assert all(n <= 2000 and table_rows == 365 + span and points == 365 for n, table_rows, span, points in calls)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(order, min_size=0, max_size=40), found=st.lists(defect, max_size=10))
+def test_a_counting_made_in_group_order_splits_into_the_same_groups(rows, found):
+    """counting(order_by=codes) gathers each group's orders together once, so that split only cuts:
+    every group's part is, field for field and order for order, the part of the counting made in
+    the orders' order and then sorted by split."""
+    data, bad = build(rows, found)
+    p = cnt.prepare(data, cnt.first_counting_defect(data, bad), "amazon.com")
+    codes = p.group_codes(sorted({str(name) for name in p.marketplace_names}))
+    for family in (m.Family.ODR, m.Family.LSR, m.Family.CR, m.Family.VTR, m.Family.OTDR, m.Family.TRACKED):
+        plain = cnt.counting(p, family).split(codes)
+        grouped = cnt.counting(p, family, order_by=codes).split(codes)
+        assert plain.keys() == grouped.keys()
+        for code, part in plain.items():
+            for name in part.__dataclass_fields__:
+                assert getattr(grouped[code], name).tolist() == getattr(part, name).tolist(), (family, code, name)
