@@ -300,3 +300,17 @@ def test_text_that_is_not_utf8_makes_it_decline(database: sqlite3.Connection) ->
     database.commit()
     assert columnar.read(database, SOURCE, STAMPS) is not None
     assert columnar.read(database, SOURCE, COLUMNS) is None
+
+
+def test_a_scan_leaves_the_connection_s_page_cache_as_it_found_it(database: sqlite3.Connection) -> None:
+    """The scan runs with SQLite's default page cache (a bigger one only costs a pass that reads
+    each page once); the connection's own, which imports use, is back afterwards, declined or not."""
+    for n in range(50):
+        add(database, n, product_name="x" * 30)
+    database.commit()
+    database.execute("PRAGMA cache_size=-65536")
+    assert columnar.read(database, SOURCE, COLUMNS) is not None
+    assert database.execute("PRAGMA cache_size").fetchone() == (-65536,)
+    database.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 1000)  # the names joined are too long for one text
+    assert columnar.read(database, SOURCE, COLUMNS) is None
+    assert database.execute("PRAGMA cache_size").fetchone() == (-65536,)
