@@ -7,18 +7,20 @@ the rows would have given (text as str, integers as int, NULL as None). A column
 distinct values (a marketplace, a status, the flags) is split by pyarrow, and each distinct
 value is one object that every row points at: half a million orders of one marketplace do not
 make half a million copies of its name (about 60 bytes each, and a page fault in every 70).
-Timestamps in the stored form are parsed by pyarrow straight from the joined text instead,
-to what numpy makes of the same strings. SQLite runs the query with Python's lock let go
-throughout, where fetching rows takes and lets go of it for every row: a load in a thread
-(health.OneAhead) overlaps with the work on another account only this way.
+A timestamp column comes over as bytes, each value followed by a line break, which pyarrow
+parses as they came, to what numpy makes of the same strings (its texts where they are not all
+in the stored form). SQLite runs the query with Python's lock let go throughout, where
+fetching rows takes and lets go of it for every row: a load in a thread (health.OneAhead)
+overlaps with the work on another account only this way.
 
-Each column's values are joined with the unit separator (U+001F) and NULL becomes an empty
-text, so a value is told apart from NULL by counting: `count(column)` says how many are not
-NULL, and when the empty texts are more than the NULLs, some empty texts were stored, and the
-column cannot be read this way. `read` answers None whenever the answer could differ from the
+Each column's values are joined with the unit separator (U+001F; a timestamp column's, with
+line breaks) and NULL becomes an empty text, so a value is told apart from NULL by counting:
+`count(column)` says how many are not NULL, and when the empty texts are more than the NULLs,
+some empty texts were stored, and the column cannot be read this way. `read` answers None whenever the answer could differ from the
 rows' in any way, and the caller reads rows instead:
 
-- a value containing the separator (the pieces do not number the rows);
+- a value containing the separator, or a line break in a timestamp column (the pieces do not
+  number the rows);
 - an empty text stored beside NULLs (as above);
 - a number in a column read as text (`min` sorts numbers before texts), or anything but an
   integer in a column read as integers (a real's text would not round-trip);
