@@ -16,8 +16,9 @@ overlaps with the work on another account only this way.
 Each column's values are joined with the unit separator (U+001F; a timestamp column's, with
 line breaks) and NULL becomes an empty text, so a value is told apart from NULL by counting:
 `count(column)` says how many are not NULL, and when the empty texts are more than the NULLs,
-some empty texts were stored, and the column cannot be read this way. `read` answers None whenever the answer could differ from the
-rows' in any way, and the caller reads rows instead:
+some empty texts were stored, and the column cannot be read this way (`_empty_is_null`).
+`read` answers None whenever the answer could differ from the rows' in any way, and the caller
+reads rows instead:
 
 - a value containing the separator, or a line break in a timestamp column (the pieces do not
   number the rows);
@@ -160,10 +161,16 @@ def _objects(texts: list[str], rows: int, present: int) -> np.ndarray | None:
         return None
     if present < rows:
         empty = pieces == ""
-        if int(empty.sum()) != rows - present:
+        if not _empty_is_null(int(empty.sum()), rows, present):
             return None
         pieces[empty] = None
     return pieces
+
+
+def _empty_is_null(empties: int, rows: int, present: int) -> bool:
+    """Can the empty texts of a column be read as its NULLs? Only when they are exactly as many:
+    one more, and some empty text was stored beside them, and which is which cannot be told."""
+    return empties == rows - present
 
 
 STAMP_LENGTH = len("2026-11-20 14:02:11.000000")
@@ -209,9 +216,9 @@ def _labels(joined: str | None, rows: int, present: int, integers: bool) -> np.n
     encoded = pieces.dictionary_encode()
     distinct: list[Any] = encoded.dictionary.to_pylist()
     codes = encoded.indices.to_numpy(zero_copy_only=False)
-    if present < rows:  # the empty text is NULL, when there are exactly as many as NULLs
+    if present < rows:
         empty = distinct.index("") if "" in distinct else -1
-        if empty < 0 or int(np.count_nonzero(codes == empty)) != rows - present:
+        if empty < 0 or not _empty_is_null(int(np.count_nonzero(codes == empty)), rows, present):
             return None
         distinct[empty] = None
     if integers:
