@@ -218,7 +218,9 @@ def _query(connection: Connection, table: Table, where: str, fields: tuple[str, 
 def columnar_columns(table: Table, fields: tuple[str, ...]) -> list[columnar.Column] | None:
     """How SQLite hands over these fields a column at a time (None: some only as rows)."""
     wanted = [
-        columnar.Column(f, cnt.FLAGS if f == cnt.FLAGS_SQL else f, kind) for f in fields if (kind := _kind(table, f))
+        columnar.Column(f, cnt.FLAGS, kind, nullable=False) if f == cnt.FLAGS_SQL else columnar.Column(f, f, kind)
+        for f in fields
+        if (kind := _kind(table, f))
     ]
     return wanted if len(wanted) == len(fields) else None
 

@@ -262,15 +262,45 @@ def test_timestamps_in_the_stored_form_are_parsed_as_numpy_reads_their_texts(dat
     ids=["zone", "offset", "date only", "impossible date", "carriage return and comma"],
 )
 def test_a_timestamp_in_another_form_leaves_its_column_as_text(database: sqlite3.Connection, text: str) -> None:
-    """Such a column is handed over as the rows' strings (health reads those as before, offsets and
-    warnings included); the other timestamp column is still parsed."""
+    """Such a column is handed over as the rows' strings, NULL as None (health reads those as
+    before, offsets and warnings included); the other timestamp column is still parsed."""
     add(database, 0, shipped_at=STAMP)
     add(database, 1, shipped_at=text)
+    add(database, 2, shipped_at=None)
     database.commit()
     got = columnar.read(database, SOURCE, STAMPS)
     assert got is not None
     assert_same_objects(got[["shipped_at"]], rows_of(database, STAMPS)[["shipped_at"]])
+    assert got["shipped_at"].tolist()[2] is None
     assert got["purchase_date"].dtype == "datetime64[us]"
+
+
+def test_a_timestamp_column_in_another_form_with_an_empty_text_beside_nulls_declines(
+    database: sqlite3.Connection,
+) -> None:
+    """Parsed, an empty text and NULL are both NaT, as numpy reads them; as texts they differ, and
+    which empty line was NULL cannot be told: the rows are read instead."""
+    for n, text in enumerate([STAMP, "2026-11-20T14:02:11Z", None, ""]):
+        add(database, n, shipped_at=text)
+    database.commit()
+    assert columnar.read(database, SOURCE, STAMPS) is None
+    database.execute("UPDATE orders SET shipped_at = NULL WHERE shipped_at = ''")
+    database.commit()
+    assert columnar.read(database, SOURCE, STAMPS) is not None
+
+
+def test_a_column_said_never_null_that_holds_a_null_declines(database: sqlite3.Connection) -> None:
+    """An expression said never NULL (the flags) is not counted; were an integer column so
+    marked and one value NULL all the same, its empty text is no integer: declined, never a 0."""
+    never_null = [Column("quantity", "quantity", Kind.INTEGER, nullable=False)]
+    add(database, 0, quantity=2)
+    add(database, 1, quantity=3)
+    database.commit()
+    got = columnar.read(database, SOURCE, never_null)
+    assert got is not None and got["quantity"].tolist() == [2, 3]
+    add(database, 2, quantity=None)
+    database.commit()
+    assert columnar.read(database, SOURCE, never_null) is None
 
 
 @pytest.mark.parametrize("value", ["two\nlines", "20261120", 1.5], ids=["line break", "integer", "real"])
