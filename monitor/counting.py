@@ -157,15 +157,35 @@ class Prepared:
         return market * 2 + (self.channel == Channel.MFN)
 
 
-def effective_marketplaces(values: pd.Series, default: str) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class Distinct:
+    """A column's distinct values, found once: a code per row into `values`, -1 where missing.
+    A column of orders holds few (a marketplace, a sales channel), so a rule of each value is
+    worked out once per distinct value, and two rules of one column share the finding."""
+
+    codes: np.ndarray
+    values: list[Any]
+
+    @classmethod
+    def of(cls, column: pd.Series) -> Distinct:
+        codes, uniques = pd.factorize(column)  # missing: -1, found in the same pass
+        return cls(codes, list(uniques))
+
+    def map(self, rule: Callable[[Any], Any]) -> np.ndarray:
+        """`rule` of each row's value (None where missing), as objects."""
+        answers = np.empty(len(self.values) + 1, dtype=object)
+        answers[:] = [*(rule(value) for value in self.values), rule(None)]  # the last: code -1
+        return answers[self.codes]
+
+
+def effective_marketplaces(marketplace: Distinct, default: str) -> tuple[np.ndarray, np.ndarray]:
     """The marketplace each order counts in (its own as a domain, else the default, else
     unknown): (a code per order, the marketplace of each code)."""
     fallback = default or UNKNOWN
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    names = [(normalize(v) if isinstance(v, str) else None) or fallback for v in uniques]
+    names = [(normalize(v) if isinstance(v, str) else None) or fallback for v in [*marketplace.values, None]]
     distinct = sorted(set(names))
-    remap = np.array([distinct.index(n) for n in names], dtype=np.int64)
-    return (remap[codes] if len(codes) else np.zeros(0, dtype=np.int64)), np.array(distinct, dtype=object)
+    remap = np.array([distinct.index(n) for n in names], dtype=np.int64)  # the last: code -1
+    return remap[marketplace.codes], np.array(distinct, dtype=object)
 
 
 def other_channel(marketplace: object) -> bool:
@@ -174,11 +194,11 @@ def other_channel(marketplace: object) -> bool:
     return isinstance(marketplace, str) and channel_of(normalize(marketplace)) != "amazon"
 
 
-def counted_orders(sales_channel: pd.Series, marketplace: pd.Series) -> np.ndarray:
+def counted_orders(sales_channel: Distinct, marketplace: Distinct) -> np.ndarray:
     """Which orders count in some marketplace's metrics: Amazon's own (not multi-channel
     fulfilment orders) and those of the other channels."""
-    amazon = _per_value(sales_channel, is_amazon_sales_channel).astype(bool)
-    return amazon | _per_value(marketplace, other_channel).astype(bool)
+    amazon = sales_channel.map(is_amazon_sales_channel).astype(bool)
+    return amazon | marketplace.map(other_channel).astype(bool)
 
 
 def is_amazon_sales_channel(value: object) -> bool:
@@ -189,11 +209,8 @@ def is_amazon_sales_channel(value: object) -> bool:
 
 
 def _per_value(values: pd.Series, rule: Callable[[Any], Any]) -> np.ndarray:
-    """`rule` of each value, computed once per distinct value (a column holds few)."""
-    if values.isna().all():  # optional columns are often empty: one answer for all
-        return np.full(len(values), rule(None), dtype=object)
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    return np.array([rule(value) for value in uniques], dtype=object)[codes]
+    """`rule` of each value (None where missing), computed once per distinct value."""
+    return Distinct.of(values).map(rule)
 
 
 def prepare(orders: pd.DataFrame, first_defect: np.ndarray | None = None, default_marketplace: str = "") -> Prepared:
@@ -208,12 +225,13 @@ def prepare(orders: pd.DataFrame, first_defect: np.ndarray | None = None, defaul
     # when the cancellation is known: its time, or always when it carries none
     cancel_known = np.where(cancelled, np.where(t["cancelled_at"] != NEVER, t["cancelled_at"], ALWAYS), NEVER)
     quantity = pd.to_numeric(_column(orders, "quantity"), errors="coerce").fillna(1).clip(lower=0)
-    markets = effective_marketplaces(_column(orders, "marketplace"), default_marketplace)
+    marketplace = Distinct.of(_column(orders, "marketplace"))
+    markets = effective_marketplaces(marketplace, default_marketplace)
     return Prepared(
         orders,
         CHANNELS[flags & 1],
         *markets,
-        counted_orders(_column(orders, "sales_channel"), _column(orders, "marketplace")),
+        counted_orders(Distinct.of(_column(orders, "sales_channel")), marketplace),
         t,
         shipped_status,
         pre_fulfilment,

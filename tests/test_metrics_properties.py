@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor import counting as cnt
 from monitor import metrics as m
+from monitor.marketplaces import normalize
 from monitor.metrics import Targets
 from monitor.present.jsonout import to_json
 from tests.conftest import TARGETS, T, d, defects, orders
@@ -155,3 +158,24 @@ def test_a_counting_made_in_group_order_splits_into_the_same_groups(rows, found)
         for code, part in plain.items():
             for name in part.__dataclass_fields__:
                 assert getattr(grouped[code], name).tolist() == getattr(part, name).tolist(), (family, code, name)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.sampled_from([None, float("nan"), "amazon.com", "Amazon.ca", "ebay.com", "", 3]), max_size=30)
+)
+def test_a_rule_of_each_distinct_value_is_the_rule_of_each_row(values):
+    """Distinct works a rule out once per distinct value (and once for the missing, as None):
+    row for row what the rule says of that row's value, an empty column included."""
+    column = pd.Series(values, dtype=object)
+
+    def rule(value):
+        return None if value is None else f"{type(value).__name__}:{value}"
+
+    expected = [rule(None if v is None or v != v else v) for v in values]
+    assert cnt.Distinct.of(column).map(rule).tolist() == expected
+    codes, names = cnt.effective_marketplaces(cnt.Distinct.of(column), "amazon.de")
+    assert (
+        list(names[codes]) == [(normalize(v) if isinstance(v, str) else None) or "amazon.de" for v in values]
+        and codes.dtype == np.int64
+    )

@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from monitor import accounts
-from monitor.counting import counted_orders
+from monitor.counting import Distinct, counted_orders
 from monitor.domain import ORDER_SOURCES, Source
 from monitor.ingest.frames import STORED_COLUMNS
 from monitor.ingest.records import defect_key
@@ -92,7 +92,8 @@ class Store:
     def _note_orders(self, frame: pd.DataFrame) -> None:
         marketplace = frame["marketplace"].where(frame["marketplace"].notna(), "")
         mfn = (frame["fulfillment_channel"] == "MFN").to_numpy()
-        amazon = counted_orders(frame["sales_channel"], frame["marketplace"])  # multi-channel orders count nowhere
+        # multi-channel orders count nowhere
+        amazon = counted_orders(Distinct.of(frame["sales_channel"]), Distinct.of(frame["marketplace"]))
         carries = {name: frame[name].notna().to_numpy() for name, _, _ in ORDER_SOURCES.values()}
         groups = frame.groupby([frame["account_id"], marketplace], sort=False).indices
         for keys, positions in groups.items():
