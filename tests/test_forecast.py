@@ -173,3 +173,11 @@ def test_the_completeness_curve_is_learned_from_the_accounts_older_orders():
     assert learned.learned and delays.sum() > 100
     assert np.abs(learned.completeness[:60] - default.completeness[:60]).max() < 0.12  # claims drawn from it
     assert not forecast.curve_from_delays("odr", np.zeros(91, dtype=int)).learned
+
+
+def test_a_curve_reads_0_before_the_anchor_day_its_own_share_inside_and_1_beyond_its_end():
+    curve = forecast.default_curve("cr")
+    ages = np.arange(-3, len(curve.completeness) + 4).reshape(1, -1) + np.zeros((2, 1), dtype=int)  # 2-D, as the roll
+    expected = [0.0 if a < 0 else curve.completeness[a] if a < len(curve.completeness) else 1.0 for a in ages[0]]
+    got = curve.at(ages)
+    assert got.shape == ages.shape and got[0].tolist() == expected and got[1].tolist() == expected
