@@ -296,9 +296,10 @@ class OneAhead(Generic[T]):
     3.6 to 3.8 s with the load alone ahead, and against 4.4 to 4.8 s with nothing ahead; on
     PostgreSQL 4.0 to 4.1 s against 4.9 to 5.1 s with nothing ahead). On SQLite it needs the
     columnar read: fetching rows one by one in the thread, each row's step lets the lock go and
-    waits for it back, and the same run took 9.3 to 9.8 s. An in-memory SQLite database is one connection's alone: there, each account's work
-    is done when it comes. A failure fails when its account comes, as it would have without the
-    thread. At most two accounts' data are in memory at once."""
+    waits for it back, and the same run took 9.3 to 9.8 s. An in-memory SQLite database is one
+    connection's alone: there, each account's work is done when it comes. A failure fails when its
+    account comes, as it would have without the thread. At most two accounts' data are in memory
+    at once."""
 
     def __init__(self, session: Session, work: Callable[[Session, Account], T]) -> None:
         self.session, self.work = session, work
