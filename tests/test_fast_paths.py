@@ -121,6 +121,29 @@ def test_arrow_timestamps_equal_the_general_path(monkeypatch: pytest.MonkeyPatch
     assert list(fast) == list(general)
 
 
+def test_database_text_of_a_moment_is_pythons_own() -> None:
+    """The table-driven formatting gives datetime.isoformat's text for every kind of moment:
+    the first and last microsecond of the range, leap days, a day's last microsecond, random
+    ones; missing ones are None."""
+    first, last = datetime(1970, 1, 1), datetime(2099, 12, 31, 23, 59, 59, 999_999)
+    rng = random.Random(11)
+    moments = [first, last, datetime(2000, 2, 29), datetime(2096, 2, 29, 23, 59, 59, 999_999)]
+    moments += [datetime(2024, 12, 31, 23, 59, 59, 999_999), datetime(2025, 1, 1, 0, 0, 0, 1)]
+    moments += [
+        first + timedelta(microseconds=rng.randrange(int((last - first) / timedelta(microseconds=1))))
+        for _ in range(20_000)
+    ]
+    micros = np.array([(m - first) // timedelta(microseconds=1) for m in moments], dtype=np.int64)
+    missing = np.zeros(len(micros), dtype=bool)
+    missing[7::97] = True
+    texts = frames._db_text(micros, missing)
+    expected = [
+        None if gone else m.isoformat(sep=" ", timespec="microseconds")
+        for m, gone in zip(moments, missing, strict=True)
+    ]
+    assert list(texts) == expected
+
+
 @pytest.mark.parametrize(
     "value", ["2026-01-01", "2026-01-01T10:00:00", "2026-01-01T00:00:03.1234567+00:00", "1969-12-31T23:00:00Z", "soon"]
 )

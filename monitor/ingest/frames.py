@@ -9,6 +9,7 @@ quarantine reason from `order_record` itself, so both paths agree.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -58,11 +59,33 @@ _EARLIEST_US = int(EARLIEST.timestamp()) * 1_000_000
 _LATEST_US = int(LATEST.timestamp()) * 1_000_000
 
 
+_DB_TEXT = np.dtype([("date", "V10"), ("space", "u1"), ("time", "V8"), ("dot", "u1"), ("milli", "V3"), ("micro", "V3")])
+
+
 def _db_text(micros: np.ndarray, missing: np.ndarray) -> np.ndarray:
     """Microseconds since 1970 (within EARLIEST..LATEST) -> 'YYYY-MM-DD HH:MM:SS.ffffff', None
-    where missing. The digits are written into one byte buffer with integer arithmetic and
-    handed to pyarrow as a string array: ten times faster than numpy's datetime_as_string."""
+    where missing. Each part's text is looked up in a table (every day of the range, every
+    second of a day, every three digits), copied into one byte buffer and handed to pyarrow as
+    a string array: twenty times faster than numpy's datetime_as_string."""
     days, rest = np.divmod(micros, US_PER_DAY)
+    seconds, fraction = np.divmod(rest, 1_000_000)
+    high, low = np.divmod(fraction, 1000)
+    dates, times, thousand = _text_tables()
+    text = np.empty(len(micros), dtype=_DB_TEXT)  # one record of 26 bytes a row: each part copied whole
+    text["date"], text["space"], text["time"], text["dot"] = dates[days], ord(" "), times[seconds], ord(".")
+    text["milli"], text["micro"] = thousand[high], thousand[low]
+    offsets = np.arange(0, 26 * (len(micros) + 1), 26, dtype=np.int32)
+    strings = pa.Array.from_buffers(pa.string(), len(micros), [None, pa.py_buffer(offsets), pa.py_buffer(text)])
+    out = strings.to_numpy(zero_copy_only=False)
+    out[missing] = None
+    return out
+
+
+@functools.cache
+def _text_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """As bytes: 'YYYY-MM-DD' of every day from EARLIEST to LATEST, 'HH:MM:SS' of every second of
+    a day, and '000' to '999', each one item (1.2 MB in all, made once)."""
+    days = np.arange((_LATEST_US - _EARLIEST_US) // US_PER_DAY)
     # the civil date of a day number (H. Hinnant's algorithm; days >= 0 here)
     z = days + 719_468
     era = z // 146_097
@@ -73,31 +96,23 @@ def _db_text(micros: np.ndarray, missing: np.ndarray) -> np.ndarray:
     day = doy - (153 * mp + 2) // 5 + 1
     month = np.where(mp < 10, mp + 3, mp - 9)
     year = yoe + era * 400 + (month <= 2)
-    seconds, fraction = np.divmod(rest, 1_000_000)
-    hour, seconds = np.divmod(seconds, 3600)
-    minute, second = np.divmod(seconds, 60)
-    text = np.empty((len(micros), 26), dtype=np.uint8)
-    text[:, [4, 7]] = ord("-")
-    text[:, 10] = ord(" ")
-    text[:, [13, 16]] = ord(":")
-    text[:, 19] = ord(".")
-    for value, start, width in (
-        (year, 0, 4),
-        (month, 5, 2),
-        (day, 8, 2),
-        (hour, 11, 2),
-        (minute, 14, 2),
-        (second, 17, 2),
-        (fraction, 20, 6),
-    ):
-        for place in range(width - 1, -1, -1):
-            value, digit = np.divmod(value, 10)
-            text[:, start + place] = digit + ord("0")
-    offsets = np.arange(0, 26 * (len(micros) + 1), 26, dtype=np.int32)
-    strings = pa.Array.from_buffers(pa.string(), len(micros), [None, pa.py_buffer(offsets), pa.py_buffer(text)])
-    out = strings.to_numpy(zero_copy_only=False)
-    out[missing] = None
-    return out
+    seconds = np.arange(86_400)
+    dates = _digits(((year, 4), "-", (month, 2), "-", (day, 2)))
+    times = _digits(((seconds // 3600, 2), ":", (seconds // 60 % 60, 2), ":", (seconds % 60, 2)))
+    return dates, times, _digits(((np.arange(1000), 3),))
+
+
+def _digits(parts: tuple[tuple[np.ndarray, int] | str, ...]) -> np.ndarray:
+    """Rows of text, each one item of bytes (copied in one move when picked): each (numbers,
+    width) part as zero-padded digits, each str as itself."""
+    columns: list[np.ndarray] = []
+    for part in parts:
+        if isinstance(part, str):
+            columns.append(np.full(len(columns[0]), ord(part), dtype=np.uint8))
+            continue
+        numbers, width = part
+        columns += [(numbers // 10**place % 10 + ord("0")).astype(np.uint8) for place in range(width - 1, -1, -1)]
+    return np.ascontiguousarray(np.stack(columns, axis=1)).view(f"V{len(columns)}").ravel()
 
 
 def _arrow_timestamps(column: np.ndarray, empty: np.ndarray) -> np.ndarray | None:
