@@ -58,10 +58,10 @@ def test_a_poison_file_moves_to_rejected_on_its_first_pass_and_the_next_file_is_
 
     real = importer._prepare_orders
 
-    def explode(adapter, header, part, *rest):  # an importer bug on this one file
-        if any("O-0" in fields for fields in part.chunk.fields):
+    def explode(adapter, header, chunk, *rest):  # an importer bug on this one file
+        if any("O-0" in fields for fields in chunk.fields):
             raise RuntimeError("boom\nsecond line")
-        return real(adapter, header, part, *rest)
+        return real(adapter, header, chunk, *rest)
 
     monkeypatch.setattr(importer, "_prepare_orders", explode)
     run = import_inbox_once(sessions, settings)

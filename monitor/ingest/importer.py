@@ -32,7 +32,7 @@ from monitor.ingest.feedback import apply_snapshot
 from monitor.ingest.frames import Zones, order_frame
 from monitor.ingest.reader import Chunk, ColumnChunk, DelimitedFile, FileFacts, inspect_file
 from monitor.ingest.records import RowError
-from monitor.ingest.store import Store
+from monitor.ingest.store import OrderBatch, Store, order_batch
 from monitor.models import ImportRecord, QuarantinedRow
 from monitor.timeutil import utcnow
 
@@ -283,7 +283,7 @@ def _import_rows(
         reasons = {i: chunk.errors.get(i) or f"has {len(chunk.fields[i])} fields, the header has {width}" for i in bad}
         if not adapter.orders:
             return _Split(chunk, good, reasons)
-        return _prepare_orders(adapter, header, _Split(chunk, good, reasons), table.delimiter, zones)
+        return _prepare_orders(adapter, header, chunk, good, reasons, table.delimiter, zones, store)
 
     # PostgreSQL does its part in its own process: the next chunk is read and converted meanwhile
     ahead = session.get_bind().dialect.name == "postgresql"
@@ -325,7 +325,7 @@ class _Split:
     chunk: Chunk | ColumnChunk
     good: list[int]
     reasons: dict[int, str]
-    orders: pd.DataFrame | None = None
+    orders: OrderBatch | None = None
     filtered_out: int = 0  # rows a mapping's filter left out (counted as skipped)
 
 
@@ -348,12 +348,20 @@ def _padded(chunk: Chunk | ColumnChunk, delimiter: str) -> bool:
     return any(f"{edge}{space}" in text or f"{space}{edge}" in text for space in spaces for edge in (delimiter, "\n"))
 
 
-def _prepare_orders(adapter: formats.Adapter, header: list[str], part: _Split, delimiter: str, zones: Zones) -> _Split:
-    """Convert a chunk's good rows into orders; rows that cannot be get their reasons. Touches no
-    database (so it could run beside the writes; measured, a thread for it gained 5 %)."""
-    chunk, good, reasons = part.chunk, part.good, part.reasons
+def _prepare_orders(
+    adapter: formats.Adapter,
+    header: list[str],
+    chunk: Chunk | ColumnChunk,
+    good: list[int],
+    reasons: dict[int, str],
+    delimiter: str,
+    zones: Zones,
+    store: Store,
+) -> _Split:
+    """Convert a chunk's good rows into orders ready to write; rows that cannot be get their
+    reasons. Touches no database, so it can run in another process (`store` is only read)."""
     if not good:
-        return _Split(chunk, good, reasons, pd.DataFrame())
+        return _Split(chunk, good, reasons, order_batch(pd.DataFrame(), adapter.item_rows, store.default_account))
     frame = _frame(chunk, header, good, _padded(chunk, delimiter))
     wanted = adapter.keep(frame) if adapter.filtering else np.ones(len(frame), dtype=bool)
     filtered_out = 0
@@ -366,7 +374,7 @@ def _prepare_orders(adapter: formats.Adapter, header: list[str], part: _Split, d
     kept = [p for p in range(len(good)) if p not in early]
     reasons.update({good[p]: reason for p, reason in early.items()})
     reasons.update({good[kept[p]]: reason for p, reason in late.items()})
-    return _Split(chunk, good, reasons, orders, filtered_out)
+    return _Split(chunk, good, reasons, order_batch(orders, adapter.item_rows, store.default_account), filtered_out)
 
 
 def _frame(chunk: Chunk | ColumnChunk, header: list[str], good: list[int], padded: bool) -> pd.DataFrame:
@@ -411,7 +419,11 @@ def _records_chunk(
 
 
 def _quarantine(
-    session: Session, ledger: ImportRecord, chunk: Chunk | ColumnChunk, reasons: dict[int, str], private: bool
+    session: Session,
+    ledger: ImportRecord,
+    chunk: Chunk | ColumnChunk,
+    reasons: dict[int, str],
+    private: bool,
 ) -> None:
     _quarantine_texts(
         session, ledger, [(chunk.line_numbers[i], reasons[i], chunk.raw(i)) for i in sorted(reasons)], private

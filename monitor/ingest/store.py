@@ -89,24 +89,6 @@ class Store:
         old = self._sources.get(key)
         self._sources[key] = max(filter(None, (old, text)), default=None)
 
-    def _note_orders(self, frame: pd.DataFrame) -> None:
-        marketplace = frame["marketplace"].where(frame["marketplace"].notna(), "")
-        mfn = (frame["fulfillment_channel"] == "MFN").to_numpy()
-        # multi-channel orders count nowhere
-        amazon = counted_orders(Distinct.of(frame["sales_channel"]), Distinct.of(frame["marketplace"]))
-        carries = {name: frame[name].notna().to_numpy() for name, _, _ in ORDER_SOURCES.values()}
-        groups = frame.groupby([frame["account_id"], marketplace], sort=False).indices
-        for keys, positions in groups.items():
-            account, market = cast(tuple[int, str], keys)
-            counted = amazon[positions]
-            for source, (carried, newest, mfn_only) in ORDER_SOURCES.items():
-                rows = positions[carries[carried][positions] & counted & (mfn[positions] if mfn_only else True)]
-                if not len(rows):
-                    continue
-                times = frame[newest].to_numpy()[rows]
-                times = times[pd.notna(times)]
-                self.note(int(account), str(market), source, str(max(times)) if len(times) else None)
-
     def flush_sources(self, now: datetime) -> None:
         """Write what the import brought into account_sources (newest data times only move forward)."""
         for (account_id, marketplace, source), newest in self._sources.items():
@@ -129,23 +111,22 @@ class Store:
             row.last_import_id, row.last_import_at = self.import_id, now
 
     # ------------------------------------------------------------ orders
-    def write_orders(self, frame: pd.DataFrame, item_rows: bool, fill_only: tuple[str, ...] = ()) -> None:
-        """Upsert a chunk of converted orders (see frames.order_frame) in one statement; the
-        `fill_only` columns only fill a stored order's empty fields."""
+    def write_orders(self, batch: OrderBatch, item_rows: bool, fill_only: tuple[str, ...] = ()) -> None:
+        """Upsert a chunk of orders made ready by `order_batch` in one statement; the `fill_only`
+        columns only fill a stored order's empty fields."""
+        self.duplicates += batch.duplicates
+        frame = batch.frame
         if frame.empty:
             return
-        accounts = frame["account"].where(frame["account"].notna(), self.default_account)
-        ids = {key: self.account_id(key) for key in accounts.unique()}
-        frame = frame.drop(columns="account").assign(account_id=accounts.map(ids))
-        rows = len(frame)
-        frame = fold_duplicates(frame, item_rows)
-        self.duplicates += rows - len(frame)
-        self._note_orders(frame)
+        accounts = Distinct.of(frame["account"])  # none missing: order_batch put in the default
+        ids = [self.account_id(key) for key in accounts.values]
+        frame = frame.drop(columns="account").assign(account_id=np.array(ids, dtype=np.int64)[accounts.codes])
+        for (key, marketplace, source), newest in batch.notes.items():
+            self.note(ids[accounts.values.index(key)], marketplace, source, newest)
         own = pd.Series(False, index=frame.index)
         if item_rows:
             own = self._fold_items_written_before(frame)
-        # columns no row of the chunk carries are left out: the upsert never writes a NULL over a value
-        columns = [c for c in _UPSERT_COLUMNS if c in _KEYS or _carried(frame[c])]
+        columns = [*batch.carried, "account_id"]
         connection = self.session.connection()
         sql = merge_sql(connection.dialect, columns, self.import_id, fill_only)
         cursor = connection.connection.cursor()
@@ -283,6 +264,60 @@ def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
 
 
 # ------------------------------------------------------------------ order upsert helpers
+@dataclass
+class OrderBatch:
+    """A chunk of converted orders made ready to write, without the database (so that another
+    process can make it): rows of one order folded into one, each row's account key (the
+    default where the file names none) in `account`, and what the chunk brings."""
+
+    frame: pd.DataFrame
+    duplicates: int  # rows folded into another row of the chunk
+    notes: dict[tuple[str, str, Source], str | None]  # (account key, marketplace, source) -> newest data
+    carried: list[str]  # the stored columns some row carries: the others are left out of the upsert
+
+
+def order_batch(frame: pd.DataFrame, item_rows: bool, default_account: str) -> OrderBatch:
+    """`frame` (see frames.order_frame) made ready for Store.write_orders."""
+    if frame.empty:
+        return OrderBatch(frame, 0, {}, [])
+    frame = frame.assign(account=frame["account"].where(frame["account"].notna(), default_account))
+    folded = fold_duplicates(frame, item_rows)
+    # columns no row of the chunk carries are left out: the upsert never writes a NULL over a value
+    carried = [c for c in STORED_COLUMNS if c == "order_id" or _carried(folded[c])]
+    return OrderBatch(folded, len(frame) - len(folded), _order_notes(folded), carried)
+
+
+def _order_notes(frame: pd.DataFrame) -> dict[tuple[str, str, Source], str | None]:
+    """Which sources the orders bring for each account and marketplace, with their newest data."""
+    notes: dict[tuple[str, str, Source], str | None] = {}
+    markets = Distinct.of(frame["marketplace"])
+    marketplace = markets.map(lambda m: m or "")
+    mfn = (frame["fulfillment_channel"] == "MFN").to_numpy()
+    # multi-channel orders count nowhere
+    counted = counted_orders(Distinct.of(frame["sales_channel"]), markets)
+    present = {name: _present(frame[name]) for name in {n for names in ORDER_SOURCES.values() for n in names[:2]}}
+    groups = frame.groupby([frame["account"], marketplace], sort=False).indices
+    whole = len(groups) == 1  # the common case: every row in one group, no rows to pick
+    for keys, positions in groups.items():
+        account, market = cast(tuple[str, str], keys)
+        pick = slice(None) if whole else positions  # a slice takes a view, not a copy
+        for source, (carried, newest, mfn_only) in ORDER_SOURCES.items():
+            rows = present[carried][pick] & counted[pick] & (mfn[pick] if mfn_only else True)
+            if not rows.any():
+                continue
+            times = frame[newest].to_numpy()[pick][rows & present[newest][pick]]
+            notes[(str(account), str(market), source)] = str(max(times)) if len(times) else None
+    return notes
+
+
+def _present(column: pd.Series) -> np.ndarray:
+    """Where a column holds a value: in object columns missing is None (see frames.order_frame),
+    found at C speed (pandas' notna looks for every kind of missing value, ten times slower)."""
+    if column.dtype == object:
+        return np.not_equal(column.to_numpy(), cast(Any, None))
+    return column.notna().to_numpy()
+
+
 _UPSERT_COLUMNS = [*STORED_COLUMNS, "account_id"]
 _KEYS = ("account_id", "order_id")
 
@@ -348,9 +383,10 @@ def merge_sql(dialect, columns: list[str], import_id: int, fill_only: tuple[str,
 
 
 def _carried(column: pd.Series) -> bool:
-    if column.dtype == object:  # missing is None in object columns (see frames.order_frame)
-        return bool(np.not_equal(column.to_numpy(), cast(Any, None)).any())
-    return bool(column.notna().any())
+    """Does any row hold a value? Most often the first does."""
+    if column.dtype == object and len(column) and column.iat[0] is not None:
+        return True
+    return bool(_present(column).any())
 
 
 def _values(frame: pd.DataFrame, columns: list[str]) -> list[list[Any]]:
@@ -370,18 +406,18 @@ def _values(frame: pd.DataFrame, columns: list[str]) -> list[list[Any]]:
 def fold_duplicates(frame: pd.DataFrame, item_rows: bool) -> pd.DataFrame:
     """Rows of one order within a chunk become one: items add up (item-row formats),
     otherwise the latest non-empty value of each field wins."""
-    keys = ["account_id", "order_id"]
+    keys = ["account", "order_id"]
     duplicated = frame.duplicated(keys, keep=False)
     if not duplicated.any():
         return frame
-    merged: dict[tuple[int, str], dict[str, Any]] = {}
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
     for record in frame[duplicated].to_dict("records"):
         values: dict[str, Any] = {
             str(k): v
             for k, v in record.items()
             if v is not None and not (isinstance(v, float) and v != v) and v is not pd.NA and v is not pd.NaT
         }
-        key = (int(record["account_id"]), str(record["order_id"]))
+        key = (str(record["account"]), str(record["order_id"]))
         if key not in merged:
             merged[key] = values
         elif item_rows:
