@@ -276,6 +276,13 @@ class Settings:
     import_chunk_rows: int = _setting(
         "20000", "rows read and written per batch while importing (bounds memory)", _positive_int, group=IMPORT
     )
+    import_worker_min_mb: float = _setting(
+        "16",
+        "on SQLite, files of at least this many MB are read and converted in a second process while this one "
+        "writes (a very large number turns it off)",
+        _positive_number,
+        group=IMPORT,
+    )
     feedback_date_formats: tuple[str, ...] = _setting(
         "%m/%d/%y,%m/%d/%Y,%Y-%m-%d,%d.%m.%y,%d.%m.%Y",
         "date formats tried in order for the Date column of Amazon's feedback report",

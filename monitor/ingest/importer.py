@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +33,7 @@ from monitor.ingest.frames import Zones, order_frame
 from monitor.ingest.reader import Chunk, ColumnChunk, DelimitedFile, FileFacts, inspect_file
 from monitor.ingest.records import RowError
 from monitor.ingest.store import OrderBatch, Store, order_batch
+from monitor.ingest.worker import can_fork, forked
 from monitor.models import ImportRecord, QuarantinedRow
 from monitor.timeutil import utcnow
 
@@ -285,18 +286,63 @@ def _import_rows(
             return _Split(chunk, good, reasons)
         return _prepare_orders(adapter, header, chunk, good, reasons, table.delimiter, zones, store)
 
-    # PostgreSQL does its part in its own process: the next chunk is read and converted meanwhile
-    ahead = session.get_bind().dialect.name == "postgresql"
-    for part in _read_ahead(map(split, table.chunks(settings.import_chunk_rows)), ahead):
+    def parts(rows: int) -> Iterator[_Split]:
+        return map(split, table.chunks(rows))
+
+    for part in _made_ahead(parts, session, adapter, facts, settings):
         ledger.rows_read += len(part.chunk)
         if part.orders is not None:
             store.skipped += part.filtered_out
             store.write_orders(part.orders, adapter.item_rows, adapter.fill_only)
         elif not adapter.orders:
+            assert not isinstance(part.chunk, _BadRows)  # only converted orders come from another process
             _records_chunk(store, adapter, header, part.chunk, part.good, part.reasons)
         _quarantine(session, ledger, part.chunk, part.reasons, adapter.private)
         del part  # let go before the next is waited for: no chunk outlives its writing
     return adapter
+
+
+def _made_ahead(
+    parts: Callable[[int], Iterator[_Split]],
+    session: Session,
+    adapter: formats.Adapter,
+    facts: FileFacts,
+    settings: Settings,
+) -> Iterator[_Split]:
+    """The chunks of `parts(rows)`, each read and converted while the one before is written:
+    PostgreSQL writes in its own process, so a thread does; SQLite binds its values holding
+    Python's lock, so a big order file is read and converted in a second process, which sends
+    the converted orders and, of the rows themselves, only the bad ones (see worker.py). Its
+    chunks are half as big: one in each process, together as much as one chunk alone."""
+    rows = settings.import_chunk_rows
+    if session.get_bind().dialect.name == "postgresql":
+        return _read_ahead(parts(rows), True)
+    if adapter.orders and facts.size >= settings.import_worker_min_mb * 1e6 and can_fork():
+        return forked(lambda: map(_for_the_writer, parts(max(1, rows // 2))), name="import-reader")
+    return parts(rows)
+
+
+def _for_the_writer(part: _Split) -> _Split:
+    """A converted chunk with only what writing it needs: its rows' text stays behind, but
+    for the bad ones, which go to the quarantine."""
+    part.chunk = _BadRows(len(part.chunk), {i: (part.chunk.line_numbers[i], part.chunk.raw(i)) for i in part.reasons})
+    part.good = []
+    return part
+
+
+class _BadRows:
+    """A chunk as a converted one is written: its size, and its bad rows' line numbers and text."""
+
+    def __init__(self, size: int, bad: dict[int, tuple[int, str]]) -> None:
+        self._size = size
+        self.line_numbers = {i: line for i, (line, _) in bad.items()}
+        self._raws = {i: raw for i, (_, raw) in bad.items()}
+
+    def __len__(self) -> int:
+        return self._size
+
+    def raw(self, index: int) -> str:
+        return self._raws[index]
 
 
 def _read_ahead(parts: Iterator[_Split], ahead: bool) -> Iterator[_Split]:
@@ -322,7 +368,7 @@ class _Split:
     """A chunk's rows sorted: the good ones, the bad ones with their reasons, and (for an order
     file) the good ones converted into storable orders."""
 
-    chunk: Chunk | ColumnChunk
+    chunk: Chunk | ColumnChunk | _BadRows
     good: list[int]
     reasons: dict[int, str]
     orders: OrderBatch | None = None
@@ -421,7 +467,7 @@ def _records_chunk(
 def _quarantine(
     session: Session,
     ledger: ImportRecord,
-    chunk: Chunk | ColumnChunk,
+    chunk: Chunk | ColumnChunk | _BadRows,
     reasons: dict[int, str],
     private: bool,
 ) -> None:

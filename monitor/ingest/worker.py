@@ -1,0 +1,78 @@
+"""Making a stream's items in a second process, while this one consumes them.
+
+An import spends most of its time holding Python's lock, reading and converting on
+one side and binding values into SQLite on the other; a thread cannot overlap the
+two, a process can. The child is forked (it needs nothing pickled to start, and
+shares the parent's memory until either writes to it) and sends each item through a
+pipe: `send` returns once the parent has taken the item, so the child is never more
+than one item ahead and memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from multiprocessing.connection import Connection
+from typing import Any, TypeVar
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_ITEM, _ERROR, _END = "item", "error", "end"
+
+
+class WorkerDied(RuntimeError):
+    """The child ended without saying why (killed, out of memory)."""
+
+
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def forked(make: Callable[[], Iterable[T]], name: str = "worker") -> Iterator[T]:
+    """The items of `make()`, made in a forked child process. What the child raises is raised
+    here; a child that dies raises WorkerDied. Leaving the loop early kills the child."""
+    context = multiprocessing.get_context("fork")
+    reader, writer = context.Pipe(duplex=False)
+    process = context.Process(target=_produce, args=(make, writer), name=name, daemon=True)
+    process.start()
+    writer.close()  # the child's end only: its death then reads as the end of the pipe
+    try:
+        while True:
+            try:
+                kind, payload = reader.recv()
+            except EOFError:
+                process.join()
+                raise WorkerDied(f"the {name} process ended unexpectedly (exit code {process.exitcode})") from None
+            if kind == _END:
+                return
+            if kind == _ERROR:
+                error, trace = payload
+                log.debug("the %s process failed:\n%s", name, trace)
+                raise error
+            yield payload
+    finally:
+        if process.is_alive():
+            process.kill()  # it holds nothing worth a clean ending: only items nobody will take
+        process.join()
+        reader.close()
+
+
+def _produce(make: Callable[[], Iterable[Any]], writer: Connection) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it ends the child
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the daemon's handler, which would only set a flag
+    try:
+        for item in make():
+            writer.send((_ITEM, item))
+            del item  # before the next one is made: never two in memory at once
+        writer.send((_END, None))
+    except BaseException as exc:  # noqa: BLE001 (every failure goes to the parent, which decides)
+        trace = traceback.format_exc()
+        try:
+            writer.send((_ERROR, (exc, trace)))
+        except Exception:  # noqa: BLE001 (the exception itself cannot be pickled)
+            writer.send((_ERROR, (RuntimeError(f"{type(exc).__name__}: {exc}"), trace)))
+    finally:
+        writer.close()

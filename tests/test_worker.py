@@ -1,0 +1,235 @@
+"""A big order file on SQLite is read and converted in a forked process while this one writes:
+the database ends exactly as the one-process import leaves it, and a failure on either side
+still refuses the file whole, with no process left behind."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from monitor import db
+from monitor.config import load_settings
+from monitor.errors import FileRejected
+from monitor.ingest import import_file, importer
+from monitor.ingest.worker import WorkerDied, forked
+from monitor.models import AccountSource, Order, QuarantinedRow
+from tests.test_import_properties import _csv, order_rows
+
+ALWAYS, NEVER = "0.000001", "100000"  # IMPORT_WORKER_MIN_MB: every file, or none
+
+
+def _numbers(count: int, fail_at: int | None = None):
+    for n in range(count):
+        if n == fail_at:
+            raise FileRejected(f"bad at {n}")
+        yield n
+
+
+def test_items_come_in_order_and_the_childs_exception_is_raised_here() -> None:
+    assert list(forked(lambda: _numbers(50))) == list(range(50))
+    got = []
+    with pytest.raises(FileRejected, match="bad at 7"):
+        for item in forked(lambda: _numbers(50, fail_at=7)):
+            got.append(item)
+    assert got == list(range(7))
+    assert not multiprocessing.active_children()
+
+
+class _Unpicklable(Exception):
+    def __reduce__(self):
+        raise TypeError("cannot pickle")
+
+
+def _raise_unpicklable():
+    yield 1
+    raise _Unpicklable("odd")
+
+
+def test_an_exception_that_cannot_be_sent_arrives_as_its_text() -> None:
+    with pytest.raises(RuntimeError, match="_Unpicklable: odd"):
+        list(forked(_raise_unpicklable))
+
+
+def _dies():
+    yield 1
+    os._exit(3)
+
+
+def test_a_child_that_dies_is_reported_not_waited_for() -> None:
+    with pytest.raises(WorkerDied, match="exit code 3"):
+        list(forked(_dies))
+    assert not multiprocessing.active_children()
+
+
+def test_leaving_early_ends_the_child() -> None:
+    items = forked(lambda: _numbers(10_000))
+    assert next(items) == 0
+    items.close()  # what a failure while writing does to the loop
+    assert not multiprocessing.active_children()
+
+
+# ------------------------------------------------------------------ the import, both ways
+def _database(folder: Path, template: Path) -> tuple[Any, Any, str]:
+    shutil.copy(template, folder / "m.db")
+    url = f"sqlite:///{folder / 'm.db'}"
+    engine = db.make_engine(url)
+    return engine, db.session_factory(engine), url
+
+
+def _contents(sessions) -> dict[str, list[tuple[Any, ...]]]:
+    """Everything an import leaves, but the clock's times."""
+    with sessions() as session:
+        # the order of rows (and so their ids) follows the chunks, which differ: ids are left out
+        columns = [c for c in Order.__table__.columns if c.name != "id"]
+        orders = sorted(tuple(row) for row in session.execute(select(*columns)))
+        quarantined = sorted(
+            session.execute(select(QuarantinedRow.line_number, QuarantinedRow.reason, QuarantinedRow.raw)).all()
+        )
+        sources = sorted(
+            session.execute(
+                select(
+                    AccountSource.account_id,
+                    AccountSource.marketplace,
+                    AccountSource.source,
+                    AccountSource.newest_data_at,
+                )
+            ).all()
+        )
+    return {"orders": orders, "quarantined": quarantined, "sources": sources}
+
+
+def _both_ways(folder: Path, template: Path, path: Path, chunk: int) -> list[tuple[Any, ...]]:
+    """(result, contents) of importing `path` in one process and with the forked reader, in
+    chunks of `chunk` rows both ways (the forked reader's are half the setting): a row of an
+    order that an earlier chunk wrote counts as an update, in the same chunk as a duplicate."""
+    outcomes = []
+    for way, minimum, rows in (("one", NEVER, chunk), ("two", ALWAYS, 2 * chunk)):
+        (folder / way).mkdir()
+        engine, sessions, url = _database(folder / way, template)
+        try:
+            environ = {"DATABASE_URL": url, "IMPORT_WORKER_MIN_MB": minimum, "IMPORT_CHUNK_ROWS": str(rows)}
+            settings = load_settings(environ=environ)
+            result = import_file(sessions, path, settings)
+            outcomes.append(
+                (
+                    result.status,
+                    result.rows_read,
+                    result.inserted,
+                    result.updated,
+                    result.quarantined,
+                    result.skipped,
+                    result.duplicates,
+                    result.error,
+                    _contents(sessions),
+                )
+            )
+        finally:
+            engine.dispose()
+    return outcomes
+
+
+@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=order_rows,
+    repeats=st.lists(st.integers(0, 39), max_size=5),
+    cuts=st.lists(st.tuples(st.integers(0, 10_000), st.binary(max_size=6)), max_size=3),
+    chunk=st.integers(2, 9),
+)
+def test_the_forked_reader_leaves_exactly_what_one_process_leaves(
+    tmp_path_factory, migrated_template, rows, repeats, cuts, chunk
+):
+    """Random order files, some rows repeated (folded), some bytes overwritten (bad rows, bad
+    UTF-8): the same result, orders, quarantine and sources either way."""
+    folder = tmp_path_factory.mktemp("both")
+    rows = rows + [{**rows[i % len(rows)], "sku": f"again-{i}"} for i in repeats]
+    data = bytearray(_csv(rows, ",").encode("utf-8"))
+    for offset, junk in cuts:
+        at = offset % (len(data) + 1)
+        data[at : at + len(junk) // 2] = junk
+    path = folder / "orders.csv"
+    path.write_bytes(bytes(data))
+    one, two = _both_ways(folder, migrated_template, path, chunk)
+    assert one == two
+
+
+ALL_ORDERS = (
+    "amazon-order-id\tpurchase-date\torder-status\tfulfillment-channel\tsales-channel\tsku\tquantity\t"
+    "currency\titem-price\tship-country\n"
+)
+
+
+def test_item_rows_of_one_order_across_chunks_add_up_the_same_way(tmp_path, migrated_template):
+    """Amazon's order report has a row per item: items of one order in two chunks add up as in
+    one process; a bad row is quarantined."""
+    lines = []
+    for n in range(30):
+        for item in range(n % 3 + 1):
+            lines.append(
+                f"111-{n:07d}-0000000\t2026-10-{n % 28 + 1:02d}T10:00:00+00:00\tShipped\tMerchant\tAmazon.com\t"
+                f"SKU-{item}\t{item + 1}\tUSD\t{item + 1}.50\tUS\n"
+            )
+    lines.insert(17, "111-bad\tnot a date\tShipped\tMerchant\tAmazon.com\tSKU\t1\tUSD\t1\tUS\n")
+    path = tmp_path / "all-orders.txt"
+    path.write_text(ALL_ORDERS + "".join(lines), encoding="utf-8")
+    one, two = _both_ways(tmp_path, migrated_template, path, 8)
+    assert one == two
+    assert one[0] == "partial" and one[4] == 1 and one[6] > 0  # a bad row, and items folded
+    assert len(one[-1]["orders"]) == 30
+
+
+@pytest.mark.parametrize("where", ["reading", "writing"])
+def test_a_failure_on_either_side_refuses_the_file_and_ends_the_child(tmp_path, migrated_template, monkeypatch, where):
+    calls = {"n": 0}
+
+    def failing(real):
+        def call(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise RuntimeError(f"boom while {where}")
+            return real(*args, **kwargs)
+
+        return call
+
+    from monitor.ingest.store import Store
+
+    if where == "reading":  # in the child: the fork takes the patched function along
+        monkeypatch.setattr(importer, "order_frame", failing(importer.order_frame))
+    else:
+        monkeypatch.setattr(Store, "write_orders", failing(Store.write_orders))
+    engine, sessions, url = _database(tmp_path, migrated_template)
+    rows = "".join(f"116-{n},2026-10-01T10:00:00+00:00,MFN,Shipped\n" for n in range(60))
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,purchase_date,fulfillment_channel,order_status\n" + rows, encoding="utf-8")
+    settings = load_settings(environ={"DATABASE_URL": url, "IMPORT_CHUNK_ROWS": "10", "IMPORT_WORKER_MIN_MB": ALWAYS})
+    result = import_file(sessions, path, settings)
+    contents = _contents(sessions)
+    engine.dispose()
+    assert result.status == "rejected" and f"RuntimeError: boom while {where}" in (result.error or "")
+    assert contents["orders"] == [] and contents["quarantined"] == []
+    assert not multiprocessing.active_children()
+
+
+def test_a_reader_that_dies_refuses_the_file(tmp_path, migrated_template, monkeypatch):
+    def dying(*args, **kwargs):
+        os._exit(9)
+
+    monkeypatch.setattr(importer, "order_frame", dying)
+    engine, sessions, url = _database(tmp_path, migrated_template)
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,purchase_date,fulfillment_channel,order_status\n1,2026-10-01,MFN,Shipped\n")
+    settings = load_settings(environ={"DATABASE_URL": url, "IMPORT_WORKER_MIN_MB": ALWAYS})
+    result = import_file(sessions, path, settings)
+    contents = _contents(sessions)
+    engine.dispose()
+    assert result.status == "rejected"
+    assert "WorkerDied: the import-reader process ended unexpectedly (exit code 9)" in (result.error or "")
+    assert contents["orders"] == []
