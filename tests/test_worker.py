@@ -7,6 +7,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +78,42 @@ def test_leaving_early_ends_the_child() -> None:
     assert next(items) == 0
     items.close()  # what a failure while writing does to the loop
     assert not multiprocessing.active_children()
+
+
+_ORPHAN = """
+import itertools, multiprocessing, sys, time
+from monitor.ingest.worker import forked
+items = forked(lambda: itertools.count())
+next(items)
+print(*[child.pid for child in multiprocessing.active_children()], flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_parent_killed_with_kill_9_takes_its_reader_along(tmp_path: Path) -> None:
+    """A daemon killed mid-import must not leave its reader behind, blocked on a pipe nobody
+    reads and holding the daemon's log and terminal open."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _ORPHAN], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1]
+    )
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    parent.stdout.close()
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 # ------------------------------------------------------------------ the import, both ways

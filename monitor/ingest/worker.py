@@ -10,8 +10,11 @@ than one item ahead and memory stays bounded.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import multiprocessing
+import os
 import signal
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -21,6 +24,7 @@ from typing import Any, TypeVar
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _ITEM, _ERROR, _END = "item", "error", "end"
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class WorkerDied(RuntimeError):
@@ -36,7 +40,8 @@ def forked(make: Callable[[], Iterable[T]], name: str = "worker") -> Iterator[T]
     here; a child that dies raises WorkerDied. Leaving the loop early kills the child."""
     context = multiprocessing.get_context("fork")
     reader, writer = context.Pipe(duplex=False)
-    process = context.Process(target=_produce, args=(make, writer), name=name, daemon=True)
+    parent = os.getpid()
+    process = context.Process(target=_produce, args=(make, reader, writer, parent), name=name, daemon=True)
     process.start()
     writer.close()  # the child's end only: its death then reads as the end of the pipe
     try:
@@ -60,7 +65,23 @@ def forked(make: Callable[[], Iterable[T]], name: str = "worker") -> Iterator[T]
         reader.close()
 
 
-def _produce(make: Callable[[], Iterable[Any]], writer: Connection) -> None:
+def _die_with(parent: int) -> None:
+    """Linux: the kernel kills this process when its parent dies, however it dies (strictly,
+    when the thread that forked it ends: that thread is the one reading, until it kills it)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the parent's closed pipe ends the child at its next item
+        pass
+    if os.getppid() != parent:  # it died before the request was made
+        os._exit(1)
+
+
+def _produce(make: Callable[[], Iterable[Any]], reader: Connection, writer: Connection, parent: int) -> None:
+    # The parent's end closed here, or a child whose parent was killed (kill -9) would wait to
+    # send forever, holding the parent's files (its log, its terminal) open.
+    reader.close()
+    _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it ends the child
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the daemon's handler, which would only set a flag
     try:
