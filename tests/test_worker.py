@@ -7,6 +7,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -77,6 +78,18 @@ def test_leaving_early_ends_the_child() -> None:
     items = forked(lambda: _numbers(10_000))
     assert next(items) == 0
     items.close()  # what a failure while writing does to the loop
+    assert not multiprocessing.active_children()
+
+
+def test_a_stop_signal_sent_to_every_process_leaves_the_reader_to_its_parent() -> None:
+    """systemd stops a unit by sending SIGTERM to each of its processes: the daemon finishes its
+    running import, so the reader must keep going (its parent ends it)."""
+    items = forked(lambda: _numbers(1000))
+    assert next(items) == 0
+    (child,) = multiprocessing.active_children()
+    os.kill(child.pid, signal.SIGTERM)
+    os.kill(child.pid, signal.SIGINT)
+    assert list(items) == list(range(1, 1000))
     assert not multiprocessing.active_children()
 
 

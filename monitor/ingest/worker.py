@@ -82,8 +82,10 @@ def _produce(make: Callable[[], Iterable[Any]], reader: Connection, writer: Conn
     # send forever, holding the parent's files (its log, its terminal) open.
     reader.close()
     _die_with(parent)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it ends the child
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the daemon's handler, which would only set a flag
+    # Ctrl-C and a stop (systemd sends SIGTERM to every process of the unit) are the parent's to
+    # handle: it finishes the running import, then ends its reader; or its death does.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         for item in make():
             writer.send((_ITEM, item))
