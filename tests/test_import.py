@@ -513,14 +513,8 @@ def test_text_numbers_and_missing_values_are_stored_exactly_on_every_database(da
     assert orders["115-0"].purchase_date == datetime(2026, 10, 1, 10, 0, 0, 1, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("where", ["reading", "writing"])
-def test_a_failure_while_reading_ahead_or_writing_rejects_the_file_whole(database_url, tmp_path, monkeypatch, where):
-    """On PostgreSQL the next chunk is converted in a thread while one is written: a failure on
-    either side still rejects the file whole (nothing stored), and no thread is left behind."""
-    import threading
-
-    from monitor import db
-    from monitor.config import load_settings
+def fail_on_the_third_chunk(monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    """An import fails on its third chunk, while converting it ("reading") or writing it."""
     from monitor.ingest import importer
     from monitor.ingest.store import Store
 
@@ -539,6 +533,19 @@ def test_a_failure_while_reading_ahead_or_writing_rejects_the_file_whole(databas
         monkeypatch.setattr(importer, "order_frame", failing(importer.order_frame))
     else:
         monkeypatch.setattr(Store, "write_orders", failing(Store.write_orders))
+
+
+@pytest.mark.parametrize("where", ["reading", "writing"])
+def test_a_failure_while_reading_ahead_or_writing_rejects_the_file_whole(database_url, tmp_path, monkeypatch, where):
+    """On PostgreSQL the next chunk is converted in a thread while one is written: a failure on
+    either side still rejects the file whole (nothing stored), and no thread is left behind."""
+    import threading
+
+    from monitor import db
+    from monitor.config import load_settings
+    from monitor.ingest import importer
+
+    fail_on_the_third_chunk(monkeypatch, where)
     engine = db.make_engine(database_url)
     db.migrate(engine)
     sessions = db.session_factory(engine)

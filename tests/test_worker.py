@@ -26,6 +26,7 @@ from monitor.errors import FileRejected
 from monitor.ingest import import_file, importer
 from monitor.ingest.worker import WorkerDied, forked
 from monitor.models import AccountSource, Order, QuarantinedRow
+from tests.test_import import fail_on_the_third_chunk
 from tests.test_import_properties import _csv, order_rows
 
 ALWAYS, NEVER = "0.000001", "100000"  # IMPORT_WORKER_MIN_MB: every file, or none
@@ -240,23 +241,7 @@ def test_item_rows_of_one_order_across_chunks_add_up_the_same_way(tmp_path, migr
 
 @pytest.mark.parametrize("where", ["reading", "writing"])
 def test_a_failure_on_either_side_refuses_the_file_and_ends_the_child(tmp_path, migrated_template, monkeypatch, where):
-    calls = {"n": 0}
-
-    def failing(real):
-        def call(*args, **kwargs):
-            calls["n"] += 1
-            if calls["n"] == 3:
-                raise RuntimeError(f"boom while {where}")
-            return real(*args, **kwargs)
-
-        return call
-
-    from monitor.ingest.store import Store
-
-    if where == "reading":  # in the child: the fork takes the patched function along
-        monkeypatch.setattr(importer, "order_frame", failing(importer.order_frame))
-    else:
-        monkeypatch.setattr(Store, "write_orders", failing(Store.write_orders))
+    fail_on_the_third_chunk(monkeypatch, where)  # reading: in the child, which the fork takes the patch along to
     engine, sessions, url = _database(tmp_path, migrated_template)
     rows = "".join(f"116-{n},2026-10-01T10:00:00+00:00,MFN,Shipped\n" for n in range(60))
     path = tmp_path / "orders.csv"
