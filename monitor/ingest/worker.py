@@ -4,8 +4,9 @@ An import spends most of its time holding Python's lock, reading and converting 
 one side and binding values into SQLite on the other; a thread cannot overlap the
 two, a process can. The child is forked (it needs nothing pickled to start, and
 shares the parent's memory until either writes to it) and sends each item through a
-pipe: `send` returns once the parent has taken the item, so the child is never more
-than one item ahead and memory stays bounded.
+pipe, whose buffer (64 KiB on Linux) is far smaller than an item: `send` returns only
+once the parent is taking it, so the child makes at most one item while the parent
+holds the one before, and memory stays bounded.
 """
 
 from __future__ import annotations
