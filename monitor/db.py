@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 65_536
+STAGED = "staged"  # the schema an import opens its readers' staged orders as (SQLite, see ingest.store)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -37,6 +38,16 @@ def _sqlite_checkout(dbapi_connection, _record, _proxy) -> None:
     # an import turns foreign-key checks off for its own transaction (see without_foreign_key_checks);
     # every connection handed out has them on again
     dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+
+def _sqlite_checkin(dbapi_connection, _record) -> None:
+    # an import opens the orders its readers staged as an attached database (ingest.store), which
+    # it cannot let go of inside its transaction: it goes, with its memory, when the connection returns
+    if (
+        dbapi_connection is not None
+        and dbapi_connection.execute("SELECT 1 FROM pragma_database_list WHERE name = ?", (STAGED,)).fetchone()
+    ):
+        dbapi_connection.execute(f"DETACH {STAGED}")
 
 
 def without_foreign_key_checks(session: Session) -> None:
@@ -80,6 +91,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "checkout", _sqlite_checkout)
+        event.listen(engine, "checkin", _sqlite_checkin)
         return engine
     try:
         return create_engine(url, pool_pre_ping=True)

@@ -9,10 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from monitor.errors import FileRejected
 from monitor.ingest import frames
-from monitor.ingest.reader import ColumnChunk, DelimitedFile, inspect_file
+from monitor.ingest.reader import ColumnChunk, DelimitedFile, Share, inspect_file
 
 HEADER = "order-id,purchase-date,sku,quantity\n"
 PLAIN = [f"111-{n},2026-01-0{n % 9 + 1}T10:00:00+00:00,SKU-{n},{n % 3 + 1}\n" for n in range(20)]
@@ -71,6 +74,25 @@ def test_blocks_match_the_csv_module(tmp_path: Path, name: str, size: int) -> No
     slow = _rows(table, table._text_chunks(size, 0, 0))
     assert fast == slow
     assert len(fast) >= (0 if name == "line separators" else 19)  # U+2028 ends no line: all is header
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("size", [1, 3, 50])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_shares_taken_in_turn_are_the_whole_file(tmp_path: Path, name: str, size: int, encoding: str) -> None:
+    """Readers in other processes each split one share of a file's chunks; taken in turn, the
+    shares are the file's chunks, whichever reader splits the file and wherever it changes."""
+    path = tmp_path / "orders.csv"
+    path.write_bytes(
+        CASES[name].encode(encoding) if encoding == "utf-8" else CASES[name].lstrip("\ufeff").encode(encoding)
+    )
+    table = DelimitedFile(path, inspect_file(path).encoding)
+    whole = [_rows(table, [chunk]) for chunk in table.chunks(size)]
+    for readers in (2, 3):
+        shares = [list(table.chunks(size, Share(turn, readers))) for turn in range(readers)]
+        in_turn = [shares[place % readers][place // readers] for place in range(sum(map(len, shares)))]
+        assert [_rows(table, [chunk]) for chunk in in_turn] == whole
+        assert [len(share) for share in shares] == [len(whole[turn::readers]) for turn in range(readers)]
 
 
 def test_plain_files_are_split_by_pyarrow(tmp_path: Path) -> None:
@@ -172,3 +194,21 @@ def test_numbers_read_by_pyarrow_equal_pandas(values: list[str]) -> None:
     column = np.array(values, dtype=object)
     expected = pd.to_numeric(pd.Series(column, dtype=object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     assert np.array_equal(frames._numbers(column), expected, equal_nan=True)
+
+
+@hsettings(max_examples=400, deadline=None)
+@given(text=st.text(alphabet="ab,\t \n\r\xa0\f\v", max_size=30), delimiter=st.sampled_from([",", "\t"]))
+def test_padded_fields_are_found_without_copying_the_text(text: str, delimiter: str) -> None:
+    """The padding check, which searches the text itself, answers as searching it with a line
+    break added at each end and its CRLF line ends made LF (what it did before)."""
+    from monitor.ingest.importer import _padded
+
+    class Text:
+        pass
+
+    chunk = Text()
+    chunk.text = text  # type: ignore[attr-defined]
+    framed = "\n" + text.replace("\r\n", "\n") + "\n"
+    spaces = [space for space in (" ", "\t", "\xa0", "\f", "\v") if space != delimiter and space in framed]
+    expected = any(f"{e}{s}" in framed or f"{s}{e}" in framed for s in spaces for e in (delimiter, "\n"))
+    assert _padded(chunk, delimiter) == expected  # type: ignore[arg-type]

@@ -24,7 +24,8 @@ from monitor import db
 from monitor.config import load_settings
 from monitor.errors import FileRejected
 from monitor.ingest import import_file, importer
-from monitor.ingest.worker import WorkerDied, forked
+from monitor.ingest.importer import READER_CHUNK_PARTS
+from monitor.ingest.worker import WorkerDied, forked, in_turn
 from monitor.models import AccountSource, Order, QuarantinedRow
 from tests.test_import import fail_on_the_third_chunk
 from tests.test_import_properties import _csv, order_rows
@@ -96,29 +97,54 @@ def test_a_stop_signal_sent_to_every_process_leaves_the_reader_to_its_parent() -
 
 _ORPHAN = """
 import itertools, multiprocessing, sys, time
-from monitor.ingest.worker import forked
-items = forked(lambda: itertools.count())
+from monitor.ingest.worker import in_turn
+items = in_turn([lambda: itertools.count()] * int(sys.argv[1]))
+next(items)
 next(items)
 print(*[child.pid for child in multiprocessing.active_children()], flush=True)
 time.sleep(60)
 """
 
 
-def test_a_parent_killed_with_kill_9_takes_its_reader_along(tmp_path: Path) -> None:
-    """A daemon killed mid-import must not leave its reader behind, blocked on a pipe nobody
-    reads and holding the daemon's log and terminal open."""
+@pytest.mark.parametrize("readers", [1, 2])
+def test_a_parent_killed_with_kill_9_takes_its_readers_along(tmp_path: Path, readers: int) -> None:
+    """A daemon killed mid-import must not leave its readers behind, blocked on a pipe nobody
+    reads and holding the daemon's log and terminal open (the second reader holds no copy of
+    the parent's end of the first one's pipe)."""
     parent = subprocess.Popen(
-        [sys.executable, "-c", _ORPHAN], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1]
+        [sys.executable, "-c", _ORPHAN, str(readers)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
     )
     assert parent.stdout is not None
-    child = int(parent.stdout.readline())
+    children = [int(pid) for pid in parent.stdout.readline().split()]
+    assert len(children) == readers
     parent.kill()
     parent.wait()
     parent.stdout.close()
     deadline = time.monotonic() + 10
-    while _alive(child) and time.monotonic() < deadline:
+    while any(map(_alive, children)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(child)
+    assert not any(map(_alive, children))
+
+
+def _evens_or_odds(start: int, stop: int):
+    yield from range(start, stop, 2)
+
+
+def test_children_in_turn_give_their_items_in_turn() -> None:
+    makes = [lambda: _evens_or_odds(0, 101), lambda: _evens_or_odds(1, 101)]
+    assert list(in_turn(makes)) == list(range(101))  # the first child has one item more: its turn ends it
+    assert not multiprocessing.active_children()
+
+
+@pytest.mark.parametrize("stops", [(6, 3), (4, 9)])
+def test_a_child_with_items_after_another_ended_is_an_error_not_a_loss(stops: tuple[int, int]) -> None:
+    makes = [lambda: _evens_or_odds(0, stops[0]), lambda: _evens_or_odds(1, stops[1])]
+    with pytest.raises(RuntimeError, match="had more items than"):
+        list(in_turn(makes))
+    assert not multiprocessing.active_children()
 
 
 def _alive(pid: int) -> bool:
@@ -161,11 +187,11 @@ def _contents(sessions) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _both_ways(folder: Path, template: Path, path: Path, chunk: int) -> list[tuple[Any, ...]]:
-    """(result, contents) of importing `path` in one process and with the forked reader, in
-    chunks of `chunk` rows both ways (the forked reader's are half the setting): a row of an
-    order that an earlier chunk wrote counts as an update, in the same chunk as a duplicate."""
+    """(result, contents) of importing `path` in one process and with the forked readers, in
+    chunks of `chunk` rows both ways (the readers' are a part of the setting): a row of an order
+    that an earlier chunk wrote counts as an update, in the same chunk as a duplicate."""
     outcomes = []
-    for way, minimum, rows in (("one", NEVER, chunk), ("two", ALWAYS, 2 * chunk)):
+    for way, minimum, rows in (("one", NEVER, chunk), ("two", ALWAYS, READER_CHUNK_PARTS * chunk)):
         (folder / way).mkdir()
         engine, sessions, url = _database(folder / way, template)
         try:
@@ -255,6 +281,24 @@ def test_a_failure_on_either_side_refuses_the_file_and_ends_the_child(tmp_path, 
     assert not multiprocessing.active_children()
 
 
+def test_the_readers_staged_orders_are_let_go_with_the_connection(tmp_path, migrated_template):
+    """An import opens each staged chunk as an attached database, which it cannot detach inside
+    its transaction: the connection lets it go (and its memory) when it returns to the pool."""
+    engine, sessions, url = _database(tmp_path, migrated_template)
+    rows = "".join(f"117-{n},2026-10-01T10:00:00+00:00,MFN,Shipped\n" for n in range(30))
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,purchase_date,fulfillment_channel,order_status\n" + rows, encoding="utf-8")
+    settings = load_settings(environ={"DATABASE_URL": url, "IMPORT_CHUNK_ROWS": "6", "IMPORT_WORKER_MIN_MB": ALWAYS})
+    result = import_file(sessions, path, settings)
+    with engine.connect() as connection:
+        schemas = [row[1] for row in connection.exec_driver_sql("PRAGMA database_list")]
+        pooled = engine.pool.checkedin()
+    engine.dispose()
+    assert (result.status, result.inserted) == ("ok", 30)
+    assert pooled == 0  # the connection the import used, handed out again
+    assert db.STAGED not in schemas
+
+
 def test_a_reader_that_dies_refuses_the_file(tmp_path, migrated_template, monkeypatch):
     def dying(*args, **kwargs):
         os._exit(9)
@@ -268,5 +312,5 @@ def test_a_reader_that_dies_refuses_the_file(tmp_path, migrated_template, monkey
     contents = _contents(sessions)
     engine.dispose()
     assert result.status == "rejected"
-    assert "WorkerDied: the import-reader process ended unexpectedly (exit code 9)" in (result.error or "")
+    assert "WorkerDied: the import-reader-1 process ended unexpectedly (exit code 9)" in (result.error or "")
     assert contents["orders"] == []

@@ -13,11 +13,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import insert, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,15 +32,17 @@ from monitor.gcpause import gc_paused
 from monitor.ingest import formats, performance
 from monitor.ingest.feedback import apply_snapshot
 from monitor.ingest.frames import Zones, order_frame
-from monitor.ingest.reader import Chunk, ColumnChunk, DelimitedFile, FileFacts, inspect_file
+from monitor.ingest.reader import WHOLE, Chunk, ColumnChunk, DelimitedFile, FileFacts, Share, inspect_file
 from monitor.ingest.records import RowError
-from monitor.ingest.store import OrderBatch, Store, order_batch
-from monitor.ingest.worker import can_fork, forked
+from monitor.ingest.store import OrderBatch, StagedOrders, Store, order_batch, staged
+from monitor.ingest.worker import can_fork, in_turn
 from monitor.models import ImportRecord, QuarantinedRow
 from monitor.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 QUARANTINE_RAW_CHARS = 4096  # of a bad row's text kept in the quarantine; the rest is counted
+READERS = 2  # forked readers of a big order file on SQLite (see _made_ahead)
+READER_CHUNK_PARTS = 3  # their chunks are IMPORT_CHUNK_ROWS divided by this
 _LOCAL_PART = re.compile(r"[\w.+-]+")  # matched on the reversed text before an "@"
 _DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)+")
 
@@ -286,8 +290,8 @@ def _import_rows(
             return _Split(chunk, good, reasons)
         return _prepare_orders(adapter, header, chunk, good, reasons, table.delimiter, zones, store)
 
-    def parts(rows: int) -> Iterator[_Split]:
-        return map(split, table.chunks(rows))
+    def parts(rows: int, share: Share = WHOLE) -> Iterator[_Split]:
+        return map(split, table.chunks(rows, share))
 
     for part in _made_ahead(parts, session, adapter, facts, settings):
         ledger.rows_read += len(part.chunk)
@@ -303,31 +307,48 @@ def _import_rows(
 
 
 def _made_ahead(
-    parts: Callable[[int], Iterator[_Split]],
+    parts: Callable[[int, Share], Iterator[_Split]],
     session: Session,
     adapter: formats.Adapter,
     facts: FileFacts,
     settings: Settings,
 ) -> Iterator[_Split]:
-    """The chunks of `parts(rows)`, each read and converted while the one before is written:
-    PostgreSQL writes in its own process, so a thread does; SQLite binds its values holding
-    Python's lock, so a big order file is read and converted in a second process, which sends
-    the converted orders and, of the rows themselves, only the bad ones (see worker.py). Its
-    chunks are half as big: one in each process, together as much as one chunk alone."""
+    """The chunks of `parts(rows, share)`, each read and converted while the one before is
+    written: PostgreSQL writes in its own process, so a thread does. SQLite binds its values
+    holding Python's lock, so a big order file is read, converted and staged by READERS forked
+    processes, each taking every READERS-th chunk (see worker.in_turn): a reader sends its
+    chunk's orders staged in an SQLite database of its own (see store.staged), which this
+    process merges without a Python value made of any row, and, of the rows themselves, only
+    the bad ones. Their chunks are a READER_CHUNK_PARTS-th of the setting: the three processes
+    together then hold about what one process did."""
     rows = settings.import_chunk_rows
     if session.get_bind().dialect.name == "postgresql":
-        return _read_ahead(parts(rows), True)
+        return _read_ahead(parts(rows, WHOLE), True)
     if adapter.orders and facts.size >= settings.import_worker_min_mb * 1e6 and can_fork():
-        return forked(lambda: map(_for_the_writer, parts(max(1, rows // 2))), name="import-reader")
-    return parts(rows)
+        size = max(1, rows // READER_CHUNK_PARTS)
+        return in_turn(
+            [partial(_for_the_writer, parts, size, Share(turn, READERS), adapter.item_rows) for turn in range(READERS)],
+            name="import-reader",
+        )
+    return parts(rows, WHOLE)
 
 
-def _for_the_writer(part: _Split) -> _Split:
-    """A converted chunk with only what writing it needs: its rows' text stays behind, but
-    for the bad ones, which go to the quarantine."""
-    part.chunk = _BadRows(len(part.chunk), {i: (part.chunk.line_numbers[i], part.chunk.raw(i)) for i in part.reasons})
-    part.good = []
-    return part
+def _for_the_writer(
+    parts: Callable[[int, Share], Iterator[_Split]], rows: int, share: Share, item_rows: bool
+) -> Iterator[_Split]:
+    """A reader's share of converted chunks with only what writing them needs: the orders staged,
+    the rows' text left behind but for the bad ones', which go to the quarantine."""
+    # what pyarrow frees goes back to the C library's allocator: its default one (mimalloc) keeps
+    # about 20 MB more in each reader, and this process ends with the file anyway
+    pa.set_memory_pool(pa.system_memory_pool())
+    for part in parts(rows, share):
+        bad = {i: (part.chunk.line_numbers[i], part.chunk.raw(i)) for i in part.reasons}
+        written, orders = _Split(_BadRows(len(part.chunk), bad), [], part.reasons, None, part.filtered_out), part.orders
+        del part  # the chunk's text and columns go before its orders are staged
+        assert isinstance(orders, OrderBatch)  # only order files have readers
+        written.orders = staged(orders, item_rows)
+        del orders  # and its frame before the next chunk is made, while this one waits to be sent
+        yield written
 
 
 class _BadRows:
@@ -371,7 +392,7 @@ class _Split:
     chunk: Chunk | ColumnChunk | _BadRows
     good: list[int]
     reasons: dict[int, str]
-    orders: OrderBatch | None = None
+    orders: OrderBatch | StagedOrders | None = None
     filtered_out: int = 0  # rows a mapping's filter left out (counted as skipped)
 
 
@@ -388,10 +409,17 @@ def _finish_records(session: Session, store: Store, adapter: formats.Adapter, co
 
 
 def _padded(chunk: Chunk | ColumnChunk, delimiter: str) -> bool:
-    """Does any field start or end with white space? Substring searches over the chunk's text."""
-    text = "\n" + chunk.text.replace("\r\n", "\n") + "\n"
+    """Does any field start or end with white space? Substring searches over the chunk's text
+    (no copy of it made where none is needed: a file without white space costs a scan a space)."""
+    text = chunk.text
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
     spaces = [space for space in (" ", "\t", "\xa0", "\f", "\v") if space != delimiter and space in text]
-    return any(f"{edge}{space}" in text or f"{space}{edge}" in text for space in spaces for edge in (delimiter, "\n"))
+    return any(
+        text.startswith(space) or text.endswith(space) or f"{edge}{space}" in text or f"{space}{edge}" in text
+        for space in spaces
+        for edge in (delimiter, "\n")
+    )
 
 
 def _prepare_orders(

@@ -277,6 +277,20 @@ class Chunk:
     columns = None
 
 
+@dataclass(frozen=True)
+class Share:
+    """Which chunks of a file one of several readers takes: every `readers`-th, from the `turn`-th."""
+
+    turn: int = 0
+    readers: int = 1
+
+    def takes(self, place: int) -> bool:
+        return place % self.readers == self.turn
+
+
+WHOLE = Share()
+
+
 class DelimitedFile:
     """The header and the rows of a comma- or tab-separated text file."""
 
@@ -324,51 +338,63 @@ class DelimitedFile:
                 raise FileRejected(f"cannot read the header row: {exc}") from None
         raise FileRejected("the file has no header row")
 
-    def chunks(self, size: int) -> Iterator[Chunk | ColumnChunk]:
-        """Data rows after the header, about `size` at a time; blank lines are skipped.
+    def chunks(self, size: int, share: Share = WHOLE) -> Iterator[Chunk | ColumnChunk]:
+        """Data rows after the header, about `size` at a time; blank lines are skipped (a chunk
+        may be empty).
 
         UTF-8 files are split by pyarrow, a block of lines at a time, as long as every line is
         one row (no quoted field spans lines, no line is blank and none has a stray field): it
         reads about ten times faster than Python's csv module, in its own threads, and gives
         each row the same fields. A block it cannot split that way is split by the csv module;
-        when a quoted field may span lines, the rest of the file is."""
+        when a quoted field may span lines, the rest of the file is.
+
+        With a `share`, only that share's chunks are split and yielded: the other chunks' lines
+        are read, to find where each chunk begins, but not split. Every share of a file agrees
+        on its chunks, so that readers in several processes can each take one share."""
         if self.encoding.replace("-sig", "") != "utf-8":
-            yield from self._text_chunks(size, 0, 0)
+            yield from self._text_chunks(size, 0, 0, share)
             return
         with self.path.open("rb") as handle:
             head = [handle.readline() for _ in range(self._header_lines)]
             if any(line.count(b"\r") != line.count(b"\r\n") for line in head):  # lines end in a lone \r
-                yield from self._text_chunks(size, 0, 0)
+                yield from self._text_chunks(size, 0, 0, share)
                 return
             offset = sum(map(len, head))
             line_number = self._header_lines
-            while lines := list(itertools.islice(handle, size)):
-                block = b"".join(lines)
-                chunk = self._block_chunk(block, lines, line_number + 1)
-                if chunk is None:  # the rest of the file, record by record
-                    yield from self._text_chunks(size, offset, line_number)
+            for place in itertools.count():
+                lines = list(itertools.islice(handle, size))
+                if not lines:
                     return
-                if len(chunk):
-                    yield chunk
+                block = b"".join(lines)
+                if not self._one_row_a_line(block, lines):  # the rest of the file, record by record
+                    yield from self._text_chunks(size, offset, line_number, share, place)
+                    return
+                if share.takes(place):
+                    yield self._block_chunk(block, lines, line_number + 1)
                 offset += len(block)
                 line_number += len(lines)
-                del lines, block, chunk  # before the next block is read: never two in memory at once
+                del lines, block  # before the next block is read: never two in memory at once
 
-    def _block_chunk(self, block: bytes, lines: list[bytes], first: int) -> Chunk | ColumnChunk | None:
-        """The rows of a block of whole lines, or None when a record may span lines."""
-        if block.count(b"\r") != block.count(b"\r\n"):  # a lone carriage return ends a line for the csv module
-            return None
+    def _one_row_a_line(self, block: bytes, lines: list[bytes]) -> bool:
+        """Can a block of whole lines be split line by line? Not when a record may span lines,
+        nor when it is not valid UTF-8 (the csv module then rejects the file where it fails).
+        Checked without splitting it: every share of a file must get the same answer."""
+        if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):  # a lone \r ends a line for the csv module
+            return False
+        if self.quoting != csv.QUOTE_NONE and b'"' in block and any(line.count(b'"') % 2 for line in lines):
+            return False  # a quoted field with a line break, or a stray quote: the csv module decides
+        try:
+            return block.isascii() or bool(block.decode("utf-8"))  # pyarrow refuses what does not decode
+        except UnicodeDecodeError:
+            return False
+
+    def _block_chunk(self, block: bytes, lines: list[bytes], first: int) -> Chunk | ColumnChunk:
+        """The rows of a block of whole lines, one row a line (see _one_row_a_line)."""
         quoted = self.quoting != csv.QUOTE_NONE
-        if quoted and b'"' in block and any(line.count(b'"') % 2 for line in lines):
-            return None  # a quoted field with a line break, or a stray quote: the csv module decides
         long = max(map(len, lines)) > MAX_FIELD_CHARS  # a field too long for the csv module makes a bad row
         columns = None if long else _arrow_columns(block, len(self.header), self.delimiter, quoted)
-        if columns is None or len(columns[0]) != len(lines):  # a blank line, a row of other width, bad UTF-8
-            try:
-                text = [line.decode("utf-8") for line in lines]
-            except UnicodeDecodeError:
-                return None
-            return self._split(text, first)
+        if columns is None or len(columns[0]) != len(lines):  # a blank line, a row of other width
+            return self._split([line.decode("utf-8") for line in lines], first)
         if not quoted and b'"' in block:
             columns = [np.array([_unwrap(f) for f in column], dtype=object) for column in columns]
         blank = _blank_rows(columns)
@@ -377,8 +403,11 @@ class DelimitedFile:
             return ColumnChunk([c[keep] for c in columns], [first + int(i) for i in keep], [lines[i] for i in keep])
         return ColumnChunk(columns, range(first, first + len(lines)), lines)
 
-    def _text_chunks(self, size: int, offset: int, line_number: int) -> Iterator[Chunk]:
-        """Rows read by the csv module from byte `offset` (after `line_number` lines) on."""
+    def _text_chunks(
+        self, size: int, offset: int, line_number: int, share: Share = WHOLE, place: int = 0
+    ) -> Iterator[Chunk]:
+        """Rows read by the csv module from byte `offset` (after `line_number` lines) on, the
+        first chunk's `place` in the file being `place`; of a `share`, only its chunks are split."""
         with self.path.open("rb") as raw:
             raw.seek(offset)
             encoding = "utf-8" if offset and self.encoding == "utf-8-sig" else self.encoding
@@ -391,8 +420,9 @@ class DelimitedFile:
             while batch := lines.take(size):
                 if self.quoting != csv.QUOTE_NONE:
                     batch += self._rest_of_quoted_field(batch, lines)
-                first = lines.line_number - len(batch) + 1
-                yield self._split(batch, first)
+                if share.takes(place):
+                    yield self._split(batch, lines.line_number - len(batch) + 1)
+                place += 1
                 del batch  # before the next batch is read: never two in memory at once
 
     @staticmethod

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from monitor import accounts
+from monitor import accounts, db
 from monitor.counting import Distinct, counted_orders
 from monitor.domain import ORDER_SOURCES, Source
 from monitor.ingest.frames import STORED_COLUMNS
@@ -20,6 +21,7 @@ from monitor.ingest.records import defect_key
 from monitor.models import Account, AccountSource, Defect, Feedback, ImportAccount, Order
 from monitor.timeutil import to_utc
 
+T = TypeVar("T")
 IN_CHUNK = 500
 # Item rows of one order add up; any other field takes the latest non-empty value.
 _ADDITIVE = ("quantity", "order_total")
@@ -111,60 +113,68 @@ class Store:
             row.last_import_id, row.last_import_at = self.import_id, now
 
     # ------------------------------------------------------------ orders
-    def write_orders(self, batch: OrderBatch, item_rows: bool, fill_only: tuple[str, ...] = ()) -> None:
-        """Upsert a chunk of orders made ready by `order_batch` in one statement; the `fill_only`
-        columns only fill a stored order's empty fields."""
+    def write_orders(self, batch: OrderBatch | StagedOrders, item_rows: bool, fill_only: tuple[str, ...] = ()) -> None:
+        """Upsert a chunk of orders made ready by `order_batch` (or staged by another process, see
+        `staged`) in one statement; the `fill_only` columns only fill a stored order's empty fields."""
         self.duplicates += batch.duplicates
+        if isinstance(batch, StagedOrders):
+            self._write_staged(batch, item_rows, fill_only)
+            return
         frame = batch.frame
         if frame.empty:
             return
         accounts = Distinct.of(frame["account"])  # none missing: order_batch put in the default
-        ids = [self.account_id(key) for key in accounts.values]
+        ids = self._account_ids(accounts.values, batch.notes)
         frame = frame.drop(columns="account").assign(account_id=np.array(ids, dtype=np.int64)[accounts.codes])
-        for (key, marketplace, source), newest in batch.notes.items():
-            self.note(ids[accounts.values.index(key)], marketplace, source, newest)
         own = pd.Series(False, index=frame.index)
         if item_rows:
             own = self._fold_items_written_before(frame)
         columns = [*batch.carried, "account_id"]
         connection = self.session.connection()
-        sql = merge_sql(connection.dialect, columns, self.import_id, fill_only)
         cursor = connection.connection.cursor()
         try:
-            postgres = connection.dialect.name == "postgresql"
-            first_new = 0 if postgres else self._next_id()  # SQLite: new rows are those from this id on
+            merge = _Merge(self, cursor, connection.dialect, columns, fill_only)
             for part, counted in ((frame[~own], True), (frame[own], False)):
                 if part.empty:
                     continue
                 _stage(cursor, connection.dialect.name, columns, _values(part, columns))
-                if postgres:  # one row back: how many rows changed, how many of them are new (no count
-                    # over the whole table afterwards: a scan of millions of rows where its statistics are young)
-                    cursor.execute(
-                        f"WITH merged AS ({sql} RETURNING (xmax = 0) AS new) "
-                        "SELECT count(*), count(*) FILTER (WHERE new) FROM merged"
-                    )
-                    changes, new = cursor.fetchone() or (0, 0)
-                else:
-                    cursor.execute(sql)  # one statement in the database's own code: no row passes through Python
-                    changes = cursor.rowcount
+                merge.run(STAGE, "true", len(part), counted)
                 # emptied for the next chunk (PostgreSQL: TRUNCATE, or the dead rows pile up in every scan)
-                cursor.execute(f"{'TRUNCATE' if postgres else 'DELETE FROM'} {STAGE}")
-                if counted:
-                    inserted = int(new) if postgres else self._count_from(first_new)
-                    changed = max(changes - inserted, 0)
-                    self.inserted += inserted
-                    self.updated += changed
-                    self.skipped += len(part) - inserted - changed
-                else:  # items of orders an earlier chunk of this file wrote
-                    self.duplicates += len(part)
+                cursor.execute(f"{'TRUNCATE' if merge.postgres else 'DELETE FROM'} {STAGE}")
         finally:
             cursor.close()
 
-    def _next_id(self) -> int:
-        return (self.session.scalar(select(func.max(Order.id))) or 0) + 1
+    def _write_staged(self, batch: StagedOrders, item_rows: bool, fill_only: tuple[str, ...]) -> None:
+        """Orders another process staged (SQLite): its database opened here as the `staged` schema,
+        each row's account position made its account's id, then merged as `write_orders` merges."""
+        if not batch.rows:
+            return
+        ids = self._account_ids(batch.accounts, batch.notes)
+        connection = self.session.connection()
+        raw = db.driver_connection(connection)
+        if not raw.execute("SELECT 1 FROM pragma_database_list WHERE name = ?", (db.STAGED,)).fetchone():
+            raw.execute(f"ATTACH ':memory:' AS {db.STAGED}")  # let go when the connection is (see db.py)
+        raw.deserialize(batch.database, name=db.STAGED)
+        table = f"{db.STAGED}.{STAGE}"
+        cursor = raw.cursor()
+        try:
+            cases = " ".join(f"WHEN {position} THEN {int(i)}" for position, i in enumerate(ids))
+            cursor.execute(f"UPDATE {table} SET account_id = CASE account_id {cases} END")
+            own = self._fold_staged_items(cursor, table, batch, ids) if item_rows else 0
+            merge = _Merge(self, cursor, connection.dialect, [*batch.carried, "account_id"], fill_only)
+            if batch.rows > own:
+                merge.run(table, "own IS NULL", batch.rows - own, True)
+            if own:
+                merge.run(table, "own IS NOT NULL", own, False)
+        finally:
+            cursor.close()
 
-    def _count_from(self, first_id: int) -> int:
-        return self.session.scalar(select(func.count()).select_from(Order).where(Order.id >= first_id)) or 0
+    def _account_ids(self, keys: list[str], notes: dict[tuple[str, str, Source], str | None]) -> list[int]:
+        """The ids of a chunk's accounts (by key), with what the chunk brought noted for each."""
+        ids = [self.account_id(key) for key in keys]
+        for (key, marketplace, source), newest in notes.items():
+            self.note(ids[keys.index(key)], marketplace, source, newest)
+        return ids
 
     def _fold_items_written_before(self, frame: pd.DataFrame) -> pd.Series:
         """Items of an order that an earlier chunk of this file wrote add to what it wrote."""
@@ -181,6 +191,30 @@ class Store:
                 for name, value in merged.items():
                     frame.at[index, name] = value
         return own
+
+    def _fold_staged_items(self, cursor, table: str, batch: StagedOrders, ids: list[int]) -> int:
+        """`_fold_items_written_before` for staged orders: the staged rows of orders an earlier
+        chunk wrote get the sums and lists with what it wrote, and are marked `own`. How many."""
+        assert batch.keys is not None
+        keys = [(ids[position], order_id) for position, order_id in batch.keys]
+        rowids = [rowid for rowid, key in enumerate(keys, 1) if key in self._written]  # rows in staged order
+        self._written.update(keys)
+        if not rowids:
+            return 0
+        stored = self._existing(Order, Order.order_id, {keys[rowid - 1]: None for rowid in rowids})
+        names = (*_ADDITIVE, *_LISTED)
+        folded = []
+        for part in _chunks(rowids, IN_CHUNK):
+            marks = ", ".join("?" * len(part))
+            for rowid, *values in cursor.execute(
+                f"SELECT rowid, {', '.join(names)} FROM {table} WHERE rowid IN ({marks})", part
+            ).fetchall():
+                row = stored[keys[rowid - 1]]
+                merged = {name: getattr(row, name) for name in names}
+                _fold(merged, {n: v for n, v in zip(names, values, strict=True) if v is not None})
+                folded.append([*merged.values(), rowid])
+        cursor.executemany(f"UPDATE {table} SET {''.join(f'{n} = ?, ' for n in names)}own = 1 WHERE rowid = ?", folded)
+        return len(rowids)
 
     # ------------------------------------------------------------ defects and feedback
     def _defects(self, batch: list[dict[str, Any]], counted: bool) -> None:
@@ -258,7 +292,7 @@ class Store:
         return found
 
 
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+def _chunks(items: list[T], size: int) -> Iterable[list[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -285,6 +319,43 @@ def order_batch(frame: pd.DataFrame, item_rows: bool, default_account: str) -> O
     # columns no row of the chunk carries are left out: the upsert never writes a NULL over a value
     carried = [c for c in STORED_COLUMNS if c == "order_id" or _carried(folded[c])]
     return OrderBatch(folded, len(frame) - len(folded), _order_notes(folded), carried)
+
+
+@dataclass
+class StagedOrders:
+    """An OrderBatch staged by another process into an SQLite database of its own, sent as that
+    database's bytes: the writing process opens them (sqlite3's deserialize) and merges them
+    without making a Python value of any row, and neither side pickles one. The staged rows
+    keep the batch's order (rowid 1 is its first row) and each one's `account_id` is its
+    account's position in `accounts`."""
+
+    database: bytes
+    rows: int
+    duplicates: int
+    accounts: list[str]
+    notes: dict[tuple[str, str, Source], str | None]
+    carried: list[str]
+    keys: list[tuple[int, str]] | None  # item-row files: each row's (account position, order id)
+
+
+def staged(batch: OrderBatch, item_rows: bool) -> StagedOrders:
+    """`batch` staged into a new in-memory SQLite database, for `Store.write_orders` in another process."""
+    frame = batch.frame
+    if frame.empty:
+        return StagedOrders(b"", 0, batch.duplicates, [], {}, [], None)
+    accounts = Distinct.of(frame["account"])
+    frame = frame.drop(columns="account").assign(account_id=accounts.codes)
+    columns = [*batch.carried, "account_id"]
+    keys = list(zip(accounts.codes.tolist(), frame["order_id"], strict=True)) if item_rows else None
+    connection = sqlite3.connect(":memory:")
+    try:
+        connection.execute(f"CREATE TABLE {STAGE} ({', '.join(_UPSERT_COLUMNS)}, own)")
+        _insert_rows(connection.cursor(), STAGE, columns, _values(frame, columns))
+        connection.commit()
+        database = connection.serialize()
+    finally:
+        connection.close()
+    return StagedOrders(database, len(frame), batch.duplicates, accounts.values, batch.notes, batch.carried, keys)
 
 
 def _order_notes(frame: pd.DataFrame) -> dict[tuple[str, str, Source], str | None]:
@@ -341,6 +412,12 @@ def _stage(cursor, dialect: str, columns: list[str], values: list[list[Any]]) ->
                 copy.write_row(row)
         return
     cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ({', '.join(_UPSERT_COLUMNS)})")
+    _insert_rows(cursor, STAGE, columns, values)
+
+
+def _insert_rows(cursor, table: str, columns: list[str], values: list[list[Any]]) -> None:
+    """SQLite: the rows of `values` (one list per column) into `table`, many rows a statement."""
+    names = ", ".join(columns)
     width, rows = len(columns), len(values[0])
     flat: list[Any] = [None] * (width * rows)
     for position, column in enumerate(values):  # row after row, as the statements take them
@@ -351,18 +428,25 @@ def _stage(cursor, dialect: str, columns: list[str], values: list[list[Any]]) ->
     if whole:
         step = per * width
         cursor.executemany(
-            f"INSERT INTO {STAGE} ({names}) VALUES {', '.join([one] * per)}",
+            f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * per)}",
             [flat[start : start + step] for start in range(0, whole * width, step)],
         )
     if whole < rows:
         rest = flat[whole * width :]
         cursor.executemany(
-            f"INSERT INTO {STAGE} ({names}) VALUES {one}", [rest[s : s + width] for s in range(0, len(rest), width)]
+            f"INSERT INTO {table} ({names}) VALUES {one}", [rest[s : s + width] for s in range(0, len(rest), width)]
         )
 
 
-def merge_sql(dialect, columns: list[str], import_id: int, fill_only: tuple[str, ...] = ()) -> str:
-    """INSERT ... SELECT from the staging table ... ON CONFLICT, of `columns`: it updates only with
+def merge_sql(
+    dialect,
+    columns: list[str],
+    import_id: int,
+    fill_only: tuple[str, ...] = (),
+    source: str = STAGE,
+    where: str = "true",
+) -> str:
+    """INSERT ... SELECT from the staging table (its rows `where`) ... ON CONFLICT, of `columns`: it updates only with
     the values a file carries (a `fill_only` column only where the stored order has none), and
     only rows that actually change (so the statement's row count is inserted + changed)."""
     distinct = "IS NOT" if dialect.name == "sqlite" else "IS DISTINCT FROM"
@@ -374,12 +458,50 @@ def merge_sql(dialect, columns: list[str], import_id: int, fill_only: tuple[str,
 
     return (
         f"INSERT INTO orders ({', '.join(columns)}, first_import_id, last_import_id) "
-        f"SELECT {', '.join(columns)}, {stamp}, {stamp} FROM {STAGE} WHERE true "  # WHERE: SQLite's upsert parse rule
+        f"SELECT {', '.join(columns)}, {stamp}, {stamp} FROM {source} WHERE {where} "  # WHERE: SQLite's upsert parse rule
         "ON CONFLICT (account_id, order_id) DO UPDATE SET "
         + "".join(f"{c} = {value(c)}, " for c in merged)
         + "last_import_id = excluded.last_import_id WHERE "
         + " OR ".join(f"{value(c)} {distinct} orders.{c}" for c in merged)
     )
+
+
+class _Merge:
+    """Merges staged rows into orders and counts them into the store's figures."""
+
+    def __init__(self, store: Store, cursor, dialect, columns: list[str], fill_only: tuple[str, ...]) -> None:
+        self.store, self.cursor, self.dialect, self.columns, self.fill_only = store, cursor, dialect, columns, fill_only
+        self.postgres = dialect.name == "postgresql"
+        if not self.postgres:  # SQLite: new rows are those after the newest id (asked through the driver:
+            # SQLAlchemy's compiling of the two statements took 0.5 s of a million-row import)
+            cursor.execute("SELECT max(id) FROM orders")
+            self.last_id = cursor.fetchone()[0] or 0
+
+    def run(self, source: str, where: str, rows: int, counted: bool) -> None:
+        """Merge the `rows` staged rows of `source` that are `where`; `counted`: as inserted,
+        updated or skipped, else as duplicates (items of orders an earlier chunk wrote)."""
+        store, cursor = self.store, self.cursor
+        sql = merge_sql(self.dialect, self.columns, store.import_id, self.fill_only, source, where)
+        if self.postgres:  # one row back: how many rows changed, how many of them are new (no count
+            # over the whole table afterwards: a scan of millions of rows where its statistics are young)
+            cursor.execute(
+                f"WITH merged AS ({sql} RETURNING (xmax = 0) AS new) SELECT count(*), count(*) FILTER (WHERE new) FROM merged"
+            )
+            changes, new = cursor.fetchone() or (0, 0)
+        else:
+            cursor.execute(sql)  # one statement in the database's own code: no row passes through Python
+            changes = cursor.rowcount
+        if not counted:
+            store.duplicates += rows
+            return
+        if not self.postgres:
+            cursor.execute("SELECT count(*) FROM orders WHERE id > ?", (self.last_id,))
+            new = cursor.fetchone()[0]
+        inserted = int(new)
+        changed = max(changes - inserted, 0)
+        store.inserted += inserted
+        store.updated += changed
+        store.skipped += rows - inserted - changed
 
 
 def _carried(column: pd.Series) -> bool:

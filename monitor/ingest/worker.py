@@ -6,7 +6,8 @@ two, a process can. The child is forked (it needs nothing pickled to start, and
 shares the parent's memory until either writes to it) and sends each item through a
 pipe, whose buffer (64 KiB on Linux) is far smaller than an item: `send` returns only
 once the parent is taking it, so the child makes at most one item while the parent
-holds the one before, and memory stays bounded.
+holds the one before, and memory stays bounded. Several children can share a stream,
+each making every n-th item, the parent taking them in turn (in_turn).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import multiprocessing
 import os
 import signal
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
@@ -39,31 +41,58 @@ def can_fork() -> bool:
 def forked(make: Callable[[], Iterable[T]], name: str = "worker") -> Iterator[T]:
     """The items of `make()`, made in a forked child process. What the child raises is raised
     here; a child that dies raises WorkerDied. Leaving the loop early kills the child."""
+    return in_turn([make], name)
+
+
+def in_turn(makes: Sequence[Callable[[], Iterable[T]]], name: str = "worker") -> Iterator[T]:
+    """The items of every `make()` of `makes`, each made in a forked child of its own and taken
+    in turn: the first child's first item, the second's first, ..., the first child's second.
+    Every child must end at the same turn (a child that has more items than the turn at which
+    another ended raises RuntimeError: nothing is left out unseen). Failures as `forked`'s."""
     context = multiprocessing.get_context("fork")
-    reader, writer = context.Pipe(duplex=False)
     parent = os.getpid()
-    process = context.Process(target=_produce, args=(make, reader, writer, parent), name=name, daemon=True)
-    process.start()
-    writer.close()  # the child's end only: its death then reads as the end of the pipe
+    children: list[tuple[BaseProcess, Connection, str]] = []
     try:
+        for number, make in enumerate(makes):
+            reader, writer = context.Pipe(duplex=False)
+            label = name if len(makes) == 1 else f"{name}-{number + 1}"
+            # each child closes its copies of the parent's ends of the pipes made before its own
+            others = [child_reader for _, child_reader, _ in children]
+            process = context.Process(
+                target=_produce, args=(make, reader, writer, parent, others), name=label, daemon=True
+            )
+            process.start()
+            writer.close()  # the child's end only: its death then reads as the end of the pipe
+            children.append((process, reader, label))
         while True:
-            try:
-                kind, payload = reader.recv()
-            except EOFError:
-                process.join()
-                raise WorkerDied(f"the {name} process ended unexpectedly (exit code {process.exitcode})") from None
-            if kind == _END:
-                return
-            if kind == _ERROR:
-                error, trace = payload
-                log.debug("the %s process failed:\n%s", name, trace)
-                raise error
-            yield payload
+            for turn, child in enumerate(children):
+                kind, payload = _receive(*child)
+                if kind == _END:
+                    for other in children[:turn] + children[turn + 1 :]:
+                        if _receive(*other)[0] != _END:
+                            raise RuntimeError(f"the {other[2]} process had more items than the {child[2]} process")
+                    return
+                yield payload
     finally:
-        if process.is_alive():
-            process.kill()  # it holds nothing worth a clean ending: only items nobody will take
+        for child_process, child_reader, _ in children:
+            if child_process.is_alive():
+                child_process.kill()  # it holds nothing worth a clean ending: only items nobody will take
+            child_process.join()
+            child_reader.close()
+
+
+def _receive(process: BaseProcess, reader: Connection, name: str) -> tuple[str, Any]:
+    """The child's next message: an item or the end; what it raised is raised."""
+    try:
+        kind, payload = reader.recv()
+    except EOFError:
         process.join()
-        reader.close()
+        raise WorkerDied(f"the {name} process ended unexpectedly (exit code {process.exitcode})") from None
+    if kind == _ERROR:
+        error, trace = payload
+        log.debug("the %s process failed:\n%s", name, trace)
+        raise error
+    return kind, payload
 
 
 def _die_with(parent: int) -> None:
@@ -78,10 +107,13 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _produce(make: Callable[[], Iterable[Any]], reader: Connection, writer: Connection, parent: int) -> None:
-    # The parent's end closed here, or a child whose parent was killed (kill -9) would wait to
+def _produce(
+    make: Callable[[], Iterable[Any]], reader: Connection, writer: Connection, parent: int, others: list[Connection]
+) -> None:
+    # The parent's ends closed here, or a child whose parent was killed (kill -9) would wait to
     # send forever, holding the parent's files (its log, its terminal) open.
-    reader.close()
+    for end in (reader, *others):
+        end.close()
     _die_with(parent)
     # Ctrl-C and a stop (systemd sends SIGTERM to every process of the unit) are the parent's to
     # handle: it finishes the running import, then ends its reader; or its death does.
