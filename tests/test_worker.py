@@ -265,6 +265,19 @@ def test_item_rows_of_one_order_across_chunks_add_up_the_same_way(tmp_path, migr
     assert len(one[-1]["orders"]) == 30
 
 
+def test_orders_of_several_accounts_in_one_file_go_to_each_the_same_way(tmp_path, migrated_template):
+    """A reader stages each row's account as its place among the chunk's accounts; the writer
+    reads it back as that account's id."""
+    keys = ["acme", "beta", "", "gamma", "beta"]
+    lines = [f"{keys[n % 5]},118-{n},2026-10-{n % 28 + 1:02d}T10:00:00+00:00,MFN,Shipped\n" for n in range(60)]
+    path = tmp_path / "orders.csv"
+    path.write_text("account,order_id,purchase_date,fulfillment_channel,order_status\n" + "".join(lines))
+    one, two = _both_ways(tmp_path, migrated_template, path, 7)
+    assert one == two
+    orders = one[-1]["orders"]
+    assert len(orders) == 60 and len({row[0] for row in orders}) == 4  # account_id first: the default too
+
+
 @pytest.mark.parametrize("where", ["reading", "writing"])
 def test_a_failure_on_either_side_refuses_the_file_and_ends_the_child(tmp_path, migrated_template, monkeypatch, where):
     fail_on_the_third_chunk(monkeypatch, where)  # reading: in the child, which the fork takes the patch along to

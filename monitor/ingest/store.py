@@ -145,8 +145,8 @@ class Store:
             cursor.close()
 
     def _write_staged(self, batch: StagedOrders, item_rows: bool, fill_only: tuple[str, ...]) -> None:
-        """Orders another process staged (SQLite): its database opened here as the `staged` schema,
-        each row's account position made its account's id, then merged as `write_orders` merges."""
+        """Orders another process staged (SQLite): its database opened here as the `staged` schema
+        and merged as `write_orders` merges, each row's account position read as its account's id."""
         if not batch.rows:
             return
         ids = self._account_ids(batch.accounts, batch.notes)
@@ -158,10 +158,8 @@ class Store:
         table = f"{db.STAGED}.{STAGE}"
         cursor = raw.cursor()
         try:
-            cases = " ".join(f"WHEN {position} THEN {int(i)}" for position, i in enumerate(ids))
-            cursor.execute(f"UPDATE {table} SET account_id = CASE account_id {cases} END")
             own = self._fold_staged_items(cursor, table, batch, ids) if item_rows else 0
-            merge = _Merge(self, cursor, connection.dialect, [*batch.carried, "account_id"], fill_only)
+            merge = _Merge(self, cursor, connection.dialect, [*batch.carried, "account_id"], fill_only, ids)
             if batch.rows > own:
                 merge.run(table, "own IS NULL", batch.rows - own, True)
             if own:
@@ -445,20 +443,26 @@ def merge_sql(
     fill_only: tuple[str, ...] = (),
     source: str = STAGE,
     where: str = "true",
+    account_ids: list[int] | None = None,
 ) -> str:
-    """INSERT ... SELECT from the staging table (its rows `where`) ... ON CONFLICT, of `columns`: it updates only with
-    the values a file carries (a `fill_only` column only where the stored order has none), and
-    only rows that actually change (so the statement's row count is inserted + changed)."""
+    """INSERT ... SELECT from the staging table (its rows `where`) ... ON CONFLICT, of `columns`:
+    it updates only with the values a file carries (a `fill_only` column only where the stored
+    order has none), and only rows that actually change (so the statement's row count is
+    inserted + changed). With `account_ids`, a staged account_id is a position in that list."""
     distinct = "IS NOT" if dialect.name == "sqlite" else "IS DISTINCT FROM"
     merged = [c for c in columns if c not in _KEYS]
     stamp = int(import_id)  # written into the statement: two values fewer to stage for every row
+    selected = list(columns)
+    if account_ids is not None:  # mapped as the rows are read: no pass of its own over them
+        cases = " ".join(f"WHEN {position} THEN {int(i)}" for position, i in enumerate(account_ids))
+        selected[columns.index("account_id")] = f"CASE account_id {cases} END"
 
     def value(c: str) -> str:
         return f"COALESCE(orders.{c}, excluded.{c})" if c in fill_only else f"COALESCE(excluded.{c}, orders.{c})"
 
     return (
         f"INSERT INTO orders ({', '.join(columns)}, first_import_id, last_import_id) "
-        f"SELECT {', '.join(columns)}, {stamp}, {stamp} FROM {source} WHERE {where} "  # WHERE: SQLite's upsert parse rule
+        f"SELECT {', '.join(selected)}, {stamp}, {stamp} FROM {source} WHERE {where} "  # WHERE: SQLite's upsert parse rule
         "ON CONFLICT (account_id, order_id) DO UPDATE SET "
         + "".join(f"{c} = {value(c)}, " for c in merged)
         + "last_import_id = excluded.last_import_id WHERE "
@@ -469,8 +473,17 @@ def merge_sql(
 class _Merge:
     """Merges staged rows into orders and counts them into the store's figures."""
 
-    def __init__(self, store: Store, cursor, dialect, columns: list[str], fill_only: tuple[str, ...]) -> None:
-        self.store, self.cursor, self.dialect, self.columns, self.fill_only = store, cursor, dialect, columns, fill_only
+    def __init__(
+        self,
+        store: Store,
+        cursor,
+        dialect,
+        columns: list[str],
+        fill_only: tuple[str, ...],
+        account_ids: list[int] | None = None,  # staged account_ids are positions in it (see merge_sql)
+    ) -> None:
+        self.store, self.cursor, self.dialect, self.columns = store, cursor, dialect, columns
+        self.fill_only, self.account_ids = fill_only, account_ids
         self.postgres = dialect.name == "postgresql"
         if not self.postgres:  # SQLite: new rows are those after the newest id (asked through the driver:
             # SQLAlchemy's compiling of the two statements took 0.5 s of a million-row import)
@@ -481,7 +494,7 @@ class _Merge:
         """Merge the `rows` staged rows of `source` that are `where`; `counted`: as inserted,
         updated or skipped, else as duplicates (items of orders an earlier chunk wrote)."""
         store, cursor = self.store, self.cursor
-        sql = merge_sql(self.dialect, self.columns, store.import_id, self.fill_only, source, where)
+        sql = merge_sql(self.dialect, self.columns, store.import_id, self.fill_only, source, where, self.account_ids)
         if self.postgres:  # one row back: how many rows changed, how many of them are new (no count
             # over the whole table afterwards: a scan of millions of rows where its statistics are young)
             cursor.execute(
