@@ -5,8 +5,8 @@
 
 Writes ROWS canonical order rows (one order per row, every column filled),
 imports them into a fresh SQLite database in a child process (so that its memory
-is the importer's alone: with the forked readers of a big file, every process's
-PSS summed, sampled every 20 ms), again with the readers turned off, for scale,
+is the importer's alone; then again with every process's PSS summed, sampled
+every 20 ms, which slows a run), again with the readers turned off, for scale,
 then times `sqlite3 -cmd ".import"` of the same file into an equivalent table with
 the same unique key (best of three). Targets: at most 2.5x the floor, memory
 under 400 MB.
@@ -120,17 +120,16 @@ def main() -> None:
         write_file(path, rows)
         size_mb = path.stat().st_size / 1e6
         print(f"file: {rows:,} canonical order rows, {size_mb:.1f} MB")
-        run = import_in_a_child(path, f"sqlite:///{Path(folder) / 'monitor.db'}")
+        run, together = timed_then_sampled(path, Path(folder) / "monitor.db")
         print(
             f"account-health import: {run.seconds:.2f} s, {rows / run.seconds:,.0f} rows/s, {run.inserted:,} orders; "
             f"peak RSS {run.peak:.0f} MB (of which {run.baseline:.0f} MB before the import began)"
             + (f", its largest forked reader's {run.reader:.0f} MB" if run.reader else "")
-            + f"; all its processes together at most {run.together:.0f} MB (PSS: pages they share counted once)"
+            + f"; all its processes together at most {together:.0f} MB (PSS: pages they share counted once)"
         )
-        (Path(folder) / "monitor.db").unlink()
-        one = import_in_a_child(path, f"sqlite:///{Path(folder) / 'monitor.db'}", IMPORT_WORKER_MIN_MB="1e9")
+        one, one_together = timed_then_sampled(path, Path(folder) / "monitor.db", IMPORT_WORKER_MIN_MB="1e9")
         print(
-            f"for scale, the same import in one process (no forked readers): {one.seconds:.2f} s, peak {one.together:.0f} MB"
+            f"for scale, the same import in one process (no forked readers): {one.seconds:.2f} s, peak {one_together:.0f} MB"
         )
         if not sqlite3:
             print("floor: the sqlite3 command-line tool is not installed (apt-get install sqlite3)")
@@ -268,12 +267,30 @@ class Run:
     baseline: float  # MB: its RSS before the import began
     inserted: int
     reader: float  # MB: the largest forked reader's peak RSS (0: none)
-    together: float  # MB: the peak of all its processes' PSS summed, sampled every 20 ms
+    together: float  # MB: the peak of all its processes' PSS summed, sampled every 20 ms (0: not sampled)
 
 
-def import_in_a_child(path: Path, url: str, **settings: str) -> Run:
+def timed_then_sampled(path: Path, database: Path, **settings: str) -> tuple[Run, float]:
+    """Import `path` into a fresh SQLite `database` twice: timed, then with every process's
+    PSS sampled (reading a process's PSS walks its page tables: 3 to 6 ms each time, on this
+    2-core machine most of a core at 20 ms intervals, which would slow the timed run). The
+    timed run's figures, and the sampled run's peak of the PSS summed (MB)."""
+    runs = []
+    for sampled in (False, True):
+        for leftover in (
+            database,
+            database.with_name(database.name + "-wal"),
+            database.with_name(database.name + "-shm"),
+        ):
+            leftover.unlink(missing_ok=True)
+        runs.append(import_in_a_child(path, f"sqlite:///{database}", sampled, **settings))
+    return runs[0], runs[1].together
+
+
+def import_in_a_child(path: Path, url: str, sampled: bool = False, **settings: str) -> Run:
     """Import `path` into `url` in a child process (so that its memory is the importer's alone),
-    with `settings` (IMPORT_...) in its environment."""
+    with `settings` (IMPORT_...) in its environment; `sampled`: its processes' PSS summed,
+    every 20 ms (else `together` is 0)."""
     child = subprocess.Popen(
         [sys.executable, __file__, "--child", str(path), url],
         stdout=subprocess.PIPE,
@@ -282,7 +299,8 @@ def import_in_a_child(path: Path, url: str, **settings: str) -> Run:
     )
     together = 0
     while child.poll() is None:
-        together = max(together, sum(map(_pss_kib, [child.pid, *_children(child.pid)])))
+        if sampled:
+            together = max(together, sum(map(_pss_kib, [child.pid, *_children(child.pid)])))
         time.sleep(0.02)
     assert child.returncode == 0 and child.stdout is not None
     out = child.stdout.read().split()
