@@ -278,8 +278,8 @@ class Settings:
     )
     import_worker_min_mb: float = _setting(
         "16",
-        "on SQLite, files of at least this many MB are read and converted in a second process while this one "
-        "writes (a very large number turns it off)",
+        "on SQLite, order files of at least this many MB are read and converted by two forked processes while "
+        "this one writes (a very large number turns them off)",
         _positive_number,
         group=IMPORT,
     )
