@@ -278,15 +278,20 @@ def test_orders_of_several_accounts_in_one_file_go_to_each_the_same_way(tmp_path
     assert len(orders) == 60 and len({row[0] for row in orders}) == 4  # account_id first: the default too
 
 
+def _import_by_readers(folder: Path, template: Path, count: int, chunk_rows: int) -> tuple[Any, Any, Any]:
+    """(engine, sessions, result) of a plain file of `count` orders imported by the forked readers."""
+    engine, sessions, url = _database(folder, template)
+    rows = "".join(f"116-{n},2026-10-01T10:00:00+00:00,MFN,Shipped\n" for n in range(count))
+    path = folder / "orders.csv"
+    path.write_text("order_id,purchase_date,fulfillment_channel,order_status\n" + rows, encoding="utf-8")
+    environ = {"DATABASE_URL": url, "IMPORT_CHUNK_ROWS": str(chunk_rows), "IMPORT_WORKER_MIN_MB": ALWAYS}
+    return engine, sessions, import_file(sessions, path, load_settings(environ=environ))
+
+
 @pytest.mark.parametrize("where", ["reading", "writing"])
 def test_a_failure_on_either_side_refuses_the_file_and_ends_the_child(tmp_path, migrated_template, monkeypatch, where):
     fail_on_the_third_chunk(monkeypatch, where)  # reading: in the child, which the fork takes the patch along to
-    engine, sessions, url = _database(tmp_path, migrated_template)
-    rows = "".join(f"116-{n},2026-10-01T10:00:00+00:00,MFN,Shipped\n" for n in range(60))
-    path = tmp_path / "orders.csv"
-    path.write_text("order_id,purchase_date,fulfillment_channel,order_status\n" + rows, encoding="utf-8")
-    settings = load_settings(environ={"DATABASE_URL": url, "IMPORT_CHUNK_ROWS": "10", "IMPORT_WORKER_MIN_MB": ALWAYS})
-    result = import_file(sessions, path, settings)
+    engine, sessions, result = _import_by_readers(tmp_path, migrated_template, 60, 10)
     contents = _contents(sessions)
     engine.dispose()
     assert result.status == "rejected" and f"RuntimeError: boom while {where}" in (result.error or "")
@@ -297,12 +302,7 @@ def test_a_failure_on_either_side_refuses_the_file_and_ends_the_child(tmp_path, 
 def test_the_readers_staged_orders_are_let_go_with_the_connection(tmp_path, migrated_template):
     """An import opens each staged chunk as an attached database, which it cannot detach inside
     its transaction: the connection lets it go (and its memory) when it returns to the pool."""
-    engine, sessions, url = _database(tmp_path, migrated_template)
-    rows = "".join(f"117-{n},2026-10-01T10:00:00+00:00,MFN,Shipped\n" for n in range(30))
-    path = tmp_path / "orders.csv"
-    path.write_text("order_id,purchase_date,fulfillment_channel,order_status\n" + rows, encoding="utf-8")
-    settings = load_settings(environ={"DATABASE_URL": url, "IMPORT_CHUNK_ROWS": "6", "IMPORT_WORKER_MIN_MB": ALWAYS})
-    result = import_file(sessions, path, settings)
+    engine, sessions, result = _import_by_readers(tmp_path, migrated_template, 30, 6)
     with engine.connect() as connection:
         schemas = [row[1] for row in connection.exec_driver_sql("PRAGMA database_list")]
         pooled = engine.pool.checkedin()
@@ -310,6 +310,17 @@ def test_the_readers_staged_orders_are_let_go_with_the_connection(tmp_path, migr
     assert (result.status, result.inserted) == ("ok", 30)
     assert pooled == 0  # the connection the import used, handed out again
     assert db.STAGED not in schemas
+
+
+def test_without_sqlites_serialize_a_big_file_is_read_in_one_process(tmp_path, migrated_template, monkeypatch):
+    def no_readers(*args, **kwargs):
+        raise AssertionError("no reader may be forked")
+
+    monkeypatch.setattr(importer, "staging_elsewhere", lambda: False)
+    monkeypatch.setattr(importer, "in_turn", no_readers)
+    engine, sessions, result = _import_by_readers(tmp_path, migrated_template, 30, 6)
+    engine.dispose()
+    assert (result.status, result.inserted) == ("ok", 30)
 
 
 def test_a_reader_that_dies_refuses_the_file(tmp_path, migrated_template, monkeypatch):

@@ -34,7 +34,7 @@ from monitor.ingest.feedback import apply_snapshot
 from monitor.ingest.frames import Zones, order_frame
 from monitor.ingest.reader import WHOLE, Chunk, ColumnChunk, DelimitedFile, FileFacts, Share, inspect_file
 from monitor.ingest.records import RowError
-from monitor.ingest.store import OrderBatch, StagedOrders, Store, order_batch, staged
+from monitor.ingest.store import OrderBatch, StagedOrders, Store, order_batch, staged, staging_elsewhere
 from monitor.ingest.worker import can_fork, in_turn
 from monitor.models import ImportRecord, QuarantinedRow
 from monitor.timeutil import utcnow
@@ -324,7 +324,8 @@ def _made_ahead(
     rows = settings.import_chunk_rows
     if session.get_bind().dialect.name == "postgresql":
         return _read_ahead(parts(rows, WHOLE), True)
-    if adapter.orders and facts.size >= settings.import_worker_min_mb * 1e6 and can_fork():
+    # the readers need fork (Linux) and an SQLite built with its serialize interface (Debian's is)
+    if adapter.orders and facts.size >= settings.import_worker_min_mb * 1e6 and can_fork() and staging_elsewhere():
         size = max(1, rows // READER_CHUNK_PARTS)
         return in_turn(
             [partial(_for_the_writer, parts, size, Share(turn, READERS), adapter.item_rows) for turn in range(READERS)],

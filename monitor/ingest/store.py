@@ -336,6 +336,12 @@ class StagedOrders:
     keys: list[tuple[int, str]] | None  # item-row files: each row's (account position, order id)
 
 
+def staging_elsewhere() -> bool:
+    """Can another process stage orders for this one? (SQLite's serialize interface, which a
+    build may leave out.)"""
+    return hasattr(sqlite3.Connection, "serialize") and hasattr(sqlite3.Connection, "deserialize")
+
+
 def staged(batch: OrderBatch, item_rows: bool) -> StagedOrders:
     """`batch` staged into a new in-memory SQLite database, for `Store.write_orders` in another process."""
     frame = batch.frame
