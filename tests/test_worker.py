@@ -1,6 +1,7 @@
-"""A big order file on SQLite is read and converted in a forked process while this one writes:
-the database ends exactly as the one-process import leaves it, and a failure on either side
-still refuses the file whole, with no process left behind."""
+"""A big order file on SQLite is read, converted and staged by forked readers, each taking every
+other chunk, while this process merges what they staged: the database ends exactly as the
+one-process import leaves it, and a failure on either side still refuses the file whole, with
+no process left behind."""
 
 from __future__ import annotations
 
