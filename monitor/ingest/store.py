@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar, cast
@@ -26,6 +26,7 @@ IN_CHUNK = 500
 # Item rows of one order add up; any other field takes the latest non-empty value.
 _ADDITIVE = ("quantity", "order_total")
 _LISTED = ("sku", "asin", "product_name")
+_ITEM_FIELDS = (*_ADDITIVE, *_LISTED)
 
 
 def _fold(target: dict[str, Any], item: dict[str, Any]) -> None:
@@ -175,44 +176,52 @@ class Store:
         return ids
 
     def _fold_items_written_before(self, frame: pd.DataFrame) -> pd.Series:
-        """Items of an order that an earlier chunk of this file wrote add to what it wrote."""
-        keys = list(zip(frame["account_id"], frame["order_id"], strict=True))
-        own = pd.Series([key in self._written for key in keys], index=frame.index)
-        self._written.update(keys)
-        if own.any():
-            stored = self._existing(Order, Order.order_id, {k: None for k, o in zip(keys, own, strict=True) if o})
-            for index in frame.index[own]:
-                item: dict[str, Any] = {n: frame.at[index, n] for n in ("account_id", "order_id", *_ADDITIVE, *_LISTED)}
-                row = stored[(int(item["account_id"]), str(item["order_id"]))]
-                merged = {name: getattr(row, name) for name in (*_ADDITIVE, *_LISTED)}
-                _fold(merged, {n: item[n] for n in (*_ADDITIVE, *_LISTED) if pd.notna(item[n])})
-                for name, value in merged.items():
-                    frame.at[index, name] = value
-        return own
+        """Items of an order that an earlier chunk of this file wrote add to what it wrote (see
+        _items_written_before): which rows of `frame` are such items, their fields folded."""
+        keys = list(zip(frame["account_id"].tolist(), frame["order_id"].tolist(), strict=True))
+        columns = frame[list(_ITEM_FIELDS)]
+        folded = self._items_written_before(keys, lambda rows: columns.iloc[rows].itertuples(index=False))
+        for position, values in folded.items():
+            for name, value in zip(_ITEM_FIELDS, values, strict=True):
+                frame.at[frame.index[position], name] = value
+        return pd.Series(np.isin(np.arange(len(frame)), list(folded)), index=frame.index)
 
     def _fold_staged_items(self, cursor, table: str, batch: StagedOrders, ids: list[int]) -> int:
-        """`_fold_items_written_before` for staged orders: the staged rows of orders an earlier
-        chunk wrote get the sums and lists with what it wrote, and are marked `own`. How many."""
+        """The same for staged orders: such rows of the staged `table` get their fields folded and
+        are marked `own`. How many."""
         assert batch.keys is not None
         keys = [(ids[position], order_id) for position, order_id in batch.keys]
-        rowids = [rowid for rowid, key in enumerate(keys, 1) if key in self._written]  # rows in staged order
+
+        def items(rows: list[int]) -> Iterable[tuple[Any, ...]]:  # rowid 1 is the batch's first row
+            for part in _chunks([row + 1 for row in rows], IN_CHUNK):
+                marks = ", ".join("?" * len(part))
+                sql = f"SELECT {', '.join(_ITEM_FIELDS)} FROM {table} WHERE rowid IN ({marks}) ORDER BY rowid"
+                yield from cursor.execute(sql, part).fetchall()
+
+        folded = self._items_written_before(keys, items)
+        setting = "".join(f"{name} = ?, " for name in _ITEM_FIELDS)
+        cursor.executemany(
+            f"UPDATE {table} SET {setting}own = 1 WHERE rowid = ?", [[*v, row + 1] for row, v in folded.items()]
+        )
+        return len(folded)
+
+    def _items_written_before(
+        self, keys: list[tuple[int, str]], items: Callable[[list[int]], Iterable[Sequence[Any]]]
+    ) -> dict[int, list[Any]]:
+        """Of a chunk's rows (`keys`: each one's account id and order id), those of orders an
+        earlier chunk of this file wrote, by position, each with its item fields folded into
+        what that chunk wrote; `items(positions)` gives those rows' own fields (_ITEM_FIELDS)."""
+        rows = [position for position, key in enumerate(keys) if key in self._written]
         self._written.update(keys)
-        if not rowids:
-            return 0
-        stored = self._existing(Order, Order.order_id, {keys[rowid - 1]: None for rowid in rowids})
-        names = (*_ADDITIVE, *_LISTED)
-        folded = []
-        for part in _chunks(rowids, IN_CHUNK):
-            marks = ", ".join("?" * len(part))
-            for rowid, *values in cursor.execute(
-                f"SELECT rowid, {', '.join(names)} FROM {table} WHERE rowid IN ({marks})", part
-            ).fetchall():
-                row = stored[keys[rowid - 1]]
-                merged = {name: getattr(row, name) for name in names}
-                _fold(merged, {n: v for n, v in zip(names, values, strict=True) if v is not None})
-                folded.append([*merged.values(), rowid])
-        cursor.executemany(f"UPDATE {table} SET {''.join(f'{n} = ?, ' for n in names)}own = 1 WHERE rowid = ?", folded)
-        return len(rowids)
+        if not rows:
+            return {}
+        stored = self._existing(Order, Order.order_id, {keys[row]: None for row in rows})
+        folded = {}
+        for row, values in zip(rows, items(rows), strict=True):
+            merged = {name: getattr(stored[keys[row]], name) for name in _ITEM_FIELDS}
+            _fold(merged, {name: v for name, v in zip(_ITEM_FIELDS, values, strict=True) if pd.notna(v)})
+            folded[row] = list(merged.values())
+        return folded
 
     # ------------------------------------------------------------ defects and feedback
     def _defects(self, batch: list[dict[str, Any]], counted: bool) -> None:
