@@ -288,7 +288,7 @@ def _import_rows(
         reasons = {i: chunk.errors.get(i) or f"has {len(chunk.fields[i])} fields, the header has {width}" for i in bad}
         if not adapter.orders:
             return _Split(chunk, good, reasons)
-        return _prepare_orders(adapter, header, chunk, good, reasons, table.delimiter, zones, store)
+        return _prepare_orders(adapter, header, chunk, good, reasons, table.delimiter, zones, store.default_account)
 
     def parts(rows: int, share: Share = WHOLE) -> Iterator[_Split]:
         return map(split, table.chunks(rows, share))
@@ -324,7 +324,7 @@ def _made_ahead(
     less time)."""
     rows = settings.import_chunk_rows
     if session.get_bind().dialect.name == "postgresql":
-        return _read_ahead(parts(rows, WHOLE), True)
+        return _read_ahead(parts(rows, WHOLE))
     # the readers need fork (Linux) and an SQLite built with its serialize interface (Debian's is)
     if adapter.orders and facts.size >= settings.import_worker_min_mb * 1e6 and can_fork() and staging_elsewhere():
         size = max(1, rows // READER_CHUNK_PARTS)
@@ -371,16 +371,13 @@ class _BadRows:
         return self._raws[index]
 
 
-def _read_ahead(parts: Iterator[_Split], ahead: bool) -> Iterator[_Split]:
-    """`parts`; with `ahead`, each is made (read and converted, which touches no database) in a
-    thread while the one before is written: two chunks in memory at most, the one being written
+def _read_ahead(parts: Iterator[_Split]) -> Iterator[_Split]:
+    """`parts`, each made (read and converted, which touches no database) in a thread while the
+    one before is written: two chunks in memory at most, the one being written
     and the next. PostgreSQL's import of 1,000,000 rows took 16 % less time for 58 MB more
     (25.3 to 25.8 s against 29.8 to 31.2 s); on SQLite, whose writes hold the interpreter's lock
     while they bind, it gained 5 % for 44 MB more, and with 1,800-row INSERTs 13 % (11.9 to 12.3 s
     against 13.8 to 14.3 s) for a peak of 412 MB, over its memory target: not used there."""
-    if not ahead:
-        yield from parts
-        return
     with ThreadPoolExecutor(1, thread_name_prefix="import-read") as pool:
         future = pool.submit(next, parts, None)
         while (part := future.result()) is not None:
@@ -435,12 +432,13 @@ def _prepare_orders(
     reasons: dict[int, str],
     delimiter: str,
     zones: Zones,
-    store: Store,
+    default_account: str,
 ) -> _Split:
-    """Convert a chunk's good rows into orders ready to write; rows that cannot be get their
-    reasons. Touches no database, so it can run in another process (`store` is only read)."""
+    """Convert a chunk's good rows into orders ready to write (`default_account` for rows that
+    name none); rows that cannot be get their reasons. Touches no database, so it can run in
+    another process."""
     if not good:
-        return _Split(chunk, good, reasons, order_batch(pd.DataFrame(), adapter.item_rows, store.default_account))
+        return _Split(chunk, good, reasons, order_batch(pd.DataFrame(), adapter.item_rows, default_account))
     frame = _frame(chunk, header, good, _padded(chunk, delimiter))
     wanted = adapter.keep(frame) if adapter.filtering else np.ones(len(frame), dtype=bool)
     filtered_out = 0
@@ -453,7 +451,7 @@ def _prepare_orders(
     kept = [p for p in range(len(good)) if p not in early]
     reasons.update({good[p]: reason for p, reason in early.items()})
     reasons.update({good[kept[p]]: reason for p, reason in late.items()})
-    return _Split(chunk, good, reasons, order_batch(orders, adapter.item_rows, store.default_account), filtered_out)
+    return _Split(chunk, good, reasons, order_batch(orders, adapter.item_rows, default_account), filtered_out)
 
 
 def _frame(chunk: Chunk | ColumnChunk, header: list[str], good: list[int], padded: bool) -> pd.DataFrame:
