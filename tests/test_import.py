@@ -429,6 +429,45 @@ def test_a_large_file_in_small_chunks_imports_every_row(database_url, tmp_path):
     engine.dispose()
 
 
+def test_a_fresh_accounts_orders_are_copied_straight_until_one_is_stored(database_url, tmp_path, monkeypatch):
+    """PostgreSQL COPies the orders of an account that had none stored straight into orders; an
+    order already stored (here one a later chunk repeats) undoes that chunk's COPY, and that
+    chunk and the rest are merged, as is every import of an account with orders. The figures
+    and the stored orders are the merge's, on both databases."""
+    from monitor import db
+    from monitor.config import load_settings
+    from monitor.ingest.store import Store
+
+    ways: list[tuple[bool, bool]] = []  # copied straight, and still to be tried in this import
+    real = Store._copied_straight
+
+    def spied(self, *args):
+        ways.append((real(self, *args), self._straight))
+        return ways[-1][0]
+
+    monkeypatch.setattr(Store, "_copied_straight", spied)
+    settings = load_settings(environ={"DATABASE_URL": database_url, "IMPORT_CHUNK_ROWS": "10"})
+    engine = db.make_engine(database_url)
+    db.migrate(engine)
+    sessions = db.session_factory(engine)
+    lines = [f"S-{n},2026-10-01T00:00:{n:02d}Z,MFN,Shipped,,,UPS,SKU-{n}" for n in range(30)]
+    lines.insert(22, "S-3,2026-10-01T00:00:03Z,MFN,Shipped,,,DHL,SKU-3")  # the third of four chunks repeats S-3
+    first = import_file(sessions, write(tmp_path / "first.csv", ORDERS_HEADER + "\n".join(lines) + "\n"), settings)
+    later = "S-5,2026-10-01T00:00:05Z,MFN,Shipped,,,UPS,SKU-5\nS-99,2026-10-02T00:00:00Z,AFN,Shipped,,,,SKU-9\n"
+    second = import_file(sessions, write(tmp_path / "second.csv", ORDERS_HEADER + later), settings)
+    stored = orders_by_id(sessions)
+    engine.dispose()
+    assert (first.rows_read, first.inserted, first.updated, first.skipped) == (31, 30, 1, 0)
+    assert (second.inserted, second.updated, second.skipped) == (1, 0, 1)
+    assert len(stored) == 31
+    assert (stored["S-3"].carrier, stored["S-3"].sku, stored["S-29"].carrier) == ("DHL", "SKU-3", "UPS")
+    assert stored["S-20"].purchase_date.replace(tzinfo=None) == datetime(2026, 10, 1, 0, 0, 20)
+    assert {o.first_import_id for o in stored.values()} == {first.import_id, second.import_id}
+    straight, merged, stored_before = (True, True), (False, False), (False, True)
+    expected = [straight, straight, merged, merged, stored_before]
+    assert ways == (expected if database_url.startswith("postgresql") else [])
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])  # split by pyarrow; by the csv module
 def test_a_large_file_holds_one_chunk_in_memory_at_a_time(database_url, tmp_path, monkeypatch, encoding):
     """Memory is bounded by IMPORT_CHUNK_ROWS: on SQLite the chunk before is gone when the next
