@@ -190,13 +190,15 @@ class Store:
                 return False
         from psycopg import errors as psycopg_errors  # PostgreSQL's driver: an optional dependency
 
-        names = ", ".join([*columns, "first_import_id", "last_import_id"])
         stamps = [self.import_id] * len(part)
         cursor.execute("SAVEPOINT straight")
         try:
-            with cursor.copy(f"COPY orders ({names}) FROM STDIN") as copy:
-                for row in zip(*_values(part, columns), stamps, stamps, strict=True):
-                    copy.write_row(row)
+            _copy(
+                cursor,
+                "orders",
+                [*columns, "first_import_id", "last_import_id"],
+                [*_values(part, columns), stamps, stamps],
+            )
         except psycopg_errors.UniqueViolation:
             cursor.execute("ROLLBACK TO SAVEPOINT straight")
             self._straight = False
@@ -452,17 +454,21 @@ def _stage(cursor, dialect: str, columns: list[str], values: list[list[Any]]) ->
     on first use in this connection: by COPY on PostgreSQL; on SQLite, by an INSERT of many rows
     at a time into a table without indexes (each statement gives up and takes back the GIL once,
     not once a row)."""
-    names = ", ".join(columns)
     if dialect == "postgresql":
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} AS SELECT {', '.join(_UPSERT_COLUMNS)} FROM orders WITH NO DATA"
         )
-        with cursor.copy(f"COPY {STAGE} ({names}) FROM STDIN") as copy:
-            for row in zip(*values, strict=True):
-                copy.write_row(row)
+        _copy(cursor, STAGE, columns, values)
         return
     cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ({', '.join(_UPSERT_COLUMNS)})")
     _insert_rows(cursor, STAGE, columns, values)
+
+
+def _copy(cursor, table: str, columns: list[str], values: list[list[Any]]) -> None:
+    """PostgreSQL: the rows of `values` (one list per column) into `table`, by COPY."""
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in zip(*values, strict=True):
+            copy.write_row(row)
 
 
 def _insert_rows(cursor, table: str, columns: list[str], values: list[list[Any]]) -> None:
