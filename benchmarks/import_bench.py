@@ -185,7 +185,10 @@ def postgres(url: str, rows: int) -> None:
         run = import_in_a_child(path, schema_url)
         seconds = run.seconds
         print(f"file: {rows:,} canonical order rows, {path.stat().st_size / 1e6:.1f} MB, PostgreSQL")
-        print(f"account-health import: {seconds:.2f} s, {run.inserted:,} orders, peak RSS {run.peak:.0f} MB")
+        print(
+            f"account-health import: {seconds:.2f} s, {run.inserted:,} orders, peak RSS {run.peak:.0f} MB"
+            f" (its largest forked reader's: {run.reader:.0f} MB)"
+        )
         floors = []
         plain = url.replace("postgresql+psycopg://", "postgresql://")
         options = schema_url.split("options=", 1)[1].replace("%3D", "=")

@@ -278,8 +278,8 @@ class Settings:
     )
     import_worker_min_mb: float = _setting(
         "16",
-        "on SQLite, order files of at least this many MB are read and converted by two forked processes while "
-        "this one writes (a very large number turns them off)",
+        "order files of at least this many MB are read and converted by two forked processes while this one "
+        "writes (on PostgreSQL, item-row formats excepted; a very large number turns them off)",
         _positive_number,
         group=IMPORT,
     )

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +20,17 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from monitor import db
 from monitor.config import load_settings
 from monitor.errors import FileRejected
 from monitor.ingest import import_file, importer
 from monitor.ingest.importer import READER_CHUNK_PARTS
+from monitor.ingest.store import EncodedOrders, StagedOrders, Store
 from monitor.ingest.worker import WorkerDied, forked, in_turn
-from monitor.models import AccountSource, Order, QuarantinedRow
+from monitor.models import AccountSource, Base, Order, QuarantinedRow
+from tests.conftest import fresh_schema, postgres_problem
 from tests.test_import import fail_on_the_third_chunk
 from tests.test_import_properties import _csv, order_rows
 
@@ -165,6 +168,29 @@ def _database(folder: Path, template: Path) -> tuple[Any, Any, str]:
     return engine, db.session_factory(engine), url
 
 
+def _emptied(url: str) -> tuple[Any, Any, str]:
+    """A migrated PostgreSQL schema with every table emptied, its ids restarted."""
+    engine = db.make_engine(url)
+    with engine.begin() as connection:
+        tables = [t.name for t in Base.metadata.sorted_tables]
+        connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    return engine, db.session_factory(engine), url
+
+
+@pytest.fixture(scope="module")
+def postgres_pair() -> Iterator[tuple[str, str]]:
+    """Two migrated schemas of the local PostgreSQL (skipped where there is none)."""
+    problem = postgres_problem()
+    if problem:
+        pytest.skip(f"PostgreSQL leg skipped: {problem}")
+    with fresh_schema() as one, fresh_schema() as two:
+        for url in (one, two):
+            engine = db.make_engine(url)
+            db.migrate(engine)
+            engine.dispose()
+        yield one, two
+
+
 def _contents(sessions) -> dict[str, list[tuple[Any, ...]]]:
     """Everything an import leaves, but the clock's times."""
     with sessions() as session:
@@ -187,14 +213,17 @@ def _contents(sessions) -> dict[str, list[tuple[Any, ...]]]:
     return {"orders": orders, "quarantined": quarantined, "sources": sources}
 
 
-def _both_ways(folder: Path, template: Path, path: Path, chunk: int) -> list[tuple[Any, ...]]:
+def _both_ways(
+    folder: Path, template: Path, path: Path, chunk: int, postgres: tuple[str, str] | None = None
+) -> list[tuple[Any, ...]]:
     """(result, contents) of importing `path` in one process and with the forked readers, in
     chunks of `chunk` rows both ways (the readers' are a part of the setting): a row of an order
-    that an earlier chunk wrote counts as an update, in the same chunk as a duplicate."""
+    that an earlier chunk wrote counts as an update, in the same chunk as a duplicate. Into
+    SQLite copies of `template`, or into the two emptied `postgres` schemas."""
     outcomes = []
-    for way, minimum, rows in (("one", NEVER, chunk), ("two", ALWAYS, READER_CHUNK_PARTS * chunk)):
+    for n, (way, minimum, rows) in enumerate((("one", NEVER, chunk), ("two", ALWAYS, READER_CHUNK_PARTS * chunk))):
         (folder / way).mkdir()
-        engine, sessions, url = _database(folder / way, template)
+        engine, sessions, url = _database(folder / way, template) if postgres is None else _emptied(postgres[n])
         try:
             environ = {"DATABASE_URL": url, "IMPORT_WORKER_MIN_MB": minimum, "IMPORT_CHUNK_ROWS": str(rows)}
             settings = load_settings(environ=environ)
@@ -239,6 +268,43 @@ def test_the_forked_reader_leaves_exactly_what_one_process_leaves(
     path.write_bytes(bytes(data))
     one, two = _both_ways(folder, migrated_template, path, chunk)
     assert one == two
+
+
+@pytest.mark.postgres
+@hsettings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=order_rows,
+    repeats=st.lists(st.integers(0, 39), max_size=5),
+    cuts=st.lists(st.tuples(st.integers(0, 10_000), st.binary(max_size=6)), max_size=3),
+    chunk=st.integers(2, 9),
+)
+def test_on_postgresql_the_encoding_readers_leave_exactly_what_one_process_leaves(
+    tmp_path_factory, migrated_template, postgres_pair, monkeypatch, rows, repeats, cuts, chunk
+):
+    """PostgreSQL's readers send each chunk's orders as binary COPY data, which this process
+    COPies straight into orders (a fresh account) or into the staging table and merges: the
+    same result, orders, quarantine and sources as one process's text COPY, for random files
+    with repeated orders (which undo the straight COPY) and bad bytes."""
+    folder = tmp_path_factory.mktemp("both")
+    rows = rows + [{**rows[i % len(rows)], "sku": f"again-{i}"} for i in repeats]
+    data = bytearray(_csv(rows, ",").encode("utf-8"))
+    for offset, junk in cuts:
+        at = offset % (len(data) + 1)
+        data[at : at + len(junk) // 2] = junk
+    path = folder / "orders.csv"
+    path.write_bytes(bytes(data))
+    written: list[type] = []
+    real = Store.write_orders
+
+    def spied(self, batch, *args, **kwargs):
+        written.append(type(batch))
+        return real(self, batch, *args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Store, "write_orders", spied)
+        one, two = _both_ways(folder, migrated_template, path, chunk, postgres_pair)
+    assert one == two
+    assert StagedOrders not in written and (EncodedOrders in written or not one[-1]["orders"])  # the readers encoded
 
 
 ALL_ORDERS = (

@@ -34,7 +34,17 @@ from monitor.ingest.feedback import apply_snapshot
 from monitor.ingest.frames import Zones, order_frame
 from monitor.ingest.reader import WHOLE, Chunk, ColumnChunk, DelimitedFile, FileFacts, Share, inspect_file
 from monitor.ingest.records import RowError
-from monitor.ingest.store import OrderBatch, StagedOrders, Store, order_batch, staged, staging_elsewhere
+from monitor.ingest.store import (
+    EncodedOrders,
+    OrderBatch,
+    StagedOrders,
+    Store,
+    binary_ready,
+    encoded,
+    order_batch,
+    staged,
+    staging_elsewhere,
+)
 from monitor.ingest.worker import can_fork, in_turn
 from monitor.models import ImportRecord, QuarantinedRow
 from monitor.timeutil import utcnow
@@ -323,23 +333,33 @@ def _made_ahead(
     together then hold about what one process did (a third measured 20 to 40 MB more, for 6 %
     less time)."""
     rows = settings.import_chunk_rows
+    big = adapter.orders and facts.size >= settings.import_worker_min_mb * 1e6 and can_fork()
+    stage: Callable[[OrderBatch], StagedOrders | EncodedOrders | OrderBatch]
     if session.get_bind().dialect.name == "postgresql":
-        return _read_ahead(parts(rows, WHOLE))
+        if not (big and not adapter.item_rows and binary_ready(session)):
+            return _read_ahead(parts(rows, WHOLE))
+        stage = encoded
     # the readers need fork (Linux) and an SQLite built with its serialize interface (Debian's is)
-    if adapter.orders and facts.size >= settings.import_worker_min_mb * 1e6 and can_fork() and staging_elsewhere():
-        size = max(1, rows // READER_CHUNK_PARTS)
-        return in_turn(
-            [partial(_for_the_writer, parts, size, Share(turn, READERS), adapter.item_rows) for turn in range(READERS)],
-            name="import-reader",
-        )
-    return parts(rows, WHOLE)
+    elif big and staging_elsewhere():
+        stage = partial(staged, item_rows=adapter.item_rows)
+    else:
+        return parts(rows, WHOLE)
+    size = max(1, rows // READER_CHUNK_PARTS)
+    return in_turn(
+        [partial(_for_the_writer, parts, size, Share(turn, READERS), stage) for turn in range(READERS)],
+        name="import-reader",
+    )
 
 
 def _for_the_writer(
-    parts: Callable[[int, Share], Iterator[_Split]], rows: int, share: Share, item_rows: bool
+    parts: Callable[[int, Share], Iterator[_Split]],
+    rows: int,
+    share: Share,
+    stage: Callable[[OrderBatch], StagedOrders | EncodedOrders | OrderBatch],
 ) -> Iterator[_Split]:
-    """A reader's share of converted chunks with only what writing them needs: the orders staged,
-    the rows' text left behind but for the bad ones', which go to the quarantine."""
+    """A reader's share of converted chunks with only what writing them needs: the orders staged
+    (or encoded) by `stage`, the rows' text left behind but for the bad ones', which go to the
+    quarantine."""
     # what pyarrow frees goes back to the C library's allocator: its default one (mimalloc) keeps
     # about 20 MB more in each reader; and pyarrow works in this thread alone, the readers being
     # the parallelism (its threads' own allocator arenas kept 15 to 40 MB more, for no speed)
@@ -351,7 +371,7 @@ def _for_the_writer(
         written, orders = _Split(_BadRows(len(part.chunk), bad), [], part.reasons, None, part.filtered_out), part.orders
         del part  # the chunk's text and columns go before its orders are staged
         assert isinstance(orders, OrderBatch)  # only order files have readers
-        written.orders = staged(orders, item_rows)
+        written.orders = stage(orders)
         del orders  # and its frame before the next chunk is made, while this one waits to be sent
         yield written
 
@@ -394,7 +414,7 @@ class _Split:
     chunk: Chunk | ColumnChunk | _BadRows
     good: list[int]
     reasons: dict[int, str]
-    orders: OrderBatch | StagedOrders | None = None
+    orders: OrderBatch | StagedOrders | EncodedOrders | None = None
     filtered_out: int = 0  # rows a mapping's filter left out (counted as skipped)
 
 

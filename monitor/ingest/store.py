@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, select, update
+import pyarrow as pa
+from sqlalchemy import Boolean, Float, Integer, String, insert, select, update
 from sqlalchemy.orm import Session
 
 from monitor import accounts, db
 from monitor.counting import Distinct, counted_orders
 from monitor.domain import ORDER_SOURCES, Source
+from monitor.ingest import pgbinary
 from monitor.ingest.frames import STORED_COLUMNS
 from monitor.ingest.records import defect_key
-from monitor.models import Account, AccountSource, Defect, Feedback, ImportAccount, Order
+from monitor.models import Account, AccountSource, Defect, Feedback, ImportAccount, Order, UTCDateTime
 from monitor.timeutil import to_utc
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 IN_CHUNK = 500
 # Item rows of one order add up; any other field takes the latest non-empty value.
@@ -116,12 +121,18 @@ class Store:
             row.last_import_id, row.last_import_at = self.import_id, now
 
     # ------------------------------------------------------------ orders
-    def write_orders(self, batch: OrderBatch | StagedOrders, item_rows: bool, fill_only: tuple[str, ...] = ()) -> None:
-        """Upsert a chunk of orders made ready by `order_batch` (or staged by another process, see
-        `staged`) in one statement; the `fill_only` columns only fill a stored order's empty fields."""
+    def write_orders(
+        self, batch: OrderBatch | StagedOrders | EncodedOrders, item_rows: bool, fill_only: tuple[str, ...] = ()
+    ) -> None:
+        """Upsert a chunk of orders made ready by `order_batch` (or staged or encoded by another
+        process, see `staged` and `encoded`) in one statement; the `fill_only` columns only fill a
+        stored order's empty fields."""
         self.duplicates += batch.duplicates
         if isinstance(batch, StagedOrders):
             self._write_staged(batch, item_rows, fill_only)
+            return
+        if isinstance(batch, EncodedOrders):
+            self._write_encoded(batch, fill_only)
             return
         frame = batch.frame
         if frame.empty:
@@ -140,8 +151,13 @@ class Store:
             for part, counted in ((frame[~own], True), (frame[own], False)):
                 if part.empty:
                     continue
-                if counted and merge.postgres and self._copied_straight(cursor, columns, part, ids):
-                    continue
+                if counted and merge.postgres:
+                    stamps = [self.import_id] * len(part)
+                    values = [*_values(part, columns), stamps, stamps]
+                    if self._copied_straight(
+                        cursor, ids, len(part), partial(_copy, cursor, "orders", columns + _STAMPS, values)
+                    ):
+                        continue
                 _stage(cursor, connection.dialect.name, columns, _values(part, columns))
                 merge.run(STAGE, "true", len(part), counted)
                 # emptied for the next chunk (PostgreSQL: TRUNCATE, or the dead rows pile up in every scan)
@@ -172,8 +188,30 @@ class Store:
         finally:
             cursor.close()
 
-    def _copied_straight(self, cursor, columns: list[str], part: pd.DataFrame, ids: list[int]) -> bool:
-        """PostgreSQL: a chunk's rows COPied straight into orders when none of its accounts
+    def _write_encoded(self, batch: EncodedOrders, fill_only: tuple[str, ...]) -> None:
+        """Orders another process encoded for PostgreSQL's binary COPY (see `encoded`), their
+        accounts' ids and this import's id put in: COPied straight into orders (see
+        `_copied_straight`), or into the staging table and merged, as `write_orders` does."""
+        if not batch.rows:
+            return
+        ids = self._account_ids(batch.accounts, batch.notes)
+        data = batch.with_ids(np.array(ids, dtype=np.int64)[batch.codes], self.import_id)
+        columns = [*_STAMPS, "account_id", *batch.carried]
+        connection = self.session.connection()
+        cursor = connection.connection.cursor()
+        try:
+            if self._copied_straight(cursor, ids, batch.rows, partial(_copy_binary, cursor, "orders", columns, data)):
+                return
+            _stage_table(cursor)
+            _copy_binary(cursor, STAGE, columns, data)
+            merged = [*batch.carried, "account_id"]
+            _Merge(self, cursor, connection.dialect, merged, fill_only).run(STAGE, "true", batch.rows, True)
+            cursor.execute(f"TRUNCATE {STAGE}")
+        finally:
+            cursor.close()
+
+    def _copied_straight(self, cursor, ids: list[int], rows: int, copy: Callable[[], None]) -> bool:
+        """PostgreSQL: a chunk's rows COPied straight into orders (by `copy`) when none of its accounts
         (`ids`) had an order stored as this import began (an account's first import, its
         backfill, which is the biggest file it has): a page of rows at a time, where the merge
         inserts row by row (a million rows: about 3.3 s, against 1.8 s of COPY into the staging
@@ -190,21 +228,15 @@ class Store:
                 return False
         from psycopg import errors as psycopg_errors  # PostgreSQL's driver: an optional dependency
 
-        stamps = [self.import_id] * len(part)
         cursor.execute("SAVEPOINT straight")
         try:
-            _copy(
-                cursor,
-                "orders",
-                [*columns, "first_import_id", "last_import_id"],
-                [*_values(part, columns), stamps, stamps],
-            )
+            copy()
         except psycopg_errors.UniqueViolation:
             cursor.execute("ROLLBACK TO SAVEPOINT straight")
             self._straight = False
             return False
         cursor.execute("RELEASE SAVEPOINT straight")
-        self.inserted += len(part)
+        self.inserted += rows
         return True
 
     def _account_ids(self, keys: list[str], notes: dict[tuple[str, str, Source], str | None]) -> list[int]:
@@ -384,6 +416,90 @@ class StagedOrders:
     keys: list[tuple[int, str]] | None  # item-row files: each row's (account position, order id)
 
 
+@dataclass
+class EncodedOrders:
+    """An OrderBatch encoded by another process for PostgreSQL's binary COPY (see pgbinary): its
+    rows' bytes, each row's first three fields (first and last import id, account id) left at 0
+    for the writing process to fill in (`with_ids`), the account id being each row's account's
+    (position in `accounts`: `codes`). Neither side makes a Python value of a row."""
+
+    data: bytes
+    starts: np.ndarray  # where each row begins in data
+    codes: np.ndarray  # each row's account, as its position in accounts
+    rows: int
+    duplicates: int
+    accounts: list[str]
+    notes: dict[tuple[str, str, Source], str | None]
+    carried: list[str]
+
+    def with_ids(self, account_ids: np.ndarray, import_id: int) -> bytes:
+        """The data with each row's account id and the import's id in its first three fields
+        (each field: a 4-byte length, then the value; after the row's 2-byte count of fields)."""
+        data = pgbinary.put_integers(self.data, self.starts + 6, np.full(self.rows, import_id))
+        data = pgbinary.put_integers(data, self.starts + 14, np.full(self.rows, import_id))
+        return pgbinary.put_integers(data, self.starts + 22, account_ids)
+
+
+def encoded(batch: OrderBatch) -> EncodedOrders | OrderBatch:
+    """`batch` encoded for `Store.write_orders` in another process (PostgreSQL, by binary COPY);
+    the batch itself when a value is one the binary format does not take."""
+    frame = batch.frame
+    if frame.empty:
+        return EncodedOrders(
+            b"", np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0, batch.duplicates, [], {}, []
+        )
+    accounts = Distinct.of(frame["account"])
+    zeros = np.zeros(len(frame), dtype=np.int64)  # the import's id twice, the account's id: see with_ids
+    try:
+        data, starts = pgbinary.encode(
+            [*(_binary_kind(c) for c in [*_STAMPS, "account_id", *batch.carried])],
+            [zeros, zeros, zeros, *(frame[c] for c in batch.carried)],
+            len(frame),
+        )
+    except (pa.ArrowException, ValueError, TypeError, OverflowError):
+        log.debug("a chunk of orders goes unencoded: a value the binary format does not take")
+        return batch
+    return EncodedOrders(
+        data, starts, accounts.codes, len(frame), batch.duplicates, accounts.values, batch.notes, batch.carried
+    )
+
+
+def _binary_kind(column: str) -> pgbinary.Kind:
+    """What pgbinary writes for a column of orders, by the model's type of it."""
+    sql_type = Order.__table__.c[column].type
+    for kind, types in _MODEL_KINDS:
+        if isinstance(sql_type, types):
+            return kind
+    raise ValueError(f"orders.{column}: no binary form for {sql_type}")
+
+
+_MODEL_KINDS: list[tuple[pgbinary.Kind, type | tuple[type, ...]]] = [
+    ("timestamp", UTCDateTime),
+    ("boolean", Boolean),
+    ("integer", Integer),
+    ("double", Float),
+    ("text", String),
+]
+
+
+def binary_ready(session: Session) -> bool:
+    """Can encoded orders (see `encoded`) be written through this session? PostgreSQL, in UTF-8
+    (a text field's bytes are in the connection's encoding), with orders' columns of the types
+    the model gives them (which the migrations made)."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or db.driver_connection(connection).info.encoding != "utf-8":
+        return False
+    rows = connection.exec_driver_sql(
+        "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute"
+        " WHERE attrelid = 'orders'::regclass AND attnum > 0 AND NOT attisdropped"
+    )
+    types = {str(name): str(sql_type) for name, sql_type in rows}
+    try:
+        return all(pgbinary.KINDS.get(types.get(c, "")) == _binary_kind(c) for c in [*_STAMPS, *_UPSERT_COLUMNS])
+    except ValueError:
+        return False
+
+
 def staging_elsewhere() -> bool:
     """Can another process stage orders for this one? (SQLite's serialize interface, which a
     build may leave out.)"""
@@ -455,13 +571,27 @@ def _stage(cursor, dialect: str, columns: list[str], values: list[list[Any]]) ->
     at a time into a table without indexes (each statement gives up and takes back the GIL once,
     not once a row)."""
     if dialect == "postgresql":
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} AS SELECT {', '.join(_UPSERT_COLUMNS)} FROM orders WITH NO DATA"
-        )
+        _stage_table(cursor)
         _copy(cursor, STAGE, columns, values)
         return
     cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ({', '.join(_UPSERT_COLUMNS)})")
     _insert_rows(cursor, STAGE, columns, values)
+
+
+_STAMPS = ["first_import_id", "last_import_id"]
+
+
+def _stage_table(cursor) -> None:
+    """PostgreSQL: the staging table, made on first use in this connection, its columns of orders'
+    types (and its import ids, which the merge leaves: encoded rows carry them, see `encoded`)."""
+    columns = ", ".join([*_UPSERT_COLUMNS, *_STAMPS])
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} AS SELECT {columns} FROM orders WITH NO DATA")
+
+
+def _copy_binary(cursor, table: str, columns: list[str], data: bytes) -> None:
+    """PostgreSQL: rows encoded by pgbinary into `table`, by a binary COPY."""
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)") as copy:
+        copy.write(data)
 
 
 def _copy(cursor, table: str, columns: list[str], values: list[list[Any]]) -> None:

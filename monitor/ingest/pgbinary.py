@@ -1,0 +1,110 @@
+"""PostgreSQL's binary COPY format, made a chunk at a time with numpy: no Python value per row.
+
+PostgreSQL reads binary rows much faster than text ones: each timestamp, number and boolean
+arrives as its stored bytes, where text makes it parse every field (a million converted
+orders: 6.0 to 6.7 s against 8.8 to 10.6 s, into `orders` on a 2-core machine). The rows'
+bytes are laid out with numpy too, where psycopg's `write_row` turns every value into text in
+a loop of Python.
+
+The format (PostgreSQL's documentation, "COPY", Binary Format): a signature, flags and an
+extension length; then each row as a 16-bit count of fields and each field as a 32-bit length
+(-1 for NULL) and that many bytes; then -1 as a 16-bit word. All integers are big-endian.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
+TRAILER = b"\xff\xff"
+_EPOCH_2000_US = 946_684_800 * 1_000_000  # PostgreSQL's timestamps count from 2000-01-01
+NULL, NOTHING = -1, -2  # what a row takes of a column's piece when its field is NULL
+
+Kind = Literal["text", "timestamp", "boolean", "integer", "bigint", "double"]
+# PostgreSQL's type names (format_type) of the kinds this module writes
+KINDS: dict[str, Kind] = {
+    "text": "text",
+    "character varying": "text",
+    "timestamp without time zone": "timestamp",
+    "boolean": "boolean",
+    "integer": "integer",
+    "bigint": "bigint",
+    "double precision": "double",
+}
+
+
+def encode(kinds: Sequence[Kind], columns: Sequence[pd.Series | np.ndarray], rows: int) -> tuple[bytes, np.ndarray]:
+    """The rows of `columns` (one per kind; missing values None, NaN or pandas' NA) as the data
+    of a binary COPY, signature and trailer included, and where each row begins in it.
+
+    Every piece of the output (a row's count of fields, a field's length, a field's bytes) is
+    made as an element of a pyarrow binary array, column by column; one `take` then puts them
+    in the order of the rows, and the result's data buffer is the COPY data."""
+    # the shared elements: a row's count of fields, a NULL's length (-1), nothing
+    pieces: list[pa.Array] = [pa.array([len(kinds).to_bytes(2, "big"), b"\xff\xff\xff\xff", b""], pa.large_binary())]
+    order = [np.zeros(rows, dtype=np.int64)]  # each row begins with its count of fields
+    base = len(pieces[0])
+    for kind, column in zip(kinds, columns, strict=True):
+        for piece, picks in _pieces(kind, column, rows):
+            pieces.append(piece)
+            order.append(np.where(picks >= 0, picks + base, np.where(picks == NULL, 1, 2)))
+            base += len(piece)
+    joined = pa.concat_arrays(pieces).take(pa.array(np.stack(order, axis=1).ravel()))
+    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset : joined.offset + len(joined) + 1]
+    body = memoryview(joined.buffers()[2] or b"")[offsets[0] : offsets[-1]] if rows else b""
+    starts = offsets[: len(joined) : len(order)] - offsets[0] + len(SIGNATURE)
+    return SIGNATURE + bytes(body) + TRAILER, starts
+
+
+def put_integers(data: bytes, at: np.ndarray, values: np.ndarray) -> bytes:
+    """`data` with the 32-bit integers at byte positions `at` replaced by `values`."""
+    out = np.frombuffer(bytearray(data), dtype=np.uint8)
+    out[at[:, None] + np.arange(4)] = values.astype(">i4").view(np.uint8).reshape(-1, 4)
+    return out.tobytes()
+
+
+def _pieces(kind: Kind, column: pd.Series | np.ndarray, rows: int) -> list[tuple[pa.Array, np.ndarray]]:
+    """A column's pieces: arrays of elements, each with the element each row takes of it, or
+    NULL (the row's field is NULL: it takes the length -1) or NOTHING."""
+    values = column.to_numpy(dtype=object) if isinstance(column, pd.Series) and column.dtype == object else column
+    if kind == "text":
+        strings = pa.array(values, type=pa.string(), from_pandas=True)
+        present = strings.is_valid().to_numpy(zero_copy_only=False)
+        strings = strings.fill_null("").cast(pa.large_binary())
+        lengths = pc.binary_length(strings).to_numpy(zero_copy_only=False).astype(">i4")
+        rows_ = np.arange(rows)
+        return [
+            (_records(lengths.view(np.uint8), 4), np.where(present, rows_, NULL)),
+            (strings, np.where(present, rows_, NOTHING)),
+        ]
+    if kind == "timestamp":
+        strings = pa.array(values, type=pa.string(), from_pandas=True)
+        array = pc.cast(strings, pa.timestamp("us")).cast(pa.int64())
+        dtype, shift = ">i8", -_EPOCH_2000_US
+    elif kind == "boolean":
+        array, dtype, shift = pa.array(values, type=pa.bool_(), from_pandas=True).cast(pa.uint8()), ">u1", 0
+    else:
+        array = pa.array(values, from_pandas=True)
+        array = array.cast(pa.float64()) if kind == "double" else array.cast(pa.int64())
+        dtype, shift = {"double": ">f8", "integer": ">i4", "bigint": ">i8"}[kind], 0
+    present = array.is_valid().to_numpy(zero_copy_only=False)
+    numbers = array.fill_null(0).to_numpy(zero_copy_only=False)
+    if shift:
+        numbers = numbers + shift
+    width = np.dtype(dtype).itemsize
+    fields = np.empty(rows, dtype=[("length", ">i4"), ("value", dtype)])
+    fields["length"], fields["value"] = width, numbers
+    return [(_records(fields.view(np.uint8), 4 + width), np.where(present, np.arange(rows), NULL))]
+
+
+def _records(data: np.ndarray, width: int) -> pa.Array:
+    """Bytes cut into elements of `width` bytes each, as a binary array (no copy)."""
+    count = len(data) // width
+    offsets = np.arange(0, (count + 1) * width, width, dtype=np.int64)
+    return pa.Array.from_buffers(pa.large_binary(), count, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
