@@ -246,19 +246,17 @@ def _both_ways(
     return outcomes
 
 
-@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    rows=order_rows,
-    repeats=st.lists(st.integers(0, 39), max_size=5),
-    cuts=st.lists(st.tuples(st.integers(0, 10_000), st.binary(max_size=6)), max_size=3),
-    chunk=st.integers(2, 9),
-)
-def test_the_forked_reader_leaves_exactly_what_one_process_leaves(
-    tmp_path_factory, migrated_template, rows, repeats, cuts, chunk
-):
-    """Random order files, some rows repeated (folded), some bytes overwritten (bad rows, bad
-    UTF-8): the same result, orders, quarantine and sources either way."""
-    folder = tmp_path_factory.mktemp("both")
+MANGLED_FILES = {  # what _mangled takes, and the chunk size
+    "rows": order_rows,
+    "repeats": st.lists(st.integers(0, 39), max_size=5),
+    "cuts": st.lists(st.tuples(st.integers(0, 10_000), st.binary(max_size=6)), max_size=3),
+    "chunk": st.integers(2, 9),
+}
+
+
+def _mangled(folder: Path, rows: list[dict[str, Any]], repeats: list[int], cuts: list[tuple[int, bytes]]) -> Path:
+    """An order file of `rows`, the rows at `repeats` written again with another sku, and the
+    bytes at each of `cuts` overwritten."""
     rows = rows + [{**rows[i % len(rows)], "sku": f"again-{i}"} for i in repeats]
     data = bytearray(_csv(rows, ",").encode("utf-8"))
     for offset, junk in cuts:
@@ -266,18 +264,25 @@ def test_the_forked_reader_leaves_exactly_what_one_process_leaves(
         data[at : at + len(junk) // 2] = junk
     path = folder / "orders.csv"
     path.write_bytes(bytes(data))
+    return path
+
+
+@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(**MANGLED_FILES)
+def test_the_forked_reader_leaves_exactly_what_one_process_leaves(
+    tmp_path_factory, migrated_template, rows, repeats, cuts, chunk
+):
+    """Random order files, some rows repeated (folded), some bytes overwritten (bad rows, bad
+    UTF-8): the same result, orders, quarantine and sources either way."""
+    folder = tmp_path_factory.mktemp("both")
+    path = _mangled(folder, rows, repeats, cuts)
     one, two = _both_ways(folder, migrated_template, path, chunk)
     assert one == two
 
 
 @pytest.mark.postgres
 @hsettings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    rows=order_rows,
-    repeats=st.lists(st.integers(0, 39), max_size=5),
-    cuts=st.lists(st.tuples(st.integers(0, 10_000), st.binary(max_size=6)), max_size=3),
-    chunk=st.integers(2, 9),
-)
+@given(**MANGLED_FILES)
 def test_on_postgresql_the_encoding_readers_leave_exactly_what_one_process_leaves(
     tmp_path_factory, migrated_template, postgres_pair, monkeypatch, rows, repeats, cuts, chunk
 ):
@@ -286,13 +291,7 @@ def test_on_postgresql_the_encoding_readers_leave_exactly_what_one_process_leave
     same result, orders, quarantine and sources as one process's text COPY, for random files
     with repeated orders (which undo the straight COPY) and bad bytes."""
     folder = tmp_path_factory.mktemp("both")
-    rows = rows + [{**rows[i % len(rows)], "sku": f"again-{i}"} for i in repeats]
-    data = bytearray(_csv(rows, ",").encode("utf-8"))
-    for offset, junk in cuts:
-        at = offset % (len(data) + 1)
-        data[at : at + len(junk) // 2] = junk
-    path = folder / "orders.csv"
-    path.write_bytes(bytes(data))
+    path = _mangled(folder, rows, repeats, cuts)
     written: list[type] = []
     real = Store.write_orders
 
