@@ -109,6 +109,13 @@ def postgres_problem() -> str | None:
     return _PG_PROBLEM[0]
 
 
+def skip_without_postgres() -> None:
+    """Skip the running test, saying why, where the local PostgreSQL cannot be reached."""
+    problem = postgres_problem()
+    if problem:
+        pytest.skip(f"PostgreSQL leg skipped: {problem}")
+
+
 @pytest.fixture
 def environ(tmp_path: Path) -> dict[str, str]:
     """A clean environment for load_settings: only what the test sets."""
@@ -121,9 +128,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'monitor.db'}"
         return
-    problem = postgres_problem()
-    if problem:
-        pytest.skip(f"PostgreSQL leg skipped: {problem}")
+    skip_without_postgres()
     with fresh_schema() as url:
         yield url
 

@@ -504,7 +504,9 @@ def test_a_large_file_holds_one_chunk_in_memory_at_a_time(database_url, tmp_path
     engine.dispose()
     assert (result.status, result.inserted, name) == ("ok", 50, "Café")
     ahead = 1 if database_url.startswith("postgresql") else 0
-    assert alive == [0] + [ahead] * 4
+    # PostgreSQL: the next chunk is made while one is written (unless the writing ended first: a
+    # race that a busy machine loses now and then), never a third
+    assert len(alive) == 5 and alive[0] == 0 and max(alive) == ahead
 
 
 def test_text_numbers_and_missing_values_are_stored_exactly_on_every_database(database_url, tmp_path):

@@ -14,7 +14,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from monitor.ingest import pgbinary
-from tests.conftest import POSTGRES_URL, postgres_problem
+from tests.conftest import POSTGRES_URL, skip_without_postgres
 
 pytestmark = pytest.mark.postgres
 
@@ -31,9 +31,7 @@ COLUMNS = {  # name: (PostgreSQL type, the kind pgbinary writes)
 
 @pytest.fixture(scope="module")
 def cursor() -> Iterator:
-    problem = postgres_problem()
-    if problem:
-        pytest.skip(f"PostgreSQL leg skipped: {problem}")
+    skip_without_postgres()
     import psycopg
 
     with psycopg.connect(POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")) as connection:
@@ -107,7 +105,7 @@ def test_the_ids_put_in_later_land_in_their_fields(cursor) -> None:
     data, starts = pgbinary.encode(
         ["integer", "text"], [np.zeros(3, dtype=np.int64), np.array(["a", None, "ccc"], dtype=object)], 3
     )
-    data = pgbinary.put_integers(data, starts + 6, np.array([7, -8, 2**31 - 1]))
+    data = pgbinary.put_integers(data, [(starts + 6, np.array([7, -8, 2**31 - 1]))])
     cursor.execute("CREATE TEMP TABLE IF NOT EXISTS put (i integer, t text)")
     cursor.execute("TRUNCATE put")
     with cursor.copy("COPY put FROM STDIN (FORMAT binary)") as copy:

@@ -30,7 +30,7 @@ from monitor.ingest.importer import READER_CHUNK_PARTS
 from monitor.ingest.store import EncodedOrders, StagedOrders, Store
 from monitor.ingest.worker import WorkerDied, forked, in_turn
 from monitor.models import AccountSource, Base, Order, QuarantinedRow
-from tests.conftest import fresh_schema, postgres_problem
+from tests.conftest import fresh_schema, skip_without_postgres
 from tests.test_import import fail_on_the_third_chunk
 from tests.test_import_properties import _csv, order_rows
 
@@ -180,9 +180,7 @@ def _emptied(url: str) -> tuple[Any, Any, str]:
 @pytest.fixture(scope="module")
 def postgres_pair() -> Iterator[tuple[str, str]]:
     """Two migrated schemas of the local PostgreSQL (skipped where there is none)."""
-    problem = postgres_problem()
-    if problem:
-        pytest.skip(f"PostgreSQL leg skipped: {problem}")
+    skip_without_postgres()
     with fresh_schema() as one, fresh_schema() as two:
         for url in (one, two):
             engine = db.make_engine(url)

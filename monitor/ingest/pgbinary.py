@@ -62,10 +62,12 @@ def encode(kinds: Sequence[Kind], columns: Sequence[pd.Series | np.ndarray], row
     return SIGNATURE + bytes(body) + TRAILER, starts
 
 
-def put_integers(data: bytes, at: np.ndarray, values: np.ndarray) -> bytes:
-    """`data` with the 32-bit integers at byte positions `at` replaced by `values`."""
+def put_integers(data: bytes, fields: Sequence[tuple[np.ndarray, np.ndarray]]) -> bytes:
+    """`data` with, for each (at, values) of `fields`, the 32-bit integers at byte positions
+    `at` replaced by `values` (one copy of the data in all)."""
     out = np.frombuffer(bytearray(data), dtype=np.uint8)
-    out[at[:, None] + np.arange(4)] = values.astype(">i4").view(np.uint8).reshape(-1, 4)
+    for at, values in fields:
+        out[at[:, None] + np.arange(4)] = values.astype(">i4").view(np.uint8).reshape(-1, 4)
     return out.tobytes()
 
 

@@ -435,9 +435,10 @@ class EncodedOrders:
     def with_ids(self, account_ids: np.ndarray, import_id: int) -> bytes:
         """The data with each row's account id and the import's id in its first three fields
         (each field: a 4-byte length, then the value; after the row's 2-byte count of fields)."""
-        data = pgbinary.put_integers(self.data, self.starts + 6, np.full(self.rows, import_id))
-        data = pgbinary.put_integers(data, self.starts + 14, np.full(self.rows, import_id))
-        return pgbinary.put_integers(data, self.starts + 22, account_ids)
+        stamp = np.full(self.rows, import_id)
+        return pgbinary.put_integers(
+            self.data, [(self.starts + 6, stamp), (self.starts + 14, stamp), (self.starts + 22, account_ids)]
+        )
 
 
 def encoded(batch: OrderBatch) -> EncodedOrders | OrderBatch:
