@@ -151,14 +151,14 @@ class Store:
             for part, counted in ((frame[~own], True), (frame[own], False)):
                 if part.empty:
                     continue
+                values = _values(part, columns)
                 if counted and merge.postgres:
-                    stamps = [self.import_id] * len(part)
-                    values = [*_values(part, columns), stamps, stamps]
+                    stamped = [*values, *[[self.import_id] * len(part)] * len(_STAMPS)]
                     if self._copied_straight(
-                        cursor, ids, len(part), partial(_copy, cursor, "orders", columns + _STAMPS, values)
+                        cursor, ids, len(part), partial(_copy, cursor, "orders", columns + _STAMPS, stamped)
                     ):
                         continue
-                _stage(cursor, connection.dialect.name, columns, _values(part, columns))
+                _stage(cursor, connection.dialect.name, columns, values)
                 merge.run(STAGE, "true", len(part), counted)
                 # emptied for the next chunk (PostgreSQL: TRUNCATE, or the dead rows pile up in every scan)
                 cursor.execute(f"{'TRUNCATE' if merge.postgres else 'DELETE FROM'} {STAGE}")
