@@ -81,15 +81,15 @@ def test_every_kind_with_nulls_empty_text_and_edges(cursor) -> None:
             "u": pd.Series(texts[::-1], dtype=object),
             "ts": np.array(
                 [
-                    "2026-10-01 10:00:00.000000",
-                    None,
-                    "1970-01-01 00:00:00.000000",
-                    "1999-12-31 23:59:59.999999",
-                    "2000-01-01 00:00:00.000001",
-                    "2099-12-31 23:59:59.999999",
-                    "1969-07-20 20:17:40.000000",
+                    "2026-10-01T10:00:00.000000",
+                    "NaT",
+                    "1970-01-01T00:00:00.000000",
+                    "1999-12-31T23:59:59.999999",
+                    "2000-01-01T00:00:00.000001",
+                    "2099-12-31T23:59:59.999999",
+                    "1969-07-20T20:17:40.000000",
                 ],
-                dtype=object,
+                dtype="datetime64[us]",
             ),
             "b": np.array([True, False, None, True, None, False, True], dtype=object),
             "i": pd.array([0, -1, None, 2**31 - 1, -(2**31), 7, 1000], dtype="Int64"),
@@ -135,14 +135,13 @@ texts = st.one_of(st.none(), st.text(st.characters(exclude_characters="\x00", ex
 )
 def test_random_rows_are_stored_as_by_text(cursor, rows) -> None:
     columns = list(zip(*rows, strict=True))
-    stamps = [None if v is None else v.isoformat(sep=" ", timespec="microseconds") for v in columns[2]]
     by_text, by_binary = _stored(
         cursor,
         len(rows),
         {
             "t": np.array([None if v is None else v[:100] for v in columns[0]], dtype=object),
             "u": np.array(columns[1], dtype=object),
-            "ts": np.array(stamps, dtype=object),
+            "ts": np.array(["NaT" if v is None else v for v in columns[2]], dtype="datetime64[us]"),
             "b": np.array(columns[3], dtype=object),
             "i": pd.array(columns[4], dtype="Int64"),
             "big": np.array(columns[5], dtype=np.int64),

@@ -48,11 +48,16 @@ _EXACT_CANCELLERS = {
 STORED_COLUMNS = [c for c in records.ORDER_COLUMNS if c != "account"]
 
 
-def db_timestamps(values: pd.Series) -> np.ndarray:
-    """Aware timestamps -> the database's text form of naive UTC, None for NaT."""
-    naive = values.dt.tz_convert(None).to_numpy(dtype="datetime64[us]")
+STAMP = np.dtype("datetime64[us]")  # an order's timestamps: naive UTC, NaT where missing
+
+
+def db_text(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Timestamps of an order frame (STAMP, within EARLIEST..LATEST) -> the database's text form,
+    None for NaT: made only where text is written (SQLite; PostgreSQL's binary COPY takes them
+    as numbers, see pgbinary)."""
+    naive = np.asarray(values, dtype=STAMP)
     missing = np.isnat(naive)
-    return _db_text(np.where(missing, 0, naive.view(np.int64)), missing)
+    return _db_text(np.where(missing, _EARLIEST_US, naive.view(np.int64)), missing)
 
 
 _EARLIEST_US = int(EARLIEST.timestamp()) * 1_000_000
@@ -117,8 +122,8 @@ def _digits(parts: tuple[tuple[np.ndarray, int] | str, ...]) -> np.ndarray:
 
 def _arrow_timestamps(column: np.ndarray, empty: np.ndarray) -> np.ndarray | None:
     """A column of ISO 8601 timestamps that all carry a zone offset, all within EARLIEST..LATEST,
-    as the database's text, parsed by pyarrow; None when any value needs the general path
-    (a date alone, a time without an offset, anything unreadable)."""
+    parsed by pyarrow (STAMP); None when any value needs the general path (a date alone, a time
+    without an offset, anything unreadable)."""
     strings = pa.array(column, type=pa.string(), mask=empty)
     if pc.any(pc.less(pc.utf8_length(strings), 16)).as_py():  # a date alone, or a time without seconds
         return None
@@ -126,12 +131,11 @@ def _arrow_timestamps(column: np.ndarray, empty: np.ndarray) -> np.ndarray | Non
         moments = pc.cast(strings, pa.timestamp("us", "UTC"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    micros = moments.cast(pa.int64()).to_numpy(zero_copy_only=False)
-    missing = moments.is_null().to_numpy(zero_copy_only=False)
-    micros = np.where(missing, _EARLIEST_US, micros).astype(np.int64)
+    stamps = moments.cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)  # NaT where empty
+    micros = stamps[~np.isnat(stamps)].view(np.int64)
     if ((micros < _EARLIEST_US) | (micros >= _LATEST_US)).any():
         return None
-    return _db_text(micros, missing)
+    return stamps
 
 
 @dataclass(frozen=True)
@@ -165,7 +169,8 @@ def order_frame(canonical: pd.DataFrame, zones: Zones | None = None) -> tuple[pd
     for name in records.ORDER_COLUMNS:
         if name not in canonical:
             bad |= name in records.ORDER_REQUIRED
-            out[name] = np.full(size, None, dtype=object)
+            missing = np.datetime64("NaT", "us") if name in records.ORDER_TIMESTAMPS else None
+            out[name] = np.full(size, missing, dtype=STAMP if missing is not None else object)
             continue
         column = canonical[name].to_numpy(dtype=object)
         empty = column == ""  # adapters hand over strings only
@@ -288,12 +293,11 @@ def _timestamps(
     outside = (parsed.notna() & ~parsed.between(EARLIEST, LATEST, inclusive="left")).to_numpy()
     if outside.any():  # a bad row, never stored: see timeutil.EARLIEST
         parsed = parsed.where(~outside)
-    out = db_timestamps(parsed)
+    out = parsed.dt.tz_convert(None).to_numpy(dtype=STAMP, copy=True)
     wrong = outside.copy()
     for position in np.flatnonzero(~empty & ~outside & parsed.isna().to_numpy()):
         try:
-            moment = parse_timestamp(column[position])
-            out[position] = moment.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+            out[position] = np.datetime64(parse_timestamp(column[position]).replace(tzinfo=None), "us")
         except ValueError:
             wrong[position] = True
     return out, wrong

@@ -40,8 +40,9 @@ KINDS: dict[str, Kind] = {
 
 
 def encode(kinds: Sequence[Kind], columns: Sequence[pd.Series | np.ndarray], rows: int) -> tuple[bytes, np.ndarray]:
-    """The rows of `columns` (one per kind; missing values None, NaN or pandas' NA) as the data
-    of a binary COPY, signature and trailer included, and where each row begins in it.
+    """The rows of `columns` (one per kind, timestamps as numpy's datetime64, naive; missing
+    values None, NaN, NaT or pandas' NA) as the data of a binary COPY, signature and trailer
+    included, and where each row begins in it.
 
     Every piece of the output (a row's count of fields, a field's length, a field's bytes) is
     made as an element of a pyarrow binary array, column by column; one `take` then puts them
@@ -85,10 +86,9 @@ def _pieces(kind: Kind, column: pd.Series | np.ndarray, rows: int) -> list[tuple
             (_records(lengths.view(np.uint8), 4), np.where(present, rows_, NULL)),
             (strings, np.where(present, rows_, NOTHING)),
         ]
-    if kind == "timestamp":
-        strings = pa.array(values, type=pa.string(), from_pandas=True)
-        array = pc.cast(strings, pa.timestamp("us")).cast(pa.int64())
-        dtype, shift = ">i8", -_EPOCH_2000_US
+    if kind == "timestamp":  # numpy's datetime64 (naive, NaT for NULL), as order frames hold them
+        stamps = pa.array(np.asarray(values, dtype="datetime64[us]"), from_pandas=True)  # NaT: NULL
+        array, dtype, shift = stamps.cast(pa.int64()), ">i8", -_EPOCH_2000_US
     elif kind == "boolean":
         array, dtype, shift = pa.array(values, type=pa.bool_(), from_pandas=True).cast(pa.uint8()), ">u1", 0
     else:

@@ -20,7 +20,7 @@ from monitor import accounts, db
 from monitor.counting import Distinct, counted_orders
 from monitor.domain import ORDER_SOURCES, Source
 from monitor.ingest import pgbinary
-from monitor.ingest.frames import STORED_COLUMNS
+from monitor.ingest.frames import STAMP, STORED_COLUMNS, db_text
 from monitor.ingest.records import defect_key
 from monitor.models import Account, AccountSource, Defect, Feedback, ImportAccount, Order, UTCDateTime
 from monitor.timeutil import to_utc
@@ -546,7 +546,7 @@ def _order_notes(frame: pd.DataFrame) -> dict[tuple[str, str, Source], str | Non
             if not rows.any():
                 continue
             times = frame[newest].to_numpy()[pick][rows & present[newest][pick]]
-            notes[(str(account), str(market), source)] = str(max(times)) if len(times) else None
+            notes[(str(account), str(market), source)] = db_text(times.max(keepdims=True))[0] if len(times) else None
     return notes
 
 
@@ -714,12 +714,16 @@ def _carried(column: pd.Series) -> bool:
 
 
 def _values(frame: pd.DataFrame, columns: list[str]) -> list[list[Any]]:
-    """The frame's columns as lists of Python values, None for missing."""
+    """The frame's columns as lists of Python values, None for missing (timestamps as the
+    database's text)."""
     values = []
     for name in columns:
         column = frame[name]
         if column.dtype == object:  # missing is None already
             values.append(column.to_numpy().tolist())
+            continue
+        if column.dtype == STAMP:
+            values.append(db_text(column).tolist())
             continue
         array = column.to_numpy(dtype=object, copy=True)
         array[column.isna().to_numpy()] = None
@@ -752,4 +756,6 @@ def fold_duplicates(frame: pd.DataFrame, item_rows: bool) -> pd.DataFrame:
     for name in frame.columns:  # object columns hold None for missing values, as order_frame makes them
         if frame[name].dtype == object:
             folded[name] = folded[name].astype(object).where(folded[name].notna(), None)
+        elif frame[name].dtype == STAMP:
+            folded[name] = folded[name].astype(STAMP)
     return pd.concat([frame[~duplicated], folded], ignore_index=True)
