@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given
 from hypothesis import settings as hsettings
@@ -133,8 +135,8 @@ def test_arrow_timestamps_equal_the_general_path(monkeypatch: pytest.MonkeyPatch
         text = local.isoformat(timespec=rng.choice(("seconds", "milliseconds", "microseconds")))
         texts.append(text.replace("+00:00", "Z") if rng.random() < 0.2 else text)
     texts += ["", "2024-02-29T23:59:59.999999-08:00"]
-    column = np.array(texts, dtype=object)
-    empty = column == ""
+    column = pa.array(texts)
+    empty = np.array(texts) == ""
     zones = np.full(len(column), "UTC", dtype=object)
     fast, wrong = frames._timestamps(column, empty, zones, False)
     assert frames._arrow_timestamps(column, empty) is not None and not wrong.any()
@@ -171,16 +173,13 @@ def test_database_text_of_a_moment_is_pythons_own() -> None:
     "value", ["2026-01-01", "2026-01-01T10:00:00", "2026-01-01T00:00:03.1234567+00:00", "1969-12-31T23:00:00Z", "soon"]
 )
 def test_values_pyarrow_does_not_take_go_the_general_way(value: str) -> None:
-    column = np.array(["2026-01-01T10:00:00+00:00", value], dtype=object)
-    assert frames._arrow_timestamps(column, column == "") is None
+    column = pa.array(["2026-01-01T10:00:00+00:00", value])
+    assert frames._arrow_timestamps(column, np.array([False, value == ""])) is None
 
 
 def test_the_blank_row_pattern_is_exactly_what_str_strip_removes() -> None:
     """pyarrow's regular expression finds candidate blank rows: it must take every character
     str.strip() removes, and no other."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     from monitor.ingest.reader import _PY_SPACE
 
     chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
@@ -194,7 +193,7 @@ def test_numbers_read_by_pyarrow_equal_pandas(values: list[str]) -> None:
 
     column = np.array(values, dtype=object)
     expected = pd.to_numeric(pd.Series(column, dtype=object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    assert np.array_equal(frames._numbers(column), expected, equal_nan=True)
+    assert np.array_equal(frames._numbers(pa.array(values), column == ""), expected, equal_nan=True)
 
 
 @hsettings(max_examples=400, deadline=None)

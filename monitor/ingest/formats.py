@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,9 @@ class Adapter:
     item_rows: bool = False  # one row per order item: rows of one order add up
     orders: bool = False  # produces orders, a chunk at a time, through canonical_orders()
     fill_only: tuple[str, ...] = ()  # canonical columns that only fill a stored order's empty fields
+    # canonical_orders takes text columns held by pyarrow (pandas' ArrowDtype), not Python strings:
+    # formats that only pick and rename columns; mappings, which compute, take Python strings
+    arrow_columns: ClassVar[bool] = False
 
     @property
     def filtering(self) -> bool:
@@ -75,6 +78,8 @@ class Adapter:
 
 
 class CanonicalOrders(Adapter):
+    arrow_columns = True
+
     def canonical_orders(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
         return frame, {}
 
@@ -95,6 +100,8 @@ class AmazonFlatFile(Adapter):
     constants for what the report implies (the Unshipped report lists MFN orders, ...). A
     `sales-channel` of Amazon.xx is also the marketplace; `Non-Amazon` is multi-channel
     fulfilment, which no metric counts."""
+
+    arrow_columns = True
 
     def __init__(
         self,

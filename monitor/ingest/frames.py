@@ -1,10 +1,11 @@
 """Vectorised conversion of canonical order columns (strings) into storable values.
 
-Orders are the bulk of every import, so they are converted a chunk at a time
-with numpy and pandas, on plain object arrays (pandas' string dtype would loop
-in Python). Values the fast path cannot read go through the same per-value
-parsers as `records.order_record`, and a row that is still bad gets its
-quarantine reason from `order_record` itself, so both paths agree.
+Orders are the bulk of every import, so they are converted a chunk at a time, each column as
+pyarrow's strings (as the reader split them, or made from Python's): text stays pyarrow's
+(pandas' ArrowDtype), timestamps become numpy's datetime64, a column of few distinct values
+(a channel, a status) is worked out once per value. Values the fast path cannot read go
+through the same per-value parsers as `records.order_record`, and a row that is still bad
+gets its quarantine reason from `order_record` itself, so both paths agree.
 """
 
 from __future__ import annotations
@@ -120,11 +121,11 @@ def _digits(parts: tuple[tuple[np.ndarray, int] | str, ...]) -> np.ndarray:
     return np.ascontiguousarray(np.stack(columns, axis=1)).view(f"V{len(columns)}").ravel()
 
 
-def _arrow_timestamps(column: np.ndarray, empty: np.ndarray) -> np.ndarray | None:
+def _arrow_timestamps(column: pa.Array, empty: np.ndarray) -> np.ndarray | None:
     """A column of ISO 8601 timestamps that all carry a zone offset, all within EARLIEST..LATEST,
     parsed by pyarrow (STAMP); None when any value needs the general path (a date alone, a time
     without an offset, anything unreadable)."""
-    strings = pa.array(column, type=pa.string(), mask=empty)
+    strings = _nulled(column, empty)
     if pc.any(pc.less(pc.utf8_length(strings), 16)).as_py():  # a date alone, or a time without seconds
         return None
     try:
@@ -172,8 +173,8 @@ def order_frame(canonical: pd.DataFrame, zones: Zones | None = None) -> tuple[pd
             missing = np.datetime64("NaT", "us") if name in records.ORDER_TIMESTAMPS else None
             out[name] = np.full(size, missing, dtype=STAMP if missing is not None else object)
             continue
-        column = canonical[name].to_numpy(dtype=object)
-        empty = column == ""  # adapters hand over strings only
+        column = _strings(canonical[name])
+        empty = pc.equal(column, "").to_numpy(zero_copy_only=False)
         if name in records.ORDER_REQUIRED:
             bad |= empty
         if name in records.ORDER_TIMESTAMPS:
@@ -206,7 +207,32 @@ def order_frame(canonical: pd.DataFrame, zones: Zones | None = None) -> tuple[pd
     return frame[~bad], reasons
 
 
-def _convert(name: str, column: np.ndarray, empty: np.ndarray) -> tuple[Any, np.ndarray]:
+def _strings(column: pd.Series) -> pa.Array:
+    """A canonical column as pyarrow's strings, a missing value as empty: those it holds already
+    (pandas' ArrowDtype, see Adapter.arrow_columns), else made from Python's."""
+    if isinstance(column.dtype, pd.ArrowDtype):
+        strings = pa.array(column)
+    else:
+        strings = pa.array(column.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    if isinstance(strings, pa.ChunkedArray):  # a frame cut or joined holds its column in pieces
+        strings = strings.combine_chunks()
+    return strings.cast(pa.string()).fill_null("")
+
+
+def _nulled(column: pa.Array, empty: np.ndarray) -> pa.Array:
+    """The column with NULL where it is empty."""
+    return pc.if_else(pa.array(empty), pa.scalar(None, pa.string()), column)
+
+
+def _joined(column: pa.Array) -> str:
+    """Every value of a column of strings in one text, as "".join would make it (pyarrow holds
+    them end to end: the text is decoded in one go)."""
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[column.offset : column.offset + len(column) + 1]
+    data = column.buffers()[2]
+    return str(memoryview(data)[offsets[0] : offsets[-1]], "utf-8") if data is not None and len(column) else ""
+
+
+def _convert(name: str, column: pa.Array, empty: np.ndarray) -> tuple[Any, np.ndarray]:
     if name == "marketplace":
         return _per_distinct(column, lambda v: normalize(v) if v else None), np.zeros(len(column), dtype=bool)
     if name == "fulfillment_channel":
@@ -220,7 +246,7 @@ def _convert(name: str, column: np.ndarray, empty: np.ndarray) -> tuple[Any, np.
     if name == "buyer_requested_cancel":
         return _mapped(column, empty, _EXACT_BOOLEANS, lambda v: records.boolean(name, v))
     if name == "quantity":
-        numbers = _numbers(column)
+        numbers = _numbers(column, empty)
         fits = (numbers >= 0) & (numbers <= records.MAX_QUANTITY) & (numbers == np.round(numbers))
         whole = np.where(fits, numbers, np.nan)
         values, wrong = _fallback(
@@ -231,63 +257,78 @@ def _convert(name: str, column: np.ndarray, empty: np.ndarray) -> tuple[Any, np.
         missing = empty | wrong | np.isnan(whole)
         return pd.arrays.IntegerArray(np.where(missing, 0, whole).astype(np.int64), missing), wrong
     if name == "order_total":
-        numbers = _numbers(column).round(2)
+        numbers = _numbers(column, empty).round(2)
         numbers[~(np.abs(numbers) < records.MAX_AMOUNT)] = np.nan  # NaN, infinities and absurd amounts
         values, wrong = _fallback(column, empty, numbers.astype(object), lambda v: records.money(name, v))
         return pd.array(np.where(empty | wrong, np.nan, values).astype(float)), wrong
-    if CONTROL.search("".join(column[~empty])):  # rare: one search over the column, then value by value
-        column = np.array([printable(v).strip() for v in column], dtype=object)
-        empty = column == ""
-    values = column.copy()
+    if CONTROL.search(_joined(column)):  # rare: one search over the column, then value by value
+        column = pa.array([printable(v).strip() for v in column.to_pylist()], type=pa.string())
+        empty = pc.equal(column, "").to_numpy(zero_copy_only=False)
+    nothing = np.zeros(len(column), dtype=bool)
     if name == "currency":
         values = _per_distinct(column, lambda v: v.upper()[:3])
-    elif name in TEXT_LIMITS and max(map(len, column[~empty]), default=0) > TEXT_LIMITS[name]:
-        values = np.array([v[: TEXT_LIMITS[name]] if v else v for v in column], dtype=object)
-    values[empty] = None
-    return values, np.zeros(len(column), dtype=bool)
+        values[empty] = None
+        return values, nothing
+    if name in TEXT_LIMITS:
+        column = _cut(column, TEXT_LIMITS[name])
+    return pd.arrays.ArrowExtensionArray(_nulled(column, empty)), nothing
 
 
-def _numbers(column: np.ndarray) -> np.ndarray:
+def _cut(column: pa.Array, limit: int) -> pa.Array:
+    """Values longer than `limit` characters cut to it (rare: value by value)."""
+    longer = np.flatnonzero(pc.greater(pc.utf8_length(column), limit).to_numpy(zero_copy_only=False))
+    if not len(longer):
+        return column
+    values = column.to_pylist()
+    for position in longer:
+        values[position] = values[position][:limit]
+    return pa.array(values, type=pa.string())
+
+
+def _numbers(column: pa.Array, empty: np.ndarray) -> np.ndarray:
     """Numbers as floats (NaN where not one, or empty). pyarrow reads a column of plain numbers;
     pandas one that holds anything else (whole amounts come back as integers, which hold no NaN)."""
     try:
-        parsed = pc.cast(pa.array(column, type=pa.string(), mask=column == ""), pa.float64())
-        return parsed.to_numpy(zero_copy_only=False)  # NaN where empty
+        return pc.cast(_nulled(column, empty), pa.float64()).to_numpy(zero_copy_only=False)  # NaN where empty
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return pd.to_numeric(pd.Series(column, dtype=object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        values = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
+        return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
-def _per_distinct(column: np.ndarray, convert: Callable[[str], Any]) -> np.ndarray:
-    """`convert` of each value, computed once per distinct value (such a column holds few)."""
-    codes, distinct = pd.factorize(column)
-    return np.array([convert(v) for v in distinct] + [None], dtype=object)[codes]
+def _per_distinct(column: pa.Array, convert: Callable[[str], Any]) -> np.ndarray:
+    """`convert` of each value, computed once per distinct value (such a column holds few), as objects."""
+    encoded = column.dictionary_encode()
+    answers = np.empty(len(encoded.dictionary), dtype=object)
+    answers[:] = [convert(v) for v in encoded.dictionary.to_pylist()]
+    return answers[encoded.indices.to_numpy(zero_copy_only=False)]
 
 
-def _mapped(column: np.ndarray, empty: np.ndarray, exact: dict[str, Any], parse: Callable[[str], Any]):
+def _mapped(column: pa.Array, empty: np.ndarray, exact: dict[str, Any], parse: Callable[[str], Any]):
     fast = _per_distinct(column, exact.get)
     values, wrong = _fallback(column, empty, fast, parse)
     values[empty] = None
     return values, wrong
 
 
-def _fallback(column: np.ndarray, empty: np.ndarray, fast: np.ndarray, parse: Callable[[str], Any]):
+def _fallback(column: pa.Array, empty: np.ndarray, fast: np.ndarray, parse: Callable[[str], Any]):
     """Fill what the fast path missed with the per-value parser; returns (values, wrong)."""
     wrong = np.zeros(len(column), dtype=bool)
     missed = ~empty & pd.isna(fast)
     for position in np.flatnonzero(missed):
         try:
-            fast[position] = parse(column[position])
+            fast[position] = parse(column[int(position)].as_py())
         except (RowError, ValueError, OverflowError):
             wrong[position] = True
     return fast, wrong
 
 
 def _timestamps(
-    column: np.ndarray, empty: np.ndarray, zones: np.ndarray, deadline: bool
+    strings: pa.Array, empty: np.ndarray, zones: np.ndarray, deadline: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    fast = _arrow_timestamps(column, empty)
+    fast = _arrow_timestamps(strings, empty)
     if fast is not None:
-        return fast, np.zeros(len(column), dtype=bool)
+        return fast, np.zeros(len(strings), dtype=bool)
+    column = strings.to_numpy(zero_copy_only=False)
     parsed = pd.to_datetime(pd.Series(column, dtype=object), format="ISO8601", utc=True, errors="coerce")
     parsed = _local_dates(parsed, column, zones, deadline)
     outside = (parsed.notna() & ~parsed.between(EARLIEST, LATEST, inclusive="left")).to_numpy()

@@ -460,7 +460,7 @@ def _prepare_orders(
     another process."""
     if not good:
         return _Split(chunk, good, reasons, order_batch(pd.DataFrame(), adapter.item_rows, default_account))
-    frame = _frame(chunk, header, good, _padded(chunk, delimiter))
+    frame = _frame(chunk, header, good, _padded(chunk, delimiter), adapter.arrow_columns)
     wanted = adapter.keep(frame) if adapter.filtering else np.ones(len(frame), dtype=bool)
     filtered_out = 0
     if not wanted.all():  # a mapping's [filter]: the rows of other shops, a totals row
@@ -475,19 +475,31 @@ def _prepare_orders(
     return _Split(chunk, good, reasons, order_batch(orders, adapter.item_rows, default_account), filtered_out)
 
 
-def _frame(chunk: Chunk | ColumnChunk, header: list[str], good: list[int], padded: bool) -> pd.DataFrame:
-    """The good rows of a chunk as a frame of text columns, stripped when a field is padded."""
+def _frame(chunk: Chunk | ColumnChunk, header: list[str], good: list[int], padded: bool, arrow: bool) -> pd.DataFrame:
+    """The good rows of a chunk as a frame of text columns, stripped when a field is padded:
+    held by pyarrow (pandas' ArrowDtype) for a format that takes them so (`arrow`, see
+    Adapter.arrow_columns), else as Python strings."""
+    columns: list[pa.Array] | list[np.ndarray]
     if chunk.columns is not None:
-        columns = chunk.columns if len(good) == len(chunk) else [c[good] for c in chunk.columns]
-        if padded:
-            columns = [np.array([f.strip() for f in c], dtype=object) for c in columns]
+        split = chunk.columns if len(good) == len(chunk) else [c.take(pa.array(good)) for c in chunk.columns]
+        columns = [np.array([f.strip() for f in c.to_pylist()], dtype=object) for c in split] if padded else split
     else:
         rows = [chunk.fields[i] for i in good] if len(good) < len(chunk) else chunk.fields
         if padded:
             rows = [[field.strip() for field in row] for row in rows]
         table = np.array(rows, dtype=object)  # rows of equal width: a 2-D array, its columns cheap to take
         columns = [table[:, i] for i in range(len(header))]
-    return pd.DataFrame(dict(zip(header, columns, strict=True)), dtype=object, copy=False)
+    return pd.DataFrame({name: _text(column, arrow) for name, column in zip(header, columns, strict=True)}, copy=False)
+
+
+def _text(column: pa.Array | np.ndarray, arrow: bool) -> pd.api.extensions.ExtensionArray | pd.Series:
+    """A column of text for a frame: pyarrow's (`arrow`) or Python strings (object, never
+    pandas' inferred string dtype, whose every isna() loops in Python)."""
+    if arrow:
+        strings = column if isinstance(column, pa.Array) else pa.array(column, pa.string())
+        return pd.arrays.ArrowExtensionArray(strings)
+    values = column.to_numpy(zero_copy_only=False) if isinstance(column, pa.Array) else column
+    return pd.Series(values, dtype=object, copy=False)
 
 
 def _records_chunk(

@@ -78,6 +78,8 @@ def _pieces(kind: Kind, column: pd.Series | np.ndarray, rows: int) -> list[tuple
     values = column.to_numpy(dtype=object) if isinstance(column, pd.Series) and column.dtype == object else column
     if kind == "text":
         strings = pa.array(values, type=pa.string(), from_pandas=True)
+        if isinstance(strings, pa.ChunkedArray):  # pandas' ArrowDtype column of a frame cut or joined
+            strings = strings.combine_chunks()
         present = strings.is_valid().to_numpy(zero_copy_only=False)
         strings = strings.fill_null("").cast(pa.large_binary())
         lengths = pc.binary_length(strings).to_numpy(zero_copy_only=False).astype(">i4")

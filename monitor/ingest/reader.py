@@ -179,10 +179,11 @@ def sniff_delimiter(header_line: str) -> str:
 
 
 class ColumnChunk:
-    """Consecutive data rows of a file, one physical line each, held column by column (as
-    pyarrow splits them): the row view and each row's text are made only when asked for."""
+    """Consecutive data rows of a file, one physical line each, held column by column as pyarrow
+    splits them (its string arrays: no Python value per field): the row view and each row's
+    text are made only when asked for."""
 
-    def __init__(self, columns: list[np.ndarray], line_numbers: Sequence[int], lines: list[bytes]) -> None:
+    def __init__(self, columns: list[pa.Array], line_numbers: Sequence[int], lines: list[bytes]) -> None:
         self.columns = columns
         self.line_numbers = line_numbers
         self._lines = lines
@@ -193,7 +194,7 @@ class ColumnChunk:
 
     @cached_property
     def fields(self) -> list[list[str]]:
-        return [list(row) for row in zip(*self.columns, strict=True)]
+        return [list(row) for row in zip(*(column.to_pylist() for column in self.columns), strict=True)]
 
     @property
     def text(self) -> str:
@@ -203,7 +204,7 @@ class ColumnChunk:
         return self._lines[index].decode("utf-8").rstrip("\r\n")
 
 
-def _arrow_columns(block: bytes, width: int, delimiter: str, quoted: bool) -> list[np.ndarray] | None:
+def _arrow_columns(block: bytes, width: int, delimiter: str, quoted: bool) -> list[pa.Array] | None:
     """Every line of `block` split into `width` text fields by pyarrow, or None when a line has
     another number of fields or the block is not valid UTF-8."""
     names = [f"f{i}" for i in range(width)]
@@ -235,23 +236,24 @@ def _arrow_columns(block: bytes, width: int, delimiter: str, quoted: bool) -> li
         return None
     if invalid:
         return None
-    return [table.column(i).to_numpy(zero_copy_only=False) for i in range(width)]
+    return [table.column(i).combine_chunks() for i in range(width)]
 
 
 # every character str.strip() removes, for pyarrow's regular expressions (RE2)
 _PY_SPACE = "\\t\\n\\x0b\\f\\r\\x1c-\\x1f \\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
 
 
-def _blank_rows(columns: list[np.ndarray]) -> np.ndarray:
+def _blank_rows(columns: list[pa.Array]) -> np.ndarray:
     """Rows of nothing but white space: pyarrow finds the rows whose first field is white space
     alone (few), then each field of those is looked at as str.strip() sees it."""
-    first = pc.match_substring_regex(pa.array(columns[0], type=pa.string()), f"^[{_PY_SPACE}]*$")
+    first = pc.match_substring_regex(columns[0], f"^[{_PY_SPACE}]*$")
     blank = first.to_numpy(zero_copy_only=False).astype(bool)
     for column in columns:
         candidates = np.flatnonzero(blank)
         if not len(candidates):
             break
-        blank[candidates] = np.fromiter((not v.strip() for v in column[candidates]), dtype=bool, count=len(candidates))
+        fields = column.take(pa.array(candidates)).to_pylist()
+        blank[candidates] = np.fromiter((not v.strip() for v in fields), dtype=bool, count=len(candidates))
     return blank
 
 
@@ -396,11 +398,12 @@ class DelimitedFile:
         if columns is None or len(columns[0]) != len(lines):  # a blank line, a row of other width
             return self._split([line.decode("utf-8") for line in lines], first)
         if not quoted and b'"' in block:
-            columns = [np.array([_unwrap(f) for f in column], dtype=object) for column in columns]
+            columns = [pa.array([_unwrap(f) for f in column.to_pylist()], pa.string()) for column in columns]
         blank = _blank_rows(columns)
         if blank.any():  # lines of nothing but white space and delimiters
             keep = np.flatnonzero(~blank)
-            return ColumnChunk([c[keep] for c in columns], [first + int(i) for i in keep], [lines[i] for i in keep])
+            taken = [c.take(pa.array(keep)) for c in columns]
+            return ColumnChunk(taken, [first + int(i) for i in keep], [lines[i] for i in keep])
         return ColumnChunk(columns, range(first, first + len(lines)), lines)
 
     def _text_chunks(

@@ -725,6 +725,9 @@ def _values(frame: pd.DataFrame, columns: list[str]) -> list[list[Any]]:
         if column.dtype == STAMP:
             values.append(db_text(column).tolist())
             continue
+        if isinstance(column.dtype, pd.ArrowDtype):  # pyarrow's text: None where missing
+            values.append(pa.array(column).to_pylist())
+            continue
         array = column.to_numpy(dtype=object, copy=True)
         array[column.isna().to_numpy()] = None
         values.append(array.tolist())
@@ -756,6 +759,6 @@ def fold_duplicates(frame: pd.DataFrame, item_rows: bool) -> pd.DataFrame:
     for name in frame.columns:  # object columns hold None for missing values, as order_frame makes them
         if frame[name].dtype == object:
             folded[name] = folded[name].astype(object).where(folded[name].notna(), None)
-        elif frame[name].dtype == STAMP:
-            folded[name] = folded[name].astype(STAMP)
+        elif frame[name].dtype == STAMP or isinstance(frame[name].dtype, pd.ArrowDtype):
+            folded[name] = folded[name].astype(frame[name].dtype)
     return pd.concat([frame[~duplicated], folded], ignore_index=True)
