@@ -212,3 +212,31 @@ def test_padded_fields_are_found_without_copying_the_text(text: str, delimiter: 
     spaces = [space for space in (" ", "\t", "\xa0", "\f", "\v") if space != delimiter and space in framed]
     expected = any(f"{e}{s}" in framed or f"{s}{e}" in framed for s in spaces for e in (delimiter, "\n"))
     assert _padded(chunk, delimiter) == expected  # type: ignore[arg-type]
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.binary(max_size=12).map(lambda b: b.replace(b"\n", b"")), max_size=40),
+    st.booleans(),
+    st.integers(1, 12),
+    st.integers(1, 7),
+)
+def test_line_blocks_are_the_lines_a_file_iterates(lines: list[bytes], last_ends: bool, size: int, block: int) -> None:
+    """_line_blocks (line ends found by numpy, a BLOCK at a time) cuts a file where iterating
+    it `size` lines at a time does, whatever the block size."""
+    import io
+    import itertools
+
+    from monitor.ingest import reader
+
+    data = b"\n".join(lines) + (b"\n" if last_ends and lines else b"")
+    expected = []
+    with io.BytesIO(data) as handle:
+        while part := list(itertools.islice(handle, size)):
+            expected.append((b"".join(part), len(part)))
+    original = reader.BLOCK
+    reader.BLOCK = block
+    try:
+        assert list(reader._line_blocks(io.BytesIO(data), size)) == expected
+    finally:
+        reader.BLOCK = original
