@@ -240,3 +240,52 @@ def test_line_blocks_are_the_lines_a_file_iterates(lines: list[bytes], last_ends
         assert list(reader._line_blocks(io.BytesIO(data), size)) == expected
     finally:
         reader.BLOCK = original
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["acme", "bolt"]),
+            st.sampled_from(["", "amazon.com", "amazon.de"]),
+            st.sampled_from(["AFN", "MFN"]),
+            st.sampled_from(["", "Amazon.com", "Non-Amazon"]),
+            st.sampled_from(["", "2026-01-02T10:00:00+00:00", "2026-01-03T08:30:00.5+01:00"]),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_a_chunks_notes_are_its_groups_notes(rows: list[tuple[str, str, str, str, str]]) -> None:
+    """What a chunk of several accounts and marketplaces brings (grouped) is what its rows
+    bring one account and marketplace at a time (each then one group, found without grouping)."""
+    import pandas as pd
+
+    from monitor.ingest.store import order_batch
+
+    def notes(part: list[tuple[str, str, str, str, str]]) -> dict:
+        canonical = pd.DataFrame(
+            [
+                {
+                    "order_id": f"o{i}",
+                    "account": account,
+                    "marketplace": market,
+                    "fulfillment_channel": channel,
+                    "order_status": "Shipped",
+                    "sales_channel": sales,
+                    "purchase_date": "2026-01-01T00:00:00+00:00",
+                    "shipped_at": shipped,
+                }
+                for i, (account, market, channel, sales, shipped) in enumerate(part)
+            ],
+            dtype=object,
+        )
+        frame, bad = frames.order_frame(canonical)
+        assert not bad
+        return order_batch(frame, False, "default").notes
+
+    together = notes(rows)
+    apart: dict = {}
+    for key in {(account, market) for account, market, *_ in rows}:
+        apart.update(notes([row for row in rows if row[:2] == key]))
+    assert together == apart

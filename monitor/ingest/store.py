@@ -536,11 +536,14 @@ def _order_notes(frame: pd.DataFrame) -> dict[tuple[str, str, Source], str | Non
     # multi-channel orders count nowhere
     counted = counted_orders(Distinct.of(frame["sales_channel"]), markets)
     present = {name: _present(frame[name]) for name in {n for names in ORDER_SOURCES.values() for n in names[:2]}}
-    groups = frame.groupby([frame["account"], marketplace], sort=False).indices
-    whole = len(groups) == 1  # the common case: every row in one group, no rows to pick
-    for keys, positions in groups.items():
+    accounts = Distinct.of(frame["account"])
+    groups: dict[Any, Any]  # (account, marketplace): the rows, as a slice or positions
+    if len(accounts.values) == 1 and (marketplace == marketplace[0]).all():  # the common case: one group
+        groups = {(accounts.values[0], marketplace[0]): slice(None)}  # a slice takes a view, not a copy
+    else:
+        groups = frame.groupby([frame["account"], marketplace], sort=False).indices
+    for keys, pick in groups.items():
         account, market = cast(tuple[str, str], keys)
-        pick = slice(None) if whole else positions  # a slice takes a view, not a copy
         for source, (carried, newest, mfn_only) in ORDER_SOURCES.items():
             rows = present[carried][pick] & counted[pick] & (mfn[pick] if mfn_only else True)
             if not rows.any():
