@@ -514,7 +514,7 @@ def _line_blocks(handle: BinaryIO, size: int) -> Iterator[tuple[bytes, int]]:
             cut, count = len(buffer), len(ends) + (not buffer.endswith(b"\n"))
         else:
             return
-        yield bytes(buffer[:cut]), count
+        yield bytes(memoryview(buffer)[:cut]), count  # one copy (a bytearray's slice would be a second)
         del buffer[:cut]
         ends = ends[count:] - cut
 
