@@ -4,6 +4,7 @@ module's reader, for every kind of file it may meet, whichever reader ends up sp
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -65,8 +66,20 @@ def _rows(table: DelimitedFile, chunks) -> list[tuple]:
     return out
 
 
+@pytest.fixture(params=["pyarrow's threads", "one thread"])
+def arrow_threads(request: pytest.FixtureRequest) -> Iterator[None]:
+    """pyarrow with its CPUs, or with one (as in an import's forked readers, which then parse a
+    block whole in their own thread)."""
+    before = pa.cpu_count()
+    if request.param == "one thread":
+        pa.set_cpu_count(1)
+    yield
+    pa.set_cpu_count(before)
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 @pytest.mark.parametrize("size", [1, 3, 50])
+@pytest.mark.usefixtures("arrow_threads")
 def test_blocks_match_the_csv_module(tmp_path: Path, name: str, size: int) -> None:
     path = tmp_path / "orders.csv"
     path.write_bytes(CASES[name].encode("utf-8"))
