@@ -219,7 +219,8 @@ def _both_ways(
     that an earlier chunk wrote counts as an update, in the same chunk as a duplicate. Into
     SQLite copies of `template`, or into the two emptied `postgres` schemas."""
     outcomes = []
-    for n, (way, minimum, rows) in enumerate((("one", NEVER, chunk), ("two", ALWAYS, READER_CHUNK_PARTS * chunk))):
+    parts = READER_CHUNK_PARTS["sqlite" if postgres is None else "postgresql"]
+    for n, (way, minimum, rows) in enumerate((("one", NEVER, chunk), ("two", ALWAYS, parts * chunk))):
         (folder / way).mkdir()
         engine, sessions, url = _database(folder / way, template) if postgres is None else _emptied(postgres[n])
         try:
