@@ -60,16 +60,17 @@ def encode(kinds: Sequence[Kind], columns: Sequence[pd.Series | np.ndarray], row
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset : joined.offset + len(joined) + 1]
     body = memoryview(joined.buffers()[2] or b"")[offsets[0] : offsets[-1]] if rows else b""
     starts = offsets[: len(joined) : len(order)] - offsets[0] + len(SIGNATURE)
-    return SIGNATURE + bytes(body) + TRAILER, starts
+    return b"".join((SIGNATURE, body, TRAILER)), starts  # one copy of the body
 
 
-def put_integers(data: bytes, fields: Sequence[tuple[np.ndarray, np.ndarray]]) -> bytes:
+def put_integers(data: bytes, fields: Sequence[tuple[np.ndarray, np.ndarray]]) -> bytearray:
     """`data` with, for each (at, values) of `fields`, the 32-bit integers at byte positions
-    `at` replaced by `values` (one copy of the data in all)."""
-    out = np.frombuffer(bytearray(data), dtype=np.uint8)
+    `at` replaced by `values` (one copy of the data in all, which COPY takes as it is)."""
+    copied = bytearray(data)
+    out = np.frombuffer(copied, dtype=np.uint8)
     for at, values in fields:
         out[at[:, None] + np.arange(4)] = values.astype(">i4").view(np.uint8).reshape(-1, 4)
-    return out.tobytes()
+    return copied
 
 
 def _pieces(kind: Kind, column: pd.Series | np.ndarray, rows: int) -> list[tuple[pa.Array, np.ndarray]]:

@@ -432,7 +432,7 @@ class EncodedOrders:
     notes: dict[tuple[str, str, Source], str | None]
     carried: list[str]
 
-    def with_ids(self, account_ids: np.ndarray, import_id: int) -> bytes:
+    def with_ids(self, account_ids: np.ndarray, import_id: int) -> bytearray:
         """The data with each row's account id and the import's id in its first three fields
         (each field: a 4-byte length, then the value; after the row's 2-byte count of fields)."""
         stamp = np.full(self.rows, import_id)
@@ -592,7 +592,7 @@ def _stage_table(cursor) -> None:
     cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} AS SELECT {columns} FROM orders WITH NO DATA")
 
 
-def _copy_binary(cursor, table: str, columns: list[str], data: bytes) -> None:
+def _copy_binary(cursor, table: str, columns: list[str], data: bytes | bytearray) -> None:
     """PostgreSQL: rows encoded by pgbinary into `table`, by a binary COPY."""
     with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)") as copy:
         copy.write(data)
