@@ -24,7 +24,8 @@ import pyarrow.compute as pc
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 TRAILER = b"\xff\xff"
 _EPOCH_2000_US = 946_684_800 * 1_000_000  # PostgreSQL's timestamps count from 2000-01-01
-NULL, NOTHING = -1, -2  # what a row takes of a column's piece when its field is NULL
+_NULL = pa.scalar(b"\xff\xff\xff\xff", pa.large_binary())  # a NULL field: its length, -1
+_NOTHING = pa.scalar(b"", pa.large_binary())  # what the pieces of a row are joined with
 
 Kind = Literal["text", "timestamp", "boolean", "integer", "bigint", "double"]
 # PostgreSQL's type names (format_type) of the kinds this module writes
@@ -44,23 +45,16 @@ def encode(kinds: Sequence[Kind], columns: Sequence[pd.Series | np.ndarray], row
     values None, NaN, NaT or pandas' NA) as the data of a binary COPY, signature and trailer
     included, and where each row begins in it.
 
-    Every piece of the output (a row's count of fields, a field's length, a field's bytes) is
-    made as an element of a pyarrow binary array, column by column; one `take` then puts them
-    in the order of the rows, and the result's data buffer is the COPY data."""
-    # the shared elements: a row's count of fields, a NULL's length (-1), nothing
-    pieces: list[pa.Array] = [pa.array([len(kinds).to_bytes(2, "big"), b"\xff\xff\xff\xff", b""], pa.large_binary())]
-    order = [np.zeros(rows, dtype=np.int64)]  # each row begins with its count of fields
-    base = len(pieces[0])
-    for kind, column in zip(kinds, columns, strict=True):
-        for piece, picks in _pieces(kind, column, rows):
-            pieces.append(piece)
-            order.append(np.where(picks >= 0, picks + base, np.where(picks == NULL, 1, 2)))
-            base += len(piece)
-    joined = pa.concat_arrays(pieces).take(pa.array(np.stack(order, axis=1).ravel()))
-    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset : joined.offset + len(joined) + 1]
-    body = memoryview(joined.buffers()[2] or b"")[offsets[0] : offsets[-1]] if rows else b""
-    starts = offsets[: len(joined) : len(order)] - offsets[0] + len(SIGNATURE)
-    return b"".join((SIGNATURE, body, TRAILER)), starts  # one copy of the body
+    Each column becomes a binary array of its fields (length and bytes, or the length -1 of a
+    NULL); pyarrow joins them row by row, and the result's data buffer is the COPY data."""
+    if not rows:
+        return SIGNATURE + TRAILER, np.zeros(0, dtype=np.int64)
+    count = _records(np.full(rows, len(kinds), dtype=">i2").view(np.uint8), 2)
+    fields = [_fields(kind, column, rows) for kind, column in zip(kinds, columns, strict=True)]
+    joined = pc.binary_join_element_wise(count, *fields, _NOTHING)
+    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset : joined.offset + rows + 1]
+    body = memoryview(joined.buffers()[2])[offsets[0] : offsets[-1]]
+    return b"".join((SIGNATURE, body, TRAILER)), offsets[:-1] - offsets[0] + len(SIGNATURE)  # one copy
 
 
 def put_integers(data: bytes, fields: Sequence[tuple[np.ndarray, np.ndarray]]) -> bytearray:
@@ -73,22 +67,18 @@ def put_integers(data: bytes, fields: Sequence[tuple[np.ndarray, np.ndarray]]) -
     return copied
 
 
-def _pieces(kind: Kind, column: pd.Series | np.ndarray, rows: int) -> list[tuple[pa.Array, np.ndarray]]:
-    """A column's pieces: arrays of elements, each with the element each row takes of it, or
-    NULL (the row's field is NULL: it takes the length -1) or NOTHING."""
+def _fields(kind: Kind, column: pd.Series | np.ndarray, rows: int) -> pa.Array:
+    """A column's fields, one binary element a row: its length and bytes, or -1 for NULL."""
     values = column.to_numpy(dtype=object) if isinstance(column, pd.Series) and column.dtype == object else column
     if kind == "text":
         strings = pa.array(values, type=pa.string(), from_pandas=True)
         if isinstance(strings, pa.ChunkedArray):  # pandas' ArrowDtype column of a frame cut or joined
             strings = strings.combine_chunks()
-        present = strings.is_valid().to_numpy(zero_copy_only=False)
-        strings = strings.fill_null("").cast(pa.large_binary())
-        lengths = pc.binary_length(strings).to_numpy(zero_copy_only=False).astype(">i4")
-        rows_ = np.arange(rows)
-        return [
-            (_records(lengths.view(np.uint8), 4), np.where(present, rows_, NULL)),
-            (strings, np.where(present, rows_, NOTHING)),
-        ]
+        present = strings.is_valid()
+        text = strings.fill_null("").cast(pa.large_binary())
+        lengths = pc.binary_length(text).to_numpy(zero_copy_only=False).astype(">i4")
+        fields = pc.binary_join_element_wise(_records(lengths.view(np.uint8), 4), text, _NOTHING)
+        return pc.if_else(present, fields, _NULL) if strings.null_count else fields
     if kind == "timestamp":  # numpy's datetime64 (naive, NaT for NULL), as order frames hold them
         stamps = pa.array(np.asarray(values, dtype="datetime64[us]"), from_pandas=True)  # NaT: NULL
         array, dtype, shift = stamps.cast(pa.int64()), ">i8", -_EPOCH_2000_US
@@ -98,14 +88,14 @@ def _pieces(kind: Kind, column: pd.Series | np.ndarray, rows: int) -> list[tuple
         array = pa.array(values, from_pandas=True)
         array = array.cast(pa.float64()) if kind == "double" else array.cast(pa.int64())
         dtype, shift = {"double": ">f8", "integer": ">i4", "bigint": ">i8"}[kind], 0
-    present = array.is_valid().to_numpy(zero_copy_only=False)
     numbers = array.fill_null(0).to_numpy(zero_copy_only=False)
     if shift:
         numbers = numbers + shift
     width = np.dtype(dtype).itemsize
-    fields = np.empty(rows, dtype=[("length", ">i4"), ("value", dtype)])
-    fields["length"], fields["value"] = width, numbers
-    return [(_records(fields.view(np.uint8), 4 + width), np.where(present, np.arange(rows), NULL))]
+    records = np.empty(rows, dtype=[("length", ">i4"), ("value", dtype)])
+    records["length"], records["value"] = width, numbers
+    fields = _records(records.view(np.uint8), 4 + width)
+    return fields if array.null_count == 0 else pc.if_else(array.is_valid(), fields, _NULL)
 
 
 def _records(data: np.ndarray, width: int) -> pa.Array:
