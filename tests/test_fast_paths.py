@@ -150,7 +150,10 @@ def test_arrow_timestamps_equal_the_general_path(monkeypatch: pytest.MonkeyPatch
     texts += ["", "2024-02-29T23:59:59.999999-08:00"]
     column = pa.array(texts)
     empty = np.array(texts) == ""
-    zones = np.full(len(column), "UTC", dtype=object)
+
+    def zones() -> np.ndarray:
+        return np.full(len(column), "UTC", dtype=object)
+
     fast, wrong = frames._timestamps(column, empty, zones, False)
     assert frames._arrow_timestamps(column, empty) is not None and not wrong.any()
     monkeypatch.setattr(frames, "_arrow_timestamps", lambda column, empty: None)

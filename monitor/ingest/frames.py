@@ -166,7 +166,11 @@ def order_frame(canonical: pd.DataFrame, zones: Zones | None = None) -> tuple[pd
     size = len(canonical)
     bad = np.zeros(size, dtype=bool)
     out: dict[str, Any] = {}
-    zone_names: np.ndarray | None = None
+
+    @functools.cache
+    def zone_names() -> np.ndarray:  # each row's zone: only a date without a time needs it
+        return (zones or Zones()).of(np.where(pd.isna(out["marketplace"]), "", out["marketplace"]))
+
     for name in records.ORDER_COLUMNS:
         if name not in canonical:
             bad |= name in records.ORDER_REQUIRED
@@ -178,8 +182,6 @@ def order_frame(canonical: pd.DataFrame, zones: Zones | None = None) -> tuple[pd
         if name in records.ORDER_REQUIRED:
             bad |= empty
         if name in records.ORDER_TIMESTAMPS:
-            if zone_names is None:
-                zone_names = (zones or Zones()).of(np.where(pd.isna(out["marketplace"]), "", out["marketplace"]))
             values, wrong = _timestamps(column, empty, zone_names, name in DEADLINES)
         else:
             values, wrong = _convert(name, column, empty)
@@ -323,14 +325,16 @@ def _fallback(column: pa.Array, empty: np.ndarray, fast: np.ndarray, parse: Call
 
 
 def _timestamps(
-    strings: pa.Array, empty: np.ndarray, zones: np.ndarray, deadline: bool
+    strings: pa.Array, empty: np.ndarray, zones: Callable[[], np.ndarray], deadline: bool
 ) -> tuple[np.ndarray, np.ndarray]:
+    """A column of timestamps (STAMP) and where one is wrong; `zones()` gives each row's zone,
+    asked for only when pyarrow cannot read the column (a date alone may be among its values)."""
     fast = _arrow_timestamps(strings, empty)
     if fast is not None:
         return fast, np.zeros(len(strings), dtype=bool)
     column = strings.to_numpy(zero_copy_only=False)
     parsed = pd.to_datetime(pd.Series(column, dtype=object), format="ISO8601", utc=True, errors="coerce")
-    parsed = _local_dates(parsed, column, zones, deadline)
+    parsed = _local_dates(parsed, column, zones(), deadline)
     outside = (parsed.notna() & ~parsed.between(EARLIEST, LATEST, inclusive="left")).to_numpy()
     if outside.any():  # a bad row, never stored: see timeutil.EARLIEST
         parsed = parsed.where(~outside)
