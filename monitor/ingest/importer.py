@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 QUARANTINE_RAW_CHARS = 4096  # of a bad row's text kept in the quarantine; the rest is counted
 READERS = 2  # forked readers of a big order file on SQLite (see _made_ahead)
 # their chunks are IMPORT_CHUNK_ROWS divided by this, by database (see _made_ahead)
-READER_CHUNK_PARTS = {"sqlite": 4, "postgresql": 2}
+READER_CHUNK_PARTS = {"sqlite": 4, "postgresql": 1}
 _LOCAL_PART = re.compile(r"[\w.+-]+")  # matched on the reversed text before an "@"
 _DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)+")
 
@@ -334,9 +334,10 @@ def _made_ahead(
     lock, in this thread. The readers' chunks are a part of the setting (READER_CHUNK_PARTS), so
     that the three processes together hold about what one process did: on SQLite a quarter (a
     third measured 20 to 40 MB more, for 6 % less time); on PostgreSQL, where this process holds
-    only the bytes a reader sent, a half (a million rows: 4.75 to 5.17 s and the PSS summed 293 to
-    302 MB, against 5.93 to 6.03 s and 252 to 256 MB in quarters, and 303 MB in one process;
-    whole chunks of 20,000 rows took 4.65 s and 380 MB)."""
+    only the bytes a reader sent, the whole setting (a million rows: 4.37 and 4.82 s and the PSS
+    summed 329 and 337 MB, against 4.88 and 5.16 s and 272 and 273 MB in halves, and 303 MB in
+    one process; in quarters, before the readers parsed in their own thread and joined each row's
+    fields, 5.93 to 6.03 s)."""
     rows = settings.import_chunk_rows
     big = adapter.orders and facts.size >= settings.import_worker_min_mb * 1e6 and can_fork()
     stage: Callable[[OrderBatch], StagedOrders | EncodedOrders | OrderBatch]
