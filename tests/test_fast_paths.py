@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
@@ -214,6 +214,8 @@ def test_numbers_read_by_pyarrow_equal_pandas(values: list[str]) -> None:
 
 @hsettings(max_examples=400, deadline=None)
 @given(text=st.text(alphabet="ab,\t \n\r\xa0\f\v", max_size=30), delimiter=st.sampled_from([",", "\t"]))
+@example(text="a \r\nb", delimiter=",")  # padded before a CRLF line end
+@example(text="a\xa0,b", delimiter=",")  # padded with a no-break space, outside ASCII
 def test_padded_fields_are_found_without_copying_the_text(text: str, delimiter: str) -> None:
     """The padding check, which searches the text itself, answers as searching it with a line
     break added at each end and its CRLF line ends made LF (what it did before)."""
@@ -228,6 +230,10 @@ def test_padded_fields_are_found_without_copying_the_text(text: str, delimiter: 
     spaces = [space for space in (" ", "\t", "\xa0", "\f", "\v") if space != delimiter and space in framed]
     expected = any(f"{e}{s}" in framed or f"{s}{e}" in framed for s in spaces for e in (delimiter, "\n"))
     assert _padded(chunk, delimiter) == expected  # type: ignore[arg-type]
+    # a chunk pyarrow split: searched in its bytes when they are ASCII, else as text
+    lines = text.encode("utf-8").splitlines(keepends=True)
+    assert _padded(ColumnChunk([], [], lines), delimiter) == expected
+    assert _padded(ColumnChunk([], [], lines, text.encode("utf-8")), delimiter) == expected
 
 
 @hsettings(max_examples=200, deadline=None)

@@ -185,10 +185,13 @@ class ColumnChunk:
     splits them (its string arrays: no Python value per field): the row view and each row's
     text are made only when asked for."""
 
-    def __init__(self, columns: list[pa.Array], line_numbers: Sequence[int], lines: list[bytes]) -> None:
+    def __init__(
+        self, columns: list[pa.Array], line_numbers: Sequence[int], lines: list[bytes], data: bytes | None = None
+    ) -> None:
         self.columns = columns
         self.line_numbers = line_numbers
         self._lines = lines
+        self._data = data  # the lines' bytes end to end, when the caller holds them so
         self.errors: dict[int, str] = {}
 
     def __len__(self) -> int:
@@ -199,8 +202,13 @@ class ColumnChunk:
         return [list(row) for row in zip(*(column.to_pylist() for column in self.columns), strict=True)]
 
     @property
+    def data(self) -> bytes:
+        """The rows' lines, as in the file (UTF-8)."""
+        return self._data if self._data is not None else b"".join(self._lines)
+
+    @property
     def text(self) -> str:
-        return b"".join(self._lines).decode("utf-8")
+        return self.data.decode("utf-8")
 
     def raw(self, index: int) -> str:
         return self._lines[index].decode("utf-8").rstrip("\r\n")
@@ -416,7 +424,7 @@ class DelimitedFile:
             keep = np.flatnonzero(~blank)
             taken = [c.take(pa.array(keep)) for c in columns]
             return ColumnChunk(taken, [first + int(i) for i in keep], [lines[i] for i in keep])
-        return ColumnChunk(columns, range(first, first + len(lines)), lines)
+        return ColumnChunk(columns, range(first, first + len(lines)), lines, block)
 
     def _text_chunks(
         self, size: int, offset: int, line_number: int, share: Share = WHOLE, place: int = 0
