@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -340,3 +341,61 @@ def test_a_file_is_utf8_exactly_when_it_decodes_as_such(pieces: list[bytes], blo
             assert (inspect_file(path).encoding == "utf-8") == expected
     finally:
         reader.BLOCK = original
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text(alphabet="ab ~\x00\t\x1f\x7f\x80\x9f\xa0é€\u200e\u202a\u2069\u2070", max_size=6), max_size=8),
+    st.integers(0, 3),
+)
+@example(["a\x7f"], 0)  # DEL, the one control character among the printable ASCII bytes' neighbours
+@example(["b", "a\x1f"], 1)
+@example(["é~ "], 0)  # outside ASCII, and no control character
+@example(["x", "\u202a"], 0)
+def test_control_characters_are_found_as_the_search_finds_them(values: list[str], skip: int) -> None:
+    """The byte-level look at a column finds a control character exactly where searching each
+    value finds one, in a column cut from another (pyarrow's offset) as well."""
+    from monitor.printable import CONTROL
+
+    column = pa.array(values, pa.string())[skip:]
+    expected = any(CONTROL.search(value) for value in values[skip:])
+    assert frames._has_control(column) == expected
+
+
+_SPELLINGS = {
+    "fulfillment_channel": ["AFN", "MFN", "Amazon", "Merchant", "afn", "amazon", "Default", "xyz", ""],
+    "order_status": ["Shipped", "shipped", "Canceled", "Cancelled", "Pending", "Unshipped", "bogus", ""],
+    "tracking_valid": ["true", "false", "TRUE", "yes", "No", "1", "0", "maybe", ""],
+    "cancelled_by": ["buyer", "Buyer", "seller", "SELLER", "system", "Amazon", "x", ""],
+    "buyer_requested_cancel": ["true", "false", "Yes", "n", "perhaps", ""],
+    "quantity": ["1", "2", "1.0", "3.5", "-1", "1e2", "007", "x", ""],
+    "order_total": ["12.5", "12", "0.005", "-3.20", "1e3", "abc", "nan", ""],
+}
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(*(st.sampled_from(v) for v in _SPELLINGS.values())), min_size=1, max_size=25))
+def test_converted_columns_equal_the_row_by_row_reading(rows: list[tuple[str, ...]]) -> None:
+    """order_frame's column-wise conversion (each distinct value once, the rest by the per-value
+    parser) gives each row what reading it alone (records.order_record) gives, and rejects the
+    rows that reading rejects."""
+    from monitor.ingest import records
+    from monitor.ingest.records import RowError
+
+    table = {name: [row[i] for row in rows] for i, name in enumerate(_SPELLINGS)}
+    table["order_id"] = [f"111-{n}" for n in range(len(rows))]
+    table["purchase_date"] = ["2026-01-02T03:04:05+00:00"] * len(rows)
+    canonical = pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in table.items()})
+    frame, reasons = frames.order_frame(canonical)
+    kept = iter(range(len(frame)))
+    for position in range(len(rows)):
+        try:
+            record = records.order_record({name: values[position] for name, values in table.items()})
+        except RowError:
+            assert position in reasons
+            continue
+        assert position not in reasons
+        stored = frame.iloc[next(kept)]
+        for name in _SPELLINGS:
+            value = stored[name]
+            assert (None if pd.isna(value) else value) == record.get(name), (name, table[name][position])
