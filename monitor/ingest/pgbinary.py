@@ -45,16 +45,34 @@ def encode(kinds: Sequence[Kind], columns: Sequence[pd.Series | np.ndarray], row
     values None, NaN, NaT or pandas' NA) as the data of a binary COPY, signature and trailer
     included, and where each row begins in it.
 
-    Each column becomes a binary array of its fields (length and bytes, or the length -1 of a
-    NULL); pyarrow joins them row by row, and the result's data buffer is the COPY data."""
+    Each row is made of pieces, one element a row: bytes of the same width in every row (a
+    count of fields, a field of a column without NULL, a text's length), laid side by side by
+    numpy, run by run; a text's bytes, and a column's fields where some are NULL, as binary
+    arrays. pyarrow joins the pieces row by row, and the result's data buffer is the COPY data."""
     if not rows:
         return SIGNATURE + TRAILER, np.zeros(0, dtype=np.int64)
-    count = _records(np.full(rows, len(kinds), dtype=">i2").view(np.uint8), 2)
-    fields = [_fields(kind, column, rows) for kind, column in zip(kinds, columns, strict=True)]
-    joined = pc.binary_join_element_wise(count, *fields, _NOTHING)
+    pieces: list[pa.Array] = []
+    run: list[np.ndarray] = [np.full(rows, len(kinds), dtype=">i2").view(np.uint8).reshape(rows, 2)]
+    for kind, column in zip(kinds, columns, strict=True):
+        for piece in _fields(kind, column, rows):
+            if isinstance(piece, np.ndarray):
+                run.append(piece)
+                continue
+            pieces += [_side_by_side(run), piece] if run else [piece]
+            run = []
+    if run:
+        pieces.append(_side_by_side(run))
+    joined = pc.binary_join_element_wise(*pieces, _NOTHING) if len(pieces) > 1 else pieces[0]
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset : joined.offset + rows + 1]
     body = memoryview(joined.buffers()[2])[offsets[0] : offsets[-1]]
     return b"".join((SIGNATURE, body, TRAILER)), offsets[:-1] - offsets[0] + len(SIGNATURE)  # one copy
+
+
+def _side_by_side(run: list[np.ndarray]) -> pa.Array:
+    """Each row's bytes of every piece of `run` (each a 2-D array, a row of bytes per row), as
+    one binary element a row."""
+    block = run[0] if len(run) == 1 else np.concatenate(run, axis=1)
+    return _records(np.ascontiguousarray(block).ravel(), block.shape[1])
 
 
 def put_integers(data: bytes, fields: Sequence[tuple[np.ndarray, np.ndarray]]) -> bytearray:
@@ -67,18 +85,22 @@ def put_integers(data: bytes, fields: Sequence[tuple[np.ndarray, np.ndarray]]) -
     return copied
 
 
-def _fields(kind: Kind, column: pd.Series | np.ndarray, rows: int) -> pa.Array:
-    """A column's fields, one binary element a row: its length and bytes, or -1 for NULL."""
+def _fields(kind: Kind, column: pd.Series | np.ndarray, rows: int) -> list[np.ndarray | pa.Array]:
+    """A column's fields as pieces of its rows (see encode): its fields' bytes, a row of them
+    per row (a 2-D array of bytes), when none is NULL and they all have one width; else a
+    text's lengths so and its bytes as a binary array; else one binary array of the fields,
+    length and bytes, or -1 for NULL."""
     values = column.to_numpy(dtype=object) if isinstance(column, pd.Series) and column.dtype == object else column
     if kind == "text":
         strings = pa.array(values, type=pa.string(), from_pandas=True)
         if isinstance(strings, pa.ChunkedArray):  # pandas' ArrowDtype column of a frame cut or joined
             strings = strings.combine_chunks()
-        present = strings.is_valid()
         text = strings.fill_null("").cast(pa.large_binary())
-        lengths = pc.binary_length(text).to_numpy(zero_copy_only=False).astype(">i4")
-        fields = pc.binary_join_element_wise(_records(lengths.view(np.uint8), 4), text, _NOTHING)
-        return pc.if_else(present, fields, _NULL) if strings.null_count else fields
+        lengths = pc.binary_length(text).to_numpy(zero_copy_only=False).astype(">i4").view(np.uint8).reshape(rows, 4)
+        if not strings.null_count:
+            return [lengths, text]
+        fields = pc.binary_join_element_wise(_records(lengths.ravel(), 4), text, _NOTHING)
+        return [pc.if_else(strings.is_valid(), fields, _NULL)]
     if kind == "timestamp":  # numpy's datetime64 (naive, NaT for NULL), as order frames hold them
         stamps = pa.array(np.asarray(values, dtype="datetime64[us]"), from_pandas=True)  # NaT: NULL
         array, dtype, shift = stamps.cast(pa.int64()), ">i8", -_EPOCH_2000_US
@@ -94,8 +116,9 @@ def _fields(kind: Kind, column: pd.Series | np.ndarray, rows: int) -> pa.Array:
     width = np.dtype(dtype).itemsize
     records = np.empty(rows, dtype=[("length", ">i4"), ("value", dtype)])
     records["length"], records["value"] = width, numbers
-    fields = _records(records.view(np.uint8), 4 + width)
-    return fields if array.null_count == 0 else pc.if_else(array.is_valid(), fields, _NULL)
+    if not array.null_count:
+        return [records.view(np.uint8).reshape(rows, 4 + width)]
+    return [pc.if_else(array.is_valid(), _records(records.view(np.uint8), 4 + width), _NULL)]
 
 
 def _records(data: np.ndarray, width: int) -> pa.Array:
