@@ -51,7 +51,7 @@ from monitor.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 QUARANTINE_RAW_CHARS = 4096  # of a bad row's text kept in the quarantine; the rest is counted
-READERS = 2  # forked readers of a big order file on SQLite (see _made_ahead)
+READERS = 2  # forked readers of a big order file (see _made_ahead)
 # their chunks are IMPORT_CHUNK_ROWS divided by this, by database (see _made_ahead)
 READER_CHUNK_PARTS = {"sqlite": 4, "postgresql": 1}
 _LOCAL_PART = re.compile(r"[\w.+-]+")  # matched on the reversed text before an "@"
