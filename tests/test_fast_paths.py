@@ -369,7 +369,7 @@ _SPELLINGS = {
     "cancelled_by": ["buyer", "Buyer", "seller", "SELLER", "system", "Amazon", "x", ""],
     "buyer_requested_cancel": ["true", "false", "Yes", "n", "perhaps", ""],
     "quantity": ["1", "2", "1.0", "3.5", "-1", "1e2", "007", "x", ""],
-    "order_total": ["12.5", "12", "0.005", "-3.20", "1e3", "abc", "nan", ""],
+    "order_total": ["12.5", "12", "0.005", "-3.20", "1e3", "$1,043.00", "(5.00)", "1.043,5", "abc", "nan", ""],
 }
 
 
