@@ -47,8 +47,10 @@ def test_migrate_creates_every_table_and_is_idempotent(engine):
 
 def test_constraints_follow_the_naming_convention(engine):
     db.migrate(engine)
-    uniques = {u["name"] for u in inspect(engine).get_unique_constraints("orders")}
-    assert "uq_orders_account_id_order_id" in uniques
+    key = inspect(engine).get_pk_constraint("orders")
+    assert key["constrained_columns"] == ["account_id", "order_id"]
+    if engine.dialect.name == "postgresql":  # SQLite keeps no name for a primary key
+        assert key["name"] == "pk_orders"
     foreign = {f["name"] for f in inspect(engine).get_foreign_keys("orders")}
     assert "fk_orders_account_id_accounts" in foreign
 
@@ -151,3 +153,46 @@ def test_a_version_1_database_upgrades_to_the_metrics_v2_schema_with_its_data(en
     assert keys == ["feedback:A"]
     assert {("amazon.com", "orders"), ("amazon.com", "ship_confirmations"), ("", "orders"), ("", "feedback")} <= sources
     assert ("", "ship_confirmations") not in sources  # B (multi-channel) and C carry none
+
+
+def test_orders_keep_their_rows_when_their_key_becomes_account_and_order_id(engine):
+    """Migration 0016: the surrogate id goes, the (account_id, order_id) key is the primary key,
+    every order stays; and back (0015's schema, each order an id of its own)."""
+    from alembic import command
+    from sqlalchemy.exc import IntegrityError
+
+    def orders() -> list[tuple]:
+        with engine.connect() as c:
+            return c.execute(text("SELECT account_id, order_id, sku FROM orders ORDER BY account_id, order_id")).all()
+
+    command.upgrade(db.alembic_config(engine), "0015")
+    with engine.begin() as c:
+        c.execute(
+            text("INSERT INTO accounts (id, key, created_at) VALUES (1, 'a', '2026-01-01'), (2, 'b', '2026-01-01')")
+        )
+        for account, order in ((1, "X-1"), (1, "X-2"), (2, "X-1")):
+            c.execute(
+                text(
+                    "INSERT INTO orders (account_id, order_id, purchase_date, fulfillment_channel, order_status, sku) "
+                    "VALUES (:a, :o, '2026-10-01 00:00:00', 'MFN', 'Shipped', :s)"
+                ),
+                {"a": account, "o": order, "s": f"{account}{order}"},
+            )
+    command.upgrade(db.alembic_config(engine), "0016")
+    assert orders() == [(1, "X-1", "1X-1"), (1, "X-2", "1X-2"), (2, "X-1", "2X-1")]
+    assert "id" not in {c["name"] for c in inspect(engine).get_columns("orders")}
+    with pytest.raises(IntegrityError), engine.begin() as c:  # the key still holds
+        c.execute(
+            text(
+                "INSERT INTO orders (account_id, order_id, purchase_date, fulfillment_channel, order_status) "
+                "VALUES (1, 'X-1', '2026-10-01 00:00:00', 'MFN', 'Shipped')"
+            )
+        )
+    command.downgrade(db.alembic_config(engine), "0015")
+    assert orders() == [(1, "X-1", "1X-1"), (1, "X-2", "1X-2"), (2, "X-1", "2X-1")]
+    with engine.connect() as c:
+        ids = c.execute(text("SELECT id FROM orders")).scalars().all()
+    assert sorted(ids) == [1, 2, 3]
+    assert "uq_orders_account_id_order_id" in {u["name"] for u in inspect(engine).get_unique_constraints("orders")}
+    command.upgrade(db.alembic_config(engine), "head")
+    assert orders() == [(1, "X-1", "1X-1"), (1, "X-2", "1X-2"), (2, "X-1", "2X-1")]

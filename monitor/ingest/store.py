@@ -677,9 +677,9 @@ class _Merge:
         self.store, self.cursor, self.dialect, self.columns = store, cursor, dialect, columns
         self.fill_only, self.account_ids = fill_only, account_ids
         self.postgres = dialect.name == "postgresql"
-        if not self.postgres:  # SQLite: new rows are those after the newest id (asked through the driver:
+        if not self.postgres:  # SQLite: new rows are those after the newest rowid (asked through the driver:
             # SQLAlchemy's compiling of the two statements took 0.5 s of a million-row import)
-            cursor.execute("SELECT max(id) FROM orders")
+            cursor.execute("SELECT max(rowid) FROM orders")
             self.last_id = cursor.fetchone()[0] or 0
 
     def run(self, source: str, where: str, rows: int, counted: bool) -> None:
@@ -700,7 +700,7 @@ class _Merge:
             store.duplicates += rows
             return
         if not self.postgres:
-            cursor.execute("SELECT count(*) FROM orders WHERE id > ?", (self.last_id,))
+            cursor.execute("SELECT count(*) FROM orders WHERE rowid > ?", (self.last_id,))
             new = cursor.fetchone()[0]
         inserted = int(new)
         changed = max(changes - inserted, 0)
