@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from monitor.accounts import find_accounts, require_account
@@ -141,11 +141,16 @@ def _merge_keyed(session: Session, table: Table, keys: Sequence[str], src: int, 
             (other, mine) if (other.get("last_import_id") or 0) > (mine.get("last_import_id") or 0) else (mine, other)
         )
         values = {c: newer[c] if newer[c] is not None else older[c] for c in columns}
-        session.execute(update(table).where(table.c.id == mine["id"]).values(**values))
-    if ours:
-        session.execute(delete(table).where(table.c.id.in_([theirs[k]["id"] for k in ours])))
+        session.execute(update(table).where(*_is_row(table, keys, dst, key)).values(**values))
+    for key in ours:  # one by one: a row is found by its key (orders have no id), as it is updated
+        session.execute(delete(table).where(*_is_row(table, keys, src, key)))
     session.execute(update(table).where(table.c.account_id == src).values(account_id=dst))
     return len(theirs)
+
+
+def _is_row(table: Table, keys: Sequence[str], account: int, key: tuple[Any, ...]) -> list[ColumnElement[bool]]:
+    """The conditions that find an account's row of `table` by its key."""
+    return [table.c.account_id == account, *(table.c[k] == v for k, v in zip(keys, key, strict=True))]
 
 
 def _merge_imports(session: Session, src: int, dst: int) -> None:
