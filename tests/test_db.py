@@ -180,7 +180,10 @@ def test_orders_keep_their_rows_when_their_key_becomes_account_and_order_id(engi
             )
     command.upgrade(db.alembic_config(engine), "0016")
     assert orders() == [(1, "X-1", "1X-1"), (1, "X-2", "1X-2"), (2, "X-1", "2X-1")]
-    assert "id" not in {c["name"] for c in inspect(engine).get_columns("orders")}
+    columns = {c["name"]: c for c in inspect(engine).get_columns("orders")}
+    assert "id" not in columns
+    if engine.dialect.name == "postgresql":  # ids compared by their bytes, as SQLite compares them
+        assert columns["order_id"]["type"].collation == "C"
     with pytest.raises(IntegrityError), engine.begin() as c:  # the key still holds
         c.execute(
             text(
@@ -193,6 +196,7 @@ def test_orders_keep_their_rows_when_their_key_becomes_account_and_order_id(engi
     with engine.connect() as c:
         ids = c.execute(text("SELECT id FROM orders")).scalars().all()
     assert sorted(ids) == [1, 2, 3]
+    assert {c["name"]: c for c in inspect(engine).get_columns("orders")}["order_id"]["type"].collation is None
     assert "uq_orders_account_id_order_id" in {u["name"] for u in inspect(engine).get_unique_constraints("orders")}
     command.upgrade(db.alembic_config(engine), "head")
     assert orders() == [(1, "X-1", "1X-1"), (1, "X-2", "1X-2"), (2, "X-1", "2X-1")]
