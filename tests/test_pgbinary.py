@@ -52,8 +52,8 @@ def _stored(cursor, rows: int, columns: dict[str, pd.Series | np.ndarray]) -> tu
             copy.write_row([_python(values[name], n) for name in names])
     data, starts = pgbinary.encode(["integer", *(kind for _, kind in COLUMNS.values())], list(values.values()), rows)
     with cursor.copy(f"COPY by_binary ({', '.join(names)}) FROM STDIN (FORMAT binary)") as copy:
-        copy.write(data)
-    assert len(starts) == rows and all(data[s : s + 2] == len(names).to_bytes(2, "big") for s in starts)
+        copy.write(memoryview(data))
+    assert len(starts) == rows and all(data[s : s + 2].tobytes() == len(names).to_bytes(2, "big") for s in starts)
     found = []
     for table in ("by_text", "by_binary"):
         cursor.execute(f"SELECT * FROM {table} ORDER BY n")
@@ -109,7 +109,7 @@ def test_the_ids_put_in_later_land_in_their_fields(cursor) -> None:
     cursor.execute("CREATE TEMP TABLE IF NOT EXISTS put (i integer, t text)")
     cursor.execute("TRUNCATE put")
     with cursor.copy("COPY put FROM STDIN (FORMAT binary)") as copy:
-        copy.write(data)
+        copy.write(memoryview(data))
     cursor.execute("SELECT * FROM put")
     assert cursor.fetchall() == [(7, "a"), (-8, None), (2**31 - 1, "ccc")]
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
@@ -52,6 +53,32 @@ def test_items_come_in_order_and_the_childs_exception_is_raised_here() -> None:
             got.append(item)
     assert got == list(range(7))
     assert not multiprocessing.active_children()
+
+
+def _arrays():
+    for n in range(4):
+        yield {"n": n, "data": np.arange(n * 300_000, dtype=np.int64), "strided": np.arange(10)[::2]}
+
+
+def test_an_items_arrays_arrive_whole_and_may_be_written_to() -> None:
+    """Arrays go out of band (see worker._send), however big, and strided ones in the pickle."""
+    got = list(forked(_arrays))
+    assert [item["n"] for item in got] == [0, 1, 2, 3]
+    for item in got:
+        assert np.array_equal(item["data"], np.arange(item["n"] * 300_000))
+        assert np.array_equal(item["strided"], [0, 2, 4, 6, 8])
+        item["data"][:1] = -1  # the parent's own memory: the COPY data gets its ids put in so
+
+
+def test_a_pipe_that_ends_inside_a_buffer_is_its_end_not_a_short_buffer() -> None:
+    from monitor.ingest.worker import _read_exactly
+
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    os.write(writer.fileno(), b"abc")
+    writer.close()
+    with pytest.raises(EOFError):
+        _read_exactly(reader, 10)
+    reader.close()
 
 
 class _Unpicklable(Exception):

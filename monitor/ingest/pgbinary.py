@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 TRAILER = b"\xff\xff"
 _EPOCH_2000_US = 946_684_800 * 1_000_000  # PostgreSQL's timestamps count from 2000-01-01
+_SIGNATURE, _TRAILER = np.frombuffer(SIGNATURE, dtype=np.uint8), np.frombuffer(TRAILER, dtype=np.uint8)
 _NULL = pa.scalar(b"\xff\xff\xff\xff", pa.large_binary())  # a NULL field: its length, -1
 _NOTHING = pa.scalar(b"", pa.large_binary())  # what the pieces of a row are joined with
 
@@ -40,17 +41,20 @@ KINDS: dict[str, Kind] = {
 }
 
 
-def encode(kinds: Sequence[Kind], columns: Sequence[pd.Series | np.ndarray], rows: int) -> tuple[bytes, np.ndarray]:
+def encode(
+    kinds: Sequence[Kind], columns: Sequence[pd.Series | np.ndarray], rows: int
+) -> tuple[np.ndarray, np.ndarray]:
     """The rows of `columns` (one per kind, timestamps as numpy's datetime64, naive; missing
     values None, NaN, NaT or pandas' NA) as the data of a binary COPY, signature and trailer
-    included, and where each row begins in it.
+    included (bytes, in a numpy array: another process takes it without a copy, see
+    worker._send), and where each row begins in it.
 
     Each row is made of pieces, one element a row: bytes of the same width in every row (a
     count of fields, a field of a column without NULL, a text's length), laid side by side by
     numpy, run by run; a text's bytes, and a column's fields where some are NULL, as binary
     arrays. pyarrow joins the pieces row by row, and the result's data buffer is the COPY data."""
     if not rows:
-        return SIGNATURE + TRAILER, np.zeros(0, dtype=np.int64)
+        return np.frombuffer(SIGNATURE + TRAILER, dtype=np.uint8).copy(), np.zeros(0, dtype=np.int64)
     pieces: list[pa.Array] = []
     run: list[np.ndarray] = [np.full(rows, len(kinds), dtype=">i2").view(np.uint8).reshape(rows, 2)]
     for kind, column in zip(kinds, columns, strict=True):
@@ -64,8 +68,11 @@ def encode(kinds: Sequence[Kind], columns: Sequence[pd.Series | np.ndarray], row
         pieces.append(_side_by_side(run))
     joined = pc.binary_join_element_wise(*pieces, _NOTHING) if len(pieces) > 1 else pieces[0]
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset : joined.offset + rows + 1]
-    body = memoryview(joined.buffers()[2])[offsets[0] : offsets[-1]]
-    return b"".join((SIGNATURE, body, TRAILER)), offsets[:-1] - offsets[0] + len(SIGNATURE)  # one copy
+    body = np.frombuffer(joined.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    data = np.empty(len(SIGNATURE) + len(body) + len(TRAILER), dtype=np.uint8)  # one copy
+    data[: len(SIGNATURE)], data[-len(TRAILER) :] = _SIGNATURE, _TRAILER
+    data[len(SIGNATURE) : -len(TRAILER)] = body
+    return data, offsets[:-1] - offsets[0] + len(SIGNATURE)
 
 
 def _side_by_side(run: list[np.ndarray]) -> pa.Array:
@@ -75,14 +82,13 @@ def _side_by_side(run: list[np.ndarray]) -> pa.Array:
     return _records(np.ascontiguousarray(block).ravel(), block.shape[1])
 
 
-def put_integers(data: bytes, fields: Sequence[tuple[np.ndarray, np.ndarray]]) -> bytearray:
-    """`data` with, for each (at, values) of `fields`, the 32-bit integers at byte positions
-    `at` replaced by `values` (one copy of the data in all, which COPY takes as it is)."""
-    copied = bytearray(data)
-    out = np.frombuffer(copied, dtype=np.uint8)
+def put_integers(data: np.ndarray, fields: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """`data` (encode's) with, for each (at, values) of `fields`, the 32-bit integers at byte
+    positions `at` replaced by `values`: written in place where it may be, else into a copy."""
+    out = data if data.flags.writeable else data.copy()
     for at, values in fields:
         out[at[:, None] + np.arange(4)] = values.astype(">i4").view(np.uint8).reshape(-1, 4)
-    return copied
+    return out
 
 
 def _fields(kind: Kind, column: pd.Series | np.ndarray, rows: int) -> list[np.ndarray | pa.Array]:

@@ -442,7 +442,7 @@ class EncodedOrders:
     for the writing process to fill in (`with_ids`), the account id being each row's account's
     (position in `accounts`: `codes`). Neither side makes a Python value of a row."""
 
-    data: bytes
+    data: np.ndarray  # bytes (see pgbinary.encode)
     starts: np.ndarray  # where each row begins in data
     codes: np.ndarray  # each row's account, as its position in accounts
     rows: int
@@ -451,9 +451,10 @@ class EncodedOrders:
     notes: dict[tuple[str, str, Source], str | None]
     carried: list[str]
 
-    def with_ids(self, account_ids: np.ndarray, import_id: int) -> bytearray:
+    def with_ids(self, account_ids: np.ndarray, import_id: int) -> np.ndarray:
         """The data with each row's account id and the import's id in its first three fields
-        (each field: a 4-byte length, then the value; after the row's 2-byte count of fields)."""
+        (each field: a 4-byte length, then the value; after the row's 2-byte count of fields),
+        put in place where the data may be written to (as it arrives from a reader)."""
         stamp = np.full(self.rows, import_id)
         return pgbinary.put_integers(
             self.data, [(self.starts + 6, stamp), (self.starts + 14, stamp), (self.starts + 22, account_ids)]
@@ -466,7 +467,14 @@ def encoded(batch: OrderBatch) -> EncodedOrders | OrderBatch:
     frame = batch.frame
     if frame.empty:
         return EncodedOrders(
-            b"", np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0, batch.duplicates, [], {}, []
+            np.zeros(0, dtype=np.uint8),
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.int64),
+            0,
+            batch.duplicates,
+            [],
+            {},
+            [],
         )
     accounts = batch.accounts
     zeros = np.zeros(len(frame), dtype=np.int64)  # the import's id twice, the account's id: see with_ids
@@ -611,10 +619,10 @@ def _stage_table(cursor) -> None:
     cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} AS SELECT {columns} FROM orders WITH NO DATA")
 
 
-def _copy_binary(cursor, table: str, columns: list[str], data: bytes | bytearray) -> None:
+def _copy_binary(cursor, table: str, columns: list[str], data: np.ndarray) -> None:
     """PostgreSQL: rows encoded by pgbinary into `table`, by a binary COPY."""
     with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)") as copy:
-        copy.write(data)
+        copy.write(data.data)
 
 
 def _copy(cursor, table: str, columns: list[str], values: list[list[Any]]) -> None:

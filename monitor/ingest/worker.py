@@ -6,7 +6,9 @@ two, a process can. The child is forked (it needs nothing pickled to start, and
 shares the parent's memory until either writes to it) and sends each item through a
 pipe, whose buffer (64 KiB on Linux) is far smaller than an item: `send` returns only
 once the parent is taking it, so the child makes at most one item while the parent
-holds the one before, and memory stays bounded. Several children can share a stream,
+holds the one before, and memory stays bounded. An item's big buffers (numpy arrays) go
+out of band: pickled apart from the item and written to the pipe as they are, read
+straight into memory of the parent's own, which it may write to (see _send). Several children can share a stream,
 each making every n-th item, the parent taking them in turn (in_turn).
 """
 
@@ -17,6 +19,7 @@ import ctypes.util
 import logging
 import multiprocessing
 import os
+import pickle
 import signal
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -85,6 +88,9 @@ def _receive(process: BaseProcess, reader: Connection, name: str) -> tuple[str, 
     """The child's next message: an item or the end; what it raised is raised."""
     try:
         kind, payload = reader.recv()
+        if kind == _ITEM:  # the pickled item, then its buffers' bytes (see _send)
+            pickled, sizes = payload
+            payload = pickle.loads(pickled, buffers=[_read_exactly(reader, size) for size in sizes])
     except EOFError:
         process.join()
         raise WorkerDied(f"the {name} process ended unexpectedly (exit code {process.exitcode})") from None
@@ -93,6 +99,32 @@ def _receive(process: BaseProcess, reader: Connection, name: str) -> tuple[str, 
         log.debug("the %s process failed:\n%s", name, trace)
         raise error
     return kind, payload
+
+
+def _send(writer: Connection, item: Any) -> None:
+    """An item, pickled with its buffers (numpy arrays) out of band, each then written to the
+    pipe as it is: no copy of it in a pickle, nor in the parent (see _receive), where a
+    million orders' COPY data (226 MB in 50 chunks) took 0.16 to 0.19 s of the parent's CPU
+    pickled whole, and 0.04 s so."""
+    buffers: list[pickle.PickleBuffer] = []
+    pickled = pickle.dumps(item, protocol=5, buffer_callback=buffers.append)
+    views = [buffer.raw() for buffer in buffers]
+    writer.send((_ITEM, (pickled, [view.nbytes for view in views])))
+    for view in views:
+        while view:
+            view = view[os.write(writer.fileno(), view) :]
+
+
+def _read_exactly(reader: Connection, size: int) -> bytearray:
+    """`size` bytes from the pipe, into memory of their own; EOFError if it ends before."""
+    data = bytearray(size)
+    view, got = memoryview(data), 0
+    while got < size:
+        read = os.readv(reader.fileno(), [view[got:]])
+        if not read:
+            raise EOFError
+        got += read
+    return data
 
 
 def _die_with(parent: int) -> None:
@@ -121,7 +153,7 @@ def _produce(
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         for item in make():
-            writer.send((_ITEM, item))
+            _send(writer, item)
             del item  # before the next one is made: never two in memory at once
         writer.send((_END, None))
     except BaseException as exc:  # noqa: BLE001 (every failure goes to the parent, which decides)
