@@ -358,6 +358,48 @@ def test_a_batch_gives_the_default_account_and_folds_as_pandas_does(rows: list[t
     assert [batch.accounts.values[c] for c in batch.accounts.codes] == [again.values[c] for c in again.codes]
 
 
+def test_folded_rows_keep_each_columns_kind_and_what_is_missing() -> None:
+    """Rows of one order fold into one (the latest value of each field that has one); the
+    few-valued columns stay categoricals and pandas' booleans, a missing value still missing."""
+    import pandas as pd
+
+    from monitor.ingest.store import _present, order_batch
+
+    def row(order: str, canceller: str, valid: str, currency: str, market: str) -> dict[str, str]:
+        return {
+            "order_id": order,
+            "fulfillment_channel": "MFN",
+            "order_status": "Shipped",
+            "purchase_date": "2026-01-01T00:00:00+00:00",
+            "cancelled_by": canceller,
+            "tracking_valid": valid,
+            "currency": currency,
+            "marketplace": market,
+        }
+
+    canonical = pd.DataFrame(
+        [row("A", "", "true", "usd", "amazon.de"), row("B", "", "", "EUR", ""), row("A", "Buyer", "", "", "")],
+        dtype=object,
+    )
+    frame, bad = frames.order_frame(canonical)
+    assert not bad
+    for name in ("cancelled_by", "currency", "marketplace", "fulfillment_channel", "order_status"):
+        assert isinstance(frame[name].dtype, pd.CategoricalDtype), name
+    assert isinstance(frame["tracking_valid"].dtype, pd.BooleanDtype)
+    batch = order_batch(frame, False, "default")
+    folded = batch.frame.set_index("order_id")
+    assert batch.duplicates == 1 and list(folded.index) == ["B", "A"]
+    for name, a, b in (
+        ("cancelled_by", "buyer", None),
+        ("tracking_valid", True, None),
+        ("currency", "USD", "EUR"),
+        ("marketplace", "amazon.de", None),
+    ):
+        assert dict(zip(folded.index, _present(folded[name]), strict=True)) == {"A": a is not None, "B": b is not None}
+        assert folded.at["A", name] == a and (pd.isna(folded.at["B", name]) if b is None else folded.at["B", name] == b)
+        assert folded[name].dtype == frame[name].dtype, name
+
+
 _PIECES = [b"a", b"bc,", b"\n", "é".encode(), "€".encode(), "😀".encode(), b"\xe2\x82", b"\xc3", b"\xa9", b"\xff"]
 
 

@@ -26,6 +26,7 @@ COLUMNS = {  # name: (PostgreSQL type, the kind pgbinary writes)
     "i": ("integer", "integer"),
     "big": ("bigint", "bigint"),
     "f": ("double precision", "double"),
+    "c": ("varchar(10)", "text"),  # a categorical (an order frame's few-valued columns)
 }
 
 
@@ -95,6 +96,7 @@ def test_every_kind_with_nulls_empty_text_and_edges(cursor) -> None:
             "i": pd.array([0, -1, None, 2**31 - 1, -(2**31), 7, 1000], dtype="Int64"),
             "big": np.array([2**40, -(2**40), 0, 1, -1, 2**62, 5], dtype=np.int64),
             "f": pd.array([0.1, -12.34, None, 1e300, -0.0, 19.99, np.nan], dtype="Float64"),
+            "c": pd.Series(pd.Categorical(["MFN", "AFN", "MFN", "MFN", "AFN", "AFN", "MFN"])),  # one width
         },
     )
     assert by_binary == by_text
@@ -131,21 +133,28 @@ texts = st.one_of(st.none(), st.text(st.characters(exclude_characters="\x00", ex
         ),
         min_size=1,
         max_size=30,
-    )
+    ),
+    st.lists(st.one_of(st.none(), st.sampled_from(["MFN", "AFN", "", "Café", "€"])), min_size=30, max_size=30),
+    st.booleans(),
 )
-def test_random_rows_are_stored_as_by_text(cursor, rows) -> None:
+def test_random_rows_are_stored_as_by_text(cursor, rows, few, pandas_kinds) -> None:
+    """Every kind, with NULLs; a categorical column of few values (one width or several, NULL
+    or not); text and booleans as an order frame may hold them (a categorical, pandas' own)."""
     columns = list(zip(*rows, strict=True))
+    u = np.array(columns[1], dtype=object)
+    b = np.array(columns[3], dtype=object)
     by_text, by_binary = _stored(
         cursor,
         len(rows),
         {
             "t": np.array([None if v is None else v[:100] for v in columns[0]], dtype=object),
-            "u": np.array(columns[1], dtype=object),
+            "u": pd.Series(pd.Categorical(u)) if pandas_kinds else u,
             "ts": np.array(["NaT" if v is None else v for v in columns[2]], dtype="datetime64[us]"),
-            "b": np.array(columns[3], dtype=object),
+            "b": pd.array(b, dtype="boolean") if pandas_kinds else b,
             "i": pd.array(columns[4], dtype="Int64"),
             "big": np.array(columns[5], dtype=np.int64),
             "f": pd.array(columns[6], dtype="Float64"),
+            "c": pd.Series(pd.Categorical(few[: len(rows)])),
         },
     )
     assert by_binary == by_text

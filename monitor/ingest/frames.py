@@ -244,17 +244,18 @@ def _has_control(column: pa.Array) -> bool:
 
 def _convert(name: str, column: pa.Array, empty: np.ndarray) -> tuple[Any, np.ndarray]:
     if name == "marketplace":
-        return _per_distinct(column, lambda v: normalize(v) if v else None)[0], np.zeros(len(column), dtype=bool)
+        answers, indices = _per_distinct(column, lambda v: normalize(v) if v else None)
+        return _categorical(answers, indices, empty), np.zeros(len(column), dtype=bool)
     if name == "fulfillment_channel":
         return _mapped(column, empty, _EXACT_CHANNELS, records.channel)
     if name == "order_status":
         return _mapped(column, empty, _EXACT_STATUSES, records.order_status)
     if name == "tracking_valid":
-        return _mapped(column, empty, _EXACT_BOOLEANS, lambda v: records.boolean(name, v))
+        return _mapped(column, empty, _EXACT_BOOLEANS, lambda v: records.boolean(name, v), boolean=True)
     if name == "cancelled_by":
         return _mapped(column, empty, _EXACT_CANCELLERS, _canceller)
     if name == "buyer_requested_cancel":
-        return _mapped(column, empty, _EXACT_BOOLEANS, lambda v: records.boolean(name, v))
+        return _mapped(column, empty, _EXACT_BOOLEANS, lambda v: records.boolean(name, v), boolean=True)
     if name == "quantity":
         numbers = _numbers(column, empty)
         fits = (numbers >= 0) & (numbers <= records.MAX_QUANTITY) & (numbers == np.round(numbers))
@@ -286,9 +287,7 @@ def _convert(name: str, column: pa.Array, empty: np.ndarray) -> tuple[Any, np.nd
         empty = pc.equal(column, "").to_numpy(zero_copy_only=False)
     nothing = np.zeros(len(column), dtype=bool)
     if name == "currency":
-        values = _per_distinct(column, lambda v: v.upper()[:3])[0]
-        values[empty] = None
-        return values, nothing
+        return _categorical(*_per_distinct(column, lambda v: v.upper()[:3]), empty), nothing
     if name in TEXT_LIMITS:
         column = _cut(column, TEXT_LIMITS[name])
     return pd.arrays.ArrowExtensionArray(_nulled(column, empty)), nothing
@@ -316,20 +315,46 @@ def _numbers(column: pa.Array, empty: np.ndarray) -> np.ndarray:
 
 
 def _per_distinct(column: pa.Array, convert: Callable[[str], Any]) -> tuple[np.ndarray, np.ndarray]:
-    """`convert` of each value, computed once per distinct value (such a column holds few), as
-    objects; and where it gave None, found once per distinct value too."""
+    """`convert` of each distinct value of the column, computed once per value (such a column
+    holds few), as objects; and each row's position among those values."""
     encoded = column.dictionary_encode()
     answers = np.empty(len(encoded.dictionary), dtype=object)
     answers[:] = [convert(v) for v in encoded.dictionary.to_pylist()]
-    indices = encoded.indices.to_numpy(zero_copy_only=False)
-    return answers[indices], np.array([answer is None for answer in answers], dtype=bool)[indices]
+    return answers, encoded.indices.to_numpy(zero_copy_only=False)
 
 
-def _mapped(column: pa.Array, empty: np.ndarray, exact: dict[str, Any], parse: Callable[[str], Any]):
-    fast, unknown = _per_distinct(column, exact.get)
-    values, wrong = _fallback(column, fast, ~empty & unknown, parse)
-    values[empty] = None
-    return values, wrong
+def _categorical(answers: np.ndarray, indices: np.ndarray, missing: np.ndarray) -> pd.Categorical:
+    """Each row's answer (see _per_distinct) as a pandas categorical, missing where the answer is
+    None and where `missing`: its categories are the distinct answers, so that the steps after
+    (the chunk's notes, the binary COPY) work on each value once, not on every row's object."""
+    codes_of: dict[Any, int] = {}
+    remap = np.array([-1 if a is None else codes_of.setdefault(a, len(codes_of)) for a in answers], dtype=np.int32)
+    codes = remap[indices]
+    codes[missing] = -1
+    return pd.Categorical.from_codes(codes, categories=pd.Index(list(codes_of), dtype=object))
+
+
+def _mapped(
+    column: pa.Array,
+    empty: np.ndarray,
+    exact: dict[str, Any],
+    parse: Callable[[str], Any],
+    boolean: bool = False,
+) -> tuple[pd.Categorical | pd.arrays.BooleanArray, np.ndarray]:
+    """A column of few values mapped by `exact`, the others by the per-value `parse`: a
+    categorical of the values, or (`boolean`) pandas' booleans; and where a value is wrong."""
+    answers, indices = _per_distinct(column, exact.get)
+    unknown = ~empty & np.array([a is None for a in answers], dtype=bool)[indices]
+    if unknown.any():  # rare: read value by value, then made the column's kind
+        values, wrong = _fallback(column, answers[indices], unknown, parse)
+        values[empty | wrong] = None
+        return (pd.array(values, dtype="boolean") if boolean else pd.Categorical(values)), wrong
+    wrong = np.zeros(len(column), dtype=bool)
+    if not boolean:
+        return _categorical(answers, indices, empty), wrong
+    true = np.array([a is True for a in answers], dtype=bool)
+    missing = np.array([a is None for a in answers], dtype=bool)
+    return pd.arrays.BooleanArray(true[indices], missing[indices] | empty), wrong
 
 
 def _fallback(column: pa.Array, fast: np.ndarray, missed: np.ndarray, parse: Callable[[str], Any]):

@@ -26,6 +26,7 @@ TRAILER = b"\xff\xff"
 _EPOCH_2000_US = 946_684_800 * 1_000_000  # PostgreSQL's timestamps count from 2000-01-01
 _SIGNATURE, _TRAILER = np.frombuffer(SIGNATURE, dtype=np.uint8), np.frombuffer(TRAILER, dtype=np.uint8)
 _NULL = pa.scalar(b"\xff\xff\xff\xff", pa.large_binary())  # a NULL field: its length, -1
+_NULL_FIELD = pa.array([b"\xff\xff\xff\xff"], pa.large_binary())
 _NOTHING = pa.scalar(b"", pa.large_binary())  # what the pieces of a row are joined with
 
 Kind = Literal["text", "timestamp", "boolean", "integer", "bigint", "double"]
@@ -96,6 +97,8 @@ def _fields(kind: Kind, column: pd.Series | np.ndarray, rows: int) -> list[np.nd
     per row (a 2-D array of bytes), when none is NULL and they all have one width; else a
     text's lengths so and its bytes as a binary array; else one binary array of the fields,
     length and bytes, or -1 for NULL."""
+    if kind == "text" and isinstance(column, pd.Series) and isinstance(column.dtype, pd.CategoricalDtype):
+        return [_categories(column, rows)]
     values = column.to_numpy(dtype=object) if isinstance(column, pd.Series) and column.dtype == object else column
     if kind == "text":
         strings = pa.array(values, type=pa.string(), from_pandas=True)
@@ -125,6 +128,22 @@ def _fields(kind: Kind, column: pd.Series | np.ndarray, rows: int) -> list[np.nd
     if not array.null_count:
         return [records.view(np.uint8).reshape(rows, 4 + width)]
     return [pc.if_else(array.is_valid(), _records(records.view(np.uint8), 4 + width), _NULL)]
+
+
+def _categories(column: pd.Series, rows: int) -> np.ndarray | pa.Array:
+    """A categorical text column's fields: each category's field made once, and taken by each
+    row's code (its NULL field where missing); side by side as bytes (see encode) when every
+    field has one width (MFN and AFN, or a currency, in a column without NULL)."""
+    categories = pa.array(column.cat.categories.to_numpy(dtype=object), pa.string()).cast(pa.large_binary())
+    lengths = pc.binary_length(categories).to_numpy(zero_copy_only=False).astype(">i4")
+    fields = pc.binary_join_element_wise(_records(lengths.view(np.uint8), 4), categories, _NOTHING)
+    codes = column.cat.codes.to_numpy()
+    if len(categories) and (codes >= 0).all() and (lengths == lengths[0]).all():
+        width = 4 + int(lengths[0])
+        table = np.frombuffer(fields.buffers()[2], dtype=np.uint8)[: len(categories) * width].reshape(-1, width)
+        return table[codes]
+    fields = pa.concat_arrays([fields, _NULL_FIELD])  # the last: a missing value's (code -1)
+    return fields.take(pa.array(np.where(codes < 0, len(categories), codes)))
 
 
 def _records(data: np.ndarray, width: int) -> pa.Array:

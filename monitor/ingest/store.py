@@ -795,6 +795,8 @@ def fold_duplicates(frame: pd.DataFrame, item_rows: bool, accounts: Distinct | N
     for name in frame.columns:  # object columns hold None for missing values, as order_frame makes them
         if frame[name].dtype == object:
             folded[name] = folded[name].astype(object).where(folded[name].notna(), None)
-        elif frame[name].dtype == STAMP or isinstance(frame[name].dtype, pd.ArrowDtype):
+        elif frame[name].dtype == STAMP or isinstance(
+            frame[name].dtype, (pd.ArrowDtype, pd.CategoricalDtype, pd.BooleanDtype)
+        ):  # the folded values are the frame's own: a categorical's are among its categories
             folded[name] = folded[name].astype(frame[name].dtype)
     return pd.concat([frame[~duplicated], folded], ignore_index=True)
