@@ -400,6 +400,41 @@ def test_folded_rows_keep_each_columns_kind_and_what_is_missing() -> None:
         assert folded[name].dtype == frame[name].dtype, name
 
 
+def test_where_a_column_holds_a_value_is_pandas_notna_for_every_kind() -> None:
+    """store._present reads what each kind of column keeps (a categorical's codes, NaT, pyarrow's
+    validity, None in objects); pandas' notna says the same, which it looks for everywhere."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from monitor.ingest.store import _present
+
+    texts = pa.array(["a", None, "c", "", None, "f"])
+    columns = [
+        pd.Series(np.array(["a", None, "c", "", None, "f"], dtype=object)),
+        pd.Series(pd.Categorical(["MFN", None, "AFN", "MFN", None, "MFN"])),
+        pd.Series(np.array(["2026-01-01", "NaT", "2026-01-02", "NaT", "NaT", "2026-01-03"], dtype="datetime64[us]")),
+        pd.Series(pd.arrays.ArrowExtensionArray(texts)),
+        pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array([texts[:2], texts[2:]]))),
+        pd.Series(pd.arrays.ArrowExtensionArray(pa.array(["x"] * 6))),
+        pd.Series(pd.array([True, None, False, True, None, False], dtype="boolean")),
+        pd.Series(pd.array([1, None, 3, 4, None, 6], dtype="Int64")),
+        pd.Series(pd.array([1.5, None, 3.0, 4.0, None, 6.0], dtype="Float64")),
+    ]
+    for column in columns:
+        assert _present(column).tolist() == column.notna().tolist(), column.dtype
+
+
+@pytest.mark.parametrize("sliced", [False, True])
+def test_only_values_longer_than_the_limit_are_cut_whatever_their_bytes(sliced: bool) -> None:
+    import pyarrow as pa
+
+    values = ["x" * 9, "é" * 5, "é" * 6, "€" * 3, "ab", "", "y" * 6]
+    column = pa.array(["zzzzzzzzzzzz", *values])[1:] if sliced else pa.array(values)
+    assert frames._cut(column, 5).to_pylist() == [v[:5] for v in values]
+    assert frames._cut(column, 10).to_pylist() == values
+    assert frames._cut(pa.array(["x" * 6, "ab"]), 5).to_pylist() == ["xxxxx", "ab"]  # one just over
+
+
 _PIECES = [b"a", b"bc,", b"\n", "é".encode(), "€".encode(), "😀".encode(), b"\xe2\x82", b"\xc3", b"\xa9", b"\xff"]
 
 

@@ -294,7 +294,11 @@ def _convert(name: str, column: pa.Array, empty: np.ndarray) -> tuple[Any, np.nd
 
 
 def _cut(column: pa.Array, limit: int) -> pa.Array:
-    """Values longer than `limit` characters cut to it (rare: value by value)."""
+    """Values longer than `limit` characters cut to it (rare: value by value). A column none of
+    whose values has more bytes than that has none longer, seen from its offsets alone."""
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int32)[column.offset : column.offset + len(column) + 1]
+    if not len(column) or int(np.diff(offsets).max()) <= limit:
+        return column
     longer = np.flatnonzero(pc.greater(pc.utf8_length(column), limit).to_numpy(zero_copy_only=False))
     if not len(longer):
         return column

@@ -581,10 +581,22 @@ def _order_notes(frame: pd.DataFrame, accounts: Distinct) -> dict[tuple[str, str
 
 
 def _present(column: pd.Series) -> np.ndarray:
-    """Where a column holds a value: in object columns missing is None (see frames.order_frame),
-    found at C speed (pandas' notna looks for every kind of missing value, ten times slower)."""
+    """Where a column holds a value, found from what each kind of column keeps: in object
+    columns missing is None (see frames.order_frame), found at C speed (pandas' notna looks for
+    every kind of missing value, ten times slower); a categorical's code, a timestamp's NaT,
+    pyarrow's validity (pandas' notna on each took about 0.1 ms of 20,000 rows, 29 a chunk)."""
+    values = column.array
     if column.dtype == object:
         return np.not_equal(column.to_numpy(), cast(Any, None))
+    if isinstance(values, pd.Categorical):
+        return values.codes >= 0
+    if column.dtype == STAMP:
+        return ~np.isnat(column.to_numpy())
+    if isinstance(values, pd.arrays.ArrowExtensionArray):
+        arrow = pa.array(values)
+        if not arrow.null_count:
+            return np.ones(len(column), dtype=bool)
+        return pc.is_valid(arrow).to_numpy(zero_copy_only=False)
     return column.notna().to_numpy()
 
 
