@@ -87,6 +87,8 @@ def test_blocks_match_the_csv_module(tmp_path: Path, name: str, size: int) -> No
     facts = inspect_file(path)
     table = DelimitedFile(path, facts.encoding)
     fast = _rows(table, table.chunks(size))
+    if facts.lines is not None:  # a plain file's chunks found by its line index: the same rows
+        assert _rows(table, DelimitedFile(path, facts.encoding, lines=facts.lines).chunks(size)) == fast
     slow = _rows(table, table._text_chunks(size, 0, 0))
     assert fast == slow
     assert len(fast) >= (0 if name == "line separators" else 19)  # U+2028 ends no line: all is header
@@ -102,12 +104,15 @@ def test_shares_taken_in_turn_are_the_whole_file(tmp_path: Path, name: str, size
     path.write_bytes(
         CASES[name].encode(encoding) if encoding == "utf-8" else CASES[name].lstrip("\ufeff").encode(encoding)
     )
-    table = DelimitedFile(path, inspect_file(path).encoding)
+    facts = inspect_file(path)
+    table = DelimitedFile(path, facts.encoding)
     whole = [_rows(table, [chunk]) for chunk in table.chunks(size)]
+    indexed = DelimitedFile(path, facts.encoding, lines=facts.lines)  # found by the line index, if plain
     for readers in (2, 3):
-        shares = [list(table.chunks(size, Share(turn, readers))) for turn in range(readers)]
-        in_turn = [shares[place % readers][place // readers] for place in range(sum(map(len, shares)))]
-        assert [_rows(table, [chunk]) for chunk in in_turn] == whole
+        for split in (table, indexed):
+            shares = [list(split.chunks(size, Share(turn, readers))) for turn in range(readers)]
+            in_turn = [shares[place % readers][place // readers] for place in range(sum(map(len, shares)))]
+            assert [_rows(table, [chunk]) for chunk in in_turn] == whole
         assert [len(share) for share in shares] == [len(whole[turn::readers]) for turn in range(readers)]
 
 
@@ -261,6 +266,42 @@ def test_line_blocks_are_the_lines_a_file_iterates(lines: list[bytes], last_ends
     try:
         got = [(part, ends.tolist()) for part, ends in reader._line_blocks(io.BytesIO(data), size)]
         assert got == expected
+    finally:
+        reader.BLOCK = original
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a,b", "c,d,e", "", " ", "é,€", "x" * 7 + ",y"]), max_size=30),
+    st.booleans(),
+    st.integers(1, 9),
+    st.integers(1, 13),
+    st.integers(1, 3),
+)
+def test_a_plain_files_chunks_found_by_its_line_index_are_its_chunks(
+    lines: list[str], last_ends: bool, size: int, block: int, readers: int
+) -> None:
+    """A file without quotes or carriage returns is split by its line index (each share reading
+    only its chunks, see LineIndex): the same chunks, lines and line numbers as read through."""
+    import tempfile
+
+    from monitor.ingest import reader
+
+    text = "h1,h2\n" + "\n".join(lines) + ("\n" if last_ends and lines else "")
+    original = reader.BLOCK
+    reader.BLOCK = block
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "orders.csv"
+            path.write_bytes(text.encode("utf-8"))
+            facts = inspect_file(path)
+            assert facts.lines is not None and facts.lines.total == text.count("\n")
+            table = DelimitedFile(path, facts.encoding)
+            whole = [_rows(table, [chunk]) for chunk in table.chunks(size)]
+            indexed = DelimitedFile(path, facts.encoding, lines=facts.lines)
+            shares = [list(indexed.chunks(size, Share(turn, readers))) for turn in range(readers)]
+            in_turn = [shares[place % readers][place // readers] for place in range(sum(map(len, shares)))]
+            assert [_rows(table, [chunk]) for chunk in in_turn] == whole
     finally:
         reader.BLOCK = original
 

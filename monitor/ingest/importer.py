@@ -277,7 +277,7 @@ def _import_rows(
     forced_format: str | None,
     mapping: formats.MappedFormat | None,
 ) -> formats.Adapter:
-    table = DelimitedFile(path, facts.encoding)
+    table = DelimitedFile(path, facts.encoding, lines=facts.lines)
     if mapping is not None:
         mapping.check_header(table.header)
         adapter: formats.Adapter = mapping
