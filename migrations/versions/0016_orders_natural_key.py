@@ -14,7 +14,8 @@ comparison go through the C library's strcoll (a million orders: 1.89 to
 collation's equal strings are equal bytes); ordering by order id is by
 code point, as it was on this machine's C.UTF-8 databases. The
 upgrade builds the key's index anew on PostgreSQL and rebuilds the table on
-SQLite: once, in about the time an import of every stored order takes.
+SQLite, once: for a million stored orders 0.40 s on PostgreSQL and 4.40 s on
+SQLite (their import took 3.67 s and 6.34 s).
 
 Revision ID: 0016
 Revises: 0015
