@@ -98,7 +98,7 @@ def _fields(kind: Kind, column: pd.Series | np.ndarray, rows: int) -> list[np.nd
     text's lengths so and its bytes as a binary array; else one binary array of the fields,
     length and bytes, or -1 for NULL."""
     if kind == "text" and isinstance(column, pd.Series) and isinstance(column.dtype, pd.CategoricalDtype):
-        return [_categories(column, rows)]
+        return [_categories(column)]
     values = column.to_numpy(dtype=object) if isinstance(column, pd.Series) and column.dtype == object else column
     if kind == "text":
         strings = pa.array(values, type=pa.string(), from_pandas=True)
@@ -130,7 +130,7 @@ def _fields(kind: Kind, column: pd.Series | np.ndarray, rows: int) -> list[np.nd
     return [pc.if_else(array.is_valid(), _records(records.view(np.uint8), 4 + width), _NULL)]
 
 
-def _categories(column: pd.Series, rows: int) -> np.ndarray | pa.Array:
+def _categories(column: pd.Series) -> np.ndarray | pa.Array:
     """A categorical text column's fields: each category's field made once, and taken by each
     row's code (its NULL field where missing); side by side as bytes (see encode) when every
     field has one width (MFN and AFN, or a currency, in a column without NULL)."""

@@ -8,8 +8,9 @@ pipe, whose buffer (64 KiB on Linux) is far smaller than an item: `send` returns
 once the parent is taking it, so the child makes at most one item while the parent
 holds the one before, and memory stays bounded. An item's big buffers (numpy arrays) go
 out of band: pickled apart from the item and written to the pipe as they are, read
-straight into memory of the parent's own, which it may write to (see _send). Several children can share a stream,
-each making every n-th item, the parent taking them in turn (in_turn).
+straight into memory of the parent's own, which it may write to (see _send). Several
+children can share a stream, each making every n-th item, the parent taking them in turn
+(in_turn).
 """
 
 from __future__ import annotations
