@@ -54,17 +54,22 @@ class LineIndex:
     newlines: np.ndarray  # per block of `block` bytes
     block: int = BLOCK
 
+    @cached_property
+    def before(self) -> np.ndarray:
+        """The line ends before each block, and (last) in the whole file."""
+        return np.concatenate([[0], np.cumsum(self.newlines)])
+
+    @property
+    def total(self) -> int:
+        return int(self.before[-1])
+
     def after(self, handle: BinaryIO, count: int) -> int:
         """Where the `count`-th line end (from 1) of the file is, plus one (`count` at most all)."""
-        before = np.concatenate([[0], np.cumsum(self.newlines)])
+        before = self.before
         block = int(np.searchsorted(before, count, side="left")) - 1  # before[block] < count <= before[block + 1]
         handle.seek(block * self.block)
         ends = np.flatnonzero(np.frombuffer(handle.read(self.block), dtype=np.uint8) == ord("\n"))
         return block * self.block + int(ends[count - int(before[block]) - 1]) + 1
-
-    @property
-    def total(self) -> int:
-        return int(self.newlines.sum())
 
 
 def _utf16_without_bom(head: bytes) -> str | None:
@@ -99,7 +104,8 @@ def inspect_file(path: Path) -> FileFacts:
                 encoding = _encoding_from_head(block)
             size += len(block)
             digest.update(block)
-            if plain := plain and b'"' not in block and b"\r" not in block:
+            plain = plain and b'"' not in block and b"\r" not in block
+            if plain:
                 newlines.append(int(np.count_nonzero(np.frombuffer(block, dtype=np.uint8) == ord("\n"))))
             if encoding is None and problem is None:
                 if b"\x00" in block:
